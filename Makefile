@@ -1,0 +1,36 @@
+# lava-ff: two commands after cloning, `make demo` and `make test`.
+# Both build .venv first (CPython 3.10, project editable + dev group).
+SHELL := /bin/bash
+VENV  ?= .venv
+PY    := $(VENV)/bin/python
+STAMP := $(VENV)/.lava-ff-installed
+DATA  ?= ../shared/data
+OUT   ?= runs/demo
+PYTEST_ARGS ?=
+
+.PHONY: venv demo test lint clean-venv
+venv: $(STAMP)
+
+# Rebuilt only when pyproject.toml changes, so a warm `make venv` is instant.
+$(STAMP): pyproject.toml
+	@set -euo pipefail; \
+	py310=$$(scripts/find_python310.sh); \
+	if [ ! -x "$(PY)" ] || ! "$(PY)" -c 'import sys; sys.exit(sys.version_info[:2] != (3, 10))'; then \
+	  echo "creating $(VENV) with $$py310"; rm -rf "$(VENV)"; "$$py310" -m venv "$(VENV)"; \
+	fi; \
+	"$(PY)" -m pip install -q --upgrade "pip>=25.1"; \
+	"$(PY)" -m pip install -q -e . --group dev 2>&1 | { grep -v -e "is ignored: it is neither" -e "^ *$$" >&2 || true; }; \
+	"$(PY)" -c "import lava_ff.processes, lava.lib.dl.netx"; \
+	touch "$(STAMP)"
+
+demo: venv
+	$(VENV)/bin/lava-ff demo --out $(OUT) --data $(DATA)
+
+test: venv
+	$(VENV)/bin/pytest $(PYTEST_ARGS)
+
+lint: venv
+	$(VENV)/bin/ruff check lava_ff processes netx_export tests benchmarks
+
+clean-venv:
+	rm -rf $(VENV)

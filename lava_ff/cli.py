@@ -1,0 +1,256 @@
+"""``lava-ff``: train, evaluate and demo Forward-Forward spiking networks.
+
+    lava-ff train --dataset digits --out runs/digits
+    lava-ff train --dataset mnist --data ../shared/data/mnist --layers 500,500 --out runs/mnist
+    lava-ff train ... --resume            # continue from runs/.../checkpoint.pt
+    lava-ff evaluate --model runs/digits --dataset digits
+    lava-ff demo                          # digits, or MNIST when --data has it
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+DATASETS = ("digits", "mnist", "nmnist", "idx")
+
+
+def _layers(text: str) -> tuple[int, ...]:
+    try:
+        sizes = tuple(int(s) for s in text.split(","))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"layer sizes must be comma-separated integers, got {text!r}") from None
+    bad = [s for s in sizes if s < 1]
+    if bad:
+        raise argparse.ArgumentTypeError(f"layer size {bad[0]} is not positive (in {text!r})")
+    return sizes
+
+
+def _positive_int(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be a positive integer, got {value}")
+    return value
+
+
+def load_split(dataset: str, data: str | None, seed: int, val_fraction: float = 0.1,
+               time_steps: int = 10):
+    """(train, val, test, image_shape) with images flattened to [N, F] in [0, 1]."""
+    from . import datasets
+    from .encoding import bin_events
+
+    if dataset == "digits":
+        full = datasets.load_digits()
+        rest, test = full.split(0.2, seed=1234)  # fixed test split, never tuned on
+    elif dataset in ("mnist", "idx"):
+        if not data:
+            raise SystemExit(f"--dataset {dataset} needs --data DIR (a folder of idx files)")
+        rest, test = datasets.load_idx(data, "train"), datasets.load_idx(data, "test")
+    elif dataset == "nmnist":
+        if not data:
+            raise SystemExit("--dataset nmnist needs --data DIR (e.g. ../shared/data/nmnist-small)")
+        tr, te = datasets.load_nmnist(data, "train"), datasets.load_nmnist(data, "test")
+
+        def frames(es):
+            # event pixels that fired in any bin -> an intensity image in [0, 1]
+            imgs = np.stack([bin_events(e, es.sensor_size, time_steps).mean(axis=1) for e in es.events])
+            return datasets.ImageSet(imgs.reshape(len(imgs), 2 * 34, 34).astype(np.float32),
+                                     es.labels, 10, es.name)
+
+        rest, test = frames(tr), frames(te)
+    else:
+        raise SystemExit(f"unknown dataset {dataset!r}; valid: {', '.join(DATASETS)}")
+    train, val = rest.split(val_fraction, seed=seed)
+    return train, val, test, rest.shape
+
+
+def _add_common(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--dataset", choices=DATASETS, default="digits",
+                   help="digits (ships with scikit-learn), mnist / idx (MNIST-format folder), "
+                        "nmnist (N-MNIST .bs2 folder). Default: digits")
+    p.add_argument("--data", default=None, help="dataset folder (mnist, idx, nmnist)")
+    p.add_argument("--limit", type=_positive_int, default=None,
+                   help="use only the first N training and test samples (quick runs)")
+    p.add_argument("--seed", type=int, default=0, help="seed for splits, init and spikes (default 0)")
+
+
+def _add_train_options(p: argparse.ArgumentParser) -> None:
+    from .config import ENCODINGS, GOODNESS_KINDS, LOSS_KINDS, NEGATIVES, OVERLAYS, RULES
+
+    p.add_argument("--layers", type=_layers, default=(500, 500),
+                   help="hidden layer sizes, comma separated (default 500,500)")
+    p.add_argument("--time-steps", type=_positive_int, default=10, help="steps per sample (default 10)")
+    p.add_argument("--epochs", type=_positive_int, default=5, help="training epochs (default 5)")
+    p.add_argument("--batch-size", type=_positive_int, default=100, help="mini-batch size (default 100)")
+    p.add_argument("--rule", choices=RULES, default="surrogate",
+                   help="surrogate: BPTT within each layer; three_factor: gradient-free "
+                        "m * pre * post rule (the on-chip rule). Default surrogate")
+    p.add_argument("--goodness", choices=GOODNESS_KINDS, default="sum_sq_rate")
+    p.add_argument("--loss", choices=LOSS_KINDS, default="softplus")
+    p.add_argument("--theta", type=float, default=None,
+                   help="goodness threshold θ > 0 (default 0.05 x first layer width)")
+    p.add_argument("--encoding", choices=ENCODINGS, default="deterministic")
+    p.add_argument("--overlay", choices=OVERLAYS, default="label_neurons")
+    p.add_argument("--negatives", choices=NEGATIVES, default="random",
+                   help="random wrong label, hard (most plausible wrong label), mixed, or "
+                        "hybrid (unsupervised: Hinton's masked image mixtures)")
+    p.add_argument("--lr", type=float, default=3e-3, help="Adam learning rate (surrogate rule)")
+    p.add_argument("--three-factor-lr", type=float, default=0.05, help="three-factor rule rate")
+    p.add_argument("--threshold", type=float, default=1.0, help="neuron threshold (1/64 grid)")
+    p.add_argument("--current-decay", type=float, default=0.25)
+    p.add_argument("--voltage-decay", type=float, default=0.03)
+    p.add_argument("--out", default="runs/train", help="output folder (checkpoint, metrics, plots)")
+    p.add_argument("--resume", action="store_true", help="continue from OUT/checkpoint.pt")
+    p.add_argument("--no-progress", action="store_true", help="no progress bars")
+
+
+def _config_from_args(args, in_features: int):
+    from .config import FFConfig, NeuronParams
+
+    theta = args.theta if args.theta is not None else 0.05 * args.layers[0]
+    return FFConfig(
+        in_features=in_features, layer_sizes=args.layers, time_steps=args.time_steps,
+        neuron=NeuronParams(args.threshold, args.current_decay, args.voltage_decay),
+        goodness=args.goodness, theta=theta, loss=args.loss, encoding=args.encoding,
+        overlay=args.overlay, rule=args.rule, negatives=args.negatives, lr=args.lr,
+        three_factor_lr=args.three_factor_lr, seed=args.seed,
+    )
+
+
+def cmd_train(args) -> dict:
+    from .plots import plot_goodness_histograms, plot_history
+    from .train import Trainer, TrainSettings, evaluate_accuracy, flatten_images
+
+    train, val, test, shape = load_split(args.dataset, args.data, args.seed, time_steps=args.time_steps)
+    if args.limit:
+        train, test = train.subset(slice(0, args.limit)), test.subset(slice(0, args.limit))
+    cfg = _config_from_args(args, int(np.prod(shape)))
+    out = Path(args.out)
+    trainer = Trainer(cfg, TrainSettings(epochs=args.epochs, batch_size=args.batch_size,
+                                         progress=not args.no_progress), out_dir=out)
+    if args.resume:
+        if not trainer.resume():
+            raise SystemExit(f"--resume: no checkpoint at {trainer.checkpoint_path}")
+        print(f"resumed from {trainer.checkpoint_path} after epoch {trainer.epoch}", file=sys.stderr)
+    elif trainer.checkpoint_path.exists():
+        raise SystemExit(f"{trainer.checkpoint_path} exists: pass --resume to continue it, or "
+                         "choose another --out")
+    try:
+        trainer.fit(train.images, train.labels, val.images, val.labels, shape)
+    except KeyboardInterrupt:
+        print(f"\ninterrupted: the last completed epoch ({trainer.epoch}) is saved in "
+              f"{trainer.checkpoint_path}; rerun with --resume to continue", file=sys.stderr)
+        raise SystemExit(130) from None
+    test_acc = evaluate_accuracy(trainer.net, flatten_images(test.images), test.labels)
+    last = trainer.history[-1]
+    metrics = {
+        "dataset": args.dataset,
+        "test_accuracy": test_acc["goodness"],
+        "test_accuracy_readout": test_acc["readout"],
+        "test": test_acc,
+        "val_accuracy": last["val_goodness"],
+        "val_accuracy_readout": last["val_readout"],
+        "train_seconds": trainer.train_seconds,
+        "samples_per_second": trainer.samples_seen / max(trainer.train_seconds, 1e-9),
+        "epochs": trainer.epoch,
+        "history": trainer.history,
+        "config": cfg.to_dict(),
+    }
+    (out / "metrics.json").write_text(json.dumps(metrics, indent=2))
+    plot_history(trainer.history, out / "training_curves.png")
+    n = min(1000, len(val))
+    g_pos, g_neg = trainer.goodness_samples(val.images[:n], val.labels[:n], shape)
+    plot_goodness_histograms(g_pos, g_neg, cfg.theta, out / "goodness_histograms.png")
+    print(json.dumps({k: metrics[k] for k in ("dataset", "test_accuracy", "test_accuracy_readout",
+                                               "val_accuracy", "train_seconds",
+                                               "samples_per_second")}))
+    print(f"wrote {out / 'metrics.json'}, {out / 'training_curves.png'}, "
+          f"{out / 'goodness_histograms.png'}", file=sys.stderr)
+    return metrics
+
+
+def cmd_evaluate(args) -> dict:
+    from .config import FFConfig
+    from .train import Trainer, evaluate_accuracy, flatten_images, load_checkpoint
+
+    path = Path(args.model)
+    ckpt = load_checkpoint(path / "checkpoint.pt" if path.is_dir() else path)
+    cfg = FFConfig.from_dict(ckpt["config"])
+    trainer = Trainer(cfg)
+    trainer.load_state(ckpt)
+    _, _, test, shape = load_split(args.dataset, args.data, args.seed, time_steps=cfg.time_steps)
+    if int(np.prod(shape)) != cfg.in_features:
+        raise SystemExit(f"model expects {cfg.in_features} input features but {args.dataset} "
+                         f"images have {int(np.prod(shape))}")
+    if args.limit:
+        test = test.subset(slice(0, args.limit))
+    start = time.perf_counter()
+    acc = evaluate_accuracy(trainer.net, flatten_images(test.images), test.labels)
+    seconds = time.perf_counter() - start
+    result = {"backend": "torch", "accuracy": acc["goodness"], "accuracy_readout": acc["readout"],
+              **{f"accuracy_{k}": v for k, v in acc.items() if k not in ("goodness", "readout")},
+              "samples": len(test), "samples_per_second": len(test) / seconds}
+    print(json.dumps(result))
+    return result
+
+
+def cmd_demo(args) -> dict:
+    mnist = Path(args.data or "") / "mnist"
+    if args.data and (mnist / "train-images-idx3-ubyte.gz").is_file() and args.mnist:
+        dataset, data, layers, epochs, limit = "mnist", str(mnist), (500, 500), 1, 10000
+    else:
+        dataset, data, layers, epochs, limit = "digits", None, (200, 200), 6, None
+    print(f"lava-ff demo: Forward-Forward on {dataset}, layers {layers}, {epochs} epoch(s); "
+          f"outputs in {args.out}", file=sys.stderr)
+    parser = build_parser()
+    train_args = parser.parse_args(["train", "--dataset", dataset, "--out", args.out,
+                                    "--layers", ",".join(map(str, layers)),
+                                    "--epochs", str(epochs), "--batch-size", "50"]
+                                   + (["--data", data] if data else [])
+                                   + (["--limit", str(limit)] if limit else []))
+    out = Path(args.out)
+    (out / "checkpoint.pt").unlink(missing_ok=True)  # the demo always starts fresh
+    return cmd_train(train_args)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="lava-ff", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = parser.add_subparsers(dest="command", required=True)
+    p_train = sub.add_parser("train", help="train an FF network offline (torch + lava-dl)")
+    _add_common(p_train)
+    _add_train_options(p_train)
+    p_train.set_defaults(func=cmd_train)
+    p_eval = sub.add_parser("evaluate", help="evaluate a trained model on a test split")
+    _add_common(p_eval)
+    p_eval.add_argument("--model", required=True, help="training folder or checkpoint.pt")
+    p_eval.add_argument("--backend", choices=["torch"], default="torch",
+                        help="torch (Lava backends: see the Lava Processes issue)")
+    p_eval.set_defaults(func=cmd_evaluate)
+    p_demo = sub.add_parser("demo", help="train a small network and write metrics + plots")
+    p_demo.add_argument("--out", default="runs/demo")
+    p_demo.add_argument("--data", default="../shared/data",
+                        help="shared data folder; MNIST is used with --mnist when present")
+    p_demo.add_argument("--mnist", action="store_true", help="use a 10k MNIST slice if present")
+    p_demo.set_defaults(func=cmd_demo)
+    return parser
+
+
+def main(argv=None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        args.func(args)
+    except (ValueError, FileNotFoundError) as err:
+        # Bad data or configuration: the message names the value; no traceback.
+        print(f"lava-ff: error: {err}", file=sys.stderr)
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,253 @@
+"""Configuration and the one source of truth for Loihi 2 numbers.
+
+``LOIHI2`` holds every bit width and shift; :func:`quantize_neuron` and
+:func:`quantize_weights` map float parameters to the integers the fixed-point
+models, the offline quantizer and the netx exporter all use.
+
+CUBA LIF in lava-dl slayer / Lava fixed point (the mapping netx uses):
+state is kept at scale ``2**12`` (``w_scale=2**6`` times the 6-bit MSB
+alignment of activations), a float weight ``w`` becomes the integer
+``round(w * 64 / 2) * 2`` clamped to ``[-256, 254]`` (8-bit mantissa, weight
+exponent 1), a threshold ``th`` becomes ``vth = th * 64`` and a decay ``d``
+in [0, 1] becomes ``round(d * 4096)``.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass, field, fields
+
+import numpy as np
+
+__all__ = [
+    "Loihi2Numbers",
+    "LOIHI2",
+    "NeuronParams",
+    "FixedNeuronParams",
+    "FFConfig",
+    "GOODNESS_KINDS",
+    "LOSS_KINDS",
+    "ENCODINGS",
+    "RULES",
+    "OVERLAYS",
+    "NEGATIVES",
+    "quantize_neuron",
+    "quantize_weights",
+    "check_positive_int",
+]
+
+GOODNESS_KINDS = ("sum_sq_rate", "mean_sq_rate", "sum_sq_voltage")
+LOSS_KINDS = ("softplus", "symba")
+ENCODINGS = ("deterministic", "rate", "latency")
+RULES = ("surrogate", "three_factor")
+OVERLAYS = ("label_neurons", "first_pixels")
+NEGATIVES = ("random", "hard", "mixed", "hybrid")
+
+
+@dataclass(frozen=True)
+class Loihi2Numbers:
+    """Bit widths and shifts of Loihi 2's CUBA neuron and dense synapse."""
+
+    state_bits: int = 24  # u and v
+    decay_bits: int = 12  # du, dv in [0, 4095]; decay unity 4096
+    weight_bits: int = 8  # mantissa
+    weight_exp: int = 1  # slayer's 8-bit weights are even integers in [-256, 254]
+    vth_bits: int = 17
+    act_shift: int = 6  # activations MSB-aligned by 6 bits
+    vth_shift: int = 6
+    w_scale: int = 1 << 6  # float 1.0 == integer 64 (slayer w_scale)
+
+    @property
+    def decay_unity(self) -> int:
+        return 1 << self.decay_bits
+
+    @property
+    def state_scale(self) -> int:
+        return self.w_scale << self.act_shift  # 4096
+
+    @property
+    def max_state(self) -> int:
+        return (1 << (self.state_bits - 1)) - 1
+
+    @property
+    def weight_min(self) -> int:
+        return -(1 << (self.weight_bits - 1)) << self.weight_exp  # -256
+
+    @property
+    def weight_max(self) -> int:
+        return ((1 << (self.weight_bits - 1)) - 1) << self.weight_exp  # 254
+
+    @property
+    def weight_step(self) -> int:
+        return 1 << self.weight_exp
+
+
+LOIHI2 = Loihi2Numbers()
+
+
+def check_positive_int(name: str, value) -> int:
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
+        raise ValueError(f"{name} must be a positive integer, got {value!r}")
+    return int(value)
+
+
+def _check_fraction(name: str, value: float) -> float:
+    if not isinstance(value, (int, float)) or not math.isfinite(value) or not 0.0 <= value <= 1.0:
+        raise ValueError(f"{name} must be a number in [0, 1], got {value!r}")
+    return float(value)
+
+
+@dataclass(frozen=True)
+class NeuronParams:
+    """Float CUBA LIF parameters (lava-dl slayer convention).
+
+    ``threshold`` is snapped to the 1/64 grid that Loihi's 17-bit ``vth``
+    mantissa represents, so float and fixed models spike at the same voltage.
+    """
+
+    threshold: float = 1.0
+    current_decay: float = 0.25
+    voltage_decay: float = 0.03
+
+    def __post_init__(self):
+        th = self.threshold
+        if not isinstance(th, (int, float)) or not math.isfinite(th) or th <= 0:
+            raise ValueError(f"threshold must be a positive finite number, got {th!r}")
+        vth = round(th * LOIHI2.w_scale)
+        if not 1 <= vth < (1 << LOIHI2.vth_bits):
+            raise ValueError(
+                f"threshold={th!r} maps to vth={vth}, outside Loihi's {LOIHI2.vth_bits}-bit "
+                f"range [1, {(1 << LOIHI2.vth_bits) - 1}]"
+            )
+        object.__setattr__(self, "threshold", vth / LOIHI2.w_scale)
+        for name in ("current_decay", "voltage_decay"):
+            value = _check_fraction(name, getattr(self, name))
+            object.__setattr__(self, name, round(value * LOIHI2.decay_unity) / LOIHI2.decay_unity)
+
+
+@dataclass(frozen=True)
+class FixedNeuronParams:
+    """Integer CUBA parameters as Loihi 2 / netx store them."""
+
+    vth: int  # threshold mantissa; effective threshold vth << 6
+    i_decay: int  # netx iDecay; Lava's LIF du = i_decay - 1 (ds_offset = 1)
+    v_decay: int  # netx vDecay == Lava's LIF dv
+
+    def __post_init__(self):
+        unity = LOIHI2.decay_unity
+        if not 1 <= self.vth < (1 << LOIHI2.vth_bits):
+            raise ValueError(f"vth={self.vth} outside [1, {(1 << LOIHI2.vth_bits) - 1}]")
+        if not 1 <= self.i_decay <= unity:
+            raise ValueError(f"i_decay={self.i_decay} outside [1, {unity}] (Lava du = i_decay - 1)")
+        if not 0 <= self.v_decay < unity:
+            raise ValueError(f"v_decay={self.v_decay} outside [0, {unity - 1}]")
+
+    @property
+    def lava_lif_params(self) -> dict:
+        """Keyword arguments for ``lava.proc.lif.process.LIF`` in fixed point."""
+        return {"vth": self.vth, "du": self.i_decay - 1, "dv": self.v_decay}
+
+
+def quantize_neuron(params: NeuronParams) -> FixedNeuronParams:
+    """Float CUBA parameters -> Loihi 2 integers (slayer's mapping)."""
+    unity = LOIHI2.decay_unity
+    i_decay = round(params.current_decay * unity)
+    if i_decay == 0:
+        # Loihi cannot express "no current decay": ds_offset forces du + 1 >= 1.
+        raise ValueError("current_decay=0 is not representable on Loihi 2 (minimum 1/4096)")
+    return FixedNeuronParams(
+        vth=round(params.threshold * LOIHI2.w_scale),
+        i_decay=i_decay,
+        v_decay=round(params.voltage_decay * unity),
+    )
+
+
+def quantize_weights(weights: np.ndarray) -> np.ndarray:
+    """Float weights -> Loihi 2 integer weights (even integers in [-256, 254]).
+
+    The same rounding as slayer's ``quantize_8bit``: round to the step
+    ``2/64`` and clamp. Raises on NaN/inf, never wraps.
+    """
+    weights = np.asarray(weights, dtype=np.float64)
+    if not np.all(np.isfinite(weights)):
+        raise ValueError("weights contain NaN or inf")
+    step = LOIHI2.weight_step
+    ints = np.round(weights * LOIHI2.w_scale / step) * step
+    return np.clip(ints, LOIHI2.weight_min, LOIHI2.weight_max).astype(np.int32)
+
+
+@dataclass(frozen=True)
+class FFConfig:
+    """Everything that defines an FF network and how it is trained."""
+
+    in_features: int
+    layer_sizes: tuple[int, ...] = (500, 500)
+    num_classes: int = 10
+    time_steps: int = 10
+    neuron: NeuronParams = field(default_factory=NeuronParams)
+    goodness: str = "sum_sq_rate"
+    theta: float = 10.0
+    loss: str = "softplus"
+    symba_alpha: float = 4.0
+    encoding: str = "deterministic"
+    overlay: str = "label_neurons"
+    label_scale: float = 1.0
+    rule: str = "surrogate"
+    negatives: str = "random"
+    lr: float = 3e-3
+    three_factor_lr: float = 0.05
+    weight_scale: float = 0.3
+    eval_skip_first: bool = False
+    seed: int = 0
+
+    def __post_init__(self):
+        check_positive_int("in_features", self.in_features)
+        check_positive_int("time_steps", self.time_steps)
+        check_positive_int("num_classes", self.num_classes)
+        if self.num_classes < 2:
+            raise ValueError(f"num_classes must be >= 2, got {self.num_classes}")
+        sizes = tuple(self.layer_sizes)
+        if not sizes:
+            raise ValueError("layer_sizes must name at least one layer")
+        for i, size in enumerate(sizes):
+            check_positive_int(f"layer_sizes[{i}]", size)
+        object.__setattr__(self, "layer_sizes", sizes)
+        if isinstance(self.neuron, dict):
+            object.__setattr__(self, "neuron", NeuronParams(**self.neuron))
+        for name, allowed in (("goodness", GOODNESS_KINDS), ("loss", LOSS_KINDS),
+                              ("encoding", ENCODINGS), ("overlay", OVERLAYS),
+                              ("rule", RULES), ("negatives", NEGATIVES)):
+            if getattr(self, name) not in allowed:
+                raise ValueError(f"unknown {name} {getattr(self, name)!r}; valid: {', '.join(allowed)}")
+        for name in ("theta", "lr", "three_factor_lr", "symba_alpha", "weight_scale", "label_scale"):
+            value = getattr(self, name)
+            if not isinstance(value, (int, float)) or not math.isfinite(value) or value <= 0:
+                raise ValueError(f"{name} must be a positive finite number, got {value!r}")
+        if self.overlay == "first_pixels" and self.in_features < self.num_classes:
+            raise ValueError(
+                f"overlay='first_pixels' needs in_features >= num_classes ({self.num_classes}), "
+                f"got {self.in_features}"
+            )
+
+    @property
+    def input_size(self) -> int:
+        """Width of the network's input layer (pixels plus label neurons)."""
+        extra = self.num_classes if self.overlay == "label_neurons" else 0
+        return self.in_features + extra
+
+    def to_dict(self) -> dict:
+        out = asdict(self)
+        out["layer_sizes"] = list(self.layer_sizes)
+        return out
+
+    @classmethod
+    def from_dict(cls, data: dict) -> FFConfig:
+        known = {f.name for f in fields(cls)}
+        unknown = set(data) - known
+        if unknown:
+            raise ValueError(f"unknown FFConfig keys {sorted(unknown)}; valid: {sorted(known)}")
+        data = dict(data)
+        data["layer_sizes"] = tuple(data.get("layer_sizes", cls.layer_sizes))
+        if isinstance(data.get("neuron"), dict):
+            data["neuron"] = NeuronParams(**data["neuron"])
+        return cls(**data)

@@ -1,0 +1,196 @@
+"""Pure numpy kernels: the one definition of the dynamics and the FF rule.
+
+The torch model, the Lava ProcessModels and the tests call or mirror these.
+Shapes follow lava-dl: ``[batch, neurons, time]``.
+
+CUBA LIF, integer form (Lava ``PyLifModelBitAcc`` and slayer's CPU kernel)::
+
+    u[t] = rtz(u[t-1] * (4096 - i_decay), 12) + (a[t] << 6)     (wrapped to 24 bits)
+    v[t] = rtz(v[t-1] * (4096 - v_decay), 12) + u[t]             (clipped to 24 bits)
+    s[t] = v[t] > vth << 6;   v[t] = 0 where s[t]
+
+``rtz`` is a right shift rounding toward zero; ``a[t] = W_int @ s_in[t]``.
+The float model is the same recursion on ``x / 4096``.
+"""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+import numpy as np
+
+from .config import LOIHI2, FixedNeuronParams, NeuronParams, quantize_neuron
+
+__all__ = [
+    "CubaState",
+    "rtz_shift",
+    "cuba_step_fixed",
+    "cuba_forward_fixed",
+    "cuba_forward_float",
+    "dense_cuba_forward_fixed",
+    "firing_rates",
+    "goodness",
+    "ff_loss",
+    "modulatory_factor",
+    "three_factor_update",
+    "softplus",
+    "sigmoid",
+]
+
+
+class CubaState(NamedTuple):
+    u: np.ndarray  # int64 current, 24-bit range
+    v: np.ndarray  # int64 voltage, 24-bit range
+
+
+def rtz_shift(x: np.ndarray, bits: int) -> np.ndarray:
+    """Arithmetic right shift rounding toward zero (Loihi's decay shift)."""
+    return np.sign(x) * np.right_shift(np.abs(x), bits)
+
+
+def cuba_step_fixed(a_in: np.ndarray, state: CubaState, params: FixedNeuronParams):
+    """One Loihi 2 CUBA LIF step; bit-exact with Lava's ``PyLifModelBitAcc``.
+
+    ``a_in`` is the integer dendritic accumulation ``W_int @ s``.
+    Returns ``(spikes bool, new_state)``.
+    """
+    a_in = np.asarray(a_in, dtype=np.int64)
+    unity, shift = LOIHI2.decay_unity, LOIHI2.decay_bits
+    half = 1 << (LOIHI2.state_bits - 1)
+    u = rtz_shift(state.u * (unity - params.i_decay), shift) + np.left_shift(a_in, LOIHI2.act_shift)
+    # Loihi wraps the 24-bit current register (Lava: modulo 2**23 folding).
+    u = np.where(u > half, u - 2 * half, u)
+    u = np.where(u <= -half, u + 2 * half, u)
+    v = rtz_shift(state.v * (unity - params.v_decay), shift) + u
+    v = np.clip(v, -half + 1, half - 1)
+    spikes = v > (params.vth << LOIHI2.vth_shift)
+    v = np.where(spikes, 0, v)
+    return spikes, CubaState(u, v)
+
+
+def cuba_forward_fixed(a_in: np.ndarray, params: FixedNeuronParams) -> np.ndarray:
+    """Integer CUBA LIF over time: ``a_in`` ``[B, N, T]`` ints -> spikes ``[B, N, T]``."""
+    a_in = np.asarray(a_in, dtype=np.int64)
+    state = CubaState(np.zeros(a_in.shape[:-1], np.int64), np.zeros(a_in.shape[:-1], np.int64))
+    spikes = np.zeros(a_in.shape, dtype=bool)
+    for t in range(a_in.shape[-1]):
+        spikes[..., t], state = cuba_step_fixed(a_in[..., t], state, params)
+    return spikes
+
+
+def dense_cuba_forward_fixed(weights_int: np.ndarray, spikes_in: np.ndarray,
+                             params: FixedNeuronParams) -> np.ndarray:
+    """A Dense + CUBA layer in integers (no synaptic delay; Lava adds one step)."""
+    weights_int = np.asarray(weights_int, dtype=np.int64)
+    if weights_int.min(initial=0) < LOIHI2.weight_min or weights_int.max(initial=0) > LOIHI2.weight_max:
+        raise ValueError(
+            f"integer weights must lie in [{LOIHI2.weight_min}, {LOIHI2.weight_max}], got "
+            f"[{weights_int.min()}, {weights_int.max()}]"
+        )
+    a_in = np.einsum("oi,bit->bot", weights_int, np.asarray(spikes_in, dtype=np.int64))
+    return cuba_forward_fixed(a_in, params)
+
+
+def cuba_forward_float(current_in: np.ndarray, params: NeuronParams):
+    """Float CUBA LIF over time, the reference for slayer's ``cuba.Neuron``.
+
+    ``current_in`` ``[B, N, T]`` is the weighted synaptic input in float units
+    (``W @ s`` with float weights). Slayer evaluates the float model on the
+    integer grid (states scaled by 4096, decays applied with a shift rounding
+    toward zero), so this does the same in float64 and returns
+    ``(spikes, voltage)`` with the voltage *before* reset, as slayer does.
+    """
+    fixed = quantize_neuron(params)
+    scale = LOIHI2.state_scale
+    x = np.trunc(np.asarray(current_in, dtype=np.float64) * scale)
+    u = np.zeros(x.shape[:-1])
+    v = np.zeros(x.shape[:-1])
+    spikes = np.zeros(x.shape, dtype=bool)
+    voltage = np.zeros(x.shape)
+    threshold = (params.threshold + 0.01 / scale) * scale  # slayer's threshold_eps
+    for t in range(x.shape[-1]):
+        u = np.trunc(u * (LOIHI2.decay_unity - fixed.i_decay) / LOIHI2.decay_unity) + x[..., t]
+        v = np.trunc(v * (LOIHI2.decay_unity - fixed.v_decay) / LOIHI2.decay_unity) + u
+        voltage[..., t] = v / scale
+        spikes[..., t] = v >= threshold
+        v = np.where(spikes[..., t], 0.0, v)
+    return spikes, voltage
+
+
+# ----------------------------------------------------------------- FF objective
+def softplus(x):
+    """Numerically stable ``log(1 + exp(x))``."""
+    return np.logaddexp(0.0, x)
+
+
+def sigmoid(x):
+    x = np.asarray(x, dtype=np.float64)
+    return np.exp(-np.logaddexp(0.0, -x))
+
+
+def firing_rates(spikes: np.ndarray) -> np.ndarray:
+    """Mean spike rate per neuron over the presentation window ``[B, N, T] -> [B, N]``."""
+    return np.asarray(spikes, dtype=np.float64).mean(axis=-1)
+
+
+def goodness(spikes: np.ndarray, kind: str = "sum_sq_rate", voltage: np.ndarray | None = None,
+             threshold: float = 1.0) -> np.ndarray:
+    """Goodness of a layer's activity, one value per sample.
+
+    ``sum_sq_rate``: sum of squared firing rates; ``mean_sq_rate``: their
+    mean; ``sum_sq_voltage``: sum over neurons of the time-mean squared
+    positive membrane voltage in units of the threshold.
+    """
+    if kind == "sum_sq_rate":
+        return (firing_rates(spikes) ** 2).sum(axis=-1)
+    if kind == "mean_sq_rate":
+        return (firing_rates(spikes) ** 2).mean(axis=-1)
+    if kind == "sum_sq_voltage":
+        if voltage is None:
+            raise ValueError("goodness 'sum_sq_voltage' needs the membrane voltage")
+        return (np.maximum(voltage / threshold, 0.0) ** 2).mean(axis=-1).sum(axis=-1)
+    raise ValueError(f"unknown goodness {kind!r}; valid: sum_sq_rate, mean_sq_rate, sum_sq_voltage")
+
+
+def ff_loss(g_pos: np.ndarray, g_neg: np.ndarray, theta: float, kind: str = "softplus",
+            alpha: float = 4.0) -> float:
+    """Per-layer FF loss (mean over the batch).
+
+    ``softplus``: ``softplus(theta - g_pos) + softplus(g_neg - theta)``
+    (Hinton); ``symba``: ``softplus(-alpha (g_pos - g_neg))`` (Lee & Song).
+    """
+    if kind == "softplus":
+        return float(np.mean(softplus(theta - g_pos) + softplus(g_neg - theta)))
+    if kind == "symba":
+        return float(np.mean(softplus(-alpha * (g_pos - g_neg))))
+    raise ValueError(f"unknown loss {kind!r}; valid: softplus, symba")
+
+
+def modulatory_factor(g: np.ndarray, theta: float, positive: bool):
+    """Third factor ``m = -dL/dG`` of the softplus FF loss for one phase.
+
+    Positive phase: ``m = sigmoid(theta - G) > 0`` (raise goodness);
+    negative phase: ``m = -sigmoid(G - theta) < 0`` (lower it). ``|m|``
+    shrinks as the layer gets the sample right, so learning stops there.
+    Works on numpy arrays and torch tensors.
+    """
+    if positive:
+        return 1.0 / (1.0 + _exp(g - theta))
+    return -1.0 / (1.0 + _exp(theta - g))
+
+
+def _exp(x):
+    return x.exp() if hasattr(x, "exp") else np.exp(x)
+
+
+def three_factor_update(pre_trace, post_trace, m, lr: float):
+    """Gradient-free FF update ``dW[j, i] = lr * mean_b m_b * post_bj * pre_bi``.
+
+    ``pre_trace`` ``[B, N_in]``, ``post_trace`` ``[B, N_out]``, ``m`` ``[B]``.
+    For ``G = sum_j r_j**2`` this is the rate-approximation gradient of the
+    FF loss up to a factor 2 absorbed in ``lr``: a Hebbian term gated by the
+    sign and size of the goodness error. Works on numpy arrays and torch
+    tensors; the on-chip rule implements the same product with traces.
+    """
+    batch = pre_trace.shape[0]
+    return lr * ((m[:, None] * post_trace).T @ pre_trace) / batch

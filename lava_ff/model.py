@@ -1,0 +1,186 @@
+"""The offline FF network in torch: Dense synapses (8-bit weights) + slayer CUBA LIF.
+
+Each layer owns its goodness; :meth:`FFNetwork.layer_outputs` detaches the
+spikes handed to the next layer, so no gradient crosses a layer boundary.
+The numbers are exactly those that Lava's fixed-point Dense + LIF and netx
+run (see :mod:`lava_ff.config`).
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import torch
+from torch import nn
+
+from .config import LOIHI2, FFConfig, NeuronParams, quantize_weights
+from .encoding import encode
+from .negatives import overlay_label
+
+__all__ = ["FFLayer", "FFNetwork", "torch_goodness", "torch_ff_loss", "default_device"]
+
+
+def default_device() -> torch.device:
+    return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+
+
+class FFLayer(nn.Module):
+    """Dense + CUBA LIF layer with slayer's integer-exact neuron dynamics."""
+
+    def __init__(self, in_features: int, out_features: int, neuron: NeuronParams,
+                 *, weight_scale: float = 1.0, generator: torch.Generator | None = None):
+        super().__init__()
+        from lava.lib.dl import slayer
+
+        self.in_features, self.out_features = in_features, out_features
+        self.neuron_params = neuron
+        self.neuron = slayer.neuron.cuba.Neuron(
+            threshold=neuron.threshold,
+            current_decay=neuron.current_decay,
+            voltage_decay=neuron.voltage_decay,
+            scale=LOIHI2.w_scale,
+            persistent_state=False,
+            requires_grad=False,
+            shared_param=True,
+        )
+        bound = weight_scale * math.sqrt(3.0 / in_features) * 2.0
+        weight = (torch.rand(out_features, in_features, generator=generator) * 2 - 1) * bound
+        self.weight = nn.Parameter(weight)
+
+    def quantized_weight(self) -> torch.Tensor:
+        """Weights on Loihi's 8-bit grid (straight-through gradient)."""
+        return self.neuron.quantize_8bit(self.weight)
+
+    def clamp_(self) -> None:
+        """Keep the float weights inside the representable 8-bit range."""
+        with torch.no_grad():
+            lo, hi = LOIHI2.weight_min / LOIHI2.w_scale, LOIHI2.weight_max / LOIHI2.w_scale
+            self.weight.clamp_(lo, hi)
+
+    def integer_weight(self) -> np.ndarray:
+        return quantize_weights(self.weight.detach().cpu().numpy())
+
+    def forward(self, spikes_in: torch.Tensor):
+        """``spikes_in`` ``[B, N_in, T]`` -> ``(spikes, voltage)`` ``[B, N_out, T]``."""
+        if spikes_in.ndim != 3 or spikes_in.shape[1] != self.in_features:
+            raise ValueError(
+                f"expected input [batch, {self.in_features}, time], got {tuple(spikes_in.shape)}"
+            )
+        current = torch.einsum("oi,bit->bot", self.quantized_weight(), spikes_in)
+        _, voltage = self.neuron.dynamics(current)
+        spikes = self.neuron.spike(voltage)
+        return spikes, voltage
+
+
+def torch_goodness(spikes: torch.Tensor, kind: str, voltage: torch.Tensor | None = None,
+                   threshold: float = 1.0) -> torch.Tensor:
+    """Torch twin of :func:`lava_ff.kernels.goodness`."""
+    if kind == "sum_sq_rate":
+        return spikes.mean(-1).pow(2).sum(-1)
+    if kind == "mean_sq_rate":
+        return spikes.mean(-1).pow(2).mean(-1)
+    if kind == "sum_sq_voltage":
+        return (voltage / threshold).clamp(min=0).pow(2).mean(-1).sum(-1)
+    raise ValueError(f"unknown goodness {kind!r}")
+
+
+def torch_ff_loss(g_pos: torch.Tensor, g_neg: torch.Tensor, theta: float, kind: str,
+                  alpha: float) -> torch.Tensor:
+    """Torch twin of :func:`lava_ff.kernels.ff_loss` (softplus, never log(1+exp))."""
+    softplus = nn.functional.softplus
+    if kind == "softplus":
+        return (softplus(theta - g_pos) + softplus(g_neg - theta)).mean()
+    if kind == "symba":
+        return softplus(-alpha * (g_pos - g_neg)).mean()
+    raise ValueError(f"unknown loss {kind!r}")
+
+
+class FFNetwork(nn.Module):
+    """A stack of :class:`FFLayer` trained layer by layer, plus a linear readout."""
+
+    def __init__(self, config: FFConfig):
+        super().__init__()
+        self.config = config
+        generator = torch.Generator().manual_seed(config.seed)
+        sizes = (config.input_size,) + config.layer_sizes
+        self.layers = nn.ModuleList(
+            FFLayer(sizes[i], sizes[i + 1], config.neuron, weight_scale=config.weight_scale,
+                    generator=generator)
+            for i in range(len(config.layer_sizes))
+        )
+        self.readout = nn.Linear(self.readout_features, config.num_classes)
+
+    @property
+    def readout_layers(self) -> list[int]:
+        """Layers whose rates feed the readout (Hinton skips the first if deeper)."""
+        n = len(self.layers)
+        return list(range(1, n)) if self.config.eval_skip_first and n > 1 else list(range(n))
+
+    @property
+    def readout_features(self) -> int:
+        return sum(self.config.layer_sizes[i] for i in self.readout_layers)
+
+    @property
+    def device(self) -> torch.device:
+        return self.layers[0].weight.device
+
+    # ------------------------------------------------------------------ inputs
+    def encode(self, x: np.ndarray, labels: np.ndarray | None,
+               rng: np.random.Generator | None = None) -> torch.Tensor:
+        """Overlay ``labels`` (``None``: neutral) on flat images and encode as spikes."""
+        cfg = self.config
+        overlaid = overlay_label(x, labels, cfg.num_classes, cfg.overlay, cfg.label_scale)
+        spikes = encode(overlaid, cfg.time_steps, cfg.encoding, rng)
+        return torch.from_numpy(spikes).to(self.device)
+
+    # ----------------------------------------------------------------- forward
+    def layer_outputs(self, spikes: torch.Tensor, *, detach: bool = True):
+        """Run every layer; returns ``[(spikes, voltage), ...]``. Inputs to each
+        layer are detached: FF learning is local."""
+        outputs = []
+        for layer in self.layers:
+            out, voltage = layer(spikes)
+            outputs.append((out, voltage))
+            spikes = out.detach() if detach else out
+        return outputs
+
+    def goodness(self, outputs) -> list[torch.Tensor]:
+        cfg = self.config
+        return [torch_goodness(s, cfg.goodness, v, cfg.neuron.threshold) for s, v in outputs]
+
+    @torch.no_grad()
+    def layer_label_scores(self, x: np.ndarray, rng: np.random.Generator | None = None) -> np.ndarray:
+        """Goodness of every layer for every candidate label: ``[L, B, C]``."""
+        batch, classes = len(x), self.config.num_classes
+        repeated = np.repeat(np.asarray(x, np.float32), classes, axis=0)
+        labels = np.tile(np.arange(classes), batch)
+        outputs = self.layer_outputs(self.encode(repeated, labels, rng))
+        return torch.stack(self.goodness(outputs)).reshape(-1, batch, classes).cpu().numpy()
+
+    @staticmethod
+    def combine_scores(per_layer: np.ndarray, skip_first: bool) -> np.ndarray:
+        """Sum per-layer goodness, skipping the first layer if asked and possible."""
+        first = 1 if skip_first and len(per_layer) > 1 else 0
+        return per_layer[first:].sum(axis=0)
+
+    def label_scores(self, x: np.ndarray, rng: np.random.Generator | None = None,
+                     skip_first: bool | None = None) -> np.ndarray:
+        """Goodness summed over layers for every candidate label: ``[B, C]``."""
+        skip = self.config.eval_skip_first if skip_first is None else skip_first
+        return self.combine_scores(self.layer_label_scores(x, rng), skip)
+
+    @torch.no_grad()
+    def hidden_rates(self, x: np.ndarray, rng: np.random.Generator | None = None) -> torch.Tensor:
+        """Firing rates of the readout layers under the neutral label."""
+        outputs = self.layer_outputs(self.encode(x, None, rng))
+        return torch.cat([outputs[i][0].mean(-1) for i in self.readout_layers], dim=1)
+
+    @torch.no_grad()
+    def predict(self, x: np.ndarray, method: str = "goodness",
+                rng: np.random.Generator | None = None) -> np.ndarray:
+        if method == "goodness":
+            return self.label_scores(x, rng).argmax(axis=1)
+        if method == "readout":
+            return self.readout(self.hidden_rates(x, rng)).argmax(dim=1).cpu().numpy()
+        raise ValueError(f"unknown prediction method {method!r}; valid: goodness, readout")

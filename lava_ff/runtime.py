@@ -1,0 +1,156 @@
+"""Safe Lava runs: always stopped, and a crashing ProcessModel becomes an exception.
+
+lava-nc 0.10.0 behaviour this module works around (measured): when a
+ProcessModel of a *connected* network raises, ``run()`` blocks forever
+(its neighbours wait on a port that will never be written), ``stop()`` then
+blocks too, running again after ``stop()`` can segfault, and an interpreter
+that exits without ``stop()`` hangs joining the non-daemonic children.
+
+:func:`run_network` starts every run non-blocking and watches the children
+itself: Lava's ``SystemProcess`` sends a child's traceback down a pipe, so a
+crash is seen within one poll interval. A crashed network is then torn down
+by force (children killed, shared memory released) instead of through the
+blocking ``stop()``, and a :class:`LavaModelError` carrying the child's
+traceback is raised.
+
+Use :func:`lava_session` so that a network is stopped on every path::
+
+    with lava_session(net, Loihi2SimCfg(select_tag="fixed_pt")) as session:
+        session.run(num_steps)
+        spikes = monitor.get_data()
+"""
+
+from __future__ import annotations
+
+import contextlib
+import time
+from dataclasses import dataclass, field
+
+__all__ = ["LavaModelError", "LavaRunTimeout", "LavaSession", "lava_session", "run_network"]
+
+
+class LavaModelError(RuntimeError):
+    """A ProcessModel raised inside its Lava child process."""
+
+    def __init__(self, tracebacks: list[str]):
+        self.tracebacks = tracebacks
+        body = "\n".join(tracebacks) if tracebacks else "(no traceback was sent)"
+        super().__init__(f"{len(tracebacks) or 'a'} Lava ProcessModel(s) crashed:\n{body}")
+
+
+class LavaRunTimeout(TimeoutError):
+    """A Lava run did not finish within its time limit."""
+
+
+@dataclass
+class LavaSession:
+    """One compiled Lava network with a guaranteed, never-hanging shutdown."""
+
+    process: object
+    run_cfg: object
+    poll_interval: float = 0.002
+    timeout: float | None = None
+    _started: bool = field(default=False, init=False)
+    _broken: bool = field(default=False, init=False)
+
+    # ------------------------------------------------------------------ running
+    def run(self, num_steps: int) -> None:
+        """Run ``num_steps`` time steps; raise :class:`LavaModelError` on a crash."""
+        from lava.magma.core.run_conditions import RunSteps
+
+        if self._broken:
+            raise RuntimeError("this Lava network crashed earlier and was torn down")
+        if isinstance(num_steps, bool) or not isinstance(num_steps, int) or num_steps < 1:
+            raise ValueError(f"num_steps must be a positive int, got {num_steps!r}")
+        self.process.run(condition=RunSteps(num_steps=num_steps, blocking=False),
+                         run_cfg=self.run_cfg)
+        self._started = True
+        self._wait()
+
+    @property
+    def runtime(self):
+        return self.process.runtime
+
+    def _actors(self):
+        return list(self.runtime._messaging_infrastructure.actors)
+
+    def _crashed(self) -> list[str]:
+        tracebacks = []
+        for actor in self._actors():
+            exc = actor.exception
+            if exc:
+                tracebacks.append(exc[1] if isinstance(exc, tuple) else repr(exc))
+            elif not actor._is_done and actor.exitcode not in (None, 0):
+                tracebacks.append(f"{actor.name} died with exit code {actor.exitcode}")
+        return tracebacks
+
+    def _wait(self) -> None:
+        runtime = self.runtime
+        deadline = None if self.timeout is None else time.monotonic() + self.timeout
+        ports = runtime.service_to_runtime
+        while not all(port.probe() for port in ports):
+            tracebacks = self._crashed()
+            if tracebacks:
+                self._teardown()
+                raise LavaModelError(tracebacks)
+            if deadline is not None and time.monotonic() > deadline:
+                self._teardown()
+                raise LavaRunTimeout(f"Lava run exceeded {self.timeout} s and was torn down")
+            time.sleep(self.poll_interval)
+        try:
+            runtime.wait()  # every response is in: this returns at once
+        except RuntimeError:
+            tracebacks = self._crashed()
+            self._teardown()
+            raise LavaModelError(tracebacks) from None
+
+    # ----------------------------------------------------------------- shutdown
+    def stop(self) -> None:
+        """Stop the network; never hangs, also after a crash."""
+        if not self._started or self._broken:
+            return
+        tracebacks = self._crashed()
+        if tracebacks:
+            self._teardown()
+            raise LavaModelError(tracebacks)
+        try:
+            self.process.stop()
+        finally:
+            self._started = False
+
+    def _teardown(self) -> None:
+        """Kill every child of a broken network and release its shared memory."""
+        self._broken = True
+        runtime = self.runtime
+        for actor in self._actors():
+            with contextlib.suppress(Exception):
+                if actor.is_alive():
+                    actor.kill()
+                actor.join()  # reaps the child and reads its pipe; it is dead, so no wait
+        infrastructure = runtime._messaging_infrastructure
+        with contextlib.suppress(Exception):
+            infrastructure.smm.shutdown()
+        with contextlib.suppress(Exception):
+            runtime._watchdog_manager.stop()
+        runtime._is_running = False
+        runtime._is_started = False
+
+
+@contextlib.contextmanager
+def lava_session(process, run_cfg, *, timeout: float | None = None):
+    """Context manager yielding a :class:`LavaSession`; stops it on every path."""
+    session = LavaSession(process, run_cfg, timeout=timeout)
+    try:
+        yield session
+    finally:
+        if session._started and not session._broken:
+            try:
+                session.stop()
+            except LavaModelError:
+                pass  # an exception is already propagating or was raised by run()
+
+
+def run_network(process, num_steps: int, run_cfg, *, timeout: float | None = None) -> None:
+    """Run ``process``'s network for ``num_steps`` and stop it, whatever happens."""
+    with lava_session(process, run_cfg, timeout=timeout) as session:
+        session.run(num_steps)

@@ -1,0 +1,268 @@
+"""Layer-local Forward-Forward training with atomic checkpoints and resume.
+
+Two local rules (``FFConfig.rule``):
+
+* ``surrogate``: per layer, backprop through time *within* the layer
+  (slayer's surrogate spike gradient) of that layer's FF loss; an Adam
+  optimiser per layer, outside the layer.
+* ``three_factor``: gradient-free ``dW = lr * m * post_rate x pre_rate``
+  (:func:`lava_ff.kernels.three_factor_update`), the rule the on-chip
+  learning engine runs; ``m`` is the goodness error of the phase.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import torch
+from tqdm.auto import tqdm
+
+from .config import FFConfig, check_positive_int
+from .kernels import modulatory_factor, three_factor_update
+from .model import FFNetwork, torch_ff_loss
+from .negatives import hard_negative_labels, hybrid_images, random_wrong_labels
+
+__all__ = ["TrainSettings", "Trainer", "evaluate_accuracy", "save_checkpoint", "load_checkpoint",
+           "flatten_images"]
+
+CHECKPOINT = "checkpoint.pt"
+
+
+def flatten_images(images: np.ndarray) -> np.ndarray:
+    images = np.asarray(images, dtype=np.float32)
+    return images.reshape(len(images), -1)
+
+
+@dataclass(frozen=True)
+class TrainSettings:
+    epochs: int = 5
+    batch_size: int = 100
+    readout_epochs: int = 3
+    eval_batch: int = 250
+    progress: bool = True
+
+    def __post_init__(self):
+        check_positive_int("epochs", self.epochs)
+        check_positive_int("batch_size", self.batch_size)
+        check_positive_int("readout_epochs", self.readout_epochs)
+
+
+def save_checkpoint(path: Path, payload: dict) -> None:
+    """Write atomically: a temporary file in the same folder, then ``os.replace``.
+
+    An interrupt at any moment leaves either the old or the new checkpoint.
+    """
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            torch.save(payload, fh)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def load_checkpoint(path: Path) -> dict:
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"{path}: no checkpoint to resume from")
+    try:
+        return torch.load(path, map_location="cpu", weights_only=False)
+    except Exception as err:  # torch raises several types for a damaged file
+        raise ValueError(f"{path}: corrupt checkpoint ({type(err).__name__}: {err})") from err
+
+
+def evaluate_accuracy(net: FFNetwork, x: np.ndarray, y: np.ndarray, batch: int = 250,
+                      rng: np.random.Generator | None = None) -> dict:
+    """Accuracy of the goodness readout (all layers and, if deeper, skipping
+    the first) and of the linear readout."""
+    correct = {"goodness": 0, "goodness_skip_first": 0, "readout": 0}
+    for start in range(0, len(x), batch):
+        xb, yb = x[start:start + batch], y[start:start + batch]
+        per_layer = net.layer_label_scores(xb, rng)
+        for key, skip in (("goodness", False), ("goodness_skip_first", True)):
+            scores = net.combine_scores(per_layer, skip)
+            correct[key] += int((scores.argmax(1) == yb).sum())
+        correct["readout"] += int((net.predict(xb, "readout", rng) == yb).sum())
+    out = {k: v / max(len(x), 1) for k, v in correct.items()}
+    if len(net.layers) == 1:
+        out.pop("goodness_skip_first")
+    return out
+
+
+@dataclass
+class Trainer:
+    """Trains an :class:`FFNetwork`; checkpoints into ``out_dir`` every epoch."""
+
+    config: FFConfig
+    settings: TrainSettings = field(default_factory=TrainSettings)
+    out_dir: Path | None = None
+
+    def __post_init__(self):
+        torch.manual_seed(self.config.seed)
+        self.net = FFNetwork(self.config)
+        self.optimizers = [torch.optim.Adam(layer.parameters(), lr=self.config.lr)
+                           for layer in self.net.layers]
+        self.readout_opt = torch.optim.Adam(self.net.readout.parameters(), lr=1e-2)
+        self.rng = np.random.default_rng(self.config.seed)
+        self.epoch = 0
+        self.history: list[dict] = []
+        self.train_seconds = 0.0
+        self.samples_seen = 0
+
+    # ----------------------------------------------------------- checkpoints
+    @property
+    def checkpoint_path(self) -> Path | None:
+        return None if self.out_dir is None else Path(self.out_dir) / CHECKPOINT
+
+    def state(self) -> dict:
+        return {
+            "config": self.config.to_dict(),
+            "model": self.net.state_dict(),
+            "optimizers": [o.state_dict() for o in self.optimizers],
+            "readout_opt": self.readout_opt.state_dict(),
+            "rng": self.rng.bit_generator.state,
+            "torch_rng": torch.get_rng_state(),
+            "epoch": self.epoch,
+            "history": self.history,
+            "train_seconds": self.train_seconds,
+            "samples_seen": self.samples_seen,
+        }
+
+    def load_state(self, state: dict) -> None:
+        saved = FFConfig.from_dict(state["config"])
+        if saved != self.config:
+            raise ValueError(
+                "checkpoint was written with a different configuration; resume with the same "
+                f"options. checkpoint: {saved}\nrequested: {self.config}"
+            )
+        self.net.load_state_dict(state["model"])
+        for opt, s in zip(self.optimizers, state["optimizers"]):
+            opt.load_state_dict(s)
+        self.readout_opt.load_state_dict(state["readout_opt"])
+        self.rng.bit_generator.state = state["rng"]
+        torch.set_rng_state(state["torch_rng"])
+        self.epoch, self.history = state["epoch"], state["history"]
+        self.train_seconds, self.samples_seen = state["train_seconds"], state["samples_seen"]
+
+    def resume(self) -> bool:
+        path = self.checkpoint_path
+        if path is None or not path.is_file():
+            return False
+        self.load_state(load_checkpoint(path))
+        return True
+
+    # -------------------------------------------------------------- training
+    def _negative_inputs(self, xb: np.ndarray, yb: np.ndarray, image_shape) -> torch.Tensor:
+        cfg, net = self.config, self.net
+        kind = cfg.negatives
+        if kind == "hybrid":
+            hybrids = hybrid_images(xb.reshape((-1,) + tuple(image_shape)), self.rng)
+            return net.encode(hybrids.reshape(len(xb), -1), None, self.rng)
+        wrong = random_wrong_labels(yb, cfg.num_classes, self.rng)
+        if kind in ("hard", "mixed"):
+            hard = hard_negative_labels(net.label_scores(xb, self.rng), yb)
+            wrong = hard if kind == "hard" else np.where(self.rng.random(len(yb)) < 0.5, hard, wrong)
+        return net.encode(xb, wrong, self.rng)
+
+    def _train_batch(self, xb: np.ndarray, yb: np.ndarray, image_shape) -> list[float]:
+        cfg, net = self.config, self.net
+        positive_labels = None if cfg.negatives == "hybrid" else yb
+        s_pos = net.encode(xb, positive_labels, self.rng)
+        s_neg = self._negative_inputs(xb, yb, image_shape)
+        losses = []
+        for index, layer in enumerate(net.layers):
+            if cfg.rule == "surrogate":
+                out_pos, v_pos = layer(s_pos)
+                out_neg, v_neg = layer(s_neg)
+                g_pos = net.goodness([(out_pos, v_pos)])[0]
+                g_neg = net.goodness([(out_neg, v_neg)])[0]
+                loss = torch_ff_loss(g_pos, g_neg, cfg.theta, cfg.loss, cfg.symba_alpha)
+                self.optimizers[index].zero_grad(set_to_none=True)
+                loss.backward()
+                self.optimizers[index].step()
+            else:
+                with torch.no_grad():
+                    out_pos, v_pos = layer(s_pos)
+                    out_neg, v_neg = layer(s_neg)
+                    g_pos = net.goodness([(out_pos, v_pos)])[0]
+                    g_neg = net.goodness([(out_neg, v_neg)])[0]
+                    loss = torch_ff_loss(g_pos, g_neg, cfg.theta, cfg.loss, cfg.symba_alpha)
+                    delta = torch.zeros_like(layer.weight)
+                    for spikes_in, out, g, positive in ((s_pos, out_pos, g_pos, True),
+                                                        (s_neg, out_neg, g_neg, False)):
+                        m = modulatory_factor(g, cfg.theta, positive)
+                        delta += three_factor_update(spikes_in.mean(-1), out.mean(-1), m,
+                                                     cfg.three_factor_lr)
+                    layer.weight += delta
+            layer.clamp_()
+            losses.append(float(loss.detach()))
+            s_pos, s_neg = out_pos.detach(), out_neg.detach()
+        return losses
+
+    def _train_readout(self, x: np.ndarray, y: np.ndarray) -> float:
+        """Linear softmax readout on the (detached) hidden rates under a neutral label."""
+        net, bs = self.net, self.settings.batch_size
+        features = torch.cat([net.hidden_rates(x[i:i + 500], self.rng) for i in range(0, len(x), 500)])
+        targets = torch.from_numpy(np.asarray(y, dtype=np.int64)).to(net.device)
+        loss = torch.tensor(0.0)
+        for _ in range(self.settings.readout_epochs):
+            order = torch.from_numpy(self.rng.permutation(len(x)))
+            for start in range(0, len(x), bs):
+                idx = order[start:start + bs]
+                loss = torch.nn.functional.cross_entropy(net.readout(features[idx]), targets[idx])
+                self.readout_opt.zero_grad(set_to_none=True)
+                loss.backward()
+                self.readout_opt.step()
+        return float(loss.detach())
+
+    def fit(self, train_x: np.ndarray, train_y: np.ndarray, val_x: np.ndarray, val_y: np.ndarray,
+            image_shape: tuple[int, int]) -> list[dict]:
+        """Train until ``settings.epochs``; each epoch ends with a validation
+        measurement and an atomic checkpoint, so ``resume()`` continues."""
+        train_x, val_x = flatten_images(train_x), flatten_images(val_x)
+        bs = self.settings.batch_size
+        for epoch in range(self.epoch, self.settings.epochs):
+            start = time.perf_counter()
+            order = self.rng.permutation(len(train_x))
+            layer_losses = []
+            bar = tqdm(range(0, len(order), bs), desc=f"epoch {epoch + 1}/{self.settings.epochs}",
+                       disable=not self.settings.progress, leave=False)
+            for begin in bar:
+                idx = order[begin:begin + bs]
+                layer_losses.append(self._train_batch(train_x[idx], train_y[idx], image_shape))
+                bar.set_postfix(loss=" ".join(f"{v:.3f}" for v in layer_losses[-1]))
+            readout_loss = self._train_readout(train_x, train_y)
+            self.train_seconds += time.perf_counter() - start
+            self.samples_seen += len(order)
+            val = evaluate_accuracy(self.net, val_x, val_y, self.settings.eval_batch, self.rng)
+            self.epoch = epoch + 1
+            record = {"epoch": self.epoch, "layer_loss": np.mean(layer_losses, axis=0).tolist(),
+                      "readout_loss": readout_loss,
+                      **{f"val_{k}": v for k, v in val.items()},
+                      "train_seconds": self.train_seconds}
+            self.history.append(record)
+            if self.settings.progress:
+                tqdm.write(json.dumps(record))
+            if self.checkpoint_path is not None:
+                save_checkpoint(self.checkpoint_path, self.state())
+        return self.history
+
+    @torch.no_grad()
+    def goodness_samples(self, x: np.ndarray, y: np.ndarray, image_shape) -> tuple[list, list]:
+        """Per-layer goodness of positive and negative data (for histograms)."""
+        x = flatten_images(x)
+        net = self.net
+        g_pos = net.goodness(net.layer_outputs(net.encode(x, y, self.rng)))
+        g_neg = net.goodness(net.layer_outputs(self._negative_inputs(x, y, image_shape)))
+        return [g.cpu().numpy() for g in g_pos], [g.cpu().numpy() for g in g_neg]
