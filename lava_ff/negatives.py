@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from .config import OVERLAYS
+from .encoding import check_intensities
 
 __all__ = ["overlay_label", "neutral_label", "random_wrong_labels", "hard_negative_labels",
            "hybrid_masks", "hybrid_images", "check_labels"]
@@ -34,7 +35,7 @@ def overlay_label(x: np.ndarray, labels: np.ndarray | None, num_classes: int,
     ``labels=None`` gives the *neutral* label (every class at ``1/C``), used
     by the one-pass linear readout.
     """
-    x = np.asarray(x, dtype=np.float32)
+    x = check_intensities(x, "images").astype(np.float32)
     batch = x.shape[0]
     if labels is None:
         code = np.full((batch, num_classes), 1.0 / num_classes, dtype=np.float32)

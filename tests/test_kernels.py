@@ -1,0 +1,156 @@
+"""Differential chain: torch float == numpy float == numpy fixed, plus golden values."""
+
+import numpy as np
+import pytest
+import torch
+
+from lava_ff import kernels
+from lava_ff.config import LOIHI2, FFConfig, FixedNeuronParams, NeuronParams, quantize_neuron
+from lava_ff.model import FFLayer
+
+
+
+@pytest.fixture(autouse=True)
+def strict_floats():
+    # Overflow, NaN and division by zero are bugs here; underflow to 0 is the right answer.
+    with np.errstate(all="raise", under="ignore"):
+        yield
+
+
+def test_current_decay_half_halves_the_current():
+    params = FixedNeuronParams(vth=10_000, i_decay=2048, v_decay=0)
+    a_in = np.zeros((1, 1, 4), np.int64)
+    a_in[..., 0] = 100  # one input of 100 at t=0, nothing after
+    state = kernels.CubaState(np.zeros((1, 1), np.int64), np.zeros((1, 1), np.int64))
+    currents = []
+    for t in range(4):
+        _, state = kernels.cuba_step_fixed(a_in[..., t], state, params)
+        currents.append(int(state.u[0, 0]))
+    first = 100 << LOIHI2.act_shift
+    assert currents == [first, first // 2, first // 4, first // 8]
+
+
+def test_spike_when_voltage_exceeds_threshold_and_reset():
+    # No decay of the current (i_decay would be 0 -> use 1/4096), no voltage decay:
+    # v grows by u each step; vth=2 -> spikes when v > 2 << 6 = 128.
+    params = FixedNeuronParams(vth=2, i_decay=1, v_decay=0)
+    a_in = np.zeros((1, 1, 3), np.int64)
+    a_in[..., 0] = 1  # u = 64 after step 0, then decays by 1/4096 (rounds toward zero)
+    spikes = kernels.cuba_forward_fixed(a_in, params)
+    # v: 64, 64+63=127, 127+63=190 > 128 -> spike at t=2
+    assert spikes[0, 0].tolist() == [False, False, True]
+
+
+def test_rtz_shift_rounds_toward_zero():
+    x = np.array([-7, -1, 1, 7], dtype=np.int64)
+    assert kernels.rtz_shift(x, 1).tolist() == [-3, 0, 0, 3]
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_torch_layer_equals_numpy_float_and_fixed(seed):
+    rng = np.random.default_rng(seed)
+    neuron = NeuronParams(threshold=0.5, current_decay=0.2, voltage_decay=0.05)
+    layer = FFLayer(40, 25, neuron, weight_scale=1.0, generator=torch.Generator().manual_seed(seed))
+    spikes_in = (rng.random((6, 40, 15)) < 0.3).astype(np.float32)
+    out, voltage = layer(torch.from_numpy(spikes_in))
+    out, voltage = out.detach().numpy().astype(bool), voltage.detach().numpy()
+    qw = layer.quantized_weight().detach().numpy().astype(np.float64)
+    ref_spikes, ref_voltage = kernels.cuba_forward_float(np.einsum("oi,bit->bot", qw, spikes_in), neuron)
+    assert out.any() and not out.all()  # a test with no spikes proves nothing
+    np.testing.assert_array_equal(out, ref_spikes)
+    np.testing.assert_allclose(voltage, ref_voltage, rtol=0, atol=1e-6)
+    fixed = kernels.dense_cuba_forward_fixed(layer.integer_weight(), spikes_in, quantize_neuron(neuron))
+    np.testing.assert_array_equal(fixed, ref_spikes)
+
+
+def test_integer_weights_are_the_float_weights_times_64(rng):
+    layer = FFLayer(10, 5, NeuronParams(), generator=torch.Generator().manual_seed(3))
+    ints = layer.integer_weight()
+    assert ints.min() >= -256 and ints.max() <= 254 and np.all(ints % 2 == 0)
+    np.testing.assert_array_equal(ints, layer.quantized_weight().detach().numpy() * 64)
+
+
+def test_goodness_kinds():
+    spikes = np.zeros((1, 4, 10))
+    spikes[0, 0, :5] = 1  # rate 0.5
+    spikes[0, 1, :] = 1  # rate 1.0
+    assert kernels.goodness(spikes, "sum_sq_rate")[0] == pytest.approx(0.25 + 1.0)
+    assert kernels.goodness(spikes, "mean_sq_rate")[0] == pytest.approx((0.25 + 1.0) / 4)
+    voltage = np.full((1, 4, 10), -1.0)
+    voltage[0, 2] = 2.0  # (2 / threshold 1)^2 = 4 at every step; negatives clip to 0
+    assert kernels.goodness(spikes, "sum_sq_voltage", voltage)[0] == pytest.approx(4.0)
+
+
+def test_ff_loss_is_stable_for_extreme_goodness():
+    big = np.array([1e6])
+    # positive term vanishes (g_pos >> theta); negative term is softplus(0 - 1)
+    assert kernels.ff_loss(big, np.array([0.0]), theta=1.0) == pytest.approx(kernels.softplus(-1.0))
+    assert np.isfinite(kernels.ff_loss(np.array([-1e6]), big, theta=1.0))
+    assert kernels.ff_loss(np.array([5.0]), np.array([1.0]), 1.0, "symba", 4.0) == pytest.approx(
+        np.log1p(np.exp(-16.0)))
+
+
+def test_modulatory_factor_signs_and_decay():
+    g = np.array([0.0, 10.0, 100.0])
+    m_pos = kernels.modulatory_factor(g, 10.0, positive=True)
+    m_neg = kernels.modulatory_factor(g, 10.0, positive=False)
+    assert np.all(m_pos > 0) and np.all(m_neg < 0)
+    assert m_pos[1] == pytest.approx(0.5) and m_neg[1] == pytest.approx(-0.5)
+    assert m_pos[2] < 1e-30  # a confidently right positive sample stops learning
+    assert m_neg[0] == pytest.approx(-kernels.sigmoid(-10.0))
+
+
+def test_three_factor_update_is_outer_product_and_array_agnostic(rng):
+    pre, post, m = rng.random((4, 3)), rng.random((4, 2)), np.array([1.0, -1.0, 0.5, 0.0])
+    expected = sum(m[b] * np.outer(post[b], pre[b]) for b in range(4)) * 0.1 / 4
+    np.testing.assert_allclose(kernels.three_factor_update(pre, post, m, 0.1), expected)
+    got = kernels.three_factor_update(torch.tensor(pre), torch.tensor(post), torch.tensor(m), 0.1)
+    np.testing.assert_allclose(got.numpy(), expected)
+
+
+def test_three_factor_update_raises_goodness_for_positive_phase(rng):
+    """One positive-phase step must raise the layer's goodness on that input."""
+    neuron = NeuronParams(threshold=1.0)
+    layer = FFLayer(30, 20, neuron, weight_scale=0.5, generator=torch.Generator().manual_seed(1))
+    spikes_in = torch.from_numpy((rng.random((8, 30, 12)) < 0.4).astype(np.float32))
+    with torch.no_grad():
+        out, _ = layer(spikes_in)
+        g0 = out.mean(-1).pow(2).sum(-1)
+        m = torch.from_numpy(kernels.modulatory_factor(g0.numpy(), 50.0, positive=True))
+        layer.weight += kernels.three_factor_update(spikes_in.mean(-1), out.mean(-1), m.float(), 1.0)
+        g1 = layer(spikes_in)[0].mean(-1).pow(2).sum(-1)
+    assert g0.sum() > 0
+    assert g1.mean() > g0.mean()
+
+
+@pytest.mark.parametrize("kwargs, match", [
+    (dict(theta=0.0), "theta must be a positive"),
+    (dict(theta=-1.0), "theta must be a positive"),
+    (dict(layer_sizes=(100, 0)), r"layer_sizes\[1\] must be a positive integer, got 0"),
+    (dict(layer_sizes=()), "at least one layer"),
+    (dict(time_steps=0), "time_steps must be a positive integer, got 0"),
+    (dict(time_steps=-5), "time_steps must be a positive integer, got -5"),
+    (dict(rule="backprop"), "unknown rule 'backprop'; valid: surrogate, three_factor"),
+    (dict(goodness="l1"), "unknown goodness 'l1'"),
+    (dict(lr=float("nan")), "lr must be a positive finite number"),
+])
+def test_config_rejects_bad_values(kwargs, match):
+    with pytest.raises(ValueError, match=match):
+        FFConfig(in_features=64, **kwargs)
+
+
+@pytest.mark.parametrize("kwargs, match", [
+    (dict(threshold=0.0), "threshold must be a positive"),
+    (dict(threshold=3000.0), "outside Loihi's 17-bit range"),
+    (dict(current_decay=1.5), r"current_decay must be a number in \[0, 1\], got 1.5"),
+    (dict(voltage_decay=float("nan")), "voltage_decay must be a number"),
+])
+def test_neuron_params_reject_out_of_range(kwargs, match):
+    with pytest.raises(ValueError, match=match):
+        NeuronParams(**kwargs)
+
+
+def test_threshold_snaps_to_the_vth_grid():
+    assert NeuronParams(threshold=1.01).threshold == 65 / 64
+    assert quantize_neuron(NeuronParams(threshold=1.0, current_decay=0.25)).lava_lif_params == {
+        "vth": 64, "du": 1023, "dv": round(0.03 * 4096)}
