@@ -147,7 +147,7 @@ class Trainer:
                 f"options. checkpoint: {saved}\nrequested: {self.config}"
             )
         self.net.load_state_dict(state["model"])
-        for opt, s in zip(self.optimizers, state["optimizers"]):
+        for opt, s in zip(self.optimizers, state["optimizers"], strict=True):
             opt.load_state_dict(s)
         self.readout_opt.load_state_dict(state["readout_opt"])
         self.rng.bit_generator.state = state["rng"]

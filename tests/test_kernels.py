@@ -9,7 +9,6 @@ from lava_ff.config import LOIHI2, FFConfig, FixedNeuronParams, NeuronParams, qu
 from lava_ff.model import FFLayer
 
 
-
 @pytest.fixture(autouse=True)
 def strict_floats():
     # Overflow, NaN and division by zero are bugs here; underflow to 0 is the right answer.

@@ -4,9 +4,10 @@ import subprocess
 import sys
 from pathlib import Path
 
-import lava_ff
 import lava_ff.netx_export
 import lava_ff.processes
+
+import lava_ff
 
 REPO = Path(__file__).resolve().parents[1]
 

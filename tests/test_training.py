@@ -16,8 +16,12 @@ import torch
 
 from lava_ff.config import FFConfig
 from lava_ff.datasets import load_digits
-from lava_ff.negatives import (hard_negative_labels, hybrid_images, overlay_label,
-                               random_wrong_labels)
+from lava_ff.negatives import (
+    hard_negative_labels,
+    hybrid_images,
+    overlay_label,
+    random_wrong_labels,
+)
 from lava_ff.train import Trainer, TrainSettings, evaluate_accuracy, flatten_images, save_checkpoint
 
 FLOORS = {"surrogate": {"goodness": 0.75, "readout": 0.85},
@@ -46,7 +50,7 @@ def test_ff_learns_digits_with_both_rules(rule, digits_split):
     assert last["val_goodness"] >= FLOORS[rule]["goodness"], history
     assert last["val_readout"] >= FLOORS[rule]["readout"], history
     # the FF loss of every layer went down
-    assert all(b < a for a, b in zip(history[0]["layer_loss"], last["layer_loss"]))
+    assert all(b < a for a, b in zip(history[0]["layer_loss"], last["layer_loss"], strict=True))
 
 
 def test_positive_goodness_exceeds_negative_after_training(digits_split):
@@ -69,7 +73,7 @@ def test_checkpoint_resume_continues_identically(tmp_path, digits_split):
     resumed = _trainer("surrogate", tmp_path / "b", epochs=2)
     assert resumed.resume() and resumed.epoch == 1
     resumed.fit(*args)
-    for a, b in zip(straight.net.parameters(), resumed.net.parameters()):
+    for a, b in zip(straight.net.parameters(), resumed.net.parameters(), strict=True):
         torch.testing.assert_close(a, b)
     assert straight.history[-1]["val_goodness"] == resumed.history[-1]["val_goodness"]
 

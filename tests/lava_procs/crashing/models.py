@@ -1,12 +1,11 @@
 import numpy as np
+from crashing.process import Sink, Source  # absolute: Lava loads this file by path
 from lava.magma.core.decorator import implements, requires, tag
 from lava.magma.core.model.py.model import PyLoihiProcessModel
 from lava.magma.core.model.py.ports import PyInPort, PyOutPort
 from lava.magma.core.model.py.type import LavaPyType
 from lava.magma.core.resources import CPU
 from lava.magma.core.sync.protocols.loihi_protocol import LoihiProtocol
-
-from crashing.process import Sink, Source  # absolute: Lava loads this file by path
 
 
 @implements(proc=Source, protocol=LoihiProtocol)
