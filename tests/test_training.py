@@ -7,6 +7,7 @@ leave a wide margin for seed and platform variation.
 """
 
 import json
+import re
 import subprocess
 import sys
 
@@ -203,7 +204,7 @@ def test_cli_help_documents_every_option():
 def test_cli_bad_values_are_named(args, match, tmp_path):
     result = _cli("train", "--out", str(tmp_path / "o"), "--epochs", "1", *args)
     assert result.returncode != 0
-    assert __import__("re").search(match, result.stderr), result.stderr
+    assert re.search(match, result.stderr), result.stderr
 
 
 def test_cli_train_evaluate_writes_metrics_and_plots(tmp_path):
