@@ -22,6 +22,19 @@ from lava_ff.datasets import load_mnist
 from lava_ff.train import Trainer, TrainSettings, evaluate_accuracy, flatten_images
 
 
+def parse_overrides(items: list[str]) -> dict:
+    out = {}
+    for item in items:
+        key, sep, value = item.partition("=")
+        if not sep:
+            raise SystemExit(f"--set expects KEY=VALUE, got {item!r}")
+        try:
+            out[key] = json.loads(value)
+        except json.JSONDecodeError:
+            out[key] = value
+    return out
+
+
 def main(argv=None) -> dict:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--data", default="../shared/data/mnist")
@@ -39,6 +52,9 @@ def main(argv=None) -> dict:
     p.add_argument("--test-limit", type=int, default=None)
     p.add_argument("--threads", type=int, default=None)
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
+                   help="override any FFConfig field, e.g. --set negatives=hard --set label_repeat=10 "
+                        "(values parse as JSON, else as strings)")
     args = p.parse_args(argv)
     if args.threads:
         torch.set_num_threads(args.threads)
@@ -53,7 +69,8 @@ def main(argv=None) -> dict:
         test = test.subset(np.arange(args.test_limit))
     theta = args.theta if args.theta is not None else 0.05 * sizes[0]
     cfg = FFConfig(in_features=784, layer_sizes=sizes, time_steps=args.time_steps, rule=args.rule,
-                   theta=theta, lr=args.lr, three_factor_lr=args.three_factor_lr, seed=args.seed)
+                   theta=theta, lr=args.lr, three_factor_lr=args.three_factor_lr, seed=args.seed,
+                   **parse_overrides(args.set))
     trainer = Trainer(cfg, TrainSettings(epochs=args.epochs, batch_size=args.batch_size),
                       out_dir=Path(args.out))
     trainer.resume()

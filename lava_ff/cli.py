@@ -4,6 +4,7 @@
     lava-ff train --dataset mnist --data ../shared/data/mnist --layers 500,500 --out runs/mnist
     lava-ff train ... --resume            # continue from runs/.../checkpoint.pt
     lava-ff evaluate --model runs/digits --dataset digits
+    lava-ff evaluate --model runs/digits --dataset digits --backend lava-fixed --limit 200
     lava-ff demo                          # digits, or MNIST when --data has it
 """
 
@@ -174,27 +175,65 @@ def cmd_train(args) -> dict:
     return metrics
 
 
-def cmd_evaluate(args) -> dict:
-    from .config import FFConfig
-    from .train import Trainer, evaluate_accuracy, flatten_images, load_checkpoint
+BACKENDS = {"torch": None, "lava-float": "floating_pt", "lava-fixed": "fixed_pt"}
 
-    path = Path(args.model)
+
+def load_trained(model: str):
+    """The :class:`FFNetwork` saved in a training folder or checkpoint file."""
+    from .config import FFConfig
+    from .train import Trainer, load_checkpoint
+
+    path = Path(model)
     ckpt = load_checkpoint(path / "checkpoint.pt" if path.is_dir() else path)
-    cfg = FFConfig.from_dict(ckpt["config"])
-    trainer = Trainer(cfg)
+    trainer = Trainer(FFConfig.from_dict(ckpt["config"]))
     trainer.load_state(ckpt)
+    return trainer.net
+
+
+def torch_predictions(net, x: np.ndarray, batch: int = 250) -> np.ndarray:
+    """``[N, 3]``: goodness, goodness skipping layer 0, readout (as :class:`FFReadout`)."""
+    out = []
+    for start in range(0, len(x), batch):
+        xb = x[start:start + batch]
+        per_layer = net.layer_label_scores(xb)
+        out.append(np.stack([net.combine_scores(per_layer, False).argmax(1),
+                             net.combine_scores(per_layer, True).argmax(1),
+                             net.predict(xb, "readout")], axis=1))
+    return np.concatenate(out)
+
+
+def cmd_evaluate(args) -> dict:
+    from .lava_net import build_lava_network, run_lava_inference
+    from .spec import NetworkSpec
+    from .train import flatten_images
+
+    net = load_trained(args.model)
+    cfg = net.config
     _, _, test, shape = load_split(args.dataset, args.data, args.seed, time_steps=cfg.time_steps)
     if int(np.prod(shape)) != cfg.in_features:
         raise SystemExit(f"model expects {cfg.in_features} input features but {args.dataset} "
                          f"images have {int(np.prod(shape))}")
     if args.limit:
         test = test.subset(slice(0, args.limit))
+    x, y = flatten_images(test.images), np.asarray(test.labels)
     start = time.perf_counter()
-    acc = evaluate_accuracy(trainer.net, flatten_images(test.images), test.labels)
-    seconds = time.perf_counter() - start
-    result = {"backend": "torch", "accuracy": acc["goodness"], "accuracy_readout": acc["readout"],
-              **{f"accuracy_{k}": v for k, v in acc.items() if k not in ("goodness", "readout")},
-              "samples": len(test), "samples_per_second": len(test) / seconds}
+    reference = torch_predictions(net, x)
+    torch_seconds = time.perf_counter() - start
+    result = {"backend": args.backend, "samples": len(x)}
+    if BACKENDS[args.backend] is None:
+        predictions, result["samples_per_second"] = reference, len(x) / torch_seconds
+    else:
+        lava_net = build_lava_network(NetworkSpec.from_torch(net), x)
+        run = run_lava_inference(lava_net, BACKENDS[args.backend], progress=not args.no_progress)
+        predictions = run["predictions"]
+        result["samples_per_second"] = run["samples_per_second"]
+        result["startup_seconds"] = run["startup_seconds"]
+    for column, name in enumerate(("goodness", "goodness_skip_first", "readout")):
+        if len(net.layers) == 1 and name == "goodness_skip_first":
+            continue
+        suffix = "" if name == "goodness" else f"_{name}"
+        result[f"accuracy{suffix}"] = float((predictions[:, column] == y).mean())
+        result[f"agreement_with_torch{suffix}"] = float((predictions[:, column] == reference[:, column]).mean())
     print(json.dumps(result))
     return result
 
@@ -229,8 +268,11 @@ def build_parser() -> argparse.ArgumentParser:
     p_eval = sub.add_parser("evaluate", help="evaluate a trained model on a test split")
     _add_common(p_eval)
     p_eval.add_argument("--model", required=True, help="training folder or checkpoint.pt")
-    p_eval.add_argument("--backend", choices=["torch"], default="torch",
-                        help="torch (Lava backends: see the Lava Processes issue)")
+    p_eval.add_argument("--backend", choices=list(BACKENDS), default="torch",
+                        help="torch (offline model), lava-float / lava-fixed (the network as Lava "
+                             "Processes in the CPU simulator, floating_pt / fixed_pt models). "
+                             "Prints accuracy, agreement_with_torch and samples_per_second")
+    p_eval.add_argument("--no-progress", action="store_true", help="no progress bars")
     p_eval.set_defaults(func=cmd_evaluate)
     p_demo = sub.add_parser("demo", help="train a small network and write metrics + plots")
     p_demo.add_argument("--out", default="runs/demo")

@@ -34,6 +34,7 @@ __all__ = [
     "quantize_neuron",
     "quantize_weights",
     "check_positive_int",
+    "check_integer_weights",
 ]
 
 GOODNESS_KINDS = ("sum_sq_rate", "mean_sq_rate", "sum_sq_voltage")
@@ -192,6 +193,7 @@ class FFConfig:
     encoding: str = "deterministic"
     overlay: str = "label_neurons"
     label_scale: float = 1.0
+    label_repeat: int = 1
     rule: str = "surrogate"
     negatives: str = "random"
     lr: float = 3e-3
@@ -204,6 +206,7 @@ class FFConfig:
         check_positive_int("in_features", self.in_features)
         check_positive_int("time_steps", self.time_steps)
         check_positive_int("num_classes", self.num_classes)
+        check_positive_int("label_repeat", self.label_repeat)
         if self.num_classes < 2:
             raise ValueError(f"num_classes must be >= 2, got {self.num_classes}")
         sizes = tuple(self.layer_sizes)
@@ -232,7 +235,7 @@ class FFConfig:
     @property
     def input_size(self) -> int:
         """Width of the network's input layer (pixels plus label neurons)."""
-        extra = self.num_classes if self.overlay == "label_neurons" else 0
+        extra = self.num_classes * self.label_repeat if self.overlay == "label_neurons" else 0
         return self.in_features + extra
 
     def to_dict(self) -> dict:
@@ -251,3 +254,28 @@ class FFConfig:
         if isinstance(data.get("neuron"), dict):
             data["neuron"] = NeuronParams(**data["neuron"])
         return cls(**data)
+
+
+def check_integer_weights(weights, name: str = "weights", shape: tuple | None = None) -> np.ndarray:
+    """Validate Loihi 2 integer weights: a 2-D integer array of even values in
+    ``[weight_min, weight_max]`` (8-bit mantissa, exponent 1). Float weights
+    are refused with a pointer to :func:`quantize_weights`."""
+    weights = np.asarray(weights)
+    if weights.ndim != 2:
+        raise ValueError(f"{name} must be a 2-D [out, in] array, got shape {weights.shape}")
+    if shape is not None and weights.shape != tuple(shape):
+        raise ValueError(f"{name} has shape {weights.shape}, expected {tuple(shape)}")
+    if not np.issubdtype(weights.dtype, np.integer):
+        raise ValueError(
+            f"{name} must be Loihi integer weights, got dtype {weights.dtype}; convert float "
+            "weights with lava_ff.config.quantize_weights"
+        )
+    lo, hi = int(weights.min(initial=0)), int(weights.max(initial=0))
+    if lo < LOIHI2.weight_min or hi > LOIHI2.weight_max:
+        raise ValueError(f"{name} range [{lo}, {hi}] exceeds the 8-bit Loihi range "
+                         f"[{LOIHI2.weight_min}, {LOIHI2.weight_max}]")
+    odd = np.flatnonzero(weights % LOIHI2.weight_step)
+    if odd.size:
+        raise ValueError(f"{name} must be multiples of {LOIHI2.weight_step} (weight exponent "
+                         f"{LOIHI2.weight_exp}); {name}.flat[{odd[0]}] = {weights.flat[odd[0]]}")
+    return weights.astype(np.int64)

@@ -27,6 +27,7 @@ __all__ = [
     "cuba_step_fixed",
     "cuba_forward_fixed",
     "cuba_forward_float",
+    "cuba_step_float",
     "dense_cuba_forward_fixed",
     "firing_rates",
     "goodness",
@@ -35,6 +36,10 @@ __all__ = [
     "three_factor_update",
     "softplus",
     "sigmoid",
+    "voltage_goodness_step",
+    "raw_goodness",
+    "goodness_scale",
+    "quantize_readout",
 ]
 
 
@@ -52,7 +57,7 @@ def cuba_step_fixed(a_in: np.ndarray, state: CubaState, params: FixedNeuronParam
     """One Loihi 2 CUBA LIF step; bit-exact with Lava's ``PyLifModelBitAcc``.
 
     ``a_in`` is the integer dendritic accumulation ``W_int @ s``.
-    Returns ``(spikes bool, new_state)``.
+    Returns ``(spikes bool, new_state, voltage_before_reset)``.
     """
     a_in = np.asarray(a_in, dtype=np.int64)
     unity, shift = LOIHI2.decay_unity, LOIHI2.decay_bits
@@ -64,8 +69,7 @@ def cuba_step_fixed(a_in: np.ndarray, state: CubaState, params: FixedNeuronParam
     v = rtz_shift(state.v * (unity - params.v_decay), shift) + u
     v = np.clip(v, -half + 1, half - 1)
     spikes = v > (params.vth << LOIHI2.vth_shift)
-    v = np.where(spikes, 0, v)
-    return spikes, CubaState(u, v)
+    return spikes, CubaState(u, np.where(spikes, 0, v)), v
 
 
 def cuba_forward_fixed(a_in: np.ndarray, params: FixedNeuronParams) -> np.ndarray:
@@ -74,7 +78,7 @@ def cuba_forward_fixed(a_in: np.ndarray, params: FixedNeuronParams) -> np.ndarra
     state = CubaState(np.zeros(a_in.shape[:-1], np.int64), np.zeros(a_in.shape[:-1], np.int64))
     spikes = np.zeros(a_in.shape, dtype=bool)
     for t in range(a_in.shape[-1]):
-        spikes[..., t], state = cuba_step_fixed(a_in[..., t], state, params)
+        spikes[..., t], state, _ = cuba_step_fixed(a_in[..., t], state, params)
     return spikes
 
 
@@ -91,6 +95,25 @@ def dense_cuba_forward_fixed(weights_int: np.ndarray, spikes_in: np.ndarray,
     return cuba_forward_fixed(a_in, params)
 
 
+def cuba_step_float(current: np.ndarray, state: CubaState, params: NeuronParams,
+                    fixed: FixedNeuronParams | None = None):
+    """One float CUBA LIF step on slayer's grid; the float twin of :func:`cuba_step_fixed`.
+
+    ``current`` is the weighted synaptic input in float units (``W @ s``).
+    ``state`` holds ``u, v`` as float64 *scaled by 4096*, as slayer keeps
+    them. Returns ``(spikes, new_state, voltage_before_reset)`` with the
+    voltage in float units. ``fixed`` may pass the pre-computed
+    :func:`quantize_neuron` of ``params``.
+    """
+    fixed = quantize_neuron(params) if fixed is None else fixed
+    scale, unity = LOIHI2.state_scale, LOIHI2.decay_unity
+    x = np.trunc(np.asarray(current, dtype=np.float64) * scale)
+    u = np.trunc(state.u * (unity - fixed.i_decay) / unity) + x
+    v = np.trunc(state.v * (unity - fixed.v_decay) / unity) + u
+    spikes = v >= (params.threshold + 0.01 / scale) * scale  # slayer's threshold_eps
+    return spikes, CubaState(u, np.where(spikes, 0.0, v)), v / scale
+
+
 def cuba_forward_float(current_in: np.ndarray, params: NeuronParams):
     """Float CUBA LIF over time, the reference for slayer's ``cuba.Neuron``.
 
@@ -101,19 +124,12 @@ def cuba_forward_float(current_in: np.ndarray, params: NeuronParams):
     ``(spikes, voltage)`` with the voltage *before* reset, as slayer does.
     """
     fixed = quantize_neuron(params)
-    scale = LOIHI2.state_scale
-    x = np.trunc(np.asarray(current_in, dtype=np.float64) * scale)
-    u = np.zeros(x.shape[:-1])
-    v = np.zeros(x.shape[:-1])
-    spikes = np.zeros(x.shape, dtype=bool)
-    voltage = np.zeros(x.shape)
-    threshold = (params.threshold + 0.01 / scale) * scale  # slayer's threshold_eps
-    for t in range(x.shape[-1]):
-        u = np.trunc(u * (LOIHI2.decay_unity - fixed.i_decay) / LOIHI2.decay_unity) + x[..., t]
-        v = np.trunc(v * (LOIHI2.decay_unity - fixed.v_decay) / LOIHI2.decay_unity) + u
-        voltage[..., t] = v / scale
-        spikes[..., t] = v >= threshold
-        v = np.where(spikes[..., t], 0.0, v)
+    current_in = np.asarray(current_in, dtype=np.float64)
+    state = CubaState(np.zeros(current_in.shape[:-1]), np.zeros(current_in.shape[:-1]))
+    spikes = np.zeros(current_in.shape, dtype=bool)
+    voltage = np.zeros(current_in.shape)
+    for t in range(current_in.shape[-1]):
+        spikes[..., t], state, voltage[..., t] = cuba_step_float(current_in[..., t], state, params, fixed)
     return spikes, voltage
 
 
@@ -194,3 +210,64 @@ def three_factor_update(pre_trace, post_trace, m, lr: float):
     """
     batch = pre_trace.shape[0]
     return lr * ((m[:, None] * post_trace).T @ pre_trace) / batch
+
+
+# ------------------------------------------------- goodness inside a Lava layer
+def voltage_goodness_step(voltage: np.ndarray, *, fixed: bool, threshold: float = 1.0) -> np.ndarray:
+    """One step's contribution to the raw ``sum_sq_voltage`` goodness, per copy.
+
+    Float: ``sum_n max(v / threshold, 0)**2`` with ``v`` in float units.
+    Fixed: ``sum_n (max(v, 0) >> 6)**2`` with ``v`` the 24-bit integer
+    voltage; ``>> 6`` keeps the square of a 24-bit value inside int64 when
+    summed over neurons and time (at most ``2**34`` per term).
+    """
+    if fixed:
+        positive = np.right_shift(np.maximum(np.asarray(voltage, np.int64), 0), LOIHI2.vth_shift)
+        return (positive * positive).sum(axis=-1)
+    return (np.maximum(np.asarray(voltage, np.float64) / threshold, 0.0) ** 2).sum(axis=-1)
+
+
+def raw_goodness(kind: str, spike_counts: np.ndarray, voltage_acc: np.ndarray) -> np.ndarray:
+    """Raw goodness at the end of a window, per copy: ``sum_n count**2`` for the
+    rate kinds (an exact integer in both models), the accumulated voltage
+    term for ``sum_sq_voltage``. :func:`goodness_scale` turns it into
+    :func:`goodness`'s units."""
+    if kind in ("sum_sq_rate", "mean_sq_rate"):
+        counts = np.asarray(spike_counts, np.int64)
+        return (counts * counts).sum(axis=-1)
+    if kind == "sum_sq_voltage":
+        return np.asarray(voltage_acc)
+    raise ValueError(f"unknown goodness {kind!r}; valid: sum_sq_rate, mean_sq_rate, sum_sq_voltage")
+
+
+def goodness_scale(kind: str, num_neurons: int, time_steps: int, *, fixed: bool, vth: int = 64) -> float:
+    """Factor from :func:`raw_goodness` to :func:`goodness` (rates are ``count / T``)."""
+    if kind == "sum_sq_rate":
+        return 1.0 / time_steps**2
+    if kind == "mean_sq_rate":
+        return 1.0 / (num_neurons * time_steps**2)
+    if kind == "sum_sq_voltage":
+        # fixed: (v >> 6) / vth == v_float / threshold, with v_float = v / 4096, threshold = vth / 64
+        return 1.0 / (time_steps * vth**2) if fixed else 1.0 / time_steps
+    raise ValueError(f"unknown goodness {kind!r}; valid: sum_sq_rate, mean_sq_rate, sum_sq_voltage")
+
+
+def quantize_readout(weight: np.ndarray, bias: np.ndarray, time_steps: int):
+    """A linear readout on firing rates -> integer logits on spike counts.
+
+    ``logits = W @ (counts / T) + b`` is proportional to
+    ``W @ counts + T b``. Weights become 8-bit mantissas ``round(W * 2**e)``
+    with the largest exponent ``e`` that keeps them in ``[-128, 127]`` (one
+    exponent per matrix, as a Loihi Dense block has); the bias is scaled the
+    same way. Returns ``(weight_int, bias_int, e)``.
+    """
+    weight = np.asarray(weight, np.float64)
+    bias = np.asarray(bias, np.float64)
+    if not (np.all(np.isfinite(weight)) and np.all(np.isfinite(bias))):
+        raise ValueError("readout weights or bias contain NaN or inf")
+    peak = float(np.abs(weight).max(initial=0.0))
+    exponent = 0 if peak == 0 else int(np.floor(np.log2(127.0 / peak)))
+    scale = 2.0**exponent
+    weight_int = np.clip(np.round(weight * scale), -128, 127).astype(np.int64)
+    bias_int = np.round(bias * scale * time_steps).astype(np.int64)
+    return weight_int, bias_int, exponent

@@ -130,7 +130,8 @@ class FFNetwork(nn.Module):
                rng: np.random.Generator | None = None) -> torch.Tensor:
         """Overlay ``labels`` (``None``: neutral) on flat images and encode as spikes."""
         cfg = self.config
-        overlaid = overlay_label(x, labels, cfg.num_classes, cfg.overlay, cfg.label_scale)
+        overlaid = overlay_label(x, labels, cfg.num_classes, cfg.overlay, cfg.label_scale,
+                                 cfg.label_repeat)
         spikes = encode(overlaid, cfg.time_steps, cfg.encoding, rng)
         return torch.from_numpy(spikes).to(self.device)
 

@@ -25,11 +25,14 @@ def check_labels(labels: np.ndarray, num_classes: int, batch: int | None = None)
 
 
 def overlay_label(x: np.ndarray, labels: np.ndarray | None, num_classes: int,
-                  scheme: str = "label_neurons", label_scale: float = 1.0) -> np.ndarray:
+                  scheme: str = "label_neurons", label_scale: float = 1.0,
+                  label_repeat: int = 1) -> np.ndarray:
     """Write a one-hot label into flat images ``x`` ``[B, F]``.
 
-    * ``label_neurons``: append ``num_classes`` label input neurons
-      (``[B, F + C]``); the image is untouched.
+    * ``label_neurons``: append ``num_classes * label_repeat`` label input
+      neurons (``[B, F + C*k]``, class-major: neurons ``c*k .. c*k+k-1``
+      carry class ``c``); the image is untouched. Repeating the label gives
+      it more synapses, hence more drive, under the 8-bit weight cap.
     * ``first_pixels``: Hinton's scheme, overwrite the first ``C`` pixels.
 
     ``labels=None`` gives the *neutral* label (every class at ``1/C``), used
@@ -45,7 +48,8 @@ def overlay_label(x: np.ndarray, labels: np.ndarray | None, num_classes: int,
         code[np.arange(batch), labels] = 1.0
     code *= label_scale
     if scheme == "label_neurons":
-        return np.concatenate([x, np.minimum(code, 1.0)], axis=1)
+        code = np.repeat(np.minimum(code, 1.0), label_repeat, axis=1)
+        return np.concatenate([x, code], axis=1)
     if scheme == "first_pixels":
         out = x.copy()
         out[:, :num_classes] = np.minimum(code, 1.0)
@@ -54,8 +58,8 @@ def overlay_label(x: np.ndarray, labels: np.ndarray | None, num_classes: int,
 
 
 def neutral_label(x: np.ndarray, num_classes: int, scheme: str = "label_neurons",
-                  label_scale: float = 1.0) -> np.ndarray:
-    return overlay_label(x, None, num_classes, scheme, label_scale)
+                  label_scale: float = 1.0, label_repeat: int = 1) -> np.ndarray:
+    return overlay_label(x, None, num_classes, scheme, label_scale, label_repeat)
 
 
 def random_wrong_labels(labels: np.ndarray, num_classes: int, rng: np.random.Generator) -> np.ndarray:

@@ -23,7 +23,7 @@ def test_current_decay_half_halves_the_current():
     state = kernels.CubaState(np.zeros((1, 1), np.int64), np.zeros((1, 1), np.int64))
     currents = []
     for t in range(4):
-        _, state = kernels.cuba_step_fixed(a_in[..., t], state, params)
+        _, state, _ = kernels.cuba_step_fixed(a_in[..., t], state, params)
         currents.append(int(state.u[0, 0]))
     first = 100 << LOIHI2.act_shift
     assert currents == [first, first // 2, first // 4, first // 8]

@@ -224,6 +224,15 @@ def test_cli_train_evaluate_writes_metrics_and_plots(tmp_path):
     assert evaluated.returncode == 0, evaluated.stderr
     line = json.loads(evaluated.stdout.strip().splitlines()[-1])
     assert line["backend"] == "torch" and 0.0 <= line["accuracy"] <= 1.0 and line["samples"] == 100
+    assert line["agreement_with_torch"] == 1.0
+    on_lava = _cli("evaluate", "--model", str(out), "--dataset", "digits", "--limit", "40",
+                   "--backend", "lava-fixed", "--no-progress")
+    assert on_lava.returncode == 0, on_lava.stderr
+    lava = json.loads(on_lava.stdout.strip().splitlines()[-1])
+    assert lava["backend"] == "lava-fixed" and lava["samples"] == 40 and lava["samples_per_second"] > 0
+    # fixed_pt is bit-exact with the torch model: the goodness predictions are identical
+    assert lava["agreement_with_torch"] == 1.0
+    assert lava["agreement_with_torch_readout"] >= 0.9  # 8-bit readout weights on the Lava side
 
 
 def test_evaluate_reports_accuracy_consistent_with_predictions(digits_split):

@@ -1,0 +1,78 @@
+"""A trained FF network as plain numpy: what Lava, netx and the numpy
+reference consume. Pure: building a spec never mutates the model.
+
+``NetworkSpec`` holds the integer weights (Loihi's 8-bit grid), the integer
+neuron parameters, the float linear readout and the :class:`FFConfig` that
+says how inputs are encoded and labels overlaid.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from .config import FFConfig, FixedNeuronParams, check_integer_weights, quantize_neuron
+from .encoding import encode
+from .kernels import dense_cuba_forward_fixed, goodness
+from .negatives import overlay_label
+
+__all__ = ["NetworkSpec"]
+
+
+@dataclass(frozen=True)
+class NetworkSpec:
+    config: FFConfig
+    weights: tuple[np.ndarray, ...]  # integer [out, in] per layer
+    neurons: tuple[FixedNeuronParams, ...]
+    readout_weight: np.ndarray | None = None  # float [classes, features]
+    readout_bias: np.ndarray | None = None
+
+    def __post_init__(self):
+        if len(self.weights) != len(self.config.layer_sizes) or len(self.neurons) != len(self.weights):
+            raise ValueError(f"{len(self.weights)} weight matrices and {len(self.neurons)} neuron "
+                             f"parameter sets for {len(self.config.layer_sizes)} layers")
+        fan_in = self.config.input_size
+        checked = []
+        for i, (w, size) in enumerate(zip(self.weights, self.config.layer_sizes, strict=True)):
+            checked.append(check_integer_weights(w, f"layer {i} weights", (size, fan_in)))
+            fan_in = size
+        object.__setattr__(self, "weights", tuple(checked))
+
+    @classmethod
+    def from_torch(cls, net) -> NetworkSpec:
+        """Snapshot an offline :class:`lava_ff.model.FFNetwork` (copies, never mutates)."""
+        weights = tuple(layer.integer_weight() for layer in net.layers)
+        neuron = quantize_neuron(net.config.neuron)
+        readout = net.readout
+        return cls(config=net.config, weights=weights, neurons=(neuron,) * len(weights),
+                   readout_weight=readout.weight.detach().cpu().numpy().astype(np.float64),
+                   readout_bias=readout.bias.detach().cpu().numpy().astype(np.float64))
+
+    @property
+    def readout_layers(self) -> list[int]:
+        n = len(self.weights)
+        return list(range(1, n)) if self.config.eval_skip_first and n > 1 else list(range(n))
+
+    # ------------------------------------------------------- numpy reference
+    def encode(self, x: np.ndarray, labels: np.ndarray | None,
+               rng: np.random.Generator | None = None) -> np.ndarray:
+        cfg = self.config
+        overlaid = overlay_label(x, labels, cfg.num_classes, cfg.overlay, cfg.label_scale, cfg.label_repeat)
+        return encode(overlaid, cfg.time_steps, cfg.encoding, rng)
+
+    def forward_fixed(self, spikes_in: np.ndarray) -> list[np.ndarray]:
+        """Integer spikes of every layer, ``[B, N, T]`` each (no synaptic delay)."""
+        out = []
+        for w, neuron in zip(self.weights, self.neurons, strict=True):
+            spikes_in = dense_cuba_forward_fixed(w, spikes_in, neuron)
+            out.append(spikes_in)
+        return out
+
+    def label_scores_fixed(self, x: np.ndarray) -> np.ndarray:
+        """Per-layer goodness for every candidate label ``[L, B, C]`` (rate goodness)."""
+        cfg = self.config
+        batch, classes = len(x), cfg.num_classes
+        repeated = np.repeat(np.asarray(x, np.float32), classes, axis=0)
+        layers = self.forward_fixed(self.encode(repeated, np.tile(np.arange(classes), batch)))
+        return np.stack([goodness(s, cfg.goodness) for s in layers]).reshape(-1, batch, classes)

@@ -1,0 +1,84 @@
+"""ProcessModels of :class:`FFInput`: the same spikes, float or integer messages."""
+
+import numpy as np
+from lava.magma.core.decorator import implements, requires, tag
+from lava.magma.core.model.py.model import PyLoihiProcessModel
+from lava.magma.core.model.py.ports import PyOutPort
+from lava.magma.core.model.py.type import LavaPyType
+from lava.magma.core.resources import CPU
+from lava.magma.core.sync.protocols.loihi_protocol import LoihiProtocol
+from lava_ff.processes.ff_input.process import FFInput
+
+from lava_ff.encoding import encode
+from lava_ff.negatives import overlay_label
+
+
+class _AbstractFFInputModel(PyLoihiProcessModel):
+    """Encodes one sample's window at its first step, then sends it step by step."""
+
+    def __init__(self, proc_params):
+        super().__init__(proc_params)
+        p = proc_params
+        self.data, self.labels = p["data"], p["labels"]
+        self.time_steps, self.num_classes = p["time_steps"], p["num_classes"]
+        self.rng = np.random.default_rng(p["seed"])
+        self.window = None
+
+    def _copy_labels(self, sample: int):
+        p = self.proc_params
+        if p["mode"] == "candidates":
+            return list(range(self.num_classes)) + ([None] if p["neutral"] else [])
+        if p["mode"] == "labels":
+            return [int(self.labels[sample])]
+        return [None]
+
+    def _encode_window(self, sample: int) -> np.ndarray:
+        """``[copies, features, T]`` spikes of one sample, label overlaid."""
+        p = self.proc_params
+        x = self.data[sample]
+        out = []
+        for label in self._copy_labels(sample):
+            labels = None if label is None else np.array([label])
+            if x.ndim == 2:  # spike trains: encode the label code alone and attach it
+                blank = np.zeros((1, self.num_classes if p["overlay"] == "first_pixels" else 0), np.float32)
+                code = overlay_label(blank, labels, self.num_classes, p["overlay"], p["label_scale"],
+                                     p["label_repeat"])
+                code_spikes = encode(code, self.time_steps, p["encoding"], self.rng)[0]
+                if p["overlay"] == "label_neurons":
+                    out.append(np.concatenate([x, code_spikes], axis=0))
+                else:
+                    spikes = x.astype(np.float32)
+                    spikes[:self.num_classes] = code_spikes
+                    out.append(spikes)
+            else:
+                overlaid = overlay_label(x[None], labels, self.num_classes, p["overlay"],
+                                         p["label_scale"], p["label_repeat"])
+                out.append(encode(overlaid, self.time_steps, p["encoding"], self.rng)[0])
+        return np.stack(out)
+
+    def run_spk(self):
+        step = (self.time_step - 1) % self.time_steps
+        sample = (self.time_step - 1) // self.time_steps
+        if step == 0:
+            if sample < len(self.data):
+                self.window = self._encode_window(sample)
+                self.sample_index[0] = sample + 1
+            else:
+                self.window = np.zeros(self.s_out.shape + (self.time_steps,))
+        self.s_out.send(self.window[..., step])
+
+
+@implements(proc=FFInput, protocol=LoihiProtocol)
+@requires(CPU)
+@tag("floating_pt")
+class PyFFInputModelFloat(_AbstractFFInputModel):
+    s_out: PyOutPort = LavaPyType(PyOutPort.VEC_DENSE, float)
+    sample_index: np.ndarray = LavaPyType(np.ndarray, int)
+
+
+@implements(proc=FFInput, protocol=LoihiProtocol)
+@requires(CPU)
+@tag("fixed_pt")
+class PyFFInputModelFixed(_AbstractFFInputModel):
+    s_out: PyOutPort = LavaPyType(PyOutPort.VEC_DENSE, np.int32, precision=1)
+    sample_index: np.ndarray = LavaPyType(np.ndarray, np.int32, precision=24)

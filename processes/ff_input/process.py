@@ -1,0 +1,80 @@
+"""The FF input Process: streams a whole data set, label overlay included."""
+
+from __future__ import annotations
+
+import numpy as np
+from lava.magma.core.process.ports.ports import OutPort
+from lava.magma.core.process.process import AbstractProcess
+from lava.magma.core.process.variable import Var
+
+from lava_ff.config import ENCODINGS, OVERLAYS, check_positive_int
+from lava_ff.encoding import check_intensities
+from lava_ff.negatives import check_labels
+
+INPUT_MODES = ("candidates", "neutral", "labels")
+
+
+class FFInput(AbstractProcess):
+    """Streams ``data`` sample after sample, ``time_steps`` steps each, with
+    the label written into the input inside the Process (no ``Var.set`` per
+    sample).
+
+    ``mode`` decides the copies sent side by side on ``s_out``
+    (shape ``(copies, features)``):
+
+    * ``candidates``: one copy per class (label ``c`` overlaid on copy ``c``)
+      and, with ``neutral=True``, a last copy with the neutral label: one
+      pass scores every label and feeds the linear readout.
+    * ``neutral``: one copy with the neutral label.
+    * ``labels``: one copy with ``labels[k]`` overlaid on sample ``k``.
+
+    ``data`` is either intensities in [0, 1], ``[N, F]``, encoded here with
+    ``encoding``, or binary spike trains ``[N, F, time_steps]`` (binned event
+    data), sent as they are. Past the last sample the Process sends zeros.
+    ``sample_index`` counts the samples started.
+    """
+
+    def __init__(self, *, data: np.ndarray, num_classes: int, time_steps: int,
+                 mode: str = "candidates", neutral: bool = True, labels: np.ndarray | None = None,
+                 overlay: str = "label_neurons", label_scale: float = 1.0, label_repeat: int = 1,
+                 encoding: str = "deterministic", seed: int = 0, name: str | None = None):
+        self._runtime = None  # Lava's __del__ reads it, also when validation below raises
+        time_steps = check_positive_int("time_steps", time_steps)
+        num_classes = check_positive_int("num_classes", num_classes)
+        label_repeat = check_positive_int("label_repeat", label_repeat)
+        if mode not in INPUT_MODES:
+            raise ValueError(f"unknown mode {mode!r}; valid: {', '.join(INPUT_MODES)}")
+        if overlay not in OVERLAYS:
+            raise ValueError(f"unknown overlay {overlay!r}; valid: {', '.join(OVERLAYS)}")
+        if encoding not in ENCODINGS:
+            raise ValueError(f"unknown encoding {encoding!r}; valid: {', '.join(ENCODINGS)}")
+        data = np.asarray(data)
+        if data.ndim == 3:
+            if data.shape[2] != time_steps:
+                raise ValueError(f"spike-train data has {data.shape[2]} time steps, expected {time_steps}")
+            if not np.isin(data, (0, 1)).all():
+                raise ValueError("spike-train data [N, F, T] must be binary (0/1)")
+            data = data.astype(np.uint8)
+        elif data.ndim == 2:
+            data = check_intensities(data, "data").astype(np.float32)
+        else:
+            raise ValueError(f"data must be intensities [N, F] or spikes [N, F, T], got shape {data.shape}")
+        if len(data) == 0:
+            raise ValueError("data holds no samples")
+        if mode == "labels":
+            if labels is None:
+                raise ValueError("mode='labels' needs labels")
+            labels = check_labels(labels, num_classes, len(data))
+        copies = num_classes + int(neutral) if mode == "candidates" else 1
+        extra = num_classes * label_repeat if overlay == "label_neurons" else 0
+        features = data.shape[1] + extra
+        super().__init__(data=data, num_classes=num_classes, time_steps=time_steps, mode=mode,
+                         neutral=neutral, labels=labels, overlay=overlay, label_scale=label_scale,
+                         label_repeat=label_repeat, encoding=encoding, seed=seed, name=name)
+        self.num_samples = len(data)
+        self.s_out = OutPort(shape=(copies, features))
+        self.sample_index = Var(shape=(1,), init=0)
+
+    @property
+    def copies(self) -> int:
+        return self.s_out.shape[0]

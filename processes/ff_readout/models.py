@@ -1,0 +1,76 @@
+"""ProcessModels of :class:`FFReadout`: one control flow, float or integer readout."""
+
+import numpy as np
+from lava.magma.core.decorator import implements, requires, tag
+from lava.magma.core.model.py.model import PyLoihiProcessModel
+from lava.magma.core.model.py.ports import PyInPort
+from lava.magma.core.model.py.type import LavaPyType
+from lava.magma.core.resources import CPU
+from lava.magma.core.sync.protocols.loihi_protocol import LoihiProtocol
+from lava_ff.processes.ff_readout.process import FFReadout
+
+
+class _AbstractFFReadoutModel(PyLoihiProcessModel):
+    """Owns ``run_spk``; the leaves supply ``_logits`` and the goodness scales."""
+
+    scales_key = "layer_scales"
+
+    def __init__(self, proc_params):
+        super().__init__(proc_params)
+        p = proc_params
+        self.time_steps, self.num_samples = p["time_steps"], p["num_samples"]
+        self.num_classes = p["num_classes"]
+        self.scales = np.asarray(p[self.scales_key])[:, None]
+        self.first = 1 if len(self.scales) > 1 else 0
+
+    def run_spk(self):
+        goodness = self.g_in.recv()
+        features = self.r_in.recv()
+        step = (self.time_step - 1) % self.time_steps
+        sample = (self.time_step - 1) // self.time_steps
+        if step != self.time_steps - 1 or sample >= self.num_samples:
+            return
+        p = self.proc_params
+        if p["has_candidates"]:
+            per_layer = goodness[:, :self.num_classes] * self.scales
+            self.predictions[sample, 0] = np.argmax(per_layer.sum(axis=0))
+            self.predictions[sample, 1] = np.argmax(per_layer[self.first:].sum(axis=0))
+            if p["record_scores"]:
+                self.scores[sample] = per_layer
+        if p["has_readout"]:
+            self.predictions[sample, 2] = np.argmax(self._logits(features))
+
+
+@implements(proc=FFReadout, protocol=LoihiProtocol)
+@requires(CPU)
+@tag("floating_pt")
+class PyFFReadoutModelFloat(_AbstractFFReadoutModel):
+    g_in: PyInPort = LavaPyType(PyInPort.VEC_DENSE, float)
+    r_in: PyInPort = LavaPyType(PyInPort.VEC_DENSE, float)
+    readout_weight: np.ndarray = LavaPyType(np.ndarray, float)
+    readout_bias: np.ndarray = LavaPyType(np.ndarray, float)
+    readout_weight_int: np.ndarray = LavaPyType(np.ndarray, np.int64)
+    readout_bias_int: np.ndarray = LavaPyType(np.ndarray, np.int64)
+    predictions: np.ndarray = LavaPyType(np.ndarray, int)
+    scores: np.ndarray = LavaPyType(np.ndarray, float)
+
+    def _logits(self, counts):
+        return self.readout_weight @ (counts / self.time_steps) + self.readout_bias
+
+
+@implements(proc=FFReadout, protocol=LoihiProtocol)
+@requires(CPU)
+@tag("fixed_pt")
+class PyFFReadoutModelFixed(_AbstractFFReadoutModel):
+    scales_key = "layer_scales_fixed"
+    g_in: PyInPort = LavaPyType(PyInPort.VEC_DENSE, np.int64, precision=64)
+    r_in: PyInPort = LavaPyType(PyInPort.VEC_DENSE, np.int32, precision=24)
+    readout_weight: np.ndarray = LavaPyType(np.ndarray, float)
+    readout_bias: np.ndarray = LavaPyType(np.ndarray, float)
+    readout_weight_int: np.ndarray = LavaPyType(np.ndarray, np.int32, precision=8)
+    readout_bias_int: np.ndarray = LavaPyType(np.ndarray, np.int64, precision=32)
+    predictions: np.ndarray = LavaPyType(np.ndarray, np.int32, precision=24)
+    scores: np.ndarray = LavaPyType(np.ndarray, float)
+
+    def _logits(self, counts):
+        return self.readout_weight_int.astype(np.int64) @ np.asarray(counts, np.int64) + self.readout_bias_int

@@ -1,0 +1,80 @@
+"""The FF readout Process: goodness per candidate label, predicted class, linear readout."""
+
+from __future__ import annotations
+
+import numpy as np
+from lava.magma.core.process.ports.ports import InPort
+from lava.magma.core.process.process import AbstractProcess
+from lava.magma.core.process.variable import Var
+
+from lava_ff.config import check_positive_int
+from lava_ff.kernels import quantize_readout
+
+PREDICTION_COLUMNS = ("goodness", "goodness_skip_first", "readout")
+
+
+class FFReadout(AbstractProcess):
+    """Classifies every sample at the last step of its window.
+
+    Receives the raw goodness of every layer for every copy on ``g_in``
+    ``(num_layers, copies)`` and the neutral copy's spike counts of the
+    readout layers on ``r_in`` ``(readout_width,)``. With ``G[l, c] =
+    layer_scales[l] * g_in[l, c]`` (goodness in :func:`lava_ff.kernels.goodness`
+    units) it stores, for sample ``k``::
+
+        predictions[k, 0] = argmax_c sum_l G[l, c]             (goodness)
+        predictions[k, 1] = argmax_c sum_{l >= 1} G[l, c]      (Hinton: skip layer 0)
+        predictions[k, 2] = argmax (W @ counts / T + b)        (linear readout)
+
+    The fixed model computes the readout in integers, ``W_int @ counts +
+    b_int`` with 8-bit weight mantissas (:func:`lava_ff.kernels.quantize_readout`).
+    A column is ``-1`` where its inputs are absent (no candidate copies, or
+    no neutral copy). With ``record_scores`` the per-layer goodness
+    ``G`` of every sample is kept in ``scores`` ``(num_samples, num_layers, num_classes)``.
+    """
+
+    def __init__(self, *, num_samples: int, num_classes: int, num_layers: int, copies: int,
+                 time_steps: int, layer_scales: np.ndarray, readout_weight: np.ndarray | None = None,
+                 readout_bias: np.ndarray | None = None, layer_scales_fixed: np.ndarray | None = None,
+                 record_scores: bool = False, name: str | None = None):
+        self._runtime = None  # Lava's __del__ reads it, also when validation below raises
+        num_samples = check_positive_int("num_samples", num_samples)
+        num_classes = check_positive_int("num_classes", num_classes)
+        num_layers = check_positive_int("num_layers", num_layers)
+        copies = check_positive_int("copies", copies)
+        time_steps = check_positive_int("time_steps", time_steps)
+        scales = np.asarray(layer_scales, np.float64)
+        scales_fixed = scales if layer_scales_fixed is None else np.asarray(layer_scales_fixed, np.float64)
+        for label, value in (("layer_scales", scales), ("layer_scales_fixed", scales_fixed)):
+            if value.shape != (num_layers,) or not np.all(np.isfinite(value)) or np.any(value <= 0):
+                raise ValueError(f"{label} must be {num_layers} positive finite numbers, got {value}")
+        has_candidates = copies >= num_classes
+        has_readout = readout_weight is not None
+        if has_readout:
+            readout_weight = np.asarray(readout_weight, np.float64)
+            readout_bias = np.zeros(len(readout_weight)) if readout_bias is None else np.asarray(readout_bias)
+            if readout_weight.ndim != 2 or readout_weight.shape[0] != num_classes:
+                raise ValueError(f"readout_weight must be [{num_classes}, features], got {readout_weight.shape}")
+            if readout_bias.shape != (num_classes,):
+                raise ValueError(f"readout_bias must have shape ({num_classes},), got {readout_bias.shape}")
+            if copies not in (1, num_classes + 1):
+                raise ValueError(f"the linear readout needs a neutral copy: copies must be 1 or "
+                                 f"{num_classes + 1}, got {copies}")
+            weight_int, bias_int, _ = quantize_readout(readout_weight, readout_bias, time_steps)
+            width = readout_weight.shape[1]
+        else:
+            readout_weight = np.zeros((num_classes, 1))
+            readout_bias = np.zeros(num_classes)
+            weight_int, bias_int, width = np.zeros((num_classes, 1), np.int64), np.zeros(num_classes, np.int64), 1
+        super().__init__(num_samples=num_samples, num_classes=num_classes, time_steps=time_steps,
+                         layer_scales=scales, layer_scales_fixed=scales_fixed, has_candidates=has_candidates,
+                         has_readout=has_readout, record_scores=record_scores, name=name)
+        self.g_in = InPort(shape=(num_layers, copies))
+        self.r_in = InPort(shape=(width,))
+        self.readout_weight = Var(shape=readout_weight.shape, init=readout_weight)
+        self.readout_bias = Var(shape=(num_classes,), init=readout_bias)
+        self.readout_weight_int = Var(shape=weight_int.shape, init=weight_int)
+        self.readout_bias_int = Var(shape=(num_classes,), init=bias_int)
+        self.predictions = Var(shape=(num_samples, len(PREDICTION_COLUMNS)), init=-1)
+        score_shape = (num_samples, num_layers, num_classes) if record_scores else (1, 1, 1)
+        self.scores = Var(shape=score_shape, init=0)
