@@ -5,6 +5,8 @@
     lava-ff train ... --resume            # continue from runs/.../checkpoint.pt
     lava-ff evaluate --model runs/digits --dataset digits
     lava-ff evaluate --model runs/digits --dataset digits --backend lava-fixed --limit 200
+    lava-ff export --model runs/digits --out runs/digits/model.net
+    lava-ff evaluate --model runs/digits/model.net --dataset digits --backend netx-fixed --limit 50
     lava-ff demo                          # digits, or MNIST when --data has it
 """
 
@@ -108,6 +110,9 @@ def _add_train_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--out", default="runs/train", help="output folder (checkpoint, metrics, plots)")
     p.add_argument("--resume", action="store_true", help="continue from OUT/checkpoint.pt")
     p.add_argument("--no-progress", action="store_true", help="no progress bars")
+    p.add_argument("--backend", choices=["torch", "loihi2"], default="torch",
+                   help="torch: offline training (CPU, or CUDA when present); loihi2: on Loihi 2 "
+                        "hardware (needs lava-loihi; stops with a message otherwise)")
 
 
 def _config_from_args(args, in_features: int):
@@ -127,6 +132,8 @@ def cmd_train(args) -> dict:
     from .plots import plot_goodness_histograms, plot_history
     from .train import Trainer, TrainSettings, evaluate_accuracy, flatten_images
 
+    if args.backend == "loihi2":
+        _require_loihi2()
     train, val, test, shape = load_split(args.dataset, args.data, args.seed, time_steps=args.time_steps)
     if args.limit:
         train, test = train.subset(slice(0, args.limit)), test.subset(slice(0, args.limit))
@@ -175,15 +182,22 @@ def cmd_train(args) -> dict:
     return metrics
 
 
-BACKENDS = {"torch": None, "lava-float": "floating_pt", "lava-fixed": "fixed_pt"}
+BACKENDS = {"torch": None, "lava-float": "floating_pt", "lava-fixed": "fixed_pt",
+            "netx-fixed": "fixed_pt", "loihi2": "loihi2"}
+NETX_SUFFIXES = (".net", ".h5", ".hdf5")
 
 
 def load_trained(model: str):
-    """The :class:`FFNetwork` saved in a training folder or checkpoint file."""
+    """The :class:`FFNetwork` saved in a training folder, a checkpoint file or a
+    netx HDF5 file (``.net``/``.h5``)."""
     from .config import FFConfig
     from .train import Trainer, load_checkpoint
 
     path = Path(model)
+    if path.suffix in NETX_SUFFIXES:
+        from lava_ff.netx_export import load
+
+        return load(path).to_torch()
     ckpt = load_checkpoint(path / "checkpoint.pt" if path.is_dir() else path)
     trainer = Trainer(FFConfig.from_dict(ckpt["config"]))
     trainer.load_state(ckpt)
@@ -202,11 +216,23 @@ def torch_predictions(net, x: np.ndarray, batch: int = 250) -> np.ndarray:
     return np.concatenate(out)
 
 
+def _require_loihi2() -> None:
+    """Stop before any work when Loihi 2 (lava-loihi) is not available."""
+    from lava_ff.netx_export.run import run_config
+
+    try:
+        run_config("loihi2")
+    except RuntimeError as err:
+        raise SystemExit(f"lava-ff: {err}") from None
+
+
 def cmd_evaluate(args) -> dict:
     from .lava_net import build_lava_network, run_lava_inference
     from .spec import NetworkSpec
     from .train import flatten_images
 
+    if args.backend == "loihi2":
+        _require_loihi2()
     net = load_trained(args.model)
     cfg = net.config
     _, _, test, shape = load_split(args.dataset, args.data, args.seed, time_steps=cfg.time_steps)
@@ -222,6 +248,17 @@ def cmd_evaluate(args) -> dict:
     result = {"backend": args.backend, "samples": len(x)}
     if BACKENDS[args.backend] is None:
         predictions, result["samples_per_second"] = reference, len(x) / torch_seconds
+    elif args.backend.startswith("netx") or args.backend == "loihi2":
+        from lava_ff.netx_export import export
+        from lava_ff.netx_export.run import build_netx_network, run_netx_inference
+
+        path = Path(args.model)
+        if path.suffix not in NETX_SUFFIXES:  # a training folder: export it first
+            path = export(net, Path(args.model) / "model.net")
+        network = build_netx_network(path, x)
+        run = run_netx_inference(network, BACKENDS[args.backend], progress=not args.no_progress)
+        predictions, result["samples_per_second"] = run["predictions"], run["samples_per_second"]
+        result["netx_file"] = str(path)
     else:
         lava_net = build_lava_network(NetworkSpec.from_torch(net), x)
         run = run_lava_inference(lava_net, BACKENDS[args.backend], progress=not args.no_progress)
@@ -234,6 +271,19 @@ def cmd_evaluate(args) -> dict:
         suffix = "" if name == "goodness" else f"_{name}"
         result[f"accuracy{suffix}"] = float((predictions[:, column] == y).mean())
         result[f"agreement_with_torch{suffix}"] = float((predictions[:, column] == reference[:, column]).mean())
+    print(json.dumps(result))
+    return result
+
+
+def cmd_export(args) -> dict:
+    from lava_ff.netx_export import export, load
+
+    net = load_trained(args.model)
+    path = export(net, args.out)
+    spec = load(path)  # read back: the file is what netx will see
+    result = {"netx_file": str(path), "layers": [int(w.shape[0]) for w in spec.weights],
+              "input_size": int(spec.weights[0].shape[1]), "time_steps": spec.config.time_steps,
+              "bytes": path.stat().st_size}
     print(json.dumps(result))
     return result
 
@@ -267,13 +317,19 @@ def build_parser() -> argparse.ArgumentParser:
     p_train.set_defaults(func=cmd_train)
     p_eval = sub.add_parser("evaluate", help="evaluate a trained model on a test split")
     _add_common(p_eval)
-    p_eval.add_argument("--model", required=True, help="training folder or checkpoint.pt")
+    p_eval.add_argument("--model", required=True, help="training folder, checkpoint.pt or netx .net file")
     p_eval.add_argument("--backend", choices=list(BACKENDS), default="torch",
-                        help="torch (offline model), lava-float / lava-fixed (the network as Lava "
-                             "Processes in the CPU simulator, floating_pt / fixed_pt models). "
+                        help="torch (offline model); lava-float / lava-fixed (lava-ff's FF Processes in "
+                             "the CPU simulator, floating_pt / fixed_pt); netx-fixed (the "
+                             "exported netx HDF5 network loaded by lava-dl's netx, goodness readout "
+                             "attached; netx has integer models only); loihi2 (netx on Loihi 2 via Loihi2HwCfg; needs lava-loihi). "
                              "Prints accuracy, agreement_with_torch and samples_per_second")
     p_eval.add_argument("--no-progress", action="store_true", help="no progress bars")
     p_eval.set_defaults(func=cmd_evaluate)
+    p_export = sub.add_parser("export", help="export a trained model as a netx HDF5 file")
+    p_export.add_argument("--model", required=True, help="training folder, checkpoint.pt or .net file")
+    p_export.add_argument("--out", required=True, help="netx file to write (e.g. model.net)")
+    p_export.set_defaults(func=cmd_export)
     p_demo = sub.add_parser("demo", help="train a small network and write metrics + plots")
     p_demo.add_argument("--out", default="runs/demo")
     p_demo.add_argument("--data", default="../shared/data",
@@ -287,7 +343,7 @@ def main(argv=None) -> int:
     args = build_parser().parse_args(argv)
     try:
         args.func(args)
-    except (ValueError, FileNotFoundError) as err:
+    except (ValueError, FileNotFoundError, RuntimeError) as err:
         # Bad data or configuration: the message names the value; no traceback.
         print(f"lava-ff: error: {err}", file=sys.stderr)
         return 2

@@ -8,11 +8,11 @@ says how inputs are encoded and labels overlaid.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
-from .config import FFConfig, FixedNeuronParams, check_integer_weights, quantize_neuron
+from .config import LOIHI2, FFConfig, FixedNeuronParams, NeuronParams, check_integer_weights, quantize_neuron
 from .encoding import encode
 from .kernels import dense_cuba_forward_fixed, goodness
 from .negatives import overlay_label
@@ -76,3 +76,27 @@ class NetworkSpec:
         repeated = np.repeat(np.asarray(x, np.float32), classes, axis=0)
         layers = self.forward_fixed(self.encode(repeated, np.tile(np.arange(classes), batch)))
         return np.stack([goodness(s, cfg.goodness) for s in layers]).reshape(-1, batch, classes)
+
+    def to_torch(self):
+        """An offline :class:`lava_ff.model.FFNetwork` with these exact weights
+        (for fine-tuning or evaluation in torch). Needs one neuron parameter
+        set for all layers, as :class:`FFConfig` has."""
+        import torch
+
+        from .model import FFNetwork
+
+        if len(set(self.neurons)) != 1:
+            raise ValueError(f"layers have different neuron parameters {self.neurons}; the torch "
+                             "model shares one set")
+        n = self.neurons[0]
+        unity = LOIHI2.decay_unity
+        neuron = NeuronParams(n.vth / LOIHI2.w_scale, n.i_decay / unity, n.v_decay / unity)
+        config = self.config if self.config.neuron == neuron else replace(self.config, neuron=neuron)
+        net = FFNetwork(config)
+        with torch.no_grad():
+            for layer, w in zip(net.layers, self.weights, strict=True):
+                layer.weight.copy_(torch.from_numpy(w.astype(np.float32) / LOIHI2.w_scale))
+            if self.readout_weight is not None and self.readout_weight.shape == tuple(net.readout.weight.shape):
+                net.readout.weight.copy_(torch.from_numpy(self.readout_weight.astype(np.float32)))
+                net.readout.bias.copy_(torch.from_numpy(self.readout_bias.astype(np.float32)))
+        return net

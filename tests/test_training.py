@@ -234,6 +234,20 @@ def test_cli_train_evaluate_writes_metrics_and_plots(tmp_path):
     assert lava["agreement_with_torch"] == 1.0
     assert lava["agreement_with_torch_readout"] >= 0.9  # 8-bit readout weights on the Lava side
 
+    exported = _cli("export", "--model", str(out), "--out", str(tmp_path / "digits.net"))
+    assert exported.returncode == 0, exported.stderr
+    info = json.loads(exported.stdout.strip().splitlines()[-1])
+    assert info["layers"] == [64] and info["input_size"] == 74  # 64 pixels + 10 label neurons
+    on_netx = _cli("evaluate", "--model", str(tmp_path / "digits.net"), "--dataset", "digits",
+                   "--limit", "10", "--backend", "netx-fixed", "--no-progress")
+    assert on_netx.returncode == 0, on_netx.stderr
+    netx = json.loads(on_netx.stdout.strip().splitlines()[-1])
+    assert netx["agreement_with_torch"] == 1.0 and netx["samples"] == 10
+
+    for command in (["evaluate", "--model", str(out)], ["train", "--out", str(tmp_path / "hw")]):
+        refused = _cli(*command, "--dataset", "digits", "--backend", "loihi2")
+        assert refused.returncode != 0 and "lava-loihi" in refused.stderr, refused.stderr
+
 
 def test_evaluate_reports_accuracy_consistent_with_predictions(digits_split):
     train, val = digits_split

@@ -58,14 +58,20 @@ class _AbstractFFInputModel(PyLoihiProcessModel):
 
     def run_spk(self):
         step = (self.time_step - 1) % self.time_steps
-        sample = (self.time_step - 1) // self.time_steps
-        if step == 0:
+        window = (self.time_step - 1) // self.time_steps
+        copies = len(self._copy_labels(0))
+        per_sample = copies if self.proc_params["sequential"] else 1
+        sample, copy = divmod(window, per_sample)
+        if step == 0 and copy == 0:
             if sample < len(self.data):
                 self.window = self._encode_window(sample)
                 self.sample_index[0] = sample + 1
             else:
-                self.window = np.zeros(self.s_out.shape + (self.time_steps,))
-        self.s_out.send(self.window[..., step])
+                self.window = np.zeros((copies,) + self.s_out.shape[1:] + (self.time_steps,))
+        if per_sample > 1:
+            self.s_out.send(self.window[copy:copy + 1, :, step])
+        else:
+            self.s_out.send(self.window[..., step])
 
 
 @implements(proc=FFInput, protocol=LoihiProtocol)

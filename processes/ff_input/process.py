@@ -28,6 +28,11 @@ class FFInput(AbstractProcess):
     * ``neutral``: one copy with the neutral label.
     * ``labels``: one copy with ``labels[k]`` overlaid on sample ``k``.
 
+    With ``sequential=True`` the copies go one after another instead, each
+    in a window of its own on ``s_out`` of shape ``(1, features)``: the
+    layout for a plain netx network, which runs one copy. A sample then
+    takes ``time_steps * windows_per_sample`` steps.
+
     ``data`` is either intensities in [0, 1], ``[N, F]``, encoded here with
     ``encoding``, or binary spike trains ``[N, F, time_steps]`` (binned event
     data), sent as they are. Past the last sample the Process sends zeros.
@@ -37,7 +42,8 @@ class FFInput(AbstractProcess):
     def __init__(self, *, data: np.ndarray, num_classes: int, time_steps: int,
                  mode: str = "candidates", neutral: bool = True, labels: np.ndarray | None = None,
                  overlay: str = "label_neurons", label_scale: float = 1.0, label_repeat: int = 1,
-                 encoding: str = "deterministic", seed: int = 0, name: str | None = None):
+                 encoding: str = "deterministic", seed: int = 0, sequential: bool = False,
+                 name: str | None = None):
         self._runtime = None  # Lava's __del__ reads it, also when validation below raises
         time_steps = check_positive_int("time_steps", time_steps)
         num_classes = check_positive_int("num_classes", num_classes)
@@ -70,11 +76,14 @@ class FFInput(AbstractProcess):
         features = data.shape[1] + extra
         super().__init__(data=data, num_classes=num_classes, time_steps=time_steps, mode=mode,
                          neutral=neutral, labels=labels, overlay=overlay, label_scale=label_scale,
-                         label_repeat=label_repeat, encoding=encoding, seed=seed, name=name)
+                         label_repeat=label_repeat, encoding=encoding, seed=seed, sequential=sequential,
+                         name=name)
         self.num_samples = len(data)
-        self.s_out = OutPort(shape=(copies, features))
+        self.windows_per_sample = copies if sequential else 1
+        self.s_out = OutPort(shape=(1 if sequential else copies, features))
         self.sample_index = Var(shape=(1,), init=0)
 
     @property
     def copies(self) -> int:
-        return self.s_out.shape[0]
+        """Copies per sample (side by side, or one per window if sequential)."""
+        return max(self.s_out.shape[0], self.windows_per_sample)

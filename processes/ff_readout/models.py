@@ -19,6 +19,7 @@ class _AbstractFFReadoutModel(PyLoihiProcessModel):
         super().__init__(proc_params)
         p = proc_params
         self.time_steps, self.num_samples = p["time_steps"], p["num_samples"]
+        self.period, self.latency = p["period"], p["latency"]
         self.num_classes = p["num_classes"]
         self.scales = np.asarray(p[self.scales_key])[:, None]
         self.first = 1 if len(self.scales) > 1 else 0
@@ -26,9 +27,9 @@ class _AbstractFFReadoutModel(PyLoihiProcessModel):
     def run_spk(self):
         goodness = self.g_in.recv()
         features = self.r_in.recv()
-        step = (self.time_step - 1) % self.time_steps
-        sample = (self.time_step - 1) // self.time_steps
-        if step != self.time_steps - 1 or sample >= self.num_samples:
+        elapsed = self.time_step - self.latency
+        sample = elapsed // self.period - 1
+        if elapsed <= 0 or elapsed % self.period or sample >= self.num_samples:
             return
         p = self.proc_params
         if p["has_candidates"]:

@@ -16,6 +16,12 @@ PREDICTION_COLUMNS = ("goodness", "goodness_skip_first", "readout")
 class FFReadout(AbstractProcess):
     """Classifies every sample at the last step of its window.
 
+    Sample ``k``'s inputs arrive at time step ``latency + (k + 1) * period``
+    (defaults: ``period = time_steps``, ``latency = 0``: the fused
+    :class:`FFLayer` network; a netx network that runs the candidate labels
+    one window after another has ``period = time_steps * copies`` and one
+    step of latency per Dense layer).
+
     Receives the raw goodness of every layer for every copy on ``g_in``
     ``(num_layers, copies)`` and the neutral copy's spike counts of the
     readout layers on ``r_in`` ``(readout_width,)``. With ``G[l, c] =
@@ -36,13 +42,17 @@ class FFReadout(AbstractProcess):
     def __init__(self, *, num_samples: int, num_classes: int, num_layers: int, copies: int,
                  time_steps: int, layer_scales: np.ndarray, readout_weight: np.ndarray | None = None,
                  readout_bias: np.ndarray | None = None, layer_scales_fixed: np.ndarray | None = None,
-                 record_scores: bool = False, name: str | None = None):
+                 record_scores: bool = False, period: int | None = None, latency: int = 0,
+                 name: str | None = None):
         self._runtime = None  # Lava's __del__ reads it, also when validation below raises
         num_samples = check_positive_int("num_samples", num_samples)
         num_classes = check_positive_int("num_classes", num_classes)
         num_layers = check_positive_int("num_layers", num_layers)
         copies = check_positive_int("copies", copies)
         time_steps = check_positive_int("time_steps", time_steps)
+        period = time_steps if period is None else check_positive_int("period", period)
+        if isinstance(latency, bool) or not isinstance(latency, (int, np.integer)) or latency < 0:
+            raise ValueError(f"latency must be a non-negative integer, got {latency!r}")
         scales = np.asarray(layer_scales, np.float64)
         scales_fixed = scales if layer_scales_fixed is None else np.asarray(layer_scales_fixed, np.float64)
         for label, value in (("layer_scales", scales), ("layer_scales_fixed", scales_fixed)):
@@ -68,7 +78,8 @@ class FFReadout(AbstractProcess):
             weight_int, bias_int, width = np.zeros((num_classes, 1), np.int64), np.zeros(num_classes, np.int64), 1
         super().__init__(num_samples=num_samples, num_classes=num_classes, time_steps=time_steps,
                          layer_scales=scales, layer_scales_fixed=scales_fixed, has_candidates=has_candidates,
-                         has_readout=has_readout, record_scores=record_scores, name=name)
+                         has_readout=has_readout, record_scores=record_scores, period=period,
+                         latency=int(latency), name=name)
         self.g_in = InPort(shape=(num_layers, copies))
         self.r_in = InPort(shape=(width,))
         self.readout_weight = Var(shape=readout_weight.shape, init=readout_weight)

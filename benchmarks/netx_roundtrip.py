@@ -1,0 +1,95 @@
+"""netx round trip on MNIST (a benchmark, not a test).
+
+Exports a trained lava-ff model to netx HDF5, loads it with lava-dl's
+``netx.hdf5.Network``, runs it in Lava ``fixed_pt`` with the lava-ff goodness
+readout attached, and compares with the torch model:
+
+* spike level: every spike of every layer at every time step, for every
+  window the network runs (each sample's 10 candidate labels and the neutral
+  label), on the first ``--spike-samples`` test samples;
+* prediction level: goodness and readout predictions on ``--limit`` samples.
+
+    .venv/bin/python benchmarks/netx_roundtrip.py --model runs/bench_surrogate --limit 1000
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+from lava_ff.netx_export import export, load
+from lava_ff.netx_export.run import build_netx_network, run_netx_inference
+
+from lava_ff.cli import load_trained, torch_predictions
+from lava_ff.datasets import load_mnist
+from lava_ff.train import flatten_images
+
+
+@torch.no_grad()
+def torch_window_spikes(net, x: np.ndarray, batch: int = 20) -> list[np.ndarray]:
+    """Per layer, bool ``[windows, T, N]`` for the windows netx runs, in order."""
+    cfg = net.config
+    per_layer = [[] for _ in net.layers]
+    for start in range(0, len(x), batch):
+        xb = x[start:start + batch]
+        copies = cfg.num_classes + 1
+        images = np.repeat(xb, copies, axis=0)
+        labels = np.tile(np.arange(copies), len(xb))
+        candidates = net.encode(images, np.where(labels < cfg.num_classes, labels, 0))
+        neutral = net.encode(xb, None)
+        candidates[labels == cfg.num_classes] = neutral
+        for i, (spikes, _) in enumerate(net.layer_outputs(candidates)):
+            per_layer[i].append(spikes.cpu().numpy().astype(bool).transpose(0, 2, 1))
+    return [np.concatenate(chunks) for chunks in per_layer]
+
+
+def main(argv=None) -> dict:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--model", required=True, help="training folder, checkpoint.pt or .net file")
+    p.add_argument("--data", default="../shared/data/mnist")
+    p.add_argument("--limit", type=int, default=1000, help="test samples for predictions")
+    p.add_argument("--spike-samples", type=int, default=1000, help="samples checked spike for spike")
+    p.add_argument("--out", default=None, help="also write the JSON here")
+    args = p.parse_args(argv)
+    net = load_trained(args.model)
+    test = load_mnist(args.data, "test")
+    test = test.subset(np.arange(min(args.limit, len(test))))
+    x, y = flatten_images(test.images), np.asarray(test.labels)
+    with tempfile.TemporaryDirectory() as tmp:
+        path = export(net, Path(tmp) / "model.net")
+        spec = load(path)
+        reference = torch_predictions(net, x)
+        n_spike = min(args.spike_samples, len(x))
+        expected = torch_window_spikes(net, x[:n_spike])
+        start = time.perf_counter()
+        network = build_netx_network(path, x, spec=spec, expected_spikes=expected)
+        run = run_netx_inference(network, "fixed_pt")
+        seconds = time.perf_counter() - start
+        size = path.stat().st_size
+    pred = run["predictions"]
+    names = ("goodness", "goodness_skip_first", "readout")
+    result = {
+        "benchmark": "netx_roundtrip", "samples": len(x), "spike_samples": n_spike,
+        "netx_file_bytes": size,
+        "spikes_compared": int(sum(run["spikes_checked"])),
+        "spike_mismatches": run["mismatches"],
+        "spike_exact": all(m == 0 for m in run["mismatches"]),
+        "first_mismatch": run["first_mismatch"],
+        "prediction_agreement": {n: float((pred[:, i] == reference[:, i]).mean()) for i, n in enumerate(names)},
+        "accuracy_netx": {n: float((pred[:, i] == y).mean()) for i, n in enumerate(names)},
+        "accuracy_torch": {n: float((reference[:, i] == y).mean()) for i, n in enumerate(names)},
+        "seconds": seconds, "samples_per_second": run["samples_per_second"],
+    }
+    print(json.dumps(result))
+    if args.out:
+        Path(args.out).write_text(json.dumps(result, indent=2))
+    return result
+
+
+if __name__ == "__main__":
+    main()

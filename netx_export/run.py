@@ -1,0 +1,145 @@
+"""Classify with a netx HDF5 network in Lava, the lava-ff goodness readout attached.
+
+A netx ``hdf5.Network`` runs one copy of the network, so the input sends
+each sample's candidate labels (and the neutral label) one window after
+another; netx resets every layer's neurons every ``time_steps`` steps,
+phase-shifted by one step per Dense layer (its synaptic delay). A
+:class:`FFGoodnessMonitor` on every layer's spikes turns windows into
+goodness, and :class:`FFReadout` classifies.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+
+import numpy as np
+from tqdm.auto import tqdm
+
+from lava_ff.runtime import lava_session
+from lava_ff.spec import NetworkSpec
+
+from .io import load
+
+__all__ = ["NetxFFNetwork", "build_netx_network", "run_netx_inference", "run_config"]
+
+
+@dataclass
+class NetxFFNetwork:
+    spec: NetworkSpec
+    netx: object
+    input: object
+    monitors: list
+    readout: object
+    num_samples: int
+    steps_per_sample: int
+    latency: int
+
+    @property
+    def num_steps(self) -> int:
+        return self.num_samples * self.steps_per_sample + self.latency
+
+
+def run_config(backend: str):
+    """Lava run configuration for a netx network: ``fixed_pt`` (simulator) or ``loihi2``."""
+    from lava.magma.core.run_configs import Loihi2HwCfg, Loihi2SimCfg
+
+    if backend == "fixed_pt":
+        return Loihi2SimCfg(select_tag=backend)
+    if backend == "floating_pt":
+        raise ValueError("netx's hdf5.Network has fixed_pt models only (its Dense/LIF blocks are "
+                         "integer); for floating_pt use lava-ff's own Processes (--backend lava-float)")
+    if backend == "loihi2":
+        from lava.utils import loihi
+
+        if not loihi.is_installed():
+            raise RuntimeError(
+                "--backend loihi2 needs Intel's lava-loihi extension (lava.utils.loihi.is_installed() "
+                "is False here) and access to a Loihi 2 system (Intel's INRC cloud). Without it, "
+                "run the same network in the simulator with --backend lava-fixed, which is "
+                "bit-accurate with Loihi 2's integer dynamics."
+            )
+        return Loihi2HwCfg()
+    raise ValueError(f"unknown backend {backend!r}; valid: fixed_pt, loihi2")
+
+
+def build_netx_network(path, data: np.ndarray, *, spec: NetworkSpec | None = None,
+                       expected_spikes: list | None = None) -> NetxFFNetwork:
+    """netx network from ``path`` + lava-ff input, monitors and readout for ``data``.
+
+    ``expected_spikes``: per layer, bool ``[windows, T, N]`` to compare spike
+    for spike (see :class:`FFGoodnessMonitor`).
+    """
+    from lava.lib.dl import netx
+    from lava_ff.processes.ff_input.process import FFInput
+    from lava_ff.processes.ff_monitor.process import FFGoodnessMonitor
+    from lava_ff.processes.ff_readout.process import FFReadout
+
+    from lava_ff.kernels import goodness_scale
+
+    spec = load(path) if spec is None else spec
+    cfg = spec.config
+    data = np.asarray(data)
+    if data.ndim == 2 and data.shape[1] != cfg.in_features:
+        raise ValueError(f"data has {data.shape[1]} features per sample, the network expects {cfg.in_features}")
+    T = cfg.time_steps
+    net = netx.hdf5.Network(net_config=str(path), reset_interval=T, reset_offset=1)
+    if len(net.layers) != len(spec.weights):
+        raise ValueError(f"{path}: netx built {len(net.layers)} layers, the spec has {len(spec.weights)}")
+    source = FFInput(data=data, num_classes=cfg.num_classes, time_steps=T, mode="candidates", neutral=True,
+                     overlay=cfg.overlay, label_scale=cfg.label_scale, label_repeat=cfg.label_repeat,
+                     encoding=cfg.encoding, seed=cfg.seed, sequential=True)
+    copies = source.copies
+    source.s_out.reshape(net.inp.shape).connect(net.inp)
+    num_layers = len(spec.weights)
+    offsets, width = {}, 0
+    for i in spec.readout_layers:
+        offsets[i], width = width, width + cfg.layer_sizes[i]
+    use_readout = spec.readout_weight is not None
+    monitors = []
+    for i, layer in enumerate(net.layers):
+        monitor = FFGoodnessMonitor(
+            shape=layer.out.shape, time_steps=T, copies=copies, latency=1 + i, layer_index=i,
+            num_layers=num_layers, goodness=cfg.goodness, hold=num_layers - 1 - i,
+            readout_offset=offsets.get(i) if use_readout else None, readout_width=max(width, 1),
+            neutral_copy=copies - 1,
+            expected_spikes=None if expected_spikes is None else expected_spikes[i])
+        layer.out.connect(monitor.s_in)
+        monitors.append(monitor)
+    scales = [goodness_scale(cfg.goodness, w.shape[0], T, fixed=False) for w in spec.weights]
+    readout = FFReadout(num_samples=len(data), num_classes=cfg.num_classes, num_layers=num_layers,
+                        copies=copies, time_steps=T, layer_scales=scales,
+                        readout_weight=spec.readout_weight if use_readout else None,
+                        readout_bias=spec.readout_bias if use_readout else None,
+                        period=T * copies, latency=num_layers)
+    for monitor in monitors:
+        monitor.g_out.connect(readout.g_in)
+        if use_readout:
+            monitor.r_out.connect(readout.r_in)
+    return NetxFFNetwork(spec, net, source, monitors, readout, len(data), T * copies, num_layers)
+
+
+def run_netx_inference(network: NetxFFNetwork, backend: str = "fixed_pt", *, samples_per_run: int = 50,
+                       progress: bool = True, timeout: float | None = None) -> dict:
+    """Run every sample; returns predictions ``[N, 3]``, spike-check counts and timing."""
+    cfg = run_config(backend)
+    out = {}
+    start = time.perf_counter()
+    with lava_session(network.readout, cfg, timeout=timeout) as session, \
+            tqdm(total=network.num_samples, desc=f"netx {backend}", unit="sample",
+                 disable=not progress, leave=False) as bar:
+        done = 0
+        while done < network.num_samples:
+            chunk = min(samples_per_run, network.num_samples - done)
+            steps = chunk * network.steps_per_sample + (network.latency if done + chunk == network.num_samples else 0)
+            session.run(steps)
+            done += chunk
+            bar.update(chunk)
+        out["predictions"] = np.asarray(network.readout.predictions.get(), dtype=np.int64)
+        out["mismatches"] = [int(m.mismatches.get()[0]) for m in network.monitors]
+        out["spikes_checked"] = [int(m.spikes_checked.get()[0]) for m in network.monitors]
+        out["first_mismatch"] = [np.asarray(m.first_mismatch.get()).astype(int).tolist()
+                                 for m in network.monitors]
+    out["seconds"] = time.perf_counter() - start
+    out["samples_per_second"] = network.num_samples / out["seconds"]
+    return out

@@ -1,0 +1,49 @@
+"""The netx HDF5 vocabulary, in one place.
+
+What lava-dl's ``netx.hdf5.Network`` reads (datasets only, no attributes)::
+
+    layer/<i>/type                  b"dense" | b"input" | ... ((1,) 'S10', as slayer writes it)
+    layer/<i>/shape                 [neurons]
+    layer/<i>/weight                [out, in] integers (netx truncates floats with astype(int))
+    layer/<i>/neuron/{type, iDecay, vDecay, vThMant, refDelay, gradedSpike}
+
+lava-ff adds a ``lava_ff`` group that netx ignores: the FF configuration
+(overlay, time steps, goodness, theta) as JSON and the linear readout, so a
+classifier can be rebuilt from the file alone.
+"""
+
+LAYER = "layer"
+TYPE = "type"
+SHAPE = "shape"
+WEIGHT = "weight"
+BIAS = "bias"
+DELAY = "delay"
+NEURON = "neuron"
+
+NEURON_TYPE = "type"
+I_DECAY = "iDecay"
+V_DECAY = "vDecay"
+VTH_MANT = "vThMant"
+REF_DELAY = "refDelay"
+GRADED_SPIKE = "gradedSpike"
+
+DENSE = "dense"
+INPUT = "input"
+FLATTEN = "flatten"
+CUBA = "CUBA"
+
+#: layer types netx 0.6.0 builds Processes for
+NETX_RUNNABLE = ("input", "dense", "conv", "flatten", "dense_rec", "dense_comp")
+#: layer types netx 0.6.0 raises NotImplementedError for
+NETX_UNSUPPORTED = ("pool", "convT", "unpool", "average", "concat")
+#: layer types lava-ff turns into an FF network
+FF_LOADABLE = (INPUT, DENSE, FLATTEN)
+
+FF_GROUP = "lava_ff"
+FF_FORMAT = "format"
+FF_FORMAT_NAME = "lava-ff-netx"
+FF_VERSION = "version"
+FF_FORMAT_VERSION = 1
+FF_CONFIG = "config"
+FF_READOUT_WEIGHT = "readout_weight"
+FF_READOUT_BIAS = "readout_bias"

@@ -1,0 +1,177 @@
+"""netx export/import: pure atomic export, spike-exact runs through lava-dl netx,
+slayer interop, and clear errors for files lava-ff can't run."""
+
+import h5py
+import numpy as np
+import pytest
+import torch
+from lava_ff.netx_export import NetxFormatError, export, load, schema
+
+from lava_ff.config import FFConfig
+from lava_ff.spec import NetworkSpec
+
+
+@pytest.fixture(scope="module")
+def small_net():
+    from lava_ff.model import FFNetwork
+
+    cfg = FFConfig(in_features=64, layer_sizes=(30, 20), time_steps=8, weight_scale=1.0, seed=3)
+    return FFNetwork(cfg)
+
+
+def test_export_is_pure_and_round_trips(small_net, tmp_path):
+    before = {k: v.clone() for k, v in small_net.state_dict().items()}
+    path = export(small_net, tmp_path / "model.net")
+    after = small_net.state_dict()
+    assert all(torch.equal(before[k], after[k]) for k in before)
+    spec, loaded = NetworkSpec.from_torch(small_net), load(path)
+    assert loaded.config == spec.config and loaded.neurons == spec.neurons
+    for a, b in zip(spec.weights, loaded.weights, strict=True):
+        np.testing.assert_array_equal(a, b)
+    np.testing.assert_allclose(loaded.readout_weight, spec.readout_weight)
+    # netx's own reader sees integer weights and our neuron numbers
+    with h5py.File(path) as f:
+        assert f["layer/0/type"][0] == b"dense"
+        assert f["layer/0/weight"].dtype.kind == "i"
+        assert int(f["layer/1/neuron/vThMant"][()]) == spec.neurons[1].vth
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["model.net"]  # no temporary left
+
+
+def test_failed_export_leaves_no_file_and_keeps_the_old_one(small_net, tmp_path, monkeypatch):
+    path = tmp_path / "model.net"
+    export(small_net, path)
+    good = path.read_bytes()
+
+    def explode(*args, **kwargs):
+        raise RuntimeError("disk full")
+
+    monkeypatch.setattr(h5py.Group, "create_dataset", explode)
+    with pytest.raises(RuntimeError, match="disk full"):
+        export(small_net, path)
+    assert path.read_bytes() == good
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["model.net"]
+
+
+def test_netx_run_is_spike_exact_and_predicts_like_torch(small_net, tmp_path):
+    from lava_ff.netx_export.run import build_netx_network, run_netx_inference
+
+    path = export(small_net, tmp_path / "model.net")
+    spec = load(path)
+    cfg = spec.config
+    x = np.random.default_rng(5).random((5, 64)).astype(np.float32)
+    # the windows the input sends: per sample, labels 0..C-1 then the neutral label
+    windows = []
+    for k in range(len(x)):
+        windows.append(spec.encode(np.repeat(x[k:k + 1], cfg.num_classes, 0), np.arange(cfg.num_classes)))
+        windows.append(spec.encode(x[k:k + 1], None))
+    expected = [s.transpose(0, 2, 1) for s in spec.forward_fixed(np.concatenate(windows))]
+    assert all(e.sum() > 100 for e in expected), "an exactness test needs spikes"
+
+    network = build_netx_network(path, x, expected_spikes=expected)
+    out = run_netx_inference(network, "fixed_pt", progress=False, timeout=120)
+
+    assert out["spikes_checked"] == [e.size for e in expected]
+    assert out["mismatches"] == [0, 0], out["first_mismatch"]
+    scores = small_net.layer_label_scores(x)
+    np.testing.assert_array_equal(out["predictions"][:, 0], scores.sum(0).argmax(1))
+    np.testing.assert_array_equal(out["predictions"][:, 2], small_net.predict(x, "readout"))
+
+
+def test_netx_has_no_float_models_and_says_so():
+    from lava_ff.netx_export.run import run_config
+
+    with pytest.raises(ValueError, match="netx's hdf5.Network has fixed_pt models only"):
+        run_config("floating_pt")
+    with pytest.raises(RuntimeError, match="lava-loihi"):
+        run_config("loihi2")
+
+
+def test_loads_a_lava_dl_slayer_export_spike_for_spike(tmp_path):
+    from lava.lib.dl import slayer
+
+    params = {"threshold": 1.0, "current_decay": 0.25, "voltage_decay": 0.03}
+    torch.manual_seed(0)
+    blocks = torch.nn.ModuleList([
+        slayer.block.cuba.Dense(params, 20, 12, weight_scale=2, delay_shift=False),
+        slayer.block.cuba.Dense(params, 12, 8, weight_scale=2, delay_shift=False),
+    ])
+    spikes = (torch.rand(3, 20, 15, generator=torch.Generator().manual_seed(1)) < 0.4).float()
+    out = spikes
+    with torch.no_grad():
+        for block in blocks:
+            out = block(out)  # slayer fixes neuron shapes on the first forward pass
+    path = tmp_path / "slayer.net"
+    with h5py.File(path, "w") as f:
+        layers = f.create_group("layer")
+        for i, block in enumerate(blocks):
+            block.export_hdf5(layers.create_group(str(i)))
+
+    spec = load(path)
+    assert spec.config.layer_sizes == (12, 8) and spec.config.overlay == "first_pixels"
+    ours = spec.forward_fixed(spikes.numpy())[-1]
+    assert ours.sum() > 10
+    np.testing.assert_array_equal(ours, out.numpy().astype(bool))
+    # a lava-dl network becomes an FF network that can be fine-tuned offline
+    assert spec.to_torch().layers[0].integer_weight().tolist() == spec.weights[0].tolist()
+
+
+# ------------------------------------------------------------------ bad files
+def _write_net(path, layers):
+    with h5py.File(path, "w") as f:
+        group = f.create_group("layer")
+        for i, (kind, weight) in enumerate(layers):
+            g = group.create_group(str(i))
+            g.create_dataset("type", (1,), "S10", [kind.encode()])
+            if weight is not None:
+                g.create_dataset("shape", data=np.array([weight.shape[0]]))
+                g.create_dataset("weight", data=weight)
+                n = g.create_group("neuron")
+                n.create_dataset("type", (1,), "S10", [b"CUBA"])
+                for key, value in (("iDecay", 1024), ("vDecay", 128), ("vThMant", 64),
+                                   ("refDelay", 1), ("gradedSpike", False)):
+                    n.create_dataset(key, data=value)
+    return path
+
+
+def test_bad_files_are_named(small_net, tmp_path):
+    good = export(small_net, tmp_path / "good.net")
+    data = good.read_bytes()
+    truncated = tmp_path / "truncated.net"
+    truncated.write_bytes(data[: len(data) // 3])
+    with pytest.raises(NetxFormatError, match="truncated.net: not a readable HDF5 file"):
+        load(truncated)
+    garbage = tmp_path / "garbage.net"
+    garbage.write_bytes(b"\x00not hdf5" * 100)
+    with pytest.raises(NetxFormatError, match="garbage.net: not a readable HDF5"):
+        load(garbage)
+    foreign = tmp_path / "foreign.h5"
+    with h5py.File(foreign, "w") as f:
+        f.create_dataset("images", data=np.zeros(3))
+    with pytest.raises(NetxFormatError, match=r"not a netx network: no 'layer' group \(top-level keys: \['images'\]"):
+        load(foreign)
+    with pytest.raises(FileNotFoundError, match="missing.net"):
+        load(tmp_path / "missing.net")
+
+    w = np.zeros((4, 6), np.int64)
+    cases = [
+        ([("dense", w), ("pool", None)], "layer 1 has type 'pool', which netx cannot run"),
+        ([("conv", None)], "layer 0 has type 'conv'; lava-ff loads"),
+        ([("dense", np.full((4, 6), 300))], r"layer 0: weights \[300, 300\] do not fit 8 bits"),
+        ([("dense", np.full((4, 6), 3))], "layer 0: odd weights"),
+        ([("dense", np.full((4, 6), 2.5))], "layer 0: weights must be integers"),
+        ([("dense", w), ("dense", np.zeros((3, 5), np.int64))], "layer 1 expects 5 inputs but the previous"),
+    ]
+    for i, (layers, match) in enumerate(cases):
+        with pytest.raises(NetxFormatError, match=match):
+            load(_write_net(tmp_path / f"case{i}.net", layers))
+
+
+def test_schema_is_the_only_home_of_netx_keys():
+    from pathlib import Path
+
+    import lava_ff.netx_export.io as io_module
+
+    source = Path(io_module.__file__).read_text()
+    for key in ("iDecay", "vDecay", "vThMant", "refDelay", "gradedSpike"):
+        assert f'"{key}"' not in source, f"{key} is spelled outside schema.py"
+    assert schema.I_DECAY == "iDecay"
