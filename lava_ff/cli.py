@@ -322,7 +322,8 @@ def build_parser() -> argparse.ArgumentParser:
                         help="torch (offline model); lava-float / lava-fixed (lava-ff's FF Processes in "
                              "the CPU simulator, floating_pt / fixed_pt); netx-fixed (the "
                              "exported netx HDF5 network loaded by lava-dl's netx, goodness readout "
-                             "attached; netx has integer models only); loihi2 (netx on Loihi 2 via Loihi2HwCfg; needs lava-loihi). "
+                             "attached; netx has integer models only); loihi2 (netx on Loihi 2 via "
+                             "Loihi2HwCfg; needs lava-loihi). "
                              "Prints accuracy, agreement_with_torch and samples_per_second")
     p_eval.add_argument("--no-progress", action="store_true", help="no progress bars")
     p_eval.set_defaults(func=cmd_evaluate)
