@@ -43,7 +43,8 @@ def _positive_int(text: str) -> int:
 
 def load_split(dataset: str, data: str | None, seed: int, val_fraction: float = 0.1,
                time_steps: int = 10):
-    """(train, val, test, image_shape) with images flattened to [N, F] in [0, 1]."""
+    """(train, val, test, image_shape). N-MNIST comes as binned spike trains
+    ``[N, F, T]`` (``image_shape`` is then ``(F, T)``)."""
     from . import datasets
     from .encoding import bin_events
 
@@ -59,13 +60,12 @@ def load_split(dataset: str, data: str | None, seed: int, val_fraction: float = 
             raise SystemExit("--dataset nmnist needs --data DIR (e.g. ../shared/data/nmnist-small)")
         tr, te = datasets.load_nmnist(data, "train"), datasets.load_nmnist(data, "test")
 
-        def frames(es):
-            # event pixels that fired in any bin -> an intensity image in [0, 1]
-            imgs = np.stack([bin_events(e, es.sensor_size, time_steps).mean(axis=1) for e in es.events])
-            return datasets.ImageSet(imgs.reshape(len(imgs), 2 * 34, 34).astype(np.float32),
-                                     es.labels, 10, es.name)
+        def spike_trains(es):
+            # events binned into time_steps binary frames: [N, W*H*P, T], fed as spikes
+            trains = np.stack([bin_events(e, es.sensor_size, time_steps) for e in es.events])
+            return datasets.ImageSet(trains.astype(np.float32), es.labels, 10, es.name)
 
-        rest, test = frames(tr), frames(te)
+        rest, test = spike_trains(tr), spike_trains(te)
     else:
         raise SystemExit(f"unknown dataset {dataset!r}; valid: {', '.join(DATASETS)}")
     train, val = rest.split(val_fraction, seed=seed)
@@ -97,7 +97,9 @@ def _add_train_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--loss", choices=LOSS_KINDS, default="softplus")
     p.add_argument("--theta", type=float, default=None,
                    help="goodness threshold θ > 0 (default 0.05 x first layer width)")
-    p.add_argument("--encoding", choices=ENCODINGS, default="deterministic")
+    p.add_argument("--encoding", choices=ENCODINGS, default="deterministic",
+                   help="how images become spikes (default deterministic); nmnist always uses its "
+                        "events binned into --time-steps frames (spikes)")
     p.add_argument("--overlay", choices=OVERLAYS, default="label_neurons")
     p.add_argument("--negatives", choices=NEGATIVES, default="random",
                    help="random wrong label, hard (most plausible wrong label), mixed, or "
@@ -115,6 +117,10 @@ def _add_train_options(p: argparse.ArgumentParser) -> None:
                         "hardware (needs lava-loihi; stops with a message otherwise)")
 
 
+def _in_features(dataset: str, shape) -> int:
+    return int(shape[0]) if dataset == "nmnist" else int(np.prod(shape))
+
+
 def _config_from_args(args, in_features: int):
     from .config import FFConfig, NeuronParams
 
@@ -122,7 +128,8 @@ def _config_from_args(args, in_features: int):
     return FFConfig(
         in_features=in_features, layer_sizes=args.layers, time_steps=args.time_steps,
         neuron=NeuronParams(args.threshold, args.current_decay, args.voltage_decay),
-        goodness=args.goodness, theta=theta, loss=args.loss, encoding=args.encoding,
+        goodness=args.goodness, theta=theta, loss=args.loss,
+        encoding="spikes" if args.dataset == "nmnist" else args.encoding,
         overlay=args.overlay, rule=args.rule, negatives=args.negatives, lr=args.lr,
         three_factor_lr=args.three_factor_lr, seed=args.seed,
     )
@@ -130,14 +137,14 @@ def _config_from_args(args, in_features: int):
 
 def cmd_train(args) -> dict:
     from .plots import plot_goodness_histograms, plot_history
-    from .train import Trainer, TrainSettings, evaluate_accuracy, flatten_images
+    from .train import Trainer, TrainSettings, evaluate_accuracy, prepare_inputs
 
     if args.backend == "loihi2":
         _require_loihi2()
     train, val, test, shape = load_split(args.dataset, args.data, args.seed, time_steps=args.time_steps)
     if args.limit:
         train, test = train.subset(slice(0, args.limit)), test.subset(slice(0, args.limit))
-    cfg = _config_from_args(args, int(np.prod(shape)))
+    cfg = _config_from_args(args, _in_features(args.dataset, shape))
     out = Path(args.out)
     trainer = Trainer(cfg, TrainSettings(epochs=args.epochs, batch_size=args.batch_size,
                                          progress=not args.no_progress), out_dir=out)
@@ -154,7 +161,7 @@ def cmd_train(args) -> dict:
         print(f"\ninterrupted: the last completed epoch ({trainer.epoch}) is saved in "
               f"{trainer.checkpoint_path}; rerun with --resume to continue", file=sys.stderr)
         raise SystemExit(130) from None
-    test_acc = evaluate_accuracy(trainer.net, flatten_images(test.images), test.labels)
+    test_acc = evaluate_accuracy(trainer.net, prepare_inputs(test.images, cfg), test.labels)
     last = trainer.history[-1]
     metrics = {
         "dataset": args.dataset,
@@ -229,19 +236,19 @@ def _require_loihi2() -> None:
 def cmd_evaluate(args) -> dict:
     from .lava_net import build_lava_network, run_lava_inference
     from .spec import NetworkSpec
-    from .train import flatten_images
+    from .train import prepare_inputs
 
     if args.backend == "loihi2":
         _require_loihi2()
     net = load_trained(args.model)
     cfg = net.config
     _, _, test, shape = load_split(args.dataset, args.data, args.seed, time_steps=cfg.time_steps)
-    if int(np.prod(shape)) != cfg.in_features:
+    if _in_features(args.dataset, shape) != cfg.in_features:
         raise SystemExit(f"model expects {cfg.in_features} input features but {args.dataset} "
-                         f"images have {int(np.prod(shape))}")
+                         f"samples have {_in_features(args.dataset, shape)}")
     if args.limit:
         test = test.subset(slice(0, args.limit))
-    x, y = flatten_images(test.images), np.asarray(test.labels)
+    x, y = prepare_inputs(test.images, cfg), np.asarray(test.labels)
     start = time.perf_counter()
     reference = torch_predictions(net, x)
     torch_seconds = time.perf_counter() - start

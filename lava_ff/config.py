@@ -39,7 +39,7 @@ __all__ = [
 
 GOODNESS_KINDS = ("sum_sq_rate", "mean_sq_rate", "sum_sq_voltage")
 LOSS_KINDS = ("softplus", "symba")
-ENCODINGS = ("deterministic", "rate", "latency")
+ENCODINGS = ("deterministic", "rate", "latency", "spikes")
 RULES = ("surrogate", "three_factor")
 OVERLAYS = ("label_neurons", "first_pixels")
 NEGATIVES = ("random", "hard", "mixed", "hybrid")
@@ -226,6 +226,8 @@ class FFConfig:
             value = getattr(self, name)
             if not isinstance(value, (int, float)) or not math.isfinite(value) or value <= 0:
                 raise ValueError(f"{name} must be a positive finite number, got {value!r}")
+        if self.encoding == "spikes" and self.negatives == "hybrid":
+            raise ValueError("negatives='hybrid' mixes images; it needs intensity inputs, not encoding='spikes'")
         if self.overlay == "first_pixels" and self.in_features < self.num_classes:
             raise ValueError(
                 f"overlay='first_pixels' needs in_features >= num_classes ({self.num_classes}), "

@@ -69,7 +69,8 @@ class DatasetError(ValueError):
 
 @dataclass(frozen=True)
 class ImageSet:
-    """Static images in [0, 1] with integer class labels."""
+    """Static images in [0, 1] with integer class labels (or binned event
+    spike trains ``(N, F, T)``)."""
 
     images: np.ndarray  # float32 (N, H, W)
     labels: np.ndarray  # int64 (N,)

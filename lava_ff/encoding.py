@@ -10,7 +10,7 @@ import numpy as np
 
 from .config import ENCODINGS, check_positive_int
 
-__all__ = ["encode", "check_intensities", "bin_events"]
+__all__ = ["encode", "check_intensities", "check_spike_trains", "bin_events"]
 
 
 def check_intensities(x: np.ndarray, name: str = "input") -> np.ndarray:
@@ -28,6 +28,16 @@ def check_intensities(x: np.ndarray, name: str = "input") -> np.ndarray:
     return x
 
 
+def check_spike_trains(x: np.ndarray, time_steps: int, name: str = "spike trains") -> np.ndarray:
+    """Validate binary spike trains ``[B, F, T]`` with ``T == time_steps``."""
+    x = np.asarray(x)
+    if x.ndim != 3 or x.shape[2] != time_steps:
+        raise ValueError(f"{name} must have shape [batch, features, {time_steps}], got {x.shape}")
+    if not np.isin(x, (0, 1)).all():
+        raise ValueError(f"{name} must be binary (0/1)")
+    return x
+
+
 def encode(x: np.ndarray, time_steps: int, kind: str = "deterministic",
            rng: np.random.Generator | None = None) -> np.ndarray:
     """Encode intensities ``x`` ``[B, F]`` in [0, 1] as spike trains ``[B, F, T]``.
@@ -37,8 +47,12 @@ def encode(x: np.ndarray, time_steps: int, kind: str = "deterministic",
       into an integrate-and-fire encoder produces; identical in every run).
     * ``rate``: Bernoulli spikes with probability ``x`` per step (needs ``rng``).
     * ``latency``: one spike at ``t = round((1 - x) (T - 1))`` for ``x > 0``.
+    * ``spikes``: the input already is binary spike trains ``[B, F, T]``
+      (binned events); it is validated and returned as float32.
     """
     time_steps = check_positive_int("time_steps", time_steps)
+    if kind == "spikes":
+        return check_spike_trains(x, time_steps).astype(np.float32)
     x = check_intensities(x).astype(np.float32)
     if kind == "deterministic":
         t = np.arange(time_steps + 1, dtype=np.float32)

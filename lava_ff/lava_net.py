@@ -18,6 +18,7 @@ from tqdm.auto import tqdm
 from .kernels import goodness_scale
 from .runtime import lava_session
 from .spec import NetworkSpec
+from .train import prepare_inputs
 
 __all__ = ["LavaFFNetwork", "build_lava_network", "run_lava_inference", "TAGS"]
 
@@ -48,8 +49,7 @@ def build_lava_network(spec: NetworkSpec, data: np.ndarray, *, neutral: bool = T
 
     start = time.perf_counter()
     cfg = spec.config
-    data = np.asarray(data)
-    features = data.reshape(len(data), -1) if data.ndim == 2 else data
+    features = prepare_inputs(data, cfg)
     if features.shape[1] != cfg.in_features:
         raise ValueError(f"data has {features.shape[1]} features per sample, the network expects "
                          f"{cfg.in_features}")

@@ -15,8 +15,7 @@ import torch
 from torch import nn
 
 from .config import LOIHI2, FFConfig, NeuronParams, quantize_weights
-from .encoding import encode
-from .negatives import overlay_label
+from .negatives import overlay_encoded
 
 __all__ = ["FFLayer", "FFNetwork", "torch_goodness", "torch_ff_loss", "default_device"]
 
@@ -128,11 +127,11 @@ class FFNetwork(nn.Module):
     # ------------------------------------------------------------------ inputs
     def encode(self, x: np.ndarray, labels: np.ndarray | None,
                rng: np.random.Generator | None = None) -> torch.Tensor:
-        """Overlay ``labels`` (``None``: neutral) on flat images and encode as spikes."""
+        """Overlay ``labels`` (``None``: neutral) on flat images ``[B, F]`` (or
+        spike trains ``[B, F, T]`` with ``encoding='spikes'``) and encode."""
         cfg = self.config
-        overlaid = overlay_label(x, labels, cfg.num_classes, cfg.overlay, cfg.label_scale,
-                                 cfg.label_repeat)
-        spikes = encode(overlaid, cfg.time_steps, cfg.encoding, rng)
+        spikes = overlay_encoded(x, labels, cfg.num_classes, cfg.time_steps, cfg.encoding, rng,
+                                 scheme=cfg.overlay, label_scale=cfg.label_scale, label_repeat=cfg.label_repeat)
         return torch.from_numpy(spikes).to(self.device)
 
     # ----------------------------------------------------------------- forward

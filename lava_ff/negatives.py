@@ -8,7 +8,7 @@ from .config import OVERLAYS
 from .encoding import check_intensities
 
 __all__ = ["overlay_label", "neutral_label", "random_wrong_labels", "hard_negative_labels",
-           "hybrid_masks", "hybrid_images", "check_labels"]
+           "hybrid_masks", "hybrid_images", "check_labels", "overlay_encoded"]
 
 
 def check_labels(labels: np.ndarray, num_classes: int, batch: int | None = None) -> np.ndarray:
@@ -108,3 +108,31 @@ def hybrid_images(images: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     partner = (np.arange(n) + rng.integers(1, n, size=n)) % n
     masks = hybrid_masks(images.shape[1:], n, rng)
     return masks * images + (1.0 - masks) * images[partner]
+
+
+def overlay_encoded(x: np.ndarray, labels: np.ndarray | None, num_classes: int, time_steps: int,
+                    encoding: str, rng: np.random.Generator | None = None, *, scheme: str = "label_neurons",
+                    label_scale: float = 1.0, label_repeat: int = 1) -> np.ndarray:
+    """Overlay the label and encode: spikes ``[B, F', T]``.
+
+    Intensities ``[B, F]`` are overlaid, then encoded with ``encoding``. For
+    ``encoding='spikes'`` (``x`` is binary ``[B, F, T]``) the label code alone
+    is encoded deterministically and attached (``label_neurons``) or written
+    over the first ``C`` inputs (``first_pixels``). The offline model and the
+    Lava input Process both call this.
+    """
+    from .encoding import check_spike_trains, encode
+
+    if encoding != "spikes":
+        overlaid = overlay_label(x, labels, num_classes, scheme, label_scale, label_repeat)
+        return encode(overlaid, time_steps, encoding, rng)
+    spikes = check_spike_trains(x, time_steps).astype(np.float32)
+    width = num_classes if scheme == "first_pixels" else 0
+    blank = np.zeros((len(spikes), width), np.float32)
+    code = encode(overlay_label(blank, labels, num_classes, scheme, label_scale, label_repeat),
+                  time_steps, "deterministic")
+    if scheme == "label_neurons":
+        return np.concatenate([spikes, code], axis=1)
+    spikes = spikes.copy()
+    spikes[:, :num_classes] = code
+    return spikes

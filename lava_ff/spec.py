@@ -13,9 +13,8 @@ from dataclasses import dataclass, replace
 import numpy as np
 
 from .config import LOIHI2, FFConfig, FixedNeuronParams, NeuronParams, check_integer_weights, quantize_neuron
-from .encoding import encode
 from .kernels import dense_cuba_forward_fixed, goodness
-from .negatives import overlay_label
+from .negatives import overlay_encoded
 
 __all__ = ["NetworkSpec"]
 
@@ -58,8 +57,8 @@ class NetworkSpec:
     def encode(self, x: np.ndarray, labels: np.ndarray | None,
                rng: np.random.Generator | None = None) -> np.ndarray:
         cfg = self.config
-        overlaid = overlay_label(x, labels, cfg.num_classes, cfg.overlay, cfg.label_scale, cfg.label_repeat)
-        return encode(overlaid, cfg.time_steps, cfg.encoding, rng)
+        return overlay_encoded(x, labels, cfg.num_classes, cfg.time_steps, cfg.encoding, rng,
+                               scheme=cfg.overlay, label_scale=cfg.label_scale, label_repeat=cfg.label_repeat)
 
     def forward_fixed(self, spikes_in: np.ndarray) -> list[np.ndarray]:
         """Integer spikes of every layer, ``[B, N, T]`` each (no synaptic delay)."""

@@ -29,7 +29,7 @@ from .model import FFNetwork, torch_ff_loss
 from .negatives import hard_negative_labels, hybrid_images, random_wrong_labels
 
 __all__ = ["TrainSettings", "Trainer", "evaluate_accuracy", "save_checkpoint", "load_checkpoint",
-           "flatten_images"]
+           "flatten_images", "prepare_inputs"]
 
 CHECKPOINT = "checkpoint.pt"
 
@@ -37,6 +37,16 @@ CHECKPOINT = "checkpoint.pt"
 def flatten_images(images: np.ndarray) -> np.ndarray:
     images = np.asarray(images, dtype=np.float32)
     return images.reshape(len(images), -1)
+
+
+def prepare_inputs(x: np.ndarray, config: FFConfig) -> np.ndarray:
+    """Images -> flat ``[N, F]``; spike trains (``encoding='spikes'``) stay ``[N, F, T]``."""
+    if config.encoding == "spikes":
+        x = np.asarray(x, dtype=np.float32)
+        if x.ndim != 3:
+            raise ValueError(f"encoding='spikes' needs spike trains [N, F, T], got shape {x.shape}")
+        return x
+    return flatten_images(x)
 
 
 @dataclass(frozen=True)
@@ -230,7 +240,7 @@ class Trainer:
             image_shape: tuple[int, int]) -> list[dict]:
         """Train until ``settings.epochs``; each epoch ends with a validation
         measurement and an atomic checkpoint, so ``resume()`` continues."""
-        train_x, val_x = flatten_images(train_x), flatten_images(val_x)
+        train_x, val_x = prepare_inputs(train_x, self.config), prepare_inputs(val_x, self.config)
         bs = self.settings.batch_size
         for epoch in range(self.epoch, self.settings.epochs):
             start = time.perf_counter()
@@ -261,7 +271,7 @@ class Trainer:
     @torch.no_grad()
     def goodness_samples(self, x: np.ndarray, y: np.ndarray, image_shape) -> tuple[list, list]:
         """Per-layer goodness of positive and negative data (for histograms)."""
-        x = flatten_images(x)
+        x = prepare_inputs(x, self.config)
         net = self.net
         g_pos = net.goodness(net.layer_outputs(net.encode(x, y, self.rng)))
         g_neg = net.goodness(net.layer_outputs(self._negative_inputs(x, y, image_shape)))

@@ -18,6 +18,7 @@ from tqdm.auto import tqdm
 
 from lava_ff.runtime import lava_session
 from lava_ff.spec import NetworkSpec
+from lava_ff.train import prepare_inputs
 
 from .io import load
 
@@ -79,8 +80,8 @@ def build_netx_network(path, data: np.ndarray, *, spec: NetworkSpec | None = Non
 
     spec = load(path) if spec is None else spec
     cfg = spec.config
-    data = np.asarray(data)
-    if data.ndim == 2 and data.shape[1] != cfg.in_features:
+    data = prepare_inputs(data, cfg)
+    if data.shape[1] != cfg.in_features:
         raise ValueError(f"data has {data.shape[1]} features per sample, the network expects {cfg.in_features}")
     T = cfg.time_steps
     net = netx.hdf5.Network(net_config=str(path), reset_interval=T, reset_offset=1)

@@ -189,3 +189,19 @@ def test_network_spec_and_input_refuse_mismatches(small_network):
         FFInput(data=x * 3, num_classes=10, time_steps=4)
     with pytest.raises(ValueError, match="must be binary"):
         FFInput(data=np.full((2, 5, 4), 2), num_classes=10, time_steps=4)
+
+
+def test_spike_train_inputs_stream_into_lava_like_torch():
+    """Binned event data ([N, F, T] spikes) goes into Lava as spikes, label attached."""
+    from lava_ff.model import FFNetwork
+
+    cfg = FFConfig(in_features=40, layer_sizes=(24,), time_steps=6, encoding="spikes", weight_scale=1.0, seed=2)
+    net = FFNetwork(cfg)
+    spikes = (np.random.default_rng(8).random((4, 40, 6)) < 0.3).astype(np.float32)
+    out = run_lava_inference(build_lava_network(NetworkSpec.from_torch(net), spikes, record_scores=True),
+                             "fixed_pt", progress=False, timeout=60)
+    torch_scores = net.layer_label_scores(spikes)
+    assert torch_scores.max() > 0
+    np.testing.assert_allclose(out["scores"].transpose(1, 0, 2), torch_scores, rtol=1e-6)
+    with pytest.raises(ValueError, match=r"spike trains must have shape \[batch, features, 6\]"):
+        net.encode(spikes[..., :5], None)

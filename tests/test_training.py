@@ -257,3 +257,15 @@ def test_evaluate_reports_accuracy_consistent_with_predictions(digits_split):
     acc = evaluate_accuracy(trainer.net, x, val.labels[:80], batch=30)
     direct = (trainer.net.predict(x, "goodness") == val.labels[:80]).mean()
     assert acc["goodness"] == pytest.approx(direct)
+
+
+def test_cli_trains_on_nmnist_event_spikes(tmp_path, nmnist_dir):
+    """N-MNIST events are binned into --time-steps binary frames and fed as spikes."""
+    out = tmp_path / "nmnist"
+    result = _cli("train", "--dataset", "nmnist", "--data", str(nmnist_dir), "--layers", "64",
+                  "--time-steps", "8", "--epochs", "1", "--limit", "200", "--no-progress", "--out", str(out))
+    assert result.returncode == 0, result.stderr
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert metrics["config"]["encoding"] == "spikes"
+    assert metrics["config"]["in_features"] == 34 * 34 * 2
+    assert 0.0 <= metrics["test_accuracy"] <= 1.0

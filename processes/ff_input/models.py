@@ -9,8 +9,7 @@ from lava.magma.core.resources import CPU
 from lava.magma.core.sync.protocols.loihi_protocol import LoihiProtocol
 from lava_ff.processes.ff_input.process import FFInput
 
-from lava_ff.encoding import encode
-from lava_ff.negatives import overlay_label
+from lava_ff.negatives import overlay_encoded
 
 
 class _AbstractFFInputModel(PyLoihiProcessModel):
@@ -35,25 +34,13 @@ class _AbstractFFInputModel(PyLoihiProcessModel):
     def _encode_window(self, sample: int) -> np.ndarray:
         """``[copies, features, T]`` spikes of one sample, label overlaid."""
         p = self.proc_params
-        x = self.data[sample]
-        out = []
-        for label in self._copy_labels(sample):
-            labels = None if label is None else np.array([label])
-            if x.ndim == 2:  # spike trains: encode the label code alone and attach it
-                blank = np.zeros((1, self.num_classes if p["overlay"] == "first_pixels" else 0), np.float32)
-                code = overlay_label(blank, labels, self.num_classes, p["overlay"], p["label_scale"],
-                                     p["label_repeat"])
-                code_spikes = encode(code, self.time_steps, p["encoding"], self.rng)[0]
-                if p["overlay"] == "label_neurons":
-                    out.append(np.concatenate([x, code_spikes], axis=0))
-                else:
-                    spikes = x.astype(np.float32)
-                    spikes[:self.num_classes] = code_spikes
-                    out.append(spikes)
-            else:
-                overlaid = overlay_label(x[None], labels, self.num_classes, p["overlay"],
-                                         p["label_scale"], p["label_repeat"])
-                out.append(encode(overlaid, self.time_steps, p["encoding"], self.rng)[0])
+        labels = self._copy_labels(sample)
+        x = np.repeat(self.data[sample][None], len(labels), axis=0)
+        out = [overlay_encoded(x[i:i + 1], None if label is None else np.array([label]), self.num_classes,
+                               self.time_steps, "spikes" if x.ndim == 3 else p["encoding"], self.rng,
+                               scheme=p["overlay"], label_scale=p["label_scale"],
+                               label_repeat=p["label_repeat"])[0]
+               for i, label in enumerate(labels)]
         return np.stack(out)
 
     def run_spk(self):

@@ -62,6 +62,9 @@ class FFInput(AbstractProcess):
                 raise ValueError("spike-train data [N, F, T] must be binary (0/1)")
             data = data.astype(np.uint8)
         elif data.ndim == 2:
+            if encoding == "spikes":
+                raise ValueError("encoding='spikes' needs spike-train data [N, F, T], got intensities "
+                                 f"of shape {data.shape}")
             data = check_intensities(data, "data").astype(np.float32)
         else:
             raise ValueError(f"data must be intensities [N, F] or spikes [N, F, T], got shape {data.shape}")
