@@ -24,6 +24,7 @@ import numpy as np
 
 __all__ = [
     "DatasetError",
+    "find_shared_data",
     "ImageSet",
     "EventSet",
     "EVENT_DTYPE",
@@ -354,3 +355,23 @@ def load_nmnist(path: str | os.PathLike, split: str = "train", *, limit: int | N
         ids, labels = ids[:limit], labels[:limit]
     events = [read_bs2(directory / f"{i}.bs2") for i in ids]
     return EventSet(events, labels, ids, NMNIST_SENSOR, 10, f"nmnist:{split}")
+
+
+def find_shared_data(name: str = "", start: str | os.PathLike | None = None) -> Path | None:
+    """The shared data folder ``shared/data/<name>`` if it exists here, else ``None``.
+
+    Looks at ``$LAVA_FF_DATA`` first, then for ``shared/data`` beside every
+    parent of ``start`` (default: the working directory), so the project
+    root (``../shared/data``) and its ``tutorials/`` folder both find it.
+    Never downloads.
+    """
+    candidates = []
+    if os.environ.get("LAVA_FF_DATA"):
+        candidates.append(Path(os.environ["LAVA_FF_DATA"]))
+    here = Path(start or Path.cwd()).resolve()
+    candidates += [parent / "shared" / "data" for parent in (here, *here.parents)]
+    for base in candidates:
+        folder = base / name
+        if folder.is_dir():
+            return folder
+    return None

@@ -252,22 +252,25 @@ def goodness_scale(kind: str, num_neurons: int, time_steps: int, *, fixed: bool,
     raise ValueError(f"unknown goodness {kind!r}; valid: sum_sq_rate, mean_sq_rate, sum_sq_voltage")
 
 
-def quantize_readout(weight: np.ndarray, bias: np.ndarray, time_steps: int):
+def quantize_readout(weight: np.ndarray, bias: np.ndarray, time_steps: int, bits: int = 16):
     """A linear readout on firing rates -> integer logits on spike counts.
 
     ``logits = W @ (counts / T) + b`` is proportional to
-    ``W @ counts + T b``. Weights become 8-bit mantissas ``round(W * 2**e)``
-    with the largest exponent ``e`` that keeps them in ``[-128, 127]`` (one
-    exponent per matrix, as a Loihi Dense block has); the bias is scaled the
-    same way. Returns ``(weight_int, bias_int, e)``.
+    ``W @ counts + T b``. Weights become ``bits``-bit mantissas
+    ``round(W * 2**e)`` with the largest exponent ``e`` that keeps them in
+    range (one exponent per matrix); the bias is scaled the same way. The
+    readout is a few integer sums and an argmax, work for Loihi 2's embedded
+    CPU rather than a neuro-core, hence 16 bits by default rather than the
+    synapses' 8. Returns ``(weight_int, bias_int, e)``.
     """
     weight = np.asarray(weight, np.float64)
     bias = np.asarray(bias, np.float64)
     if not (np.all(np.isfinite(weight)) and np.all(np.isfinite(bias))):
         raise ValueError("readout weights or bias contain NaN or inf")
+    top = (1 << (bits - 1)) - 1
     peak = float(np.abs(weight).max(initial=0.0))
-    exponent = 0 if peak == 0 else int(np.floor(np.log2(127.0 / peak)))
+    exponent = 0 if peak == 0 else int(np.floor(np.log2(top / peak)))
     scale = 2.0**exponent
-    weight_int = np.clip(np.round(weight * scale), -128, 127).astype(np.int64)
+    weight_int = np.clip(np.round(weight * scale), -top - 1, top).astype(np.int64)
     bias_int = np.round(bias * scale * time_steps).astype(np.int64)
     return weight_int, bias_int, exponent

@@ -15,6 +15,7 @@ import torch
 from torch import nn
 
 from .config import LOIHI2, FFConfig, NeuronParams, quantize_weights
+from .kernels import goodness_scale, raw_goodness
 from .negatives import overlay_encoded
 
 __all__ = ["FFLayer", "FFNetwork", "torch_goodness", "torch_ff_loss", "default_device"]
@@ -151,12 +152,25 @@ class FFNetwork(nn.Module):
 
     @torch.no_grad()
     def layer_label_scores(self, x: np.ndarray, rng: np.random.Generator | None = None) -> np.ndarray:
-        """Goodness of every layer for every candidate label: ``[L, B, C]``."""
-        batch, classes = len(x), self.config.num_classes
+        """Goodness of every layer for every candidate label: ``[L, B, C]`` (float64).
+
+        Rate goodness is computed from integer spike counts, ``sum_n count**2``
+        times :func:`lava_ff.kernels.goodness_scale`, exactly as the Lava
+        readout does, so equal goodness ties the same way in torch and Lava.
+        """
+        cfg = self.config
+        batch, classes = len(x), cfg.num_classes
         repeated = np.repeat(np.asarray(x, np.float32), classes, axis=0)
         labels = np.tile(np.arange(classes), batch)
         outputs = self.layer_outputs(self.encode(repeated, labels, rng))
-        return torch.stack(self.goodness(outputs)).reshape(-1, batch, classes).cpu().numpy()
+        if cfg.goodness == "sum_sq_voltage":
+            scores = torch.stack(self.goodness(outputs)).double().cpu().numpy()
+        else:
+            scores = np.stack([
+                raw_goodness(cfg.goodness, spikes.sum(-1).cpu().numpy().astype(np.int64), None)
+                * goodness_scale(cfg.goodness, spikes.shape[1], cfg.time_steps, fixed=False)
+                for spikes, _ in outputs])
+        return scores.reshape(-1, batch, classes)
 
     @staticmethod
     def combine_scores(per_layer: np.ndarray, skip_first: bool) -> np.ndarray:

@@ -26,7 +26,26 @@ import contextlib
 import time
 from dataclasses import dataclass, field
 
-__all__ = ["LavaModelError", "LavaRunTimeout", "LavaSession", "lava_session", "run_network"]
+__all__ = ["prepare_multiprocessing", "LavaModelError", "LavaRunTimeout", "LavaSession", "lava_session", "run_network"]
+
+
+_LAVA_MP = "lava.magma.runtime.message_infrastructure.multiprocessing"
+
+
+def prepare_multiprocessing() -> None:
+    """Let Lava choose its start method.
+
+    Lava's message infrastructure calls ``multiprocessing.set_start_method("fork")``
+    when first imported, which raises if anything fixed the start method
+    earlier (a tqdm progress bar does, through ``multiprocessing.RLock()``;
+    Jupyter notebooks hit this). Before that import, reset the choice so
+    Lava can make it; on Linux "fork" is the default anyway.
+    """
+    import multiprocessing
+    import sys
+
+    if _LAVA_MP not in sys.modules and multiprocessing.get_start_method(allow_none=True) is not None:
+        multiprocessing.set_start_method(None, force=True)
 
 
 class LavaModelError(RuntimeError):
@@ -62,6 +81,7 @@ class LavaSession:
             raise RuntimeError("this Lava network crashed earlier and was torn down")
         if isinstance(num_steps, bool) or not isinstance(num_steps, int) or num_steps < 1:
             raise ValueError(f"num_steps must be a positive int, got {num_steps!r}")
+        prepare_multiprocessing()
         self.process.run(condition=RunSteps(num_steps=num_steps, blocking=False),
                          run_cfg=self.run_cfg)
         self._started = True

@@ -232,7 +232,7 @@ def test_cli_train_evaluate_writes_metrics_and_plots(tmp_path):
     assert lava["backend"] == "lava-fixed" and lava["samples"] == 40 and lava["samples_per_second"] > 0
     # fixed_pt is bit-exact with the torch model: the goodness predictions are identical
     assert lava["agreement_with_torch"] == 1.0
-    assert lava["agreement_with_torch_readout"] >= 0.9  # 8-bit readout weights on the Lava side
+    assert lava["agreement_with_torch_readout"] >= 0.95  # 16-bit integer readout weights in fixed_pt
 
     exported = _cli("export", "--model", str(out), "--out", str(tmp_path / "digits.net"))
     assert exported.returncode == 0, exported.stderr

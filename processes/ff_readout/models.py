@@ -68,7 +68,7 @@ class PyFFReadoutModelFixed(_AbstractFFReadoutModel):
     r_in: PyInPort = LavaPyType(PyInPort.VEC_DENSE, np.int32, precision=24)
     readout_weight: np.ndarray = LavaPyType(np.ndarray, float)
     readout_bias: np.ndarray = LavaPyType(np.ndarray, float)
-    readout_weight_int: np.ndarray = LavaPyType(np.ndarray, np.int32, precision=8)
+    readout_weight_int: np.ndarray = LavaPyType(np.ndarray, np.int32, precision=16)
     readout_bias_int: np.ndarray = LavaPyType(np.ndarray, np.int64, precision=32)
     predictions: np.ndarray = LavaPyType(np.ndarray, np.int32, precision=24)
     scores: np.ndarray = LavaPyType(np.ndarray, float)

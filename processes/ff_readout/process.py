@@ -33,7 +33,7 @@ class FFReadout(AbstractProcess):
         predictions[k, 2] = argmax (W @ counts / T + b)        (linear readout)
 
     The fixed model computes the readout in integers, ``W_int @ counts +
-    b_int`` with 8-bit weight mantissas (:func:`lava_ff.kernels.quantize_readout`).
+    b_int`` with 16-bit weight mantissas (:func:`lava_ff.kernels.quantize_readout`).
     A column is ``-1`` where its inputs are absent (no candidate copies, or
     no neutral copy). With ``record_scores`` the per-layer goodness
     ``G`` of every sample is kept in ``scores`` ``(num_samples, num_layers, num_classes)``.
