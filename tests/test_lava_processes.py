@@ -11,7 +11,7 @@ import pytest
 from lava.magma.core.run_configs import Loihi2SimCfg
 
 from lava_ff.config import FFConfig, FixedNeuronParams, quantize_neuron
-from lava_ff.kernels import dense_cuba_forward_fixed
+from lava_ff.kernels import cuba_forward_float, dense_cuba_forward_fixed
 from lava_ff.lava_net import build_lava_network, run_lava_inference
 from lava_ff.runtime import lava_session
 from lava_ff.spec import NetworkSpec
@@ -86,6 +86,10 @@ def test_layer_matches_numpy_kernel_with_window_resets(rng, select_tag):
     expected = dense_cuba_forward_fixed(weights, batched, neuron).transpose(1, 0, 2).reshape(n_out, -1)
     assert expected.any()
     np.testing.assert_array_equal(ours, expected)
+    if select_tag == "floating_pt":  # and the numpy float kernel (slayer's grid) agrees as well
+        current = np.einsum("oi,bit->bot", weights / 64.0, batched)
+        float_spikes, _ = cuba_forward_float(current, FFConfig(in_features=1).neuron)
+        np.testing.assert_array_equal(ours, float_spikes.transpose(1, 0, 2).reshape(n_out, -1))
 
 
 @pytest.fixture(scope="module")
