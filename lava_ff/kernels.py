@@ -40,6 +40,7 @@ __all__ = [
     "raw_goodness",
     "goodness_scale",
     "quantize_readout",
+    "readout_messages",
 ]
 
 
@@ -274,3 +275,22 @@ def quantize_readout(weight: np.ndarray, bias: np.ndarray, time_steps: int, bits
     weight_int = np.clip(np.round(weight * scale), -top - 1, top).astype(np.int64)
     bias_int = np.round(bias * scale * time_steps).astype(np.int64)
     return weight_int, bias_int, exponent
+
+
+def readout_messages(goodness_shape: tuple, features_shape: tuple, layer_index: int,
+                     goodness_row: np.ndarray | None = None, readout_offset: int | None = None,
+                     counts: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """The ``g_out`` / ``r_out`` messages one layer sends to the readout.
+
+    Several layers connect to the same readout ports and Lava adds their
+    messages, so each layer writes only its own goodness row and, if it
+    feeds the linear readout, its slice of the features; everything else
+    is zero. ``goodness_row=None``: nothing to report this step.
+    """
+    goodness = np.zeros(goodness_shape)
+    features = np.zeros(features_shape)
+    if goodness_row is not None:
+        goodness[layer_index] = goodness_row
+        if readout_offset is not None and counts is not None:
+            features[readout_offset:readout_offset + counts.size] = counts
+    return goodness, features

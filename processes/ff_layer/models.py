@@ -15,6 +15,7 @@ from lava_ff.kernels import (
     cuba_step_fixed,
     cuba_step_float,
     raw_goodness,
+    readout_messages,
     voltage_goodness_step,
 )
 
@@ -71,14 +72,12 @@ class _AbstractFFLayerModel(PyLoihiProcessModel):
             self.voltage_goodness += self._voltage_term(voltage)
         self.s_out.send(spikes)
 
-        goodness = np.zeros(self.g_out.shape)
-        features = np.zeros(self.r_out.shape)
+        row = counts = None
         if step == self.time_steps - 1:
-            goodness[self.layer_index] = raw_goodness(self.goodness_kind, self.spike_count,
-                                                      self.voltage_goodness)
-            if self.readout_offset is not None:
-                n = self.spike_count.shape[1]
-                features[self.readout_offset:self.readout_offset + n] = self.spike_count[self.neutral_copy]
+            row = raw_goodness(self.goodness_kind, self.spike_count, self.voltage_goodness)
+            counts = self.spike_count[self.neutral_copy]
+        goodness, features = readout_messages(self.g_out.shape, self.r_out.shape, self.layer_index, row,
+                                              self.readout_offset, counts)
         self.g_out.send(goodness)
         self.r_out.send(features)
 

@@ -9,7 +9,7 @@ from lava.magma.core.resources import CPU
 from lava.magma.core.sync.protocols.loihi_protocol import LoihiProtocol
 from lava_ff.processes.ff_monitor.process import FFGoodnessMonitor
 
-from lava_ff.kernels import raw_goodness
+from lava_ff.kernels import raw_goodness, readout_messages
 
 
 class _AbstractFFGoodnessMonitorModel(PyLoihiProcessModel):
@@ -51,14 +51,11 @@ class _AbstractFFGoodnessMonitorModel(PyLoihiProcessModel):
                     self.neutral_counts = self.spike_count.copy()
                 if copy == self.copies - 1:
                     self.pending[self.time_step + p["hold"]] = (self.table.copy(), self.neutral_counts)
-        goodness = np.zeros(self.g_out.shape)
-        features = np.zeros(self.r_out.shape)
+        table = counts = None
         if self.time_step in self.pending:
             table, counts = self.pending.pop(self.time_step)
-            goodness[p["layer_index"]] = table
-            offset = p["readout_offset"]
-            if offset is not None and counts is not None:
-                features[offset:offset + counts.size] = counts
+        goodness, features = readout_messages(self.g_out.shape, self.r_out.shape, p["layer_index"], table,
+                                              p["readout_offset"], counts)
         self.g_out.send(goodness)
         self.r_out.send(features)
 
