@@ -32,6 +32,7 @@ __all__ = [
     "OVERLAYS",
     "NEGATIVES",
     "quantize_neuron",
+    "dequantize_neuron",
     "quantize_weights",
     "check_positive_int",
     "check_integer_weights",
@@ -161,6 +162,13 @@ def quantize_neuron(params: NeuronParams) -> FixedNeuronParams:
         i_decay=i_decay,
         v_decay=round(params.voltage_decay * unity),
     )
+
+
+def dequantize_neuron(fixed: FixedNeuronParams) -> NeuronParams:
+    """Loihi 2 integers -> the float CUBA parameters that quantize back to them."""
+    unity = LOIHI2.decay_unity
+    return NeuronParams(threshold=fixed.vth / LOIHI2.w_scale, current_decay=fixed.i_decay / unity,
+                        voltage_decay=fixed.v_decay / unity)
 
 
 def quantize_weights(weights: np.ndarray) -> np.ndarray:

@@ -12,7 +12,14 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
-from .config import LOIHI2, FFConfig, FixedNeuronParams, NeuronParams, check_integer_weights, quantize_neuron
+from .config import (
+    LOIHI2,
+    FFConfig,
+    FixedNeuronParams,
+    check_integer_weights,
+    dequantize_neuron,
+    quantize_neuron,
+)
 from .kernels import dense_cuba_forward_fixed, goodness
 from .negatives import overlay_encoded
 
@@ -87,9 +94,7 @@ class NetworkSpec:
         if len(set(self.neurons)) != 1:
             raise ValueError(f"layers have different neuron parameters {self.neurons}; the torch "
                              "model shares one set")
-        n = self.neurons[0]
-        unity = LOIHI2.decay_unity
-        neuron = NeuronParams(n.vth / LOIHI2.w_scale, n.i_decay / unity, n.v_decay / unity)
+        neuron = dequantize_neuron(self.neurons[0])
         config = self.config if self.config.neuron == neuron else replace(self.config, neuron=neuron)
         net = FFNetwork(config)
         with torch.no_grad():

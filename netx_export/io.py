@@ -16,7 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
-from lava_ff.config import LOIHI2, FFConfig, FixedNeuronParams, NeuronParams
+from lava_ff.config import LOIHI2, FFConfig, FixedNeuronParams, dequantize_neuron
 from lava_ff.spec import NetworkSpec
 
 from . import schema
@@ -204,8 +204,6 @@ def _read(f, path: Path, num_classes, time_steps, overlay, theta) -> NetworkSpec
             readout_weight = np.asarray(ff[schema.FF_READOUT_WEIGHT][()], np.float64)
             readout_bias = np.asarray(ff[schema.FF_READOUT_BIAS][()], np.float64)
     else:
-        first = neurons[0]
-        unity = LOIHI2.decay_unity
         fan_in = weights[0].shape[1]
         if overlay == "label_neurons" and fan_in <= num_classes:
             raise NetxFormatError(f"{path}: {fan_in} inputs leave no room for {num_classes} label neurons")
@@ -213,7 +211,7 @@ def _read(f, path: Path, num_classes, time_steps, overlay, theta) -> NetworkSpec
             in_features=fan_in - (num_classes if overlay == "label_neurons" else 0),
             layer_sizes=tuple(w.shape[0] for w in weights), num_classes=num_classes,
             time_steps=time_steps, overlay=overlay,
-            neuron=NeuronParams(first.vth / LOIHI2.w_scale, first.i_decay / unity, first.v_decay / unity),
+            neuron=dequantize_neuron(neurons[0]),
             theta=theta if theta is not None else 0.05 * weights[0].shape[0])
     return NetworkSpec(config=config, weights=tuple(weights), neurons=tuple(neurons),
                        readout_weight=readout_weight, readout_bias=readout_bias)

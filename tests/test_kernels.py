@@ -153,3 +153,11 @@ def test_threshold_snaps_to_the_vth_grid():
     assert NeuronParams(threshold=1.01).threshold == 65 / 64
     assert quantize_neuron(NeuronParams(threshold=1.0, current_decay=0.25)).lava_lif_params == {
         "vth": 64, "du": 1023, "dv": round(0.03 * 4096)}
+
+
+def test_dequantize_neuron_inverts_quantize():
+    from lava_ff.config import dequantize_neuron
+
+    fixed = FixedNeuronParams(vth=150, i_decay=1024, v_decay=123)
+    assert quantize_neuron(dequantize_neuron(fixed)) == fixed
+    assert dequantize_neuron(fixed).current_decay == 0.25  # 1024 / 4096

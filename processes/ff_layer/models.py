@@ -9,7 +9,7 @@ from lava.magma.core.resources import CPU
 from lava.magma.core.sync.protocols.loihi_protocol import LoihiProtocol
 from lava_ff.processes.ff_layer.process import FFLayer
 
-from lava_ff.config import LOIHI2, FixedNeuronParams, NeuronParams
+from lava_ff.config import LOIHI2, FixedNeuronParams, dequantize_neuron
 from lava_ff.kernels import (
     CubaState,
     cuba_step_fixed,
@@ -104,10 +104,7 @@ class PyFFLayerModelFloat(_AbstractFFLayerModel):
 
     def _setup(self):
         self.fixed_params = self._fixed_params()
-        unity = LOIHI2.decay_unity
-        self.params = NeuronParams(threshold=self.fixed_params.vth / LOIHI2.w_scale,
-                                   current_decay=self.fixed_params.i_decay / unity,
-                                   voltage_decay=self.fixed_params.v_decay / unity)
+        self.params = dequantize_neuron(self.fixed_params)
         # W / 64 is a multiple of 1/32: exact in float32, and so are the sums
         n_in = self.weights.shape[1]
         self.weights_t = np.ascontiguousarray(self.weights.T / LOIHI2.w_scale, dtype=blas_dtype(n_in))
