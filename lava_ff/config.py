@@ -248,6 +248,22 @@ class FFConfig:
         extra = self.num_classes * self.label_repeat if self.overlay == "label_neurons" else 0
         return self.in_features + extra
 
+    @property
+    def readout_layers(self) -> list[int]:
+        """Layers whose rates feed the linear readout (Hinton skips the first if deeper)."""
+        n = len(self.layer_sizes)
+        return list(range(1, n)) if self.eval_skip_first and n > 1 else list(range(n))
+
+    @property
+    def readout_offsets(self) -> dict[int, int]:
+        """Where each readout layer's rates start in the readout's feature vector."""
+        starts = np.cumsum([0] + [self.layer_sizes[i] for i in self.readout_layers])
+        return {layer: int(start) for layer, start in zip(self.readout_layers, starts, strict=False)}
+
+    @property
+    def readout_features(self) -> int:
+        return sum(self.layer_sizes[i] for i in self.readout_layers)
+
     def to_dict(self) -> dict:
         out = asdict(self)
         out["layer_sizes"] = list(self.layer_sizes)

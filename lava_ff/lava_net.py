@@ -15,7 +15,6 @@ from dataclasses import dataclass, field
 import numpy as np
 from tqdm.auto import tqdm
 
-from .kernels import goodness_scale
 from .runtime import lava_session
 from .spec import NetworkSpec
 from .train import prepare_inputs
@@ -57,10 +56,7 @@ def build_lava_network(spec: NetworkSpec, data: np.ndarray, *, neutral: bool = T
                      mode="candidates", neutral=neutral, overlay=cfg.overlay, label_scale=cfg.label_scale,
                      label_repeat=cfg.label_repeat, encoding=cfg.encoding, seed=cfg.seed)
     copies = source.copies
-    readout_layers = spec.readout_layers
-    offsets, width = {}, 0
-    for i in readout_layers:
-        offsets[i], width = width, width + cfg.layer_sizes[i]
+    offsets, width = cfg.readout_offsets, cfg.readout_features
     use_readout = neutral and spec.readout_weight is not None
     num_layers = len(spec.weights)
     layers, previous = [], source.s_out
@@ -72,12 +68,9 @@ def build_lava_network(spec: NetworkSpec, data: np.ndarray, *, neutral: bool = T
         previous.connect(layer.s_in)
         layers.append(layer)
         previous = layer.s_out
-    scales = [goodness_scale(cfg.goodness, w.shape[0], cfg.time_steps, fixed=False) for w in spec.weights]
-    scales_fixed = [goodness_scale(cfg.goodness, w.shape[0], cfg.time_steps, fixed=True, vth=n.vth)
-                    for w, n in zip(spec.weights, spec.neurons, strict=True)]
     readout = FFReadout(num_samples=len(features), num_classes=cfg.num_classes, num_layers=num_layers,
-                        copies=copies, time_steps=cfg.time_steps, layer_scales=scales,
-                        layer_scales_fixed=scales_fixed,
+                        copies=copies, time_steps=cfg.time_steps, layer_scales=spec.goodness_scales(fixed=False),
+                        layer_scales_fixed=spec.goodness_scales(fixed=True),
                         readout_weight=spec.readout_weight if use_readout else None,
                         readout_bias=spec.readout_bias if use_readout else None,
                         record_scores=record_scores)

@@ -109,17 +109,7 @@ class FFNetwork(nn.Module):
                     generator=generator)
             for i in range(len(config.layer_sizes))
         )
-        self.readout = nn.Linear(self.readout_features, config.num_classes)
-
-    @property
-    def readout_layers(self) -> list[int]:
-        """Layers whose rates feed the readout (Hinton skips the first if deeper)."""
-        n = len(self.layers)
-        return list(range(1, n)) if self.config.eval_skip_first and n > 1 else list(range(n))
-
-    @property
-    def readout_features(self) -> int:
-        return sum(self.config.layer_sizes[i] for i in self.readout_layers)
+        self.readout = nn.Linear(config.readout_features, config.num_classes)
 
     @property
     def device(self) -> torch.device:
@@ -188,7 +178,7 @@ class FFNetwork(nn.Module):
     def hidden_rates(self, x: np.ndarray, rng: np.random.Generator | None = None) -> torch.Tensor:
         """Firing rates of the readout layers under the neutral label."""
         outputs = self.layer_outputs(self.encode(x, None, rng))
-        return torch.cat([outputs[i][0].mean(-1) for i in self.readout_layers], dim=1)
+        return torch.cat([outputs[i][0].mean(-1) for i in self.config.readout_layers], dim=1)
 
     @torch.no_grad()
     def predict(self, x: np.ndarray, method: str = "goodness",

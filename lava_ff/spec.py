@@ -20,7 +20,7 @@ from .config import (
     dequantize_neuron,
     quantize_neuron,
 )
-from .kernels import dense_cuba_forward_fixed, goodness
+from .kernels import dense_cuba_forward_fixed, goodness, goodness_scale
 from .negatives import overlay_encoded
 
 __all__ = ["NetworkSpec"]
@@ -55,10 +55,11 @@ class NetworkSpec:
                    readout_weight=readout.weight.detach().cpu().numpy().astype(np.float64),
                    readout_bias=readout.bias.detach().cpu().numpy().astype(np.float64))
 
-    @property
-    def readout_layers(self) -> list[int]:
-        n = len(self.weights)
-        return list(range(1, n)) if self.config.eval_skip_first and n > 1 else list(range(n))
+    def goodness_scales(self, *, fixed: bool) -> list[float]:
+        """Per layer, the factor from raw to :func:`lava_ff.kernels.goodness` units."""
+        cfg = self.config
+        return [goodness_scale(cfg.goodness, w.shape[0], cfg.time_steps, fixed=fixed, vth=n.vth)
+                for w, n in zip(self.weights, self.neurons, strict=True)]
 
     # ------------------------------------------------------- numpy reference
     def encode(self, x: np.ndarray, labels: np.ndarray | None,

@@ -76,7 +76,6 @@ def build_netx_network(path, data: np.ndarray, *, spec: NetworkSpec | None = Non
     from lava_ff.processes.ff_monitor.process import FFGoodnessMonitor
     from lava_ff.processes.ff_readout.process import FFReadout
 
-    from lava_ff.kernels import goodness_scale
 
     spec = load(path) if spec is None else spec
     cfg = spec.config
@@ -93,9 +92,7 @@ def build_netx_network(path, data: np.ndarray, *, spec: NetworkSpec | None = Non
     copies = source.copies
     source.s_out.reshape(net.inp.shape).connect(net.inp)
     num_layers = len(spec.weights)
-    offsets, width = {}, 0
-    for i in spec.readout_layers:
-        offsets[i], width = width, width + cfg.layer_sizes[i]
+    offsets, width = cfg.readout_offsets, cfg.readout_features
     use_readout = spec.readout_weight is not None
     monitors = []
     for i, layer in enumerate(net.layers):
@@ -107,9 +104,8 @@ def build_netx_network(path, data: np.ndarray, *, spec: NetworkSpec | None = Non
             expected_spikes=None if expected_spikes is None else expected_spikes[i])
         layer.out.connect(monitor.s_in)
         monitors.append(monitor)
-    scales = [goodness_scale(cfg.goodness, w.shape[0], T, fixed=False) for w in spec.weights]
     readout = FFReadout(num_samples=len(data), num_classes=cfg.num_classes, num_layers=num_layers,
-                        copies=copies, time_steps=T, layer_scales=scales,
+                        copies=copies, time_steps=T, layer_scales=spec.goodness_scales(fixed=False),
                         readout_weight=spec.readout_weight if use_readout else None,
                         readout_bias=spec.readout_bias if use_readout else None,
                         period=T * copies, latency=num_layers)
