@@ -41,6 +41,8 @@ __all__ = [
     "goodness_scale",
     "quantize_readout",
     "readout_messages",
+    "window_position",
+    "combine_layer_scores",
 ]
 
 
@@ -275,6 +277,21 @@ def quantize_readout(weight: np.ndarray, bias: np.ndarray, time_steps: int, bits
     weight_int = np.clip(np.round(weight * scale), -top - 1, top).astype(np.int64)
     bias_int = np.round(bias * scale * time_steps).astype(np.int64)
     return weight_int, bias_int, exponent
+
+
+def window_position(time_step: int, window_length: int, latency: int = 0) -> tuple[int, int]:
+    """``(window, step)`` of Lava's 1-based ``time_step`` when windows of
+    ``window_length`` steps start ``latency`` steps late; ``window < 0``
+    before the first one. The one clock every FF Process reads."""
+    local = time_step - latency - 1
+    return local // window_length, local % window_length
+
+
+def combine_layer_scores(per_layer: np.ndarray, skip_first: bool) -> np.ndarray:
+    """Sum per-layer goodness ``[L, ..., C]`` over layers, skipping layer 0 if
+    asked and there is more than one (Hinton's choice)."""
+    first = 1 if skip_first and len(per_layer) > 1 else 0
+    return per_layer[first:].sum(axis=0)
 
 
 def readout_messages(goodness_shape: tuple, features_shape: tuple, layer_index: int,

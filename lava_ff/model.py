@@ -15,7 +15,7 @@ import torch
 from torch import nn
 
 from .config import LOIHI2, FFConfig, NeuronParams, quantize_weights
-from .kernels import goodness_scale, raw_goodness
+from .kernels import combine_layer_scores, goodness_scale, raw_goodness
 from .negatives import overlay_encoded
 
 __all__ = ["FFLayer", "FFNetwork", "torch_goodness", "torch_ff_loss", "default_device"]
@@ -165,8 +165,7 @@ class FFNetwork(nn.Module):
     @staticmethod
     def combine_scores(per_layer: np.ndarray, skip_first: bool) -> np.ndarray:
         """Sum per-layer goodness, skipping the first layer if asked and possible."""
-        first = 1 if skip_first and len(per_layer) > 1 else 0
-        return per_layer[first:].sum(axis=0)
+        return combine_layer_scores(per_layer, skip_first)
 
     def label_scores(self, x: np.ndarray, rng: np.random.Generator | None = None,
                      skip_first: bool | None = None) -> np.ndarray:

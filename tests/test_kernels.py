@@ -161,3 +161,11 @@ def test_dequantize_neuron_inverts_quantize():
     fixed = FixedNeuronParams(vth=150, i_decay=1024, v_decay=123)
     assert quantize_neuron(dequantize_neuron(fixed)) == fixed
     assert dequantize_neuron(fixed).current_decay == 0.25  # 1024 / 4096
+
+
+def test_window_position_counts_lava_time_steps_from_one():
+    # windows of 4 steps: Lava steps 1-4 are window 0, step 5 opens window 1
+    assert [kernels.window_position(t, 4) for t in (1, 4, 5)] == [(0, 0), (0, 3), (1, 0)]
+    # two steps of latency: step 3 is the first step of window 0, steps before it are negative
+    assert kernels.window_position(3, 4, latency=2) == (0, 0)
+    assert kernels.window_position(2, 4, latency=2)[0] < 0

@@ -9,6 +9,7 @@ from lava.magma.core.resources import CPU
 from lava.magma.core.sync.protocols.loihi_protocol import LoihiProtocol
 from lava_ff.processes.ff_input.process import FFInput
 
+from lava_ff.kernels import window_position
 from lava_ff.negatives import overlay_encoded
 
 
@@ -21,6 +22,8 @@ class _AbstractFFInputModel(PyLoihiProcessModel):
         self.data, self.labels = p["data"], p["labels"]
         self.time_steps, self.num_classes = p["time_steps"], p["num_classes"]
         self.rng = np.random.default_rng(p["seed"])
+        self.copies = len(self._copy_labels(0))
+        self.windows_per_sample = self.copies if p["sequential"] else 1
         self.window = None
 
     def _copy_labels(self, sample: int):
@@ -32,30 +35,31 @@ class _AbstractFFInputModel(PyLoihiProcessModel):
         return [None]
 
     def _encode_window(self, sample: int) -> np.ndarray:
-        """``[copies, features, T]`` spikes of one sample, label overlaid."""
+        """``[copies, features, T]`` spikes of one sample, label overlaid:
+        the labelled copies in one batch, then the neutral copy if any."""
         p = self.proc_params
+        x = self.data[sample][None]
+        encoding = "spikes" if x.ndim == 3 else p["encoding"]
         labels = self._copy_labels(sample)
-        x = np.repeat(self.data[sample][None], len(labels), axis=0)
-        out = [overlay_encoded(x[i:i + 1], None if label is None else np.array([label]), self.num_classes,
-                               self.time_steps, "spikes" if x.ndim == 3 else p["encoding"], self.rng,
-                               scheme=p["overlay"], label_scale=p["label_scale"],
-                               label_repeat=p["label_repeat"])[0]
-               for i, label in enumerate(labels)]
-        return np.stack(out)
+        labelled = np.array([label for label in labels if label is not None], dtype=np.int64)
+        groups = [(np.repeat(x, len(labelled), axis=0), labelled)] if len(labelled) else []
+        if None in labels:
+            groups.append((x, None))
+        return np.concatenate([
+            overlay_encoded(batch, group_labels, self.num_classes, self.time_steps, encoding, self.rng,
+                            scheme=p["overlay"], label_scale=p["label_scale"], label_repeat=p["label_repeat"])
+            for batch, group_labels in groups])
 
     def run_spk(self):
-        step = (self.time_step - 1) % self.time_steps
-        window = (self.time_step - 1) // self.time_steps
-        copies = len(self._copy_labels(0))
-        per_sample = copies if self.proc_params["sequential"] else 1
-        sample, copy = divmod(window, per_sample)
+        window, step = window_position(self.time_step, self.time_steps)
+        sample, copy = divmod(window, self.windows_per_sample)
         if step == 0 and copy == 0:
             if sample < len(self.data):
                 self.window = self._encode_window(sample)
                 self.sample_index[0] = sample + 1
             else:
-                self.window = np.zeros((copies,) + self.s_out.shape[1:] + (self.time_steps,))
-        if per_sample > 1:
+                self.window = np.zeros((self.copies,) + self.s_out.shape[1:] + (self.time_steps,))
+        if self.windows_per_sample > 1:
             self.s_out.send(self.window[copy:copy + 1, :, step])
         else:
             self.s_out.send(self.window[..., step])

@@ -82,11 +82,7 @@ class FFInput(AbstractProcess):
                          label_repeat=label_repeat, encoding=encoding, seed=seed, sequential=sequential,
                          name=name)
         self.num_samples = len(data)
+        self.copies = copies  # per sample: side by side, or one per window if sequential
         self.windows_per_sample = copies if sequential else 1
         self.s_out = OutPort(shape=(1 if sequential else copies, features))
         self.sample_index = Var(shape=(1,), init=0)
-
-    @property
-    def copies(self) -> int:
-        """Copies per sample (side by side, or one per window if sequential)."""
-        return max(self.s_out.shape[0], self.windows_per_sample)

@@ -17,6 +17,7 @@ from lava_ff.kernels import (
     raw_goodness,
     readout_messages,
     voltage_goodness_step,
+    window_position,
 )
 
 
@@ -42,8 +43,6 @@ class _AbstractFFLayerModel(PyLoihiProcessModel):
     """Owns ``run_spk``; the leaves supply the arithmetic (``_setup``,
     ``_synaptic_input``, ``_neuron_step``, ``_voltage_term``)."""
 
-    fixed = False
-
     def __init__(self, proc_params):
         super().__init__(proc_params)
         self.time_steps = proc_params["time_steps"]
@@ -60,7 +59,7 @@ class _AbstractFFLayerModel(PyLoihiProcessModel):
         if not self._ready:  # Var values arrive after __init__
             self._setup()
             self._ready = True
-        step = (self.time_step - 1) % self.time_steps
+        _, step = window_position(self.time_step, self.time_steps)
         if step == 0:
             for var in (self.u, self.v, self.spike_count, self.voltage_goodness):
                 var[...] = 0
@@ -125,7 +124,6 @@ class PyFFLayerModelFloat(_AbstractFFLayerModel):
 class PyFFLayerModelFixed(_AbstractFFLayerModel):
     """Loihi 2 integers, bit-exact with Lava's ``Dense`` + ``LIF`` fixed models."""
 
-    fixed = True
     s_in: PyInPort = LavaPyType(PyInPort.VEC_DENSE, np.int32, precision=1)
     s_out: PyOutPort = LavaPyType(PyOutPort.VEC_DENSE, np.int32, precision=1)
     g_out: PyOutPort = LavaPyType(PyOutPort.VEC_DENSE, np.int64, precision=64)

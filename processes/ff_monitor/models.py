@@ -9,7 +9,7 @@ from lava.magma.core.resources import CPU
 from lava.magma.core.sync.protocols.loihi_protocol import LoihiProtocol
 from lava_ff.processes.ff_monitor.process import FFGoodnessMonitor
 
-from lava_ff.kernels import raw_goodness, readout_messages
+from lava_ff.kernels import raw_goodness, readout_messages, window_position
 
 
 class _AbstractFFGoodnessMonitorModel(PyLoihiProcessModel):
@@ -36,10 +36,8 @@ class _AbstractFFGoodnessMonitorModel(PyLoihiProcessModel):
     def run_spk(self):
         p = self.proc_params
         spikes = np.asarray(self.s_in.recv()).astype(bool)
-        local = self.time_step - self.latency
-        if local >= 1:
-            step = (local - 1) % self.time_steps
-            window = (local - 1) // self.time_steps
+        window, step = window_position(self.time_step, self.time_steps, self.latency)
+        if window >= 0:
             if step == 0:
                 self.spike_count[:] = 0
             self.spike_count += spikes

@@ -9,6 +9,8 @@ from lava.magma.core.resources import CPU
 from lava.magma.core.sync.protocols.loihi_protocol import LoihiProtocol
 from lava_ff.processes.ff_readout.process import FFReadout
 
+from lava_ff.kernels import combine_layer_scores, window_position
+
 
 class _AbstractFFReadoutModel(PyLoihiProcessModel):
     """Owns ``run_spk``; the leaves supply ``_logits`` and the goodness scales."""
@@ -22,20 +24,18 @@ class _AbstractFFReadoutModel(PyLoihiProcessModel):
         self.period, self.latency = p["period"], p["latency"]
         self.num_classes = p["num_classes"]
         self.scales = np.asarray(p[self.scales_key])[:, None]
-        self.first = 1 if len(self.scales) > 1 else 0
 
     def run_spk(self):
         goodness = self.g_in.recv()
         features = self.r_in.recv()
-        elapsed = self.time_step - self.latency
-        sample = elapsed // self.period - 1
-        if elapsed <= 0 or elapsed % self.period or sample >= self.num_samples:
+        sample, step = window_position(self.time_step, self.period, self.latency)
+        if step != self.period - 1 or not 0 <= sample < self.num_samples:
             return
         p = self.proc_params
         if p["has_candidates"]:
             per_layer = goodness[:, :self.num_classes] * self.scales
-            self.predictions[sample, 0] = np.argmax(per_layer.sum(axis=0))
-            self.predictions[sample, 1] = np.argmax(per_layer[self.first:].sum(axis=0))
+            self.predictions[sample, 0] = np.argmax(combine_layer_scores(per_layer, skip_first=False))
+            self.predictions[sample, 1] = np.argmax(combine_layer_scores(per_layer, skip_first=True))
             if p["record_scores"]:
                 self.scores[sample] = per_layer
         if p["has_readout"]:
