@@ -10,7 +10,7 @@ readout. Nothing is set per sample; the predictions are read once at the end.
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 from tqdm.auto import tqdm
@@ -32,11 +32,6 @@ class LavaFFNetwork:
     readout: object
     num_samples: int
     build_seconds: float = 0.0
-    monitors: dict = field(default_factory=dict)
-
-    @property
-    def num_steps(self) -> int:
-        return self.num_samples * self.spec.config.time_steps
 
 
 def build_lava_network(spec: NetworkSpec, data: np.ndarray, *, neutral: bool = True,

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from .config import OVERLAYS
-from .encoding import check_intensities
+from .encoding import check_intensities, check_spike_trains, encode
 
 __all__ = ["overlay_label", "neutral_label", "random_wrong_labels", "hard_negative_labels",
            "hybrid_masks", "hybrid_images", "check_labels", "overlay_encoded"]
@@ -121,8 +121,6 @@ def overlay_encoded(x: np.ndarray, labels: np.ndarray | None, num_classes: int, 
     over the first ``C`` inputs (``first_pixels``). The offline model and the
     Lava input Process both call this.
     """
-    from .encoding import check_spike_trains, encode
-
     if encoding != "spikes":
         overlaid = overlay_label(x, labels, num_classes, scheme, label_scale, label_repeat)
         return encode(overlaid, time_steps, encoding, rng)

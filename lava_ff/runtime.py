@@ -81,7 +81,6 @@ class LavaSession:
             raise RuntimeError("this Lava network crashed earlier and was torn down")
         if isinstance(num_steps, bool) or not isinstance(num_steps, int) or num_steps < 1:
             raise ValueError(f"num_steps must be a positive int, got {num_steps!r}")
-        prepare_multiprocessing()
         self.process.run(condition=RunSteps(num_steps=num_steps, blocking=False),
                          run_cfg=self.run_cfg)
         self._started = True

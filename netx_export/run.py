@@ -36,10 +36,6 @@ class NetxFFNetwork:
     steps_per_sample: int
     latency: int
 
-    @property
-    def num_steps(self) -> int:
-        return self.num_samples * self.steps_per_sample + self.latency
-
 
 def run_config(backend: str):
     """Lava run configuration for a netx network: ``fixed_pt`` (simulator) or ``loihi2``."""

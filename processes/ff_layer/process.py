@@ -103,8 +103,3 @@ class FFLayer(AbstractProcess):
         self.v = Var(shape=(copies, n_out), init=0)
         self.spike_count = Var(shape=(copies, n_out), init=0)
         self.voltage_goodness = Var(shape=(copies,), init=0)
-
-    @property
-    def neuron(self) -> FixedNeuronParams:
-        vth, du, dv = (int(np.asarray(var.init).ravel()[0]) for var in (self.vth, self.du, self.dv))
-        return FixedNeuronParams(vth=vth, i_decay=du + 1, v_decay=dv)
