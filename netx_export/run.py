@@ -67,11 +67,13 @@ def build_netx_network(path, data: np.ndarray, *, spec: NetworkSpec | None = Non
     ``expected_spikes``: per layer, bool ``[windows, T, N]`` to compare spike
     for spike (see :class:`FFGoodnessMonitor`).
     """
+    from lava_ff.runtime import prepare_multiprocessing
+
+    prepare_multiprocessing()  # netx imports Lava's runtime; see lava_ff.processes
     from lava.lib.dl import netx
     from lava_ff.processes.ff_input.process import FFInput
     from lava_ff.processes.ff_monitor.process import FFGoodnessMonitor
     from lava_ff.processes.ff_readout.process import FFReadout
-
 
     spec = load(path) if spec is None else spec
     cfg = spec.config

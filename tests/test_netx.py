@@ -175,3 +175,26 @@ def test_schema_is_the_only_home_of_netx_keys():
     for key in ("iDecay", "vDecay", "vThMant", "refDelay", "gradedSpike"):
         assert f'"{key}"' not in source, f"{key} is spelled outside schema.py"
     assert schema.I_DECAY == "iDecay"
+
+
+def test_netx_builds_after_the_start_method_was_fixed(tmp_path):
+    """A tqdm bar fixes multiprocessing's start method (it makes an RLock); Lava's
+    import then fails unless lava-ff resets it first. Run in a fresh interpreter."""
+    import subprocess
+    import sys
+    import textwrap
+
+    code = textwrap.dedent(f"""
+        import multiprocessing, numpy as np
+        multiprocessing.RLock()
+        from lava_ff.config import FFConfig
+        from lava_ff.model import FFNetwork
+        from lava_ff.netx_export import export
+        from lava_ff.netx_export.run import build_netx_network
+        net = FFNetwork(FFConfig(in_features=8, layer_sizes=(4,), time_steps=3))
+        build_netx_network(export(net, {str(tmp_path / 'mp.net')!r}), np.zeros((2, 8), np.float32))
+        print("built")
+    """)
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert "built" in result.stdout
