@@ -17,21 +17,11 @@ from pathlib import Path
 
 import numpy as np
 
-from lava_ff.cli import load_trained, torch_predictions
+from lava_ff.cli import load_trained, summarise_predictions, torch_predictions
 from lava_ff.datasets import load_mnist
 from lava_ff.lava_net import TAGS, build_lava_network, run_lava_inference
 from lava_ff.spec import NetworkSpec
 from lava_ff.train import flatten_images
-
-COLUMNS = ("goodness", "goodness_skip_first", "readout")
-
-
-def summarise(predictions, labels, reference) -> dict:
-    return {
-        "accuracy": {c: float((predictions[:, i] == labels).mean()) for i, c in enumerate(COLUMNS)},
-        "agreement_with_torch": {c: float((predictions[:, i] == reference[:, i]).mean())
-                                 for i, c in enumerate(COLUMNS)},
-    }
 
 
 def main(argv=None) -> dict:
@@ -52,12 +42,12 @@ def main(argv=None) -> dict:
     torch_seconds = time.perf_counter() - start
     result = {"benchmark": "lava_inference", "samples": len(x), "layers": list(net.config.layer_sizes),
               "time_steps": net.config.time_steps,
-              "torch": {**summarise(reference, y, reference), "samples_per_second": len(x) / torch_seconds}}
+              "torch": {**summarise_predictions(reference, y, reference), "samples_per_second": len(x) / torch_seconds}}
     spec = NetworkSpec.from_torch(net)
     for tag in args.tags.split(","):
         lava_net = build_lava_network(spec, x)
         run = run_lava_inference(lava_net, tag)
-        result[tag] = {**summarise(run["predictions"], y, reference),
+        result[tag] = {**summarise_predictions(run["predictions"], y, reference),
                        "samples_per_second": run["samples_per_second"],
                        "startup_seconds": run["startup_seconds"],
                        "build_seconds": lava_net.build_seconds}

@@ -25,7 +25,7 @@ import torch
 from lava_ff.netx_export import export, load
 from lava_ff.netx_export.run import build_netx_network, run_netx_inference
 
-from lava_ff.cli import load_trained, torch_predictions
+from lava_ff.cli import load_trained, summarise_predictions, torch_predictions
 from lava_ff.datasets import load_mnist
 from lava_ff.train import flatten_images
 
@@ -72,7 +72,7 @@ def main(argv=None) -> dict:
         seconds = time.perf_counter() - start
         size = path.stat().st_size
     pred = run["predictions"]
-    names = ("goodness", "goodness_skip_first", "readout")
+    netx_summary = summarise_predictions(pred, y, reference)
     result = {
         "benchmark": "netx_roundtrip", "samples": len(x), "spike_samples": n_spike,
         "netx_file_bytes": size,
@@ -80,9 +80,9 @@ def main(argv=None) -> dict:
         "spike_mismatches": run["mismatches"],
         "spike_exact": all(m == 0 for m in run["mismatches"]),
         "first_mismatch": run["first_mismatch"],
-        "prediction_agreement": {n: float((pred[:, i] == reference[:, i]).mean()) for i, n in enumerate(names)},
-        "accuracy_netx": {n: float((pred[:, i] == y).mean()) for i, n in enumerate(names)},
-        "accuracy_torch": {n: float((reference[:, i] == y).mean()) for i, n in enumerate(names)},
+        "prediction_agreement": netx_summary["agreement_with_torch"],
+        "accuracy_netx": netx_summary["accuracy"],
+        "accuracy_torch": summarise_predictions(reference, y, reference)["accuracy"],
         "seconds": seconds, "samples_per_second": run["samples_per_second"],
     }
     print(json.dumps(result))

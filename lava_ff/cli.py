@@ -223,6 +223,17 @@ def torch_predictions(net, x: np.ndarray, batch: int = 250) -> np.ndarray:
     return np.concatenate(out)
 
 
+def summarise_predictions(predictions: np.ndarray, labels: np.ndarray, reference: np.ndarray) -> dict:
+    """Accuracy and agreement with the torch ``reference``, per prediction column."""
+    from .config import PREDICTION_COLUMNS
+
+    return {
+        "accuracy": {c: float((predictions[:, i] == labels).mean()) for i, c in enumerate(PREDICTION_COLUMNS)},
+        "agreement_with_torch": {c: float((predictions[:, i] == reference[:, i]).mean())
+                                 for i, c in enumerate(PREDICTION_COLUMNS)},
+    }
+
+
 def _require_loihi2() -> None:
     """Stop before any work when Loihi 2 (lava-loihi) is not available."""
     from lava_ff.netx_export.run import run_config
@@ -272,12 +283,12 @@ def cmd_evaluate(args) -> dict:
         predictions = run["predictions"]
         result["samples_per_second"] = run["samples_per_second"]
         result["startup_seconds"] = run["startup_seconds"]
-    for column, name in enumerate(("goodness", "goodness_skip_first", "readout")):
-        if len(net.layers) == 1 and name == "goodness_skip_first":
-            continue
-        suffix = "" if name == "goodness" else f"_{name}"
-        result[f"accuracy{suffix}"] = float((predictions[:, column] == y).mean())
-        result[f"agreement_with_torch{suffix}"] = float((predictions[:, column] == reference[:, column]).mean())
+    summary = summarise_predictions(predictions, y, reference)
+    for metric, per_column in summary.items():
+        for name, value in per_column.items():
+            if len(net.layers) == 1 and name == "goodness_skip_first":
+                continue
+            result[metric if name == "goodness" else f"{metric}_{name}"] = value
     print(json.dumps(result))
     return result
 

@@ -31,6 +31,7 @@ __all__ = [
     "RULES",
     "OVERLAYS",
     "NEGATIVES",
+    "PREDICTION_COLUMNS",
     "quantize_neuron",
     "dequantize_neuron",
     "quantize_weights",
@@ -44,6 +45,8 @@ ENCODINGS = ("deterministic", "rate", "latency", "spikes")
 RULES = ("surrogate", "three_factor")
 OVERLAYS = ("label_neurons", "first_pixels")
 NEGATIVES = ("random", "hard", "mixed", "hybrid")
+#: the columns of every prediction table ([N, 3]): torch, FFReadout, netx runs
+PREDICTION_COLUMNS = ("goodness", "goodness_skip_first", "readout")
 
 
 @dataclass(frozen=True)

@@ -7,10 +7,8 @@ from lava.magma.core.process.ports.ports import InPort
 from lava.magma.core.process.process import AbstractProcess
 from lava.magma.core.process.variable import Var
 
-from lava_ff.config import check_positive_int
+from lava_ff.config import PREDICTION_COLUMNS, check_positive_int
 from lava_ff.kernels import quantize_readout
-
-PREDICTION_COLUMNS = ("goodness", "goodness_skip_first", "readout")
 
 
 class FFReadout(AbstractProcess):
