@@ -13,7 +13,6 @@ import time
 from dataclasses import dataclass
 
 import numpy as np
-from tqdm.auto import tqdm
 
 from .runtime import lava_session
 from .spec import NetworkSpec
@@ -95,15 +94,9 @@ def run_lava_inference(net: LavaFFNetwork, select_tag: str = "fixed_pt", *, samp
     with lava_session(net.readout, Loihi2SimCfg(select_tag=select_tag), timeout=timeout) as session:
         session.run(steps_per_sample)  # compile, spawn and the first sample
         out["startup_seconds"] = time.perf_counter() - start + net.build_seconds
-        done = 1
         run_start = time.perf_counter()
-        with tqdm(total=net.num_samples, initial=1, desc=f"lava {select_tag}", unit="sample",
-                  disable=not progress, leave=False) as bar:
-            while done < net.num_samples:
-                chunk = min(samples_per_run, net.num_samples - done)
-                session.run(chunk * steps_per_sample)
-                done += chunk
-                bar.update(chunk)
+        session.run_samples(net.num_samples - 1, steps_per_sample, samples_per_run=samples_per_run,
+                            progress=progress, desc=f"lava {select_tag}", initial=1)
         run_seconds = time.perf_counter() - run_start
         out["predictions"] = np.asarray(net.readout.predictions.get(), dtype=np.int64)
         if net.readout.proc_params["record_scores"]:

@@ -14,7 +14,6 @@ import time
 from dataclasses import dataclass
 
 import numpy as np
-from tqdm.auto import tqdm
 
 from lava_ff.runtime import lava_session
 from lava_ff.spec import NetworkSpec
@@ -120,16 +119,9 @@ def run_netx_inference(network: NetxFFNetwork, backend: str = "fixed_pt", *, sam
     cfg = run_config(backend)
     out = {}
     start = time.perf_counter()
-    with lava_session(network.readout, cfg, timeout=timeout) as session, \
-            tqdm(total=network.num_samples, desc=f"netx {backend}", unit="sample",
-                 disable=not progress, leave=False) as bar:
-        done = 0
-        while done < network.num_samples:
-            chunk = min(samples_per_run, network.num_samples - done)
-            steps = chunk * network.steps_per_sample + (network.latency if done + chunk == network.num_samples else 0)
-            session.run(steps)
-            done += chunk
-            bar.update(chunk)
+    with lava_session(network.readout, cfg, timeout=timeout) as session:
+        session.run_samples(network.num_samples, network.steps_per_sample, samples_per_run=samples_per_run,
+                            tail_steps=network.latency, progress=progress, desc=f"netx {backend}")
         out["predictions"] = np.asarray(network.readout.predictions.get(), dtype=np.int64)
         out["mismatches"] = [int(m.mismatches.get()[0]) for m in network.monitors]
         out["spikes_checked"] = [int(m.spikes_checked.get()[0]) for m in network.monitors]
