@@ -112,9 +112,35 @@ def _add_train_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--out", default="runs/train", help="output folder (checkpoint, metrics, plots)")
     p.add_argument("--resume", action="store_true", help="continue from OUT/checkpoint.pt")
     p.add_argument("--no-progress", action="store_true", help="no progress bars")
-    p.add_argument("--backend", choices=["torch", "loihi2"], default="torch",
-                   help="torch: offline training (CPU, or CUDA when present); loihi2: on Loihi 2 "
-                        "hardware (needs lava-loihi; stops with a message otherwise)")
+    p.add_argument("--backend", choices=["torch", "lava-float", "lava-fixed", "loihi2"], default="torch",
+                   help="torch: offline training (CPU, or CUDA when present); lava-float / lava-fixed: "
+                        "on-chip FF learning in Lava's simulator (floating_pt / fixed_pt learning engine); "
+                        "loihi2: on Loihi 2 hardware (needs lava-loihi; stops with a message otherwise)")
+    onchip = p.add_argument_group("on-chip learning (--backend lava-float|lava-fixed)")
+    onchip.add_argument("--init-from", default=None, metavar="MODEL",
+                        help="start from an offline-trained model (folder, checkpoint.pt or .net) instead "
+                             "of random weights: continual learning; its configuration is used")
+    onchip.add_argument("--onchip-lr", type=float, default=16.0,
+                        help="rule learning rate: dw = lr * pre_trace * rate * m in integer weight units "
+                             "(default 16; below ~0.07 it underflows in fixed point and is refused)")
+    onchip.add_argument("--pre-trace-tau", type=int, default=4, help="pre-trace decay in steps (default 4)")
+    onchip.add_argument("--pre-trace-impulse", type=int, default=16,
+                        help="pre-trace increment per spike, 7-bit units (default 16)")
+    onchip.add_argument("--train-classes", type=_classes, default=None, metavar="C,C,...",
+                        help="learn only these classes (the new data of a continual-learning run); "
+                             "test accuracy is then also reported on these and on the other classes")
+    onchip.add_argument("--samples-per-run", type=_positive_int, default=100,
+                        help="samples per Lava run() between checkpoints (default 100)")
+
+
+def _classes(text: str) -> tuple[int, ...]:
+    try:
+        classes = tuple(sorted({int(c) for c in text.split(",") if c.strip()}))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected comma-separated class indices, got {text!r}") from None
+    if not classes or min(classes) < 0:
+        raise argparse.ArgumentTypeError(f"expected non-negative class indices, got {text!r}")
+    return classes
 
 
 def _in_features(dataset: str, shape) -> int:
@@ -141,6 +167,8 @@ def cmd_train(args) -> dict:
 
     if args.backend == "loihi2":
         _require_loihi2()
+    if args.backend in ("lava-float", "lava-fixed"):
+        return cmd_train_onchip(args)
     train, val, test, shape = load_split(args.dataset, args.data, args.seed, time_steps=args.time_steps)
     if args.limit:
         train, test = train.subset(slice(0, args.limit)), test.subset(slice(0, args.limit))
@@ -185,6 +213,102 @@ def cmd_train(args) -> dict:
                                                "val_accuracy", "train_seconds",
                                                "samples_per_second")}))
     print(f"wrote {out / 'metrics.json'}, {out / 'training_curves.png'}, "
+          f"{out / 'goodness_histograms.png'}", file=sys.stderr)
+    return metrics
+
+
+def _class_split_accuracy(net, x, y, classes) -> dict:
+    """Goodness accuracy on all of ``x``, on ``classes`` (new) and on the rest (old)."""
+    from .train import evaluate_accuracy
+
+    out = {"all": evaluate_accuracy(net, x, y)}
+    if classes:
+        new = np.isin(y, classes)
+        for key, mask in (("new_classes", new), ("old_classes", ~new)):
+            if mask.any():
+                out[key] = evaluate_accuracy(net, x[mask], y[mask])
+    return out
+
+
+def cmd_train_onchip(args) -> dict:
+    """On-chip FF learning in Lava's simulator; writes a model ``evaluate``/``export`` take."""
+    from .config import quantize_neuron
+    from .onchip import FFLearningRule
+    from .onchip_train import ONCHIP_STATE, initial_weights, onchip_fit, onchip_network
+    from .plots import plot_goodness_histograms, plot_history
+    from .spec import NetworkSpec
+    from .train import Trainer, TrainSettings, prepare_inputs, save_checkpoint
+
+    tag = BACKENDS[args.backend]
+    out = Path(args.out)
+    if (out / ONCHIP_STATE).exists() and not args.resume:
+        raise SystemExit(f"{out / ONCHIP_STATE} exists: pass --resume to continue it, or choose another --out")
+    rule = FFLearningRule(learning_rate=args.onchip_lr, pre_trace_tau=args.pre_trace_tau,
+                          pre_trace_impulse=args.pre_trace_impulse)
+    if args.init_from:
+        base = load_trained(args.init_from)
+        spec = NetworkSpec.from_torch(base)
+        cfg, start, neuron = base.config, list(spec.weights), spec.neurons[0]
+    else:
+        base = None
+    train, val, test, shape = load_split(args.dataset, args.data, args.seed,
+                                         time_steps=base.config.time_steps if base else args.time_steps)
+    if base is None:
+        cfg = _config_from_args(args, _in_features(args.dataset, shape))
+        start, neuron = initial_weights(cfg), quantize_neuron(cfg.neuron)
+    elif _in_features(args.dataset, shape) != cfg.in_features:
+        raise SystemExit(f"--init-from model expects {cfg.in_features} input features but {args.dataset} "
+                         f"samples have {_in_features(args.dataset, shape)}")
+    classes = args.train_classes
+    if classes and max(classes) >= cfg.num_classes:
+        raise SystemExit(f"--train-classes {classes} outside the {cfg.num_classes} classes")
+    if classes:
+        train = train.subset(np.flatnonzero(np.isin(train.labels, classes)))
+        val = val.subset(np.flatnonzero(np.isin(val.labels, classes)))
+    if args.limit:
+        train, test = train.subset(slice(0, args.limit)), test.subset(slice(0, args.limit))
+    train_x, val_x = prepare_inputs(train.images, cfg), prepare_inputs(val.images, cfg)
+    test_x, test_y = prepare_inputs(test.images, cfg), np.asarray(test.labels)
+    before = _class_split_accuracy(onchip_network(cfg, start, neuron), test_x, test_y, classes)
+    try:
+        run = onchip_fit(cfg, start, neuron, rule, train_x, np.asarray(train.labels), tag=tag,
+                         epochs=args.epochs, out_dir=out, val_x=val_x, val_y=np.asarray(val.labels),
+                         resume=args.resume, samples_per_run=args.samples_per_run,
+                         progress=not args.no_progress, seed=args.seed)
+    except KeyboardInterrupt:
+        print(f"\ninterrupted: the weights after the last chunk are saved in {out / ONCHIP_STATE}; rerun "
+              "with --resume to continue", file=sys.stderr)
+        raise SystemExit(130) from None
+    net = onchip_network(cfg, run["weights"], neuron)
+    trainer = Trainer(net.config, TrainSettings(epochs=max(run["history"][-1]["epoch"], 1),
+                                                progress=not args.no_progress), out_dir=out)
+    trainer.net.load_state_dict(net.state_dict())
+    trainer._train_readout(train_x, np.asarray(train.labels))  # host-side readout on the learned features
+    trainer.epoch, trainer.history = run["history"][-1]["epoch"], run["history"]
+    trainer.train_seconds, trainer.samples_seen = run["train_seconds"], len(train_x) * args.epochs
+    save_checkpoint(trainer.checkpoint_path, trainer.state())
+    after = _class_split_accuracy(trainer.net, test_x, test_y, classes)
+    last = run["history"][-1]
+    metrics = {
+        "dataset": args.dataset, "backend": args.backend, "tag": tag,
+        "test_accuracy": after["all"]["goodness"], "test_accuracy_readout": after["all"]["readout"],
+        "test": after, "test_before_onchip": before,
+        "val_accuracy": last.get("val_goodness"), "val_accuracy_readout": last.get("val_readout"),
+        "train_seconds": run["train_seconds"], "samples_per_second": run["samples_per_second"],
+        "weight_updates": run["weight_updates"], "train_samples": len(train_x), "epochs": args.epochs,
+        "train_classes": list(classes) if classes else None, "init_from": args.init_from,
+        "rule": rule.to_dict(), "history": run["history"], "config": cfg.to_dict(),
+        "readout": "host-trained softmax on the on-chip-learned features",
+    }
+    (out / "metrics.json").write_text(json.dumps(metrics, indent=2))
+    plot_history(run["history"], out / "training_curves.png")
+    n = min(1000, len(val))
+    g_pos, g_neg = trainer.goodness_samples(val.images[:n], val.labels[:n], shape)
+    plot_goodness_histograms(g_pos, g_neg, cfg.theta, out / "goodness_histograms.png")
+    print(json.dumps({k: metrics[k] for k in ("dataset", "backend", "test_accuracy", "test_accuracy_readout",
+                                               "val_accuracy", "train_seconds", "samples_per_second",
+                                               "weight_updates")}))
+    print(f"wrote {out / 'metrics.json'}, {out / 'checkpoint.pt'}, {out / 'training_curves.png'}, "
           f"{out / 'goodness_histograms.png'}", file=sys.stderr)
     return metrics
 

@@ -10,7 +10,7 @@ import numpy as np
 
 from .config import ENCODINGS, check_positive_int
 
-__all__ = ["encode", "check_intensities", "check_spike_trains", "bin_events"]
+__all__ = ["encode", "check_intensities", "check_spike_trains", "check_input_data", "bin_events"]
 
 
 def check_intensities(x: np.ndarray, name: str = "input") -> np.ndarray:
@@ -36,6 +36,22 @@ def check_spike_trains(x: np.ndarray, time_steps: int, name: str = "spike trains
     if not np.isin(x, (0, 1)).all():
         raise ValueError(f"{name} must be binary (0/1)")
     return x
+
+
+def check_input_data(data: np.ndarray, time_steps: int, encoding: str) -> np.ndarray:
+    """A data set an input Process streams: intensities ``[N, F]`` in [0, 1]
+    (float32) or binary spike trains ``[N, F, time_steps]`` (uint8)."""
+    data = np.asarray(data)
+    if data.ndim == 3:
+        return check_spike_trains(data, time_steps, "spike-train data").astype(np.uint8)
+    if data.ndim != 2:
+        raise ValueError(f"data must be intensities [N, F] or spikes [N, F, T], got shape {data.shape}")
+    if encoding == "spikes":
+        raise ValueError(f"encoding='spikes' needs spike-train data [N, F, T], got intensities of shape {data.shape}")
+    data = check_intensities(data, "data").astype(np.float32)
+    if len(data) == 0:
+        raise ValueError("data holds no samples")
+    return data
 
 
 def encode(x: np.ndarray, time_steps: int, kind: str = "deterministic",

@@ -43,6 +43,8 @@ __all__ = [
     "readout_messages",
     "window_position",
     "combine_layer_scores",
+    "pre_trace_step",
+    "ff_post_factors",
 ]
 
 
@@ -213,6 +215,40 @@ def three_factor_update(pre_trace, post_trace, m, lr: float):
     """
     batch = pre_trace.shape[0]
     return lr * ((m[:, None] * post_trace).T @ pre_trace) / batch
+
+
+def pre_trace_step(trace: np.ndarray, spikes: np.ndarray, retention: float, impulse: float) -> np.ndarray:
+    """One step of the pre-synaptic trace of Loihi's learning engine with a
+    one-step learning epoch: ``x <- x * exp(-1 / tau) + impulse * s`` (the
+    float model; the fixed engine rounds both terms stochastically)."""
+    return trace * retention + impulse * np.asarray(spikes, dtype=np.float64)
+
+
+def ff_post_factors(counts: np.ndarray, raw: float, *, scale: float, theta: float, time_steps: int,
+                    phase: int, gain: int, fixed: bool) -> tuple[np.ndarray, np.ndarray]:
+    """The third-factor traces ``(y2, y3)`` an FF learning neuron sends at the
+    end of its window: ``y = gain / 128 * (count / T) * |m|`` on ``y2`` in
+    the positive phase (``m > 0``: raise goodness) and on ``y3`` in the
+    negative phase, with ``m = modulatory_factor(raw * scale, theta)``.
+
+    The split by sign is Loihi's: traces are 7-bit unsigned, so the rule
+    string subtracts the ``y3`` product. Fixed point sends integers
+    ``(gain * count * round(128 |m|)) // (T * 128)`` in [0, 127] (``|m|``
+    is a function of the integer goodness, a table lookup on chip); float
+    sends the same quantity unrounded, divided by 128. ``phase == 0``:
+    no learning, both zero.
+    """
+    counts = np.asarray(counts)
+    zero = np.zeros(counts.shape, np.int64 if fixed else np.float64)
+    if phase == 0:
+        return zero, zero
+    m = abs(float(modulatory_factor(np.float64(raw) * scale, theta, phase > 0)))
+    if fixed:
+        m_q = int(np.rint(m * 128))
+        y = (int(gain) * counts.astype(np.int64) * m_q) // (time_steps * 128)
+    else:
+        y = gain / 128 * (counts.astype(np.float64) / time_steps) * m
+    return (y, zero) if phase > 0 else (zero, y)
 
 
 # ------------------------------------------------- goodness inside a Lava layer

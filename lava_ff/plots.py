@@ -27,11 +27,15 @@ def plot_history(history: list[dict], path: Path) -> Path:
         ax_acc.plot(epochs, [100 * r[key] for r in history], marker="o", label=key[4:])
     ax_acc.set(xlabel="epoch", ylabel="validation accuracy (%)", title="accuracy")
     ax_acc.legend()
-    losses = np.array([r["layer_loss"] for r in history])
+    losses = np.array([r.get("layer_loss", []) for r in history])
+    if losses.size == 0:  # on-chip training logs no loss: say so instead of an empty plot
+        ax_loss.text(0.5, 0.5, "no FF loss logged\n(on-chip rule)", ha="center", va="center")
+        losses = np.zeros((len(history), 0))
     for layer in range(losses.shape[1]):
         ax_loss.plot(epochs, losses[:, layer], marker="o", label=f"layer {layer + 1}")
     ax_loss.set(xlabel="epoch", ylabel="FF loss", title="per-layer FF loss")
-    ax_loss.legend()
+    if losses.shape[1]:
+        ax_loss.legend()
     fig.tight_layout()
     fig.savefig(path, dpi=120)
     plt.close(fig)

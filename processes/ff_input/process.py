@@ -8,7 +8,7 @@ from lava.magma.core.process.process import AbstractProcess
 from lava.magma.core.process.variable import Var
 
 from lava_ff.config import ENCODINGS, OVERLAYS, check_positive_int
-from lava_ff.encoding import check_intensities
+from lava_ff.encoding import check_input_data
 from lava_ff.negatives import check_labels
 
 INPUT_MODES = ("candidates", "neutral", "labels")
@@ -54,20 +54,7 @@ class FFInput(AbstractProcess):
             raise ValueError(f"unknown overlay {overlay!r}; valid: {', '.join(OVERLAYS)}")
         if encoding not in ENCODINGS:
             raise ValueError(f"unknown encoding {encoding!r}; valid: {', '.join(ENCODINGS)}")
-        data = np.asarray(data)
-        if data.ndim == 3:
-            if data.shape[2] != time_steps:
-                raise ValueError(f"spike-train data has {data.shape[2]} time steps, expected {time_steps}")
-            if not np.isin(data, (0, 1)).all():
-                raise ValueError("spike-train data [N, F, T] must be binary (0/1)")
-            data = data.astype(np.uint8)
-        elif data.ndim == 2:
-            if encoding == "spikes":
-                raise ValueError("encoding='spikes' needs spike-train data [N, F, T], got intensities "
-                                 f"of shape {data.shape}")
-            data = check_intensities(data, "data").astype(np.float32)
-        else:
-            raise ValueError(f"data must be intensities [N, F] or spikes [N, F, T], got shape {data.shape}")
+        data = check_input_data(data, time_steps, encoding)
         if len(data) == 0:
             raise ValueError("data holds no samples")
         if mode == "labels":

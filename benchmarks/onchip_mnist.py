@@ -1,0 +1,77 @@
+"""On-chip FF learning on MNIST in Lava's simulator (a benchmark, not a test).
+
+Trains 784(+10)-500-500 with the on-chip rule (``lava-ff train --backend
+lava-fixed``, or ``lava-float``) on the first ``--subset`` training samples
+for each subset given (a learning curve), and evaluates the learned network
+(weights floored to the deployable 8-bit grid) on the MNIST test set.
+Prints one JSON line per subset: test accuracy (goodness, goodness skipping
+layer 0, host-trained readout), training samples/s in the simulator, weight
+updates, wall time and the rule.
+
+    .venv/bin/python benchmarks/onchip_mnist.py --subsets 1000,3000 --out runs/onchip
+    .venv/bin/python benchmarks/onchip_mnist.py --subsets 1000 --backend lava-float --out runs/onchip
+    .venv/bin/python benchmarks/onchip_mnist.py --subsets 2000 --init-from runs/bench_surrogate --out runs/onchip
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import time
+from pathlib import Path
+
+import numpy as np
+
+from lava_ff.cli import load_trained
+from lava_ff.cli import main as cli_main
+from lava_ff.datasets import load_mnist
+from lava_ff.train import evaluate_accuracy, flatten_images
+
+
+def main(argv=None) -> list[dict]:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--data", default="../shared/data/mnist")
+    p.add_argument("--subsets", default="1000", help="comma-separated training-set sizes (learning curve)")
+    p.add_argument("--backend", choices=["lava-fixed", "lava-float"], default="lava-fixed")
+    p.add_argument("--epochs", type=int, default=1)
+    p.add_argument("--test-limit", type=int, default=10000, help="test samples evaluated")
+    p.add_argument("--init-from", default=None, help="offline-trained model to continue from")
+    p.add_argument("--onchip-lr", type=float, default=8.0)
+    p.add_argument("--pre-trace-impulse", type=int, default=4)
+    p.add_argument("--theta", type=float, default=25.0)
+    p.add_argument("--out", default="runs/onchip")
+    args = p.parse_args(argv)
+    test = load_mnist(args.data, "test")
+    test = test.subset(np.arange(min(args.test_limit, len(test))))
+    x_test, y_test = flatten_images(test.images), np.asarray(test.labels)
+    results = []
+    for size in (int(s) for s in args.subsets.split(",")):
+        out = Path(args.out) / f"{args.backend}_{size}"
+        argv_train = ["train", "--dataset", "mnist", "--data", args.data, "--backend", args.backend,
+                      "--limit", str(size), "--epochs", str(args.epochs), "--onchip-lr", str(args.onchip_lr),
+                      "--pre-trace-impulse", str(args.pre_trace_impulse), "--theta", str(args.theta),
+                      "--out", str(out), "--no-progress"]
+        if args.init_from:
+            argv_train += ["--init-from", args.init_from]
+        if (out / "onchip_state.npz").exists():
+            argv_train.append("--resume")
+        start = time.perf_counter()
+        cli_main(argv_train)
+        wall = time.perf_counter() - start
+        metrics = json.loads((out / "metrics.json").read_text())
+        accuracy = evaluate_accuracy(load_trained(str(out)), x_test, y_test)
+        result = {"benchmark": "onchip_mnist", "backend": args.backend, "train_samples": size,
+                  "epochs": args.epochs, "test_samples": len(x_test), "test_accuracy": accuracy,
+                  "samples_per_second": metrics["samples_per_second"],
+                  "weight_updates": metrics["weight_updates"], "train_seconds": metrics["train_seconds"],
+                  "wall_seconds": wall, "init_from": args.init_from, "rule": metrics["rule"],
+                  "theta": metrics["config"]["theta"], "layers": metrics["config"]["layer_sizes"]}
+        print(json.dumps(result), flush=True)
+        results.append(result)
+    Path(args.out).mkdir(parents=True, exist_ok=True)
+    (Path(args.out) / f"onchip_mnist_{args.backend}.json").write_text(json.dumps(results, indent=2))
+    return results
+
+
+if __name__ == "__main__":
+    main()

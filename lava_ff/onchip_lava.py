@@ -1,0 +1,141 @@
+"""On-chip FF learning in Lava: build the learning network, run it, read it back.
+
+    input (FFPhaseInput) -> FFLearningDense -> FFLearningNeuron -> FFLearningDense -> ...
+                  phase_out ----------------------^ (every layer)
+    each neuron's s_out_bap / s_out_y1..3 -> its own synapse's s_in_bap / s_in_y1..3
+
+:func:`train_onchip` streams a training set through it in chunks (one
+``run()`` each, under a progress bar), reads the weights back after every
+chunk and hands them to a callback, which the CLI uses to checkpoint
+atomically; a resumed run starts a fresh network from those weights at the
+next sample.
+"""
+
+from __future__ import annotations
+
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from .config import FFConfig, FixedNeuronParams
+from .onchip import FFLearningRule, check_start_weights, window_length
+from .runtime import lava_session
+
+__all__ = ["OnChipNetwork", "build_learning_network", "train_onchip", "ONCHIP_TAGS"]
+
+ONCHIP_TAGS = ("floating_pt", "fixed_pt")
+
+
+@dataclass
+class OnChipNetwork:
+    source: object  # FFPhaseInput
+    synapses: list  # FFLearningDense per layer
+    neurons: list  # FFLearningNeuron per layer
+    window_length: int
+    snapshot_paths: list  # where each synapse writes its weights on snapshot.get()
+
+    @property
+    def steps_per_sample(self) -> int:
+        return 2 * self.window_length
+
+    @property
+    def tail_steps(self) -> int:
+        """Steps after the input's last window until the last layer learned from it."""
+        return len(self.neurons)
+
+    def weights(self) -> list[np.ndarray]:
+        """The learned weights, in integer units (float model: float64), read
+        through each synapse's snapshot file (``Var.get`` of a whole matrix
+        takes Lava 0.10 tens of seconds). Call while the network is paused."""
+        out = []
+        for synapse, path in zip(self.synapses, self.snapshot_paths, strict=True):
+            synapse.snapshot.get()
+            out.append(np.load(path))
+        return out
+
+    def goodness_logs(self) -> np.ndarray:
+        """Raw goodness per layer and window ``[L, windows]`` (see ``log_windows``)."""
+        return np.stack([np.asarray(n.goodness_log.get(), np.float64) for n in self.neurons])
+
+
+def build_learning_network(config: FFConfig, weights: list, neuron: FixedNeuronParams, rule: FFLearningRule,
+                           data: np.ndarray, labels: np.ndarray, negative_labels: np.ndarray, *,
+                           snapshot_dir, log_windows: int = 0, seed: int = 0) -> OnChipNetwork:
+    """Wire the Processes for on-chip FF learning on ``data``; the synapses
+    write weight snapshots into ``snapshot_dir``."""
+    from lava_ff.processes.ff_learning_dense.process import FFLearningDense
+    from lava_ff.processes.ff_learning_neuron.process import FFLearningNeuron
+    from lava_ff.processes.ff_phase_input.process import FFPhaseInput
+
+    weights = check_start_weights(weights, config)
+    source = FFPhaseInput(data=data, labels=labels, negative_labels=negative_labels, config=config, seed=seed)
+    synapses, neurons, spikes = [], [], source.s_out
+    paths = [str(Path(snapshot_dir) / f"weights_{index}.npy") for index in range(len(weights))]
+    for index, w in enumerate(weights):
+        synapse = FFLearningDense(weights=w, rule=rule, snapshot_path=paths[index],
+                                  name=f"ff_learning_dense_{index}")
+        cell = FFLearningNeuron(shape=(w.shape[0],), neuron=neuron, time_steps=config.time_steps,
+                                latency=index + 1, theta=config.theta, rule=rule, goodness=config.goodness,
+                                log_windows=log_windows, name=f"ff_learning_neuron_{index}")
+        spikes.connect(synapse.s_in)
+        synapse.a_out.connect(cell.a_in)
+        source.phase_out.connect(cell.phase_in)
+        cell.s_out_bap.connect(synapse.s_in_bap)
+        cell.s_out_y1.connect(synapse.s_in_y1)
+        cell.s_out_y2.connect(synapse.s_in_y2)
+        cell.s_out_y3.connect(synapse.s_in_y3)
+        synapses.append(synapse)
+        neurons.append(cell)
+        spikes = cell.s_out
+    return OnChipNetwork(source, synapses, neurons, window_length(config.time_steps), paths)
+
+
+def train_onchip(config: FFConfig, weights: list, neuron: FixedNeuronParams, rule: FFLearningRule,
+                 x: np.ndarray, y: np.ndarray, *, tag: str, rng: np.random.Generator,
+                 samples_per_run: int = 100, progress: bool = True, on_chunk=None, log_windows: int = 0,
+                 timeout: float | None = None) -> dict:
+    """One pass of on-chip FF learning over ``x, y`` in Lava's simulator.
+
+    Negative labels are drawn here (uniform over the wrong classes).
+    ``on_chunk(samples_done, weights)`` is called after every chunk with the
+    weights read back from Lava. Returns the learned weights (integer units),
+    the goodness log, wall time, samples/s and the number of weight updates
+    (learning events x synapses).
+    """
+    from lava.magma.core.run_configs import Loihi2SimCfg
+    from tqdm.auto import tqdm
+
+    from .negatives import random_wrong_labels
+
+    if tag not in ONCHIP_TAGS:
+        raise ValueError(f"unknown tag {tag!r}; valid: {', '.join(ONCHIP_TAGS)}")
+    x, y = np.asarray(x), np.asarray(y)
+    if tag == "fixed_pt" and any(not np.array_equal(w, np.round(w)) for w in weights):
+        raise ValueError("fixed_pt learning needs integer weights; these have fractions (from a floating_pt "
+                         "run?): round them first")
+    negative = random_wrong_labels(y, config.num_classes, rng)
+    start = time.perf_counter()
+    with tempfile.TemporaryDirectory(prefix="lava_ff_onchip_") as snapshots:
+        net = build_learning_network(config, weights, neuron, rule, x, y, negative, snapshot_dir=snapshots,
+                                     log_windows=log_windows, seed=int(rng.integers(2**31)))
+        with lava_session(net.source, Loihi2SimCfg(select_tag=tag), timeout=timeout) as session:
+            done = 0
+            with tqdm(total=len(x), desc=f"on-chip FF ({tag})", unit="sample", disable=not progress,
+                      leave=False) as bar:
+                while done < len(x):
+                    chunk = min(samples_per_run, len(x) - done)
+                    done += chunk
+                    session.run(chunk * net.steps_per_sample + (net.tail_steps if done == len(x) else 0))
+                    bar.update(chunk)
+                    if on_chunk is not None:
+                        on_chunk(done, net.weights())
+            learned = net.weights()
+            goodness = net.goodness_logs() if log_windows else None
+    seconds = time.perf_counter() - start
+    synapses = sum(w.size for w in learned)
+    return {"weights": learned, "goodness_log": goodness, "seconds": seconds,
+            "samples_per_second": len(x) / seconds, "learning_events": 2 * len(x) * len(learned),
+            "weight_updates": 2 * len(x) * synapses}

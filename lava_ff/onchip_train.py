@@ -1,0 +1,124 @@
+"""On-chip FF training in Lava's simulator, epoch by epoch, with atomic checkpoints.
+
+:func:`onchip_fit` runs :func:`lava_ff.onchip_lava.train_onchip` over a
+training set for some epochs. After every chunk of samples it writes
+``OUT/onchip_state.npz`` atomically (the learned weights, the epoch and the
+position in it); ``resume=True`` starts a fresh Lava network from those
+weights at the next sample. (The pre-traces and the fixed engine's random
+streams restart, so a resumed run is not bit-identical to an uninterrupted
+one; the weights, order and negatives are.)
+
+:func:`onchip_network` turns learned weights into the offline
+:class:`lava_ff.model.FFNetwork` that evaluation, the Lava inference path and
+netx export take: weights floored to the even 8-bit grid
+(:func:`lava_ff.onchip.deployable_weights`).
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+from .config import FFConfig, FixedNeuronParams, dequantize_neuron
+from .onchip import FFLearningRule, deployable_weights
+
+__all__ = ["ONCHIP_STATE", "onchip_fit", "onchip_network", "initial_weights"]
+
+ONCHIP_STATE = "onchip_state.npz"
+
+
+def initial_weights(config: FFConfig) -> list[np.ndarray]:
+    """The offline model's random initialisation, on the 8-bit grid."""
+    from .model import FFNetwork
+    from .spec import NetworkSpec
+
+    return list(NetworkSpec.from_torch(FFNetwork(config)).weights)
+
+
+def onchip_network(config: FFConfig, learned: list, neuron: FixedNeuronParams):
+    """An :class:`FFNetwork` with the deployable version of ``learned``."""
+    from dataclasses import replace
+
+    from .spec import NetworkSpec
+
+    cfg = replace(config, neuron=dequantize_neuron(neuron))
+    spec = NetworkSpec(cfg, tuple(deployable_weights(w) for w in learned), (neuron,) * len(learned))
+    return spec.to_torch()
+
+
+def _save_state(path: Path, weights: list, epoch: int, position: int, seconds: float, updates: int,
+                history: list) -> None:
+    import json
+
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp.npz")
+    os.close(fd)
+    try:
+        np.savez(tmp, *weights, epoch=epoch, position=position, seconds=seconds, updates=updates,
+                 history=json.dumps(history))
+        os.replace(tmp, path)
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+
+
+def _load_state(path: Path, layers: int) -> dict:
+    import json
+
+    try:
+        with np.load(path) as data:
+            return {"weights": [data[f"arr_{i}"] for i in range(layers)], "epoch": int(data["epoch"]),
+                    "position": int(data["position"]), "seconds": float(data["seconds"]),
+                    "updates": int(data["updates"]), "history": json.loads(str(data["history"]))}
+    except Exception as err:
+        raise ValueError(f"{path}: corrupt on-chip training state ({type(err).__name__}: {err})") from err
+
+
+def onchip_fit(config: FFConfig, start_weights: list, neuron: FixedNeuronParams, rule: FFLearningRule,
+               train_x: np.ndarray, train_y: np.ndarray, *, tag: str, epochs: int, out_dir: Path,
+               val_x: np.ndarray | None = None, val_y: np.ndarray | None = None, resume: bool = False,
+               samples_per_run: int = 100, progress: bool = True, seed: int = 0) -> dict:
+    """Train on chip (simulated) for ``epochs`` passes; returns the learned
+    weights, per-epoch history (validation accuracy), wall time, samples/s
+    and weight updates."""
+    from .onchip_lava import train_onchip
+    from .train import evaluate_accuracy
+
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    state_path = out_dir / ONCHIP_STATE
+    weights, epoch, position, seconds, updates, history = list(start_weights), 0, 0, 0.0, 0, []
+    if resume:
+        if not state_path.is_file():
+            raise FileNotFoundError(f"{state_path}: no on-chip training state to resume from")
+        state = _load_state(state_path, len(start_weights))
+        weights, epoch, position = state["weights"], state["epoch"], state["position"]
+        seconds, updates, history = state["seconds"], state["updates"], state["history"]
+    train_x, train_y = np.asarray(train_x), np.asarray(train_y)
+    samples_run, run_seconds = 0, 0.0
+    while epoch < epochs:
+        order = np.random.default_rng([seed, epoch]).permutation(len(train_x))[position:]
+        begin, base = time.perf_counter(), position
+
+        def checkpoint(done, learned, epoch=epoch, base=base, begin=begin, seconds=seconds, updates=updates):
+            _save_state(state_path, learned, epoch, base + done, seconds + time.perf_counter() - begin,
+                        updates + 2 * done * sum(w.size for w in learned), history)
+
+        if len(order):
+            run = train_onchip(config, weights, neuron, rule, train_x[order], train_y[order], tag=tag,
+                               rng=np.random.default_rng([seed, epoch, position]),
+                               samples_per_run=samples_per_run, progress=progress, on_chunk=checkpoint)
+            weights, seconds, updates = run["weights"], seconds + run["seconds"], updates + run["weight_updates"]
+            samples_run, run_seconds = samples_run + len(order), run_seconds + run["seconds"]
+        epoch, position = epoch + 1, 0
+        record = {"epoch": epoch, "seconds": seconds}
+        if val_x is not None:
+            accuracy = evaluate_accuracy(onchip_network(config, weights, neuron), val_x, val_y)
+            record.update({f"val_{k}": v for k, v in accuracy.items()})
+        history.append(record)
+        _save_state(state_path, weights, epoch, 0, seconds, updates, history)
+    return {"weights": weights, "history": history, "train_seconds": seconds, "weight_updates": updates,
+            "samples_per_second": samples_run / run_seconds if samples_run else None}

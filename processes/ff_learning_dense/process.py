@@ -1,0 +1,52 @@
+"""The FF learning synapse: Lava's ``LearningDense`` running the FF rule."""
+
+from __future__ import annotations
+
+import numpy as np
+from lava.magma.core.process.variable import Var
+from lava.proc.dense.process import LearningDense
+
+from lava_ff.onchip import FFLearningRule, check_learning_weights
+
+
+class FFLearningDense(LearningDense):
+    """Dense synapses that learn with :class:`lava_ff.onchip.FFLearningRule`
+    in Loihi 2's learning engine (Lava's ``LearningDense`` semantics).
+
+    Per step: ``a_out[t] = W @ s_in[t-1]`` (one-step delay, as ``Dense``),
+    the pre-trace ``x1 <- x1 * exp(-1/tau) + impulse * s_in``, and ``y1..y3``
+    taken from the post-synaptic :class:`FFLearningNeuron`. The learning
+    epoch is one step; at its end ``W += S * x1 * y2 - S * x1 * y3``. The
+    fixed model is Lava's bit-approximate engine (stochastic rounding,
+    weights any integer in [-256, 255]); the float model keeps the weights in
+    the same integer units and sends ``W @ s / 64``, the float neuron's
+    current. Both take the hardware rule from ``rule`` and the float model
+    swaps in :meth:`FFLearningRule.lava_rule` ``(fixed=False)``, so the two
+    learn at the same effective rate.
+
+    Parameters
+    ----------
+    weights : array [out, in]
+        Starting weights in integer units within [-256, 255]: the even 8-bit
+        weights of an offline-trained or netx-loaded network, or weights
+        learned before (integers from a fixed run; the fixed model refuses
+        non-integers).
+    rule : FFLearningRule
+    snapshot_path : str or None
+        Where ``snapshot.get()`` writes the current weights as ``.npy``.
+        Lava 0.10 moves a ``Var.get()`` one value per message (about 70 us
+        each: 30 s for 784 x 500 weights); reading ``snapshot`` (one value,
+        the number of snapshots taken) writes the whole matrix at once,
+        atomically, for :meth:`lava_ff.onchip_lava.OnChipNetwork.weights`.
+    """
+
+    def __init__(self, *, weights: np.ndarray, rule: FFLearningRule, snapshot_path: str | None = None,
+                 name: str | None = None):
+        self._runtime = None  # Lava's __del__ reads it, also when validation below raises
+        weights = check_learning_weights(weights)
+        if not isinstance(rule, FFLearningRule):
+            raise TypeError(f"rule must be an FFLearningRule, got {type(rule).__name__}")
+        super().__init__(weights=weights, learning_rule=rule.lava_rule(fixed=True), num_weight_bits=8,
+                         ff_rule=rule, snapshot_path=None if snapshot_path is None else str(snapshot_path),
+                         name=name)
+        self.snapshot = Var(shape=(1,), init=0)

@@ -1,0 +1,123 @@
+"""ProcessModels of :class:`FFLearningNeuron`: one control flow, float and fixed numeric hooks."""
+
+import numpy as np
+from lava.magma.core.decorator import implements, requires, tag
+from lava.magma.core.model.py.model import PyLoihiProcessModel
+from lava.magma.core.model.py.neuron import LearningNeuronModelFixed, LearningNeuronModelFloat
+from lava.magma.core.model.py.ports import PyInPort, PyOutPort
+from lava.magma.core.model.py.type import LavaPyType
+from lava.magma.core.resources import CPU
+from lava.magma.core.sync.protocols.loihi_protocol import LoihiProtocol
+from lava_ff.processes.ff_learning_neuron.process import FFLearningNeuron
+
+from lava_ff.config import FixedNeuronParams, dequantize_neuron
+from lava_ff.kernels import (
+    CubaState,
+    cuba_step_fixed,
+    cuba_step_float,
+    ff_post_factors,
+    goodness_scale,
+    raw_goodness,
+    window_position,
+)
+from lava_ff.onchip import window_length
+
+
+class _AbstractFFLearningNeuronModel(PyLoihiProcessModel):
+    """Owns ``run_spk``; the leaves supply ``FIXED`` and ``_neuron_step``."""
+
+    FIXED: bool
+
+    def __init__(self, proc_params):
+        super().__init__(proc_params)
+        p = proc_params
+        self.time_steps, self.latency = p["time_steps"], p["latency"]
+        self.length = window_length(self.time_steps)
+        self.theta, self.gain, self.goodness_kind = p["theta"], p["gain"], p["goodness"]
+        self._ready = False
+
+    def _setup(self):
+        self.fixed_params = FixedNeuronParams(vth=int(self.vth[0]), i_decay=int(self.du[0]) + 1,
+                                              v_decay=int(self.dv[0]))
+        self.params = dequantize_neuron(self.fixed_params)
+        self.scale = goodness_scale(self.goodness_kind, self.u.shape[0], self.time_steps, fixed=self.FIXED,
+                                    vth=self.fixed_params.vth)
+        self.zeros = np.zeros(self.u.shape, self.y2.dtype)
+
+    def run_spk(self):
+        if not self._ready:  # Var values arrive after __init__
+            self._setup()
+            self._ready = True
+        a_in = self.a_in.recv()
+        phase = int(self.phase_in.recv()[0])
+        window, step = window_position(self.time_step, self.length, self.latency)
+        if step == 0:
+            self.u[...] = self.v[...] = self.spike_count[...] = 0
+            self.phase[0] = phase
+        spikes, state = self._neuron_step(a_in, CubaState(self.u, self.v))
+        self.u[...], self.v[...] = state.u, state.v
+        self.spike_count += spikes
+        y2 = y3 = self.zeros
+        if step == self.length - 1 and window >= 0:
+            raw = raw_goodness(self.goodness_kind, self.spike_count, self.zeros)
+            if window < self.goodness_log.shape[0]:
+                self.goodness_log[window] = raw
+            y2, y3 = ff_post_factors(self.spike_count, raw, scale=self.scale, theta=self.theta,
+                                     time_steps=self.time_steps, phase=int(self.phase[0]), gain=self.gain,
+                                     fixed=self.FIXED)
+            y2, y3 = y2.astype(self.zeros.dtype), y3.astype(self.zeros.dtype)
+        self.y2[...], self.y3[...] = y2, y3
+        self.s_out.send(spikes)
+        self.s_out_bap.send(spikes)
+        self.s_out_y1.send(self.zeros)
+        self.s_out_y2.send(y2)
+        self.s_out_y3.send(y3)
+
+
+@implements(proc=FFLearningNeuron, protocol=LoihiProtocol)
+@requires(CPU)
+@tag("floating_pt")
+class PyFFLearningNeuronModelFloat(_AbstractFFLearningNeuronModel, LearningNeuronModelFloat):
+    """Float64 on slayer's grid; third factors unrounded (``/ 128``)."""
+
+    FIXED = False
+    a_in: PyInPort = LavaPyType(PyInPort.VEC_DENSE, float)
+    phase_in: PyInPort = LavaPyType(PyInPort.VEC_DENSE, float)
+    s_out: PyOutPort = LavaPyType(PyOutPort.VEC_DENSE, float)
+    vth: np.ndarray = LavaPyType(np.ndarray, int)
+    du: np.ndarray = LavaPyType(np.ndarray, int)
+    dv: np.ndarray = LavaPyType(np.ndarray, int)
+    u: np.ndarray = LavaPyType(np.ndarray, float)
+    v: np.ndarray = LavaPyType(np.ndarray, float)
+    spike_count: np.ndarray = LavaPyType(np.ndarray, int)
+    phase: np.ndarray = LavaPyType(np.ndarray, int)
+    goodness_log: np.ndarray = LavaPyType(np.ndarray, float)
+
+    def _neuron_step(self, a_in, state):
+        spikes, state, _ = cuba_step_float(a_in, state, self.params, self.fixed_params)
+        return spikes, state
+
+
+@implements(proc=FFLearningNeuron, protocol=LoihiProtocol)
+@requires(CPU)
+@tag("fixed_pt")
+class PyFFLearningNeuronModelFixed(_AbstractFFLearningNeuronModel, LearningNeuronModelFixed):
+    """Loihi 2 integers; 7-bit third factors."""
+
+    FIXED = True
+    a_in: PyInPort = LavaPyType(PyInPort.VEC_DENSE, np.int32, precision=24)
+    phase_in: PyInPort = LavaPyType(PyInPort.VEC_DENSE, np.int32, precision=2)
+    s_out: PyOutPort = LavaPyType(PyOutPort.VEC_DENSE, np.int32, precision=1)
+    vth: np.ndarray = LavaPyType(np.ndarray, np.int32, precision=17)
+    du: np.ndarray = LavaPyType(np.ndarray, np.int32, precision=12)
+    dv: np.ndarray = LavaPyType(np.ndarray, np.int32, precision=12)
+    u: np.ndarray = LavaPyType(np.ndarray, np.int32, precision=24)
+    v: np.ndarray = LavaPyType(np.ndarray, np.int32, precision=24)
+    spike_count: np.ndarray = LavaPyType(np.ndarray, np.int32, precision=24)
+    phase: np.ndarray = LavaPyType(np.ndarray, np.int32, precision=2)
+    goodness_log: np.ndarray = LavaPyType(np.ndarray, np.int64, precision=64)
+
+    def _neuron_step(self, a_in, state):
+        spikes, state, _ = cuba_step_fixed(np.asarray(a_in, np.int64), CubaState(
+            state.u.astype(np.int64), state.v.astype(np.int64)), self.fixed_params)
+        return spikes, state

@@ -1,0 +1,98 @@
+"""The FF learning neuron: CUBA LIF that measures its goodness and returns the third factor."""
+
+from __future__ import annotations
+
+import numpy as np
+from lava.magma.core.process.neuron import LearningNeuronProcess
+from lava.magma.core.process.ports.ports import InPort, OutPort
+from lava.magma.core.process.process import AbstractProcess
+from lava.magma.core.process.variable import Var
+
+from lava_ff.config import FixedNeuronParams, check_positive_int
+from lava_ff.onchip import ONCHIP_GOODNESS, FFLearningRule, window_length
+
+
+class FFLearningNeuron(LearningNeuronProcess, AbstractProcess):
+    """CUBA LIF neurons that learn with Forward-Forward through a ``LearningDense``.
+
+    Per step, in Loihi 2 integers (the float model runs the same recursion
+    on ``x / 4096``)::
+
+        u[t] = rtz(u[t-1] * (4096 - (du + 1)), 12) + (a_in[t] << 6)
+        v[t] = rtz(v[t-1] * (4096 - dv), 12) + u[t]
+        s_out[t] = v[t] > vth << 6;  v[t] = 0 where s_out[t];  count += s_out[t]
+
+    Windows last ``time_steps + 1`` steps and start ``latency`` steps after
+    the input's (one step per ``Dense`` on the way). At a window's first step
+    ``u``, ``v`` and ``count`` reset and the neuron latches the phase on
+    ``phase_in`` (+1 positive, -1 negative, 0 no learning). At its last
+    step it computes the goodness ``G = sum_n count_n**2 / T**2`` and sends
+    the third factor (:func:`lava_ff.kernels.ff_post_factors`)::
+
+        y2 = gain/128 * count/T * sigmoid(theta - G)     positive phase
+        y3 = gain/128 * count/T * sigmoid(G - theta)     negative phase
+
+    on ``s_out_y2`` / ``s_out_y3`` (zero at every other step), which the
+    synapse's rule ``S*u0*x1*y2 - S*u0*x1*y3`` turns into a weight change
+    that raises goodness for positive data and lowers it for negative data.
+    ``s_out_bap`` repeats the spikes; ``y1`` stays zero. The phase arrives as
+    one scalar per layer on ``phase_in``; Lava's per-neuron
+    ``a_third_factor_in`` is left unused.
+
+    ``goodness_log[k]`` keeps the raw goodness ``sum_n count_n**2`` of window
+    ``k`` (even ``k``: positive, odd: negative) for the first
+    ``log_windows`` windows.
+
+    Parameters
+    ----------
+    shape : tuple of one int
+    neuron : FixedNeuronParams
+    time_steps : int
+        ``T``: input steps per window.
+    latency : int
+        Steps this layer runs behind the input (layer ``l`` -> ``l + 1``).
+    theta : float
+        Goodness threshold.
+    rule : FFLearningRule
+        Provides the third-factor gain and the hardware rule.
+    goodness : str
+        ``sum_sq_rate`` or ``mean_sq_rate``.
+    log_windows : int
+        Length of ``goodness_log`` (0: keep none).
+    """
+
+    def __init__(self, *, shape: tuple[int], neuron: FixedNeuronParams, time_steps: int, latency: int,
+                 theta: float, rule: FFLearningRule, goodness: str = "sum_sq_rate", log_windows: int = 0,
+                 name: str | None = None):
+        self._runtime = None  # Lava's __del__ reads it, also when validation below raises
+        if not isinstance(shape, tuple) or len(shape) != 1:
+            raise ValueError(f"shape must be a 1-tuple (neurons,), got {shape!r}")
+        check_positive_int("shape[0]", shape[0])
+        if not isinstance(neuron, FixedNeuronParams):
+            raise TypeError(f"neuron must be FixedNeuronParams (integers), got {type(neuron).__name__}")
+        if not isinstance(rule, FFLearningRule):
+            raise TypeError(f"rule must be an FFLearningRule, got {type(rule).__name__}")
+        length = window_length(time_steps)
+        latency = check_positive_int("latency", latency)
+        if latency >= length:
+            raise ValueError(f"latency={latency} must be below the window length {length} (time_steps + 1): "
+                             "a layer must start its window while the input still shows it")
+        if goodness not in ONCHIP_GOODNESS:
+            raise ValueError(f"goodness {goodness!r} is not computed on chip; valid: {', '.join(ONCHIP_GOODNESS)}")
+        if not isinstance(theta, (int, float)) or not np.isfinite(theta) or theta <= 0:
+            raise ValueError(f"theta must be a positive finite number, got {theta!r}")
+        if isinstance(log_windows, bool) or not isinstance(log_windows, (int, np.integer)) or log_windows < 0:
+            raise ValueError(f"log_windows must be a non-negative integer, got {log_windows!r}")
+        super().__init__(shape=shape, learning_rule=rule.lava_rule(fixed=True), time_steps=time_steps,
+                         latency=latency, theta=float(theta), gain=rule.gain, goodness=goodness, name=name)
+        self.a_in = InPort(shape=shape)
+        self.phase_in = InPort(shape=(1,))
+        self.s_out = OutPort(shape=shape)
+        self.vth = Var(shape=(1,), init=neuron.vth)
+        self.du = Var(shape=(1,), init=neuron.i_decay - 1)
+        self.dv = Var(shape=(1,), init=neuron.v_decay)
+        self.u = Var(shape=shape, init=0)
+        self.v = Var(shape=shape, init=0)
+        self.spike_count = Var(shape=shape, init=0)
+        self.phase = Var(shape=(1,), init=0)
+        self.goodness_log = Var(shape=(max(int(log_windows), 1),), init=0)

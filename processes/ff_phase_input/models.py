@@ -1,0 +1,56 @@
+"""ProcessModels of :class:`FFPhaseInput`: the same spikes, float or integer messages."""
+
+import numpy as np
+from lava.magma.core.decorator import implements, requires, tag
+from lava.magma.core.model.py.model import PyLoihiProcessModel
+from lava.magma.core.model.py.ports import PyOutPort
+from lava.magma.core.model.py.type import LavaPyType
+from lava.magma.core.resources import CPU
+from lava.magma.core.sync.protocols.loihi_protocol import LoihiProtocol
+from lava_ff.processes.ff_phase_input.process import FFPhaseInput
+
+from lava_ff.kernels import window_position
+from lava_ff.onchip import phase_windows, window_length
+
+
+class _AbstractFFPhaseInputModel(PyLoihiProcessModel):
+    """Encodes a sample's two windows at its first step, then sends them step by step."""
+
+    def __init__(self, proc_params):
+        super().__init__(proc_params)
+        p = proc_params
+        self.data, self.labels, self.negative_labels = p["data"], p["labels"], p["negative_labels"]
+        self.config = p["config"]
+        self.rng = np.random.default_rng(p["seed"])
+        self.length = window_length(self.config.time_steps)
+        self.windows = None
+
+    def run_spk(self):
+        window, step = window_position(self.time_step, self.length)
+        sample, phase_index = divmod(window, 2)
+        inside = sample < len(self.data)
+        if step == 0 and phase_index == 0 and inside:
+            self.windows = phase_windows(self.data[sample], int(self.labels[sample]),
+                                         int(self.negative_labels[sample]), self.config, self.rng)
+            self.sample_index[0] = sample + 1
+        spikes = self.windows[phase_index][:, step - 1] if inside and step > 0 else np.zeros(self.s_out.shape)
+        self.s_out.send(spikes)
+        self.phase_out.send(np.array([(1 if phase_index == 0 else -1) if inside else 0]))
+
+
+@implements(proc=FFPhaseInput, protocol=LoihiProtocol)
+@requires(CPU)
+@tag("floating_pt")
+class PyFFPhaseInputModelFloat(_AbstractFFPhaseInputModel):
+    s_out: PyOutPort = LavaPyType(PyOutPort.VEC_DENSE, float)
+    phase_out: PyOutPort = LavaPyType(PyOutPort.VEC_DENSE, float)
+    sample_index: np.ndarray = LavaPyType(np.ndarray, int)
+
+
+@implements(proc=FFPhaseInput, protocol=LoihiProtocol)
+@requires(CPU)
+@tag("fixed_pt")
+class PyFFPhaseInputModelFixed(_AbstractFFPhaseInputModel):
+    s_out: PyOutPort = LavaPyType(PyOutPort.VEC_DENSE, np.int32, precision=1)
+    phase_out: PyOutPort = LavaPyType(PyOutPort.VEC_DENSE, np.int32, precision=2)
+    sample_index: np.ndarray = LavaPyType(np.ndarray, np.int32, precision=24)

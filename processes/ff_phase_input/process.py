@@ -1,0 +1,44 @@
+"""The FF phase input: streams positive and negative phases of a data set for on-chip learning."""
+
+from __future__ import annotations
+
+import numpy as np
+from lava.magma.core.process.ports.ports import OutPort
+from lava.magma.core.process.process import AbstractProcess
+from lava.magma.core.process.variable import Var
+
+from lava_ff.config import FFConfig
+from lava_ff.encoding import check_input_data
+from lava_ff.onchip import check_phase_labels, window_length
+
+
+class FFPhaseInput(AbstractProcess):
+    """Streams the on-chip FF schedule from inside the Process (no ``Var.set``
+    per sample): for sample ``n``, window ``2n`` shows it with ``labels[n]``
+    overlaid (positive phase, ``phase_out = +1``), window ``2n + 1`` with
+    ``negative_labels[n]`` (negative phase, ``phase_out = -1``). A window is
+    ``T + 1`` steps: a silent first step, then the ``T`` encoded steps
+    (:func:`lava_ff.onchip.phase_windows`, shared with the numpy
+    reference). Past the last sample it sends zeros and phase 0.
+
+    ``data``: intensities ``[N, F]`` in [0, 1] or binary spike trains
+    ``[N, F, T]``; ``config`` says how labels are overlaid and inputs
+    encoded. ``sample_index`` counts the samples started.
+    """
+
+    def __init__(self, *, data: np.ndarray, labels: np.ndarray, negative_labels: np.ndarray,
+                 config: FFConfig, seed: int = 0, name: str | None = None):
+        self._runtime = None  # Lava's __del__ reads it, also when validation below raises
+        if not isinstance(config, FFConfig):
+            raise TypeError(f"config must be an FFConfig, got {type(config).__name__}")
+        data = check_input_data(data, config.time_steps, config.encoding)
+        if data.shape[1] != config.in_features:
+            raise ValueError(f"data has {data.shape[1]} features, the network expects {config.in_features}")
+        labels, negative_labels = check_phase_labels(labels, negative_labels, config.num_classes, len(data))
+        super().__init__(data=data, labels=labels, negative_labels=negative_labels, config=config, seed=seed,
+                         name=name)
+        self.num_samples = len(data)
+        self.window_length = window_length(config.time_steps)
+        self.s_out = OutPort(shape=(config.input_size,))
+        self.phase_out = OutPort(shape=(1,))
+        self.sample_index = Var(shape=(1,), init=0)

@@ -1,0 +1,292 @@
+"""On-chip FF learning: the rule class, the numpy reference, and Lava float/fixed against it."""
+
+from __future__ import annotations
+
+import math
+import warnings
+from dataclasses import replace
+
+import numpy as np
+import pytest
+
+from lava_ff.config import FFConfig, quantize_neuron, quantize_weights
+from lava_ff.kernels import ff_post_factors, modulatory_factor, pre_trace_step
+from lava_ff.onchip import (
+    FFLearningRule,
+    check_rule_string,
+    deployable_weights,
+    phase_windows,
+    simulate_onchip,
+    window_length,
+)
+
+TAGS = ["floating_pt", "fixed_pt"]
+
+
+def small_problem(rng, samples=3):
+    cfg = FFConfig(in_features=20, layer_sizes=(12, 8), num_classes=3, time_steps=6, theta=0.5)
+    weights = [quantize_weights(rng.normal(0, 0.6, (12, 23))), quantize_weights(rng.normal(0, 0.6, (8, 12)))]
+    x = rng.random((samples, 20)).astype(np.float32)
+    y = np.arange(samples) % 3
+    negative = (y + 1) % 3
+    return cfg, weights, x, y, negative
+
+
+def run_lava(tag, cfg, weights, rule, x, y, negative, steps, tmp_path):
+    from lava.magma.core.run_configs import Loihi2SimCfg
+
+    from lava_ff.onchip_lava import build_learning_network
+    from lava_ff.runtime import lava_session
+
+    net = build_learning_network(cfg, weights, quantize_neuron(cfg.neuron), rule, x, y, negative,
+                                 snapshot_dir=tmp_path, log_windows=2 * len(x))
+    with lava_session(net.source, Loihi2SimCfg(select_tag=tag), timeout=300) as session:
+        session.run(steps)
+        return net.weights(), net.goodness_logs()
+
+
+def reference(cfg, weights, rule, x, y, negative, *, fixed, steps=None):
+    windows = np.concatenate([phase_windows(x[i], y[i], negative[i], cfg) for i in range(len(x))])
+    return simulate_onchip(weights, quantize_neuron(cfg.neuron), rule, cfg, windows,
+                           np.tile([1, -1], len(x)), fixed=fixed, steps=steps)
+
+
+# ------------------------------------------------------------------ the rule
+def test_rule_strings_give_float_and_fixed_the_same_effective_rate():
+    rule = FFLearningRule(learning_rate=16.0, pre_trace_impulse=16)
+    x1, y = 40, 90  # 7-bit trace values
+    # fixed: dw_int = mantissa * 2^(e - 3) * x1 * y (two 7-bit factors + 4-bit mantissa, >> 3)
+    fixed = rule.rule_constant(fixed=True) * x1 * y
+    # float: traces / 128, weights in integer units: dw = mantissa * 2^(e + 11) * (x1/128) * (y/128)
+    floating = rule.rule_constant(fixed=False) * (x1 / 128) * (y / 128)
+    assert fixed == pytest.approx(floating)
+    # and both are learning_rate * x * rate*|m| with x = x1/128 and y = gain/128 * rate*|m| * 128
+    assert floating == pytest.approx(rule.realised_rate * (x1 / 128) * (y / rule.gain))
+    assert rule.realised_rate == pytest.approx(16.0)
+    fixed_rule = rule.lava_rule(fixed=True)
+    assert fixed_rule.x1_impulse == 16 and fixed_rule.x1_tau == 4 and fixed_rule.t_epoch == 1
+    assert rule.lava_rule(fixed=False).x1_impulse == pytest.approx(16 / 128)
+    assert "u0*x1*y2" in rule.dw(fixed=True) and "u0*x1*y3" in rule.dw(fixed=True)
+
+
+@pytest.mark.parametrize("dw", ["0.5*u0*x1*y2", "u*x1*y2", "x1*y2", "3*2^(-7)*u0*x1*y2", "9*2^9*u0*x1*y2", ""])
+def test_rule_strings_lava_rejects_raise_naming_the_string(dw):
+    with pytest.raises(ValueError, match="rule"):
+        check_rule_string(dw)
+
+
+def test_bad_rule_parameters_are_refused():
+    with pytest.raises(ValueError, match="pre_trace_tau"):
+        FFLearningRule(pre_trace_tau=0)
+    with pytest.raises(ValueError, match="underflows to zero in fixed point"):
+        FFLearningRule(learning_rate=0.01)
+    with pytest.raises(ValueError, match="above the largest"):
+        FFLearningRule(learning_rate=1e5)
+    with pytest.raises(ValueError, match="learning_rate"):
+        FFLearningRule(learning_rate=float("nan"))
+    with pytest.raises(ValueError, match="pre_trace_impulse"):
+        FFLearningRule(pre_trace_impulse=128)
+    with pytest.warns(UserWarning, match="coarse"):
+        FFLearningRule(learning_rate=0.5)
+
+
+# ---------------------------------------------------------------- kernels
+def test_post_factors_follow_the_phase_and_the_goodness_error():
+    counts = np.array([0, 3, 6])
+    T, theta, gain = 6, 1.0, 64
+    raw = int((counts**2).sum())  # 45 -> G = 45/36 = 1.25 > theta
+    y2, y3 = ff_post_factors(counts, raw, scale=1 / T**2, theta=theta, time_steps=T, phase=1, gain=gain,
+                             fixed=False)
+    m = modulatory_factor(raw / T**2, theta, True)
+    np.testing.assert_allclose(y2, gain / 128 * counts / T * m)
+    assert not y3.any()
+    y2, y3 = ff_post_factors(counts, raw, scale=1 / T**2, theta=theta, time_steps=T, phase=-1, gain=gain,
+                             fixed=False)
+    assert not y2.any() and y3[2] > y3[1] > 0 == y3[0]
+    # negative phase above threshold pushes harder than positive: |m_neg| > |m_pos| here
+    assert y3[2] > gain / 128 * 1.0 * m
+    fixed2, _ = ff_post_factors(counts, raw, scale=1 / T**2, theta=theta, time_steps=T, phase=1, gain=gain,
+                                fixed=True)
+    # integers (gain * count * round(128 m)) // (T * 128), within one unit of 128 x the float value
+    assert fixed2.dtype.kind == "i" and fixed2.max() <= 127
+    assert np.all(np.abs(fixed2 - 128 * gain / 128 * counts / T * m) <= 1)
+    zero2, zero3 = ff_post_factors(counts, raw, scale=1 / T**2, theta=theta, time_steps=T, phase=0, gain=gain,
+                                   fixed=True)
+    assert not zero2.any() and not zero3.any()
+
+
+def test_pre_trace_is_an_exponential_spike_trace():
+    retention = math.exp(-1 / 4)
+    trace = np.zeros(2)
+    for s in ([1, 0], [1, 0], [0, 0]):
+        trace = pre_trace_step(trace, np.array(s), retention, 0.5)
+    assert trace[0] == pytest.approx(0.5 * retention**2 + 0.5 * retention) and trace[1] == 0
+
+
+def test_deployable_weights_floor_to_the_even_8bit_grid():
+    from lava.utils.weightutils import SignMode, truncate_weights
+
+    learned = np.array([[-256, -255, -3, -1, 0, 1, 3, 254, 255]])
+    np.testing.assert_array_equal(deployable_weights(learned), [[-256, -256, -4, -2, 0, 0, 2, 254, 254]])
+    # exactly what Lava's own 8-bit Dense does to them
+    np.testing.assert_array_equal(deployable_weights(learned), truncate_weights(learned, SignMode.MIXED, 8))
+    with pytest.raises(ValueError, match="outside"):
+        deployable_weights(np.array([[300]]))
+
+
+# ------------------------------------------------------ reference behaviour
+def test_reference_learning_separates_positive_from_negative_goodness(rng):
+    """Repeating one sample: the rule raises its positive-phase goodness and
+    lowers its negative-phase goodness (both layers)."""
+    cfg, weights, x, y, negative = small_problem(rng, samples=1)
+    rule = FFLearningRule(learning_rate=16.0)
+    x, y, negative = np.repeat(x, 12, axis=0), np.repeat(y, 12), np.repeat(negative, 12)
+    result = reference(cfg, weights, rule, x, y, negative, fixed=False)
+    gap = result.goodness[:, 0::2] - result.goodness[:, 1::2]  # positive - negative, per layer and sample
+    assert np.all(gap[:, -3:].mean(axis=1) > gap[:, :3].mean(axis=1))
+
+
+def test_learned_network_is_the_offline_T_step_network(rng):
+    """No learning (phase 0 everywhere): each layer's window goodness equals
+    the offline integer forward pass of the same window."""
+    from lava_ff.spec import NetworkSpec
+
+    cfg, weights, x, y, negative = small_problem(rng, samples=2)
+    windows = np.concatenate([phase_windows(x[i], y[i], negative[i], cfg) for i in range(2)])
+    neuron = quantize_neuron(cfg.neuron)
+    result = simulate_onchip(weights, neuron, FFLearningRule(), cfg, windows, np.zeros(4), fixed=True)
+    spec = NetworkSpec(cfg, tuple(weights), (neuron, neuron))
+    offline = [(s.astype(np.int64).sum(-1) ** 2).sum(-1) for s in spec.forward_fixed(windows)]
+    np.testing.assert_array_equal(result.goodness, np.stack(offline))
+    np.testing.assert_array_equal(result.weights[0], weights[0])
+
+
+# ------------------------------------------------------------ Lava vs numpy
+def test_lava_float_weights_after_n_samples_equal_the_reference(rng, tmp_path):
+    cfg, weights, x, y, negative = small_problem(rng, samples=3)
+    rule = FFLearningRule(learning_rate=16.0, pre_trace_impulse=32)
+    steps = 3 * 2 * window_length(cfg.time_steps) + 2
+    learned, goodness = run_lava("floating_pt", cfg, weights, rule, x, y, negative, steps, tmp_path)
+    ref = reference(cfg, weights, rule, x, y, negative, fixed=False)
+    for layer, (got, want) in enumerate(zip(learned, ref.weights, strict=True)):
+        assert np.abs(want - weights[layer]).max() > 1, "the reference must have learned something"
+        np.testing.assert_allclose(got, want, rtol=0, atol=1e-9)
+    np.testing.assert_array_equal(goodness, ref.goodness)
+
+
+def test_lava_fixed_update_within_the_fixed_point_bound_of_the_reference(rng, tmp_path):
+    """One learning event per layer (the first window of each): same spikes,
+    so Lava fixed's update differs from the reference's expected one only by
+    the engine's rounding. Bound per synapse, with ``S`` the rule constant:
+    the pre-trace's stochastic decay is off by < 1/(1 - exp(-1/tau)) units,
+    y by < 1 (one decay of tau = 65535), the product's ``>> 3`` by < 1/128
+    and the weight's stochastic rounding by < 1."""
+    cfg, weights, x, y, negative = small_problem(rng, samples=1)
+    cfg = replace(cfg, theta=6.0)  # goodness below theta: m near 1, large third factors
+    rule = FFLearningRule(learning_rate=400.0, pre_trace_impulse=32)
+    length = window_length(cfg.time_steps)
+    steps = length + 2  # layer 0 learns at step length + 1, layer 1 at length + 2
+    learned, goodness = run_lava("fixed_pt", cfg, weights, rule, x, y, negative, steps, tmp_path)
+    exact = reference(cfg, weights, rule, x, y, negative, fixed=True, steps=steps)
+    np.testing.assert_array_equal(goodness[:, :1], exact.goodness[:, :1])  # same spikes
+    trace_error = 1 / (1 - rule.pre_trace_retention)
+    bound = rule.rule_constant(fixed=True) * (127 * trace_error + 127 + trace_error) + 1 / 128 + 1
+    for layer in range(2):
+        change = learned[layer].astype(np.float64) - weights[layer]
+        ideal = exact.weights[layer] - weights[layer]
+        large = np.abs(ideal) > bound
+        assert large.sum() >= 5, "the test needs updates larger than the bound"
+        assert np.abs(change - ideal).max() <= bound
+        assert np.all(np.sign(change[large]) == np.sign(ideal[large]))
+        assert np.abs(change - ideal).mean() < 0.25 * np.abs(ideal[large]).mean()
+
+
+@pytest.mark.parametrize("tag", TAGS)
+def test_lava_learning_raises_positive_over_negative_goodness(tag, rng, tmp_path):
+    cfg, weights, x, y, negative = small_problem(rng, samples=1)
+    rule = FFLearningRule(learning_rate=16.0, pre_trace_impulse=32)
+    x, y, negative = np.repeat(x, 10, axis=0), np.repeat(y, 10), np.repeat(negative, 10)
+    steps = len(x) * 2 * window_length(cfg.time_steps) + 2
+    _, goodness = run_lava(tag, cfg, weights, rule, x, y, negative, steps, tmp_path)
+    gap = goodness[:, 0::2] - goodness[:, 1::2]
+    assert gap[:, -3:].mean() > gap[:, :3].mean()
+
+
+# ---------------------------------------------------------------- bad input
+def test_learning_processes_refuse_bad_input(rng):
+    from lava_ff.processes.ff_learning_dense.process import FFLearningDense
+    from lava_ff.processes.ff_learning_neuron.process import FFLearningNeuron
+    from lava_ff.processes.ff_phase_input.process import FFPhaseInput
+
+    cfg, weights, x, y, negative = small_problem(rng)
+    rule = FFLearningRule()
+    with pytest.raises(ValueError, match="outside the learning engine"):
+        FFLearningDense(weights=np.full((3, 3), 300), rule=rule)
+    with pytest.raises(ValueError, match="NaN"):
+        FFLearningDense(weights=np.full((3, 3), np.nan), rule=rule)
+    with pytest.raises(TypeError, match="FFLearningRule"):
+        FFLearningDense(weights=weights[0], rule="dw")
+    neuron = quantize_neuron(cfg.neuron)
+    with pytest.raises(ValueError, match="latency"):
+        FFLearningNeuron(shape=(4,), neuron=neuron, time_steps=3, latency=4, theta=1.0, rule=rule)
+    with pytest.raises(ValueError, match="goodness"):
+        FFLearningNeuron(shape=(4,), neuron=neuron, time_steps=3, latency=1, theta=1.0, rule=rule,
+                         goodness="sum_sq_voltage")
+    with pytest.raises(ValueError, match="theta"):
+        FFLearningNeuron(shape=(4,), neuron=neuron, time_steps=3, latency=1, theta=0.0, rule=rule)
+    with pytest.raises(ValueError, match="negative label must be wrong|equal the true labels"):
+        FFPhaseInput(data=x, labels=y, negative_labels=y, config=cfg)
+    with pytest.raises(ValueError, match="features"):
+        FFPhaseInput(data=x[:, :5], labels=y, negative_labels=negative, config=cfg)
+    with pytest.raises(ValueError, match="NaN"):
+        FFPhaseInput(data=np.full_like(x, np.nan), labels=y, negative_labels=negative, config=cfg)
+
+
+def test_fixed_training_refuses_fractional_weights(rng):
+    from lava_ff.onchip_lava import train_onchip
+
+    cfg, weights, x, y, _ = small_problem(rng)
+    weights = [w + 0.25 for w in weights]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        with pytest.raises(ValueError, match="integer weights"):
+            train_onchip(cfg, weights, quantize_neuron(cfg.neuron), FFLearningRule(), x, y, tag="fixed_pt",
+                         rng=rng, progress=False)
+
+
+# ---------------------------------------------------------------------- CLI
+def test_cli_onchip_training_resume_continual_and_export(tmp_path, capsys):
+    import json
+
+    from lava_ff.cli import main
+
+    out = tmp_path / "onchip"
+    common = ["--dataset", "digits", "--layers", "20", "--theta", "1", "--limit", "30", "--no-progress",
+              "--samples-per-run", "10", "--onchip-lr", "8", "--pre-trace-impulse", "4"]
+    assert main(["train", "--backend", "lava-fixed", "--epochs", "1", "--out", str(out), *common]) == 0
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert metrics["backend"] == "lava-fixed" and metrics["train_samples"] == 30
+    assert metrics["weight_updates"] == 2 * 30 * 20 * 74  # two phases x samples x synapses
+    assert metrics["samples_per_second"] > 0 and 0 <= metrics["test_accuracy"] <= 1
+    for name in ("checkpoint.pt", "onchip_state.npz", "training_curves.png", "goodness_histograms.png"):
+        assert (out / name).is_file(), name
+    # an existing run is never overwritten silently; --resume continues it
+    with pytest.raises(SystemExit, match="--resume"):
+        main(["train", "--backend", "lava-fixed", "--epochs", "2", "--out", str(out), *common])
+    assert main(["train", "--backend", "lava-fixed", "--epochs", "2", "--resume", "--out", str(out), *common]) == 0
+    assert [r["epoch"] for r in json.loads((out / "metrics.json").read_text())["history"]] == [1, 2]
+    # the on-chip-trained network exports to netx and evaluates
+    assert main(["export", "--model", str(out), "--out", str(tmp_path / "onchip.net")]) == 0
+    assert (tmp_path / "onchip.net").is_file()
+    # continual learning: start from that model, learn two classes, report old and new
+    cont = tmp_path / "continual"
+    assert main(["train", "--backend", "lava-float", "--epochs", "1", "--init-from", str(out),
+                 "--train-classes", "3,4", "--out", str(cont), *common]) == 0
+    metrics = json.loads((cont / "metrics.json").read_text())
+    assert set(metrics["test"]) == {"all", "new_classes", "old_classes"}
+    assert set(metrics["test_before_onchip"]) == {"all", "new_classes", "old_classes"}
+    capsys.readouterr()
+    # a learning rate that underflows in fixed point is refused with its value
+    assert main(["train", "--backend", "lava-fixed", "--out", str(tmp_path / "bad"), *common[:-4],
+                 "--onchip-lr", "0.01"]) == 2
+    assert "learning_rate=0.01 underflows" in capsys.readouterr().err
