@@ -152,6 +152,11 @@ class FixedNeuronParams:
         """Keyword arguments for ``lava.proc.lif.process.LIF`` in fixed point."""
         return {"vth": self.vth, "du": self.i_decay - 1, "dv": self.v_decay}
 
+    @classmethod
+    def from_lava_lif(cls, vth, du, dv) -> FixedNeuronParams:
+        """The inverse of :attr:`lava_lif_params`: Lava's ``vth, du, dv`` -> integers."""
+        return cls(vth=int(vth), i_decay=int(du) + 1, v_decay=int(dv))
+
 
 def quantize_neuron(params: NeuronParams) -> FixedNeuronParams:
     """Float CUBA parameters -> Loihi 2 integers (slayer's mapping)."""

@@ -160,6 +160,7 @@ def test_dequantize_neuron_inverts_quantize():
 
     fixed = FixedNeuronParams(vth=150, i_decay=1024, v_decay=123)
     assert quantize_neuron(dequantize_neuron(fixed)) == fixed
+    assert FixedNeuronParams.from_lava_lif(**fixed.lava_lif_params) == fixed
     assert dequantize_neuron(fixed).current_decay == 0.25  # 1024 / 4096
 
 

@@ -53,7 +53,7 @@ class _AbstractFFLayerModel(PyLoihiProcessModel):
         self._ready = False
 
     def _fixed_params(self) -> FixedNeuronParams:
-        return FixedNeuronParams(vth=int(self.vth[0]), i_decay=int(self.du[0]) + 1, v_decay=int(self.dv[0]))
+        return FixedNeuronParams.from_lava_lif(self.vth[0], self.du[0], self.dv[0])
 
     def run_spk(self):
         if not self._ready:  # Var values arrive after __init__

@@ -96,9 +96,10 @@ class FFLayer(AbstractProcess):
         self.g_out = OutPort(shape=(num_layers, copies))
         self.r_out = OutPort(shape=(readout_width,))
         self.weights = Var(shape=(n_out, n_in), init=weights)
-        self.vth = Var(shape=(1,), init=neuron.vth)
-        self.du = Var(shape=(1,), init=neuron.i_decay - 1)
-        self.dv = Var(shape=(1,), init=neuron.v_decay)
+        lif = neuron.lava_lif_params
+        self.vth = Var(shape=(1,), init=lif["vth"])
+        self.du = Var(shape=(1,), init=lif["du"])
+        self.dv = Var(shape=(1,), init=lif["dv"])
         self.u = Var(shape=(copies, n_out), init=0)
         self.v = Var(shape=(copies, n_out), init=0)
         self.spike_count = Var(shape=(copies, n_out), init=0)

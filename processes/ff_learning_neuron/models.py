@@ -37,8 +37,7 @@ class _AbstractFFLearningNeuronModel(PyLoihiProcessModel):
         self._ready = False
 
     def _setup(self):
-        self.fixed_params = FixedNeuronParams(vth=int(self.vth[0]), i_decay=int(self.du[0]) + 1,
-                                              v_decay=int(self.dv[0]))
+        self.fixed_params = FixedNeuronParams.from_lava_lif(self.vth[0], self.du[0], self.dv[0])
         self.params = dequantize_neuron(self.fixed_params)
         self.scale = goodness_scale(self.goodness_kind, self.u.shape[0], self.time_steps, fixed=self.FIXED,
                                     vth=self.fixed_params.vth)

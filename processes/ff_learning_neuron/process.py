@@ -88,9 +88,10 @@ class FFLearningNeuron(LearningNeuronProcess, AbstractProcess):
         self.a_in = InPort(shape=shape)
         self.phase_in = InPort(shape=(1,))
         self.s_out = OutPort(shape=shape)
-        self.vth = Var(shape=(1,), init=neuron.vth)
-        self.du = Var(shape=(1,), init=neuron.i_decay - 1)
-        self.dv = Var(shape=(1,), init=neuron.v_decay)
+        lif = neuron.lava_lif_params
+        self.vth = Var(shape=(1,), init=lif["vth"])
+        self.du = Var(shape=(1,), init=lif["du"])
+        self.dv = Var(shape=(1,), init=lif["dv"])
         self.u = Var(shape=shape, init=0)
         self.v = Var(shape=shape, init=0)
         self.spike_count = Var(shape=shape, init=0)
