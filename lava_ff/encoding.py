@@ -43,12 +43,13 @@ def check_input_data(data: np.ndarray, time_steps: int, encoding: str) -> np.nda
     (float32) or binary spike trains ``[N, F, time_steps]`` (uint8)."""
     data = np.asarray(data)
     if data.ndim == 3:
-        return check_spike_trains(data, time_steps, "spike-train data").astype(np.uint8)
-    if data.ndim != 2:
+        data = check_spike_trains(data, time_steps, "spike-train data").astype(np.uint8)
+    elif data.ndim != 2:
         raise ValueError(f"data must be intensities [N, F] or spikes [N, F, T], got shape {data.shape}")
-    if encoding == "spikes":
+    elif encoding == "spikes":
         raise ValueError(f"encoding='spikes' needs spike-train data [N, F, T], got intensities of shape {data.shape}")
-    data = check_intensities(data, "data").astype(np.float32)
+    else:
+        data = check_intensities(data, "data").astype(np.float32)
     if len(data) == 0:
         raise ValueError("data holds no samples")
     return data

@@ -240,6 +240,9 @@ def test_learning_processes_refuse_bad_input(rng):
         FFPhaseInput(data=x[:, :5], labels=y, negative_labels=negative, config=cfg)
     with pytest.raises(ValueError, match="NaN"):
         FFPhaseInput(data=np.full_like(x, np.nan), labels=y, negative_labels=negative, config=cfg)
+    with pytest.raises(ValueError, match="no samples"):
+        FFPhaseInput(data=np.zeros((0, 20, cfg.time_steps)), labels=y[:0], negative_labels=negative[:0],
+                     config=cfg)
 
 
 def test_fixed_training_refuses_fractional_weights(rng):

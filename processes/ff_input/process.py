@@ -55,8 +55,6 @@ class FFInput(AbstractProcess):
         if encoding not in ENCODINGS:
             raise ValueError(f"unknown encoding {encoding!r}; valid: {', '.join(ENCODINGS)}")
         data = check_input_data(data, time_steps, encoding)
-        if len(data) == 0:
-            raise ValueError("data holds no samples")
         if mode == "labels":
             if labels is None:
                 raise ValueError("mode='labels' needs labels")
