@@ -36,7 +36,7 @@ from __future__ import annotations
 
 import math
 import warnings
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import NamedTuple
 
 import numpy as np
@@ -137,6 +137,8 @@ class FFLearningRule:
     pre_trace_tau: int = 4
     pre_trace_impulse: int = 16
     rng_seed: int = 2
+    #: (mantissa, fixed exponent, gain), derived once from learning_rate in __post_init__
+    _parts: tuple = field(default=(), init=False, repr=False, compare=False)
 
     t_epoch = 1
 
@@ -151,7 +153,8 @@ class FFLearningRule:
         imp = self.pre_trace_impulse
         if isinstance(imp, bool) or not isinstance(imp, (int, np.integer)) or not 1 <= imp < TRACE_UNITY:
             raise ValueError(f"pre_trace_impulse must be an integer in [1, {TRACE_UNITY - 1}], got {imp!r}")
-        if self._decompose() is None:
+        parts = self._decompose()
+        if parts is None:
             smallest = self._scale(1, _EXP_MIN) / TRACE_UNITY
             if lr < smallest:
                 raise ValueError(
@@ -159,6 +162,7 @@ class FFLearningRule:
                     f"the learning engine realises is {smallest} (gain 1/128 on 1*2^{_EXP_MIN})")
             largest = self._scale(7, _EXP_MAX - FLOAT_EXPONENT_OFFSET) * (TRACE_UNITY - 1) / TRACE_UNITY
             raise ValueError(f"learning_rate={lr!r} is above the largest rate the engine realises, {largest}")
+        object.__setattr__(self, "_parts", parts)
         if abs(self.realised_rate / lr - 1) > 0.05 or self.gain < 16:
             warnings.warn(
                 f"learning_rate={lr!r} is realised in fixed point as {self.realised_rate} with a third-factor "
@@ -188,17 +192,17 @@ class FFLearningRule:
 
     @property
     def mantissa(self) -> int:
-        return self._decompose()[0]
+        return self._parts[0]
 
     @property
     def exponent(self) -> int:
         """The fixed rule's exponent; the float rule's is ``+ 11``."""
-        return self._decompose()[1]
+        return self._parts[1]
 
     @property
     def gain(self) -> int:
         """The neuron's third-factor gain, in 1/128 (fixed: an integer multiplier)."""
-        return self._decompose()[2]
+        return self._parts[2]
 
     @property
     def realised_rate(self) -> float:
