@@ -24,9 +24,15 @@ from .config import FFConfig, FixedNeuronParams
 from .onchip import FFLearningRule, check_start_weights, window_length
 from .runtime import lava_session
 
-__all__ = ["OnChipNetwork", "build_learning_network", "train_onchip", "ONCHIP_TAGS"]
+__all__ = ["OnChipNetwork", "build_learning_network", "train_onchip", "weight_updates", "ONCHIP_TAGS"]
 
 ONCHIP_TAGS = ("floating_pt", "fixed_pt")
+
+
+def weight_updates(samples: int, weights: list) -> int:
+    """Synaptic updates of ``samples`` samples: every synapse of every layer
+    takes one learning event per phase window, two per sample."""
+    return 2 * samples * sum(w.size for w in weights)
 
 
 @dataclass
@@ -122,7 +128,7 @@ def train_onchip(config: FFConfig, weights: list, neuron: FixedNeuronParams, rul
         net = build_learning_network(config, weights, neuron, rule, x, y, negative, snapshot_dir=snapshots,
                                      log_windows=log_windows, seed=int(rng.integers(2**31)))
         with lava_session(net.source, Loihi2SimCfg(select_tag=tag), timeout=timeout) as session:
-            done = 0
+            done, learned = 0, None
             with tqdm(total=len(x), desc=f"on-chip FF ({tag})", unit="sample", disable=not progress,
                       leave=False) as bar:
                 while done < len(x):
@@ -131,11 +137,12 @@ def train_onchip(config: FFConfig, weights: list, neuron: FixedNeuronParams, rul
                     session.run(chunk * net.steps_per_sample + (net.tail_steps if done == len(x) else 0))
                     bar.update(chunk)
                     if on_chunk is not None:
-                        on_chunk(done, net.weights())
-            learned = net.weights()
+                        learned = net.weights()
+                        on_chunk(done, learned)
+            if learned is None:  # the last chunk's weights are the learned ones
+                learned = net.weights()
             goodness = net.goodness_logs() if log_windows else None
     seconds = time.perf_counter() - start
-    synapses = sum(w.size for w in learned)
     return {"weights": learned, "goodness_log": goodness, "seconds": seconds,
             "samples_per_second": len(x) / seconds, "learning_events": 2 * len(x) * len(learned),
-            "weight_updates": 2 * len(x) * synapses}
+            "weight_updates": weight_updates(len(x), learned)}

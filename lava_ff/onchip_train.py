@@ -84,7 +84,7 @@ def onchip_fit(config: FFConfig, start_weights: list, neuron: FixedNeuronParams,
     """Train on chip (simulated) for ``epochs`` passes; returns the learned
     weights, per-epoch history (validation accuracy), wall time, samples/s
     and weight updates."""
-    from .onchip_lava import train_onchip
+    from .onchip_lava import train_onchip, weight_updates
     from .train import evaluate_accuracy
 
     out_dir = Path(out_dir)
@@ -105,7 +105,7 @@ def onchip_fit(config: FFConfig, start_weights: list, neuron: FixedNeuronParams,
 
         def checkpoint(done, learned, epoch=epoch, base=base, begin=begin, seconds=seconds, updates=updates):
             _save_state(state_path, learned, epoch, base + done, seconds + time.perf_counter() - begin,
-                        updates + 2 * done * sum(w.size for w in learned), history)
+                        updates + weight_updates(done, learned), history)
 
         if len(order):
             run = train_onchip(config, weights, neuron, rule, train_x[order], train_y[order], tag=tag,
