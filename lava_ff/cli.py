@@ -283,7 +283,7 @@ def cmd_train_onchip(args) -> dict:
     trainer = Trainer(net.config, TrainSettings(epochs=max(run["history"][-1]["epoch"], 1),
                                                 progress=not args.no_progress), out_dir=out)
     trainer.net.load_state_dict(net.state_dict())
-    trainer._train_readout(train_x, np.asarray(train.labels))  # host-side readout on the learned features
+    trainer.train_readout(train_x, np.asarray(train.labels))  # host-side readout on the learned features
     trainer.epoch, trainer.history = run["history"][-1]["epoch"], run["history"]
     trainer.train_seconds, trainer.samples_seen = run["train_seconds"], len(train_x) * args.epochs
     save_checkpoint(trainer.checkpoint_path, trainer.state())

@@ -220,7 +220,7 @@ class Trainer:
             s_pos, s_neg = out_pos.detach(), out_neg.detach()
         return losses
 
-    def _train_readout(self, x: np.ndarray, y: np.ndarray) -> float:
+    def train_readout(self, x: np.ndarray, y: np.ndarray) -> float:
         """Linear softmax readout on the (detached) hidden rates under a neutral label."""
         net, bs = self.net, self.settings.batch_size
         features = torch.cat([net.hidden_rates(x[i:i + 500], self.rng) for i in range(0, len(x), 500)])
@@ -252,7 +252,7 @@ class Trainer:
                 idx = order[begin:begin + bs]
                 layer_losses.append(self._train_batch(train_x[idx], train_y[idx], image_shape))
                 bar.set_postfix(loss=" ".join(f"{v:.3f}" for v in layer_losses[-1]))
-            readout_loss = self._train_readout(train_x, train_y)
+            readout_loss = self.train_readout(train_x, train_y)
             self.train_seconds += time.perf_counter() - start
             self.samples_seen += len(order)
             val = evaluate_accuracy(self.net, val_x, val_y, self.settings.eval_batch, self.rng)
