@@ -106,7 +106,10 @@ def _add_train_options(p: argparse.ArgumentParser) -> None:
                         "hybrid (unsupervised: Hinton's masked image mixtures)")
     p.add_argument("--lr", type=float, default=3e-3, help="Adam learning rate (surrogate rule)")
     p.add_argument("--three-factor-lr", type=float, default=0.05, help="three-factor rule rate")
-    p.add_argument("--threshold", type=float, default=1.0, help="neuron threshold (1/64 grid)")
+    p.add_argument("--threshold", type=float, default=None,
+                   help="neuron threshold (1/64 grid; default 1, and 4 for on-chip learning with "
+                        "--backend lava-float|lava-fixed: weights scale with it, so fixed-point updates "
+                        "are several weight units and survive the engine's stochastic rounding)")
     p.add_argument("--current-decay", type=float, default=0.25)
     p.add_argument("--voltage-decay", type=float, default=0.03)
     p.add_argument("--out", default="runs/train", help="output folder (checkpoint, metrics, plots)")
@@ -150,10 +153,15 @@ def _in_features(dataset: str, shape) -> int:
 def _config_from_args(args, in_features: int):
     from .config import FFConfig, NeuronParams
 
+    from .onchip import ONCHIP_THRESHOLD
+
     theta = args.theta if args.theta is not None else 0.05 * args.layers[0]
+    threshold = args.threshold
+    if threshold is None:
+        threshold = ONCHIP_THRESHOLD if getattr(args, "backend", "torch") in ("lava-float", "lava-fixed") else 1.0
     return FFConfig(
         in_features=in_features, layer_sizes=args.layers, time_steps=args.time_steps,
-        neuron=NeuronParams(args.threshold, args.current_decay, args.voltage_decay),
+        neuron=NeuronParams(threshold, args.current_decay, args.voltage_decay),
         goodness=args.goodness, theta=theta, loss=args.loss,
         encoding="spikes" if args.dataset == "nmnist" else args.encoding,
         overlay=args.overlay, rule=args.rule, negatives=args.negatives, lr=args.lr,

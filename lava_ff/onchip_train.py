@@ -32,11 +32,28 @@ ONCHIP_STATE = "onchip_state.npz"
 
 
 def initial_weights(config: FFConfig) -> list[np.ndarray]:
-    """The offline model's random initialisation, on the 8-bit grid."""
+    """The offline model's random initialisation in units of the neuron
+    threshold, on the 8-bit grid.
+
+    The offline initialisation is drawn for a threshold of 1 (64 weight
+    units); a higher threshold multiplies the weights by it, so the network
+    starts with the same dynamics but its weights use more of the 8-bit
+    range. That is what fixed-point on-chip learning needs: Lava's engine
+    rounds every update stochastically with one random number shared by all
+    synapses, and updates far below one weight unit then move whole rows
+    together (see :func:`lava_ff.onchip.simulate_onchip`, ``rounding``).
+    """
+    import torch
+
     from .model import FFNetwork
     from .spec import NetworkSpec
 
-    return list(NetworkSpec.from_torch(FFNetwork(config)).weights)
+    net = FFNetwork(config)
+    with torch.no_grad():
+        for layer in net.layers:
+            layer.weight.mul_(config.neuron.threshold)
+            layer.clamp_()
+    return list(NetworkSpec.from_torch(net).weights)
 
 
 def onchip_network(config: FFConfig, learned: list, neuron: FixedNeuronParams):

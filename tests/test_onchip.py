@@ -161,6 +161,45 @@ def test_learned_network_is_the_offline_T_step_network(rng):
     np.testing.assert_array_equal(result.weights[0], weights[0])
 
 
+def test_reference_rounding_models_the_engine_shared_random(rng):
+    """One learning event per layer (phases +1, 0): with ``shared`` rounding
+    every synapse of layer 0 rounds its expected new weight up exactly when
+    its fraction exceeds the one random number drawn for that step; with
+    ``independent`` rounding each synapse rounds on its own; both stay within
+    one unit of the expected update and give integers."""
+    cfg, weights, x, y, negative = small_problem(rng, samples=1)
+    windows = phase_windows(x[0], y[0], negative[0], cfg)
+    neuron, rule = quantize_neuron(cfg.neuron), FFLearningRule(learning_rate=16.0)
+    expected = simulate_onchip(weights, neuron, rule, cfg, windows, [1, 0], fixed=True).weights[0]
+    assert np.any(expected % 1 != 0), "the test needs fractional updates"
+    shared = simulate_onchip(weights, neuron, rule, cfg, windows, [1, 0], fixed=True, rounding="shared",
+                             rng=np.random.default_rng(5)).weights[0]
+    r0 = np.random.default_rng(5).random()  # layer 0 ends its window first: the first draw is its own
+    np.testing.assert_array_equal(shared, np.floor(expected) + (expected - np.floor(expected) > r0))
+    independent = simulate_onchip(weights, neuron, rule, cfg, windows, [1, 0], fixed=True,
+                                  rounding="independent", rng=np.random.default_rng(5)).weights[0]
+    assert np.all(independent == np.round(independent)) and np.all(np.abs(independent - expected) < 1)
+    with pytest.raises(ValueError, match="'nearest'"):
+        simulate_onchip(weights, neuron, rule, cfg, windows, [1, 0], fixed=True, rounding="nearest")
+    with pytest.raises(ValueError, match="float mode"):
+        simulate_onchip(weights, neuron, rule, cfg, windows, [1, 0], fixed=False, rounding="shared")
+
+
+def test_initial_weights_scale_with_the_threshold():
+    """A higher threshold multiplies the start weights by it (same dynamics,
+    more of the 8-bit range): within the two grids' rounding, and clamped."""
+    from lava_ff.config import NeuronParams
+    from lava_ff.onchip_train import initial_weights
+
+    base = FFConfig(in_features=30, layer_sizes=(16, 8), time_steps=5, theta=1.0, seed=3)
+    w1 = initial_weights(base)
+    w4 = initial_weights(replace(base, neuron=NeuronParams(threshold=4.0)))
+    for a, b in zip(w1, w4, strict=True):
+        # |w1 - 64x| <= 1 and |w4 - 256x| <= 1 on the even grid, so |w4 - 4 w1| <= 5
+        assert np.max(np.abs(b - 4 * a)) <= 5 and np.abs(b).max() > 4 * np.abs(a).max() - 5
+        assert b.min() >= -256 and b.max() <= 254
+
+
 # ------------------------------------------------------------ Lava vs numpy
 def test_lava_float_weights_after_n_samples_equal_the_reference(rng, tmp_path):
     cfg, weights, x, y, negative = small_problem(rng, samples=3)
