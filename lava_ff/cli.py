@@ -92,7 +92,12 @@ def _add_train_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--batch-size", type=_positive_int, default=100, help="mini-batch size (default 100)")
     p.add_argument("--rule", choices=RULES, default="surrogate",
                    help="surrogate: BPTT within each layer; three_factor: gradient-free "
-                        "m * pre * post rule (the on-chip rule). Default surrogate")
+                        "m * pre * post rule (the on-chip rule); ffgaf: FFGAF-style, the spike function "
+                        "as a black box (no surrogate derivative) plus class-aware loss weights. "
+                        "Default surrogate")
+    p.add_argument("--blocks", type=_layers, default=None, metavar="N,N,...",
+                   help="Integrated FF: train consecutive layers in blocks of these sizes, backpropagating "
+                        "inside a block only (e.g. 2,1 for three layers); sizes must sum to the layer count")
     p.add_argument("--goodness", choices=GOODNESS_KINDS, default="sum_sq_rate")
     p.add_argument("--loss", choices=LOSS_KINDS, default="softplus")
     p.add_argument("--theta", type=float, default=None,
@@ -114,6 +119,9 @@ def _add_train_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--voltage-decay", type=float, default=0.03)
     p.add_argument("--out", default="runs/train", help="output folder (checkpoint, metrics, plots)")
     p.add_argument("--resume", action="store_true", help="continue from OUT/checkpoint.pt")
+    p.add_argument("--patience", type=_positive_int, default=None,
+                   help="early stopping: stop after this many epochs without a better validation "
+                        "accuracy and keep the best epoch (default: train all epochs)")
     p.add_argument("--no-progress", action="store_true", help="no progress bars")
     p.add_argument("--backend", choices=["torch", "lava-float", "lava-fixed", "loihi2"], default="torch",
                    help="torch: offline training (CPU, or CUDA when present); lava-float / lava-fixed: "
@@ -152,7 +160,6 @@ def _in_features(dataset: str, shape) -> int:
 
 def _config_from_args(args, in_features: int):
     from .config import FFConfig, NeuronParams
-
     from .onchip import ONCHIP_THRESHOLD
 
     theta = args.theta if args.theta is not None else 0.05 * args.layers[0]
@@ -165,7 +172,7 @@ def _config_from_args(args, in_features: int):
         goodness=args.goodness, theta=theta, loss=args.loss,
         encoding="spikes" if args.dataset == "nmnist" else args.encoding,
         overlay=args.overlay, rule=args.rule, negatives=args.negatives, lr=args.lr,
-        three_factor_lr=args.three_factor_lr, seed=args.seed,
+        three_factor_lr=args.three_factor_lr, seed=args.seed, blocks=getattr(args, "blocks", None),
     )
 
 
@@ -183,7 +190,7 @@ def cmd_train(args) -> dict:
     cfg = _config_from_args(args, _in_features(args.dataset, shape))
     out = Path(args.out)
     trainer = Trainer(cfg, TrainSettings(epochs=args.epochs, batch_size=args.batch_size,
-                                         progress=not args.no_progress), out_dir=out)
+                                         progress=not args.no_progress, patience=args.patience), out_dir=out)
     if args.resume:
         if not trainer.resume():
             raise SystemExit(f"--resume: no checkpoint at {trainer.checkpoint_path}")

@@ -42,7 +42,7 @@ __all__ = [
 GOODNESS_KINDS = ("sum_sq_rate", "mean_sq_rate", "sum_sq_voltage")
 LOSS_KINDS = ("softplus", "symba")
 ENCODINGS = ("deterministic", "rate", "latency", "spikes")
-RULES = ("surrogate", "three_factor")
+RULES = ("surrogate", "three_factor", "ffgaf")
 OVERLAYS = ("label_neurons", "first_pixels")
 NEGATIVES = ("random", "hard", "mixed", "hybrid")
 #: the columns of every prediction table ([N, 3]): torch, FFReadout, netx runs
@@ -217,6 +217,10 @@ class FFConfig:
     weight_scale: float = 0.3
     eval_skip_first: bool = False
     seed: int = 0
+    #: Integrated FF (Tang): consecutive layers trained together, with
+    #: backpropagation inside a block and none between blocks; e.g. (2, 1).
+    #: ``None``: one layer per block (plain FF).
+    blocks: tuple[int, ...] | None = None
 
     def __post_init__(self):
         check_positive_int("in_features", self.in_features)
@@ -242,6 +246,21 @@ class FFConfig:
             value = getattr(self, name)
             if not isinstance(value, (int, float)) or not math.isfinite(value) or value <= 0:
                 raise ValueError(f"{name} must be a positive finite number, got {value!r}")
+        if self.blocks is not None:
+            blocks = tuple(self.blocks) if isinstance(self.blocks, (tuple, list)) else self.blocks
+            if not isinstance(blocks, tuple) or not blocks or any(
+                    isinstance(b, bool) or not isinstance(b, (int, np.integer)) or b < 1 for b in blocks):
+                raise ValueError(f"blocks must be positive layer counts, got {self.blocks!r}")
+            if sum(blocks) != len(sizes):
+                raise ValueError(f"blocks {list(blocks)} cover {sum(blocks)} layers but the network has "
+                                 f"{len(sizes)} (layer_sizes {list(sizes)}); block sizes must sum to the layer count")
+            if self.rule == "three_factor":
+                raise ValueError("blocks need a gradient rule (surrogate or ffgaf): the three-factor rule "
+                                 "has no backpropagation to share inside a block")
+            object.__setattr__(self, "blocks", tuple(int(b) for b in blocks))
+        if self.rule == "ffgaf" and self.goodness == "sum_sq_voltage":
+            raise ValueError("rule 'ffgaf' trains through firing rates; goodness 'sum_sq_voltage' has no "
+                             "rate to pass the gradient through (use sum_sq_rate or mean_sq_rate)")
         if self.encoding == "spikes" and self.negatives == "hybrid":
             raise ValueError("negatives='hybrid' mixes images; it needs intensity inputs, not encoding='spikes'")
         if self.overlay == "first_pixels" and self.in_features < self.num_classes:
@@ -249,6 +268,13 @@ class FFConfig:
                 f"overlay='first_pixels' needs in_features >= num_classes ({self.num_classes}), "
                 f"got {self.in_features}"
             )
+
+    @property
+    def layer_blocks(self) -> list[list[int]]:
+        """Layer indices of each training block (one layer each without ``blocks``)."""
+        sizes = self.blocks or (1,) * len(self.layer_sizes)
+        starts = np.cumsum((0,) + tuple(sizes))
+        return [list(range(int(a), int(b))) for a, b in zip(starts[:-1], starts[1:], strict=True)]
 
     @property
     def input_size(self) -> int:
@@ -275,6 +301,7 @@ class FFConfig:
     def to_dict(self) -> dict:
         out = asdict(self)
         out["layer_sizes"] = list(self.layer_sizes)
+        out["blocks"] = None if self.blocks is None else list(self.blocks)
         return out
 
     @classmethod
@@ -285,6 +312,8 @@ class FFConfig:
             raise ValueError(f"unknown FFConfig keys {sorted(unknown)}; valid: {sorted(known)}")
         data = dict(data)
         data["layer_sizes"] = tuple(data.get("layer_sizes", cls.layer_sizes))
+        if data.get("blocks") is not None:
+            data["blocks"] = tuple(data["blocks"])
         if isinstance(data.get("neuron"), dict):
             data["neuron"] = NeuronParams(**data["neuron"])
         return cls(**data)

@@ -61,13 +61,25 @@ class FFLayer(nn.Module):
     def integer_weight(self) -> np.ndarray:
         return quantize_weights(self.weight.detach().cpu().numpy())
 
-    def forward(self, spikes_in: torch.Tensor):
-        """``spikes_in`` ``[B, N_in, T]`` -> ``(spikes, voltage)`` ``[B, N_out, T]``."""
+    def forward(self, spikes_in: torch.Tensor, black_box: bool = False):
+        """``spikes_in`` ``[B, N_in, T]`` -> ``(spikes, voltage)`` ``[B, N_out, T]``.
+
+        ``black_box=True`` (the FFGAF-style rule) leaves the spike function
+        out of the backward pass: the spikes are the same, but their gradient
+        is that of a linear rate unit, ``d spikes_t / d current_t =
+        1/threshold``, so neither slayer's surrogate derivative nor the
+        membrane dynamics shape it."""
         if spikes_in.ndim != 3 or spikes_in.shape[1] != self.in_features:
             raise ValueError(
                 f"expected input [batch, {self.in_features}, time], got {tuple(spikes_in.shape)}"
             )
         current = torch.einsum("oi,bit->bot", self.quantized_weight(), spikes_in)
+        if black_box:
+            with torch.no_grad():
+                _, voltage = self.neuron.dynamics(current)
+                spikes = self.neuron.spike(voltage)
+            linear = current / self.neuron_params.threshold
+            return spikes + (linear - linear.detach()), voltage
         _, voltage = self.neuron.dynamics(current)
         spikes = self.neuron.spike(voltage)
         return spikes, voltage
@@ -86,14 +98,19 @@ def torch_goodness(spikes: torch.Tensor, kind: str, voltage: torch.Tensor | None
 
 
 def torch_ff_loss(g_pos: torch.Tensor, g_neg: torch.Tensor, theta: float, kind: str,
-                  alpha: float) -> torch.Tensor:
-    """Torch twin of :func:`lava_ff.kernels.ff_loss` (softplus, never log(1+exp))."""
+                  alpha: float, weights: torch.Tensor | None = None) -> torch.Tensor:
+    """Torch twin of :func:`lava_ff.kernels.ff_loss` (softplus, never log(1+exp)).
+    ``weights``: per-sample weights of the mean (class-aware training)."""
     softplus = nn.functional.softplus
     if kind == "softplus":
-        return (softplus(theta - g_pos) + softplus(g_neg - theta)).mean()
-    if kind == "symba":
-        return softplus(-alpha * (g_pos - g_neg)).mean()
-    raise ValueError(f"unknown loss {kind!r}")
+        per_sample = softplus(theta - g_pos) + softplus(g_neg - theta)
+    elif kind == "symba":
+        per_sample = softplus(-alpha * (g_pos - g_neg))
+    else:
+        raise ValueError(f"unknown loss {kind!r}")
+    if weights is None:
+        return per_sample.mean()
+    return (per_sample * weights).sum() / weights.sum()
 
 
 class FFNetwork(nn.Module):

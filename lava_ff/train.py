@@ -56,11 +56,16 @@ class TrainSettings:
     readout_epochs: int = 3
     eval_batch: int = 250
     progress: bool = True
+    #: stop after this many epochs without a better validation accuracy and
+    #: keep the best epoch's weights (None: train all epochs, keep the last)
+    patience: int | None = None
 
     def __post_init__(self):
         check_positive_int("epochs", self.epochs)
         check_positive_int("batch_size", self.batch_size)
         check_positive_int("readout_epochs", self.readout_epochs)
+        if self.patience is not None:
+            check_positive_int("patience", self.patience)
 
 
 def save_checkpoint(path: Path, payload: dict) -> None:
@@ -121,8 +126,16 @@ class Trainer:
     def __post_init__(self):
         torch.manual_seed(self.config.seed)
         self.net = FFNetwork(self.config)
-        self.optimizers = [torch.optim.Adam(layer.parameters(), lr=self.config.lr)
-                           for layer in self.net.layers]
+        # one optimizer per training block (per layer unless IntFF blocks are set)
+        self.optimizers = [torch.optim.Adam([p for i in block for p in self.net.layers[i].parameters()],
+                                            lr=self.config.lr)
+                           for block in self.config.layer_blocks]
+        # FFGAF-style class-aware weighting: running rate at which each (true, wrong)
+        # label pair is confused (negative goodness >= positive goodness)
+        c = self.config.num_classes
+        self.confusion = np.full((c, c), 1.0 / c)
+        np.fill_diagonal(self.confusion, 0.0)
+        self.best: dict | None = None
         self.readout_opt = torch.optim.Adam(self.net.readout.parameters(), lr=1e-2)
         self.rng = np.random.default_rng(self.config.seed)
         self.epoch = 0
@@ -147,6 +160,8 @@ class Trainer:
             "history": self.history,
             "train_seconds": self.train_seconds,
             "samples_seen": self.samples_seen,
+            "confusion": self.confusion.tolist(),
+            "best": self.best,
         }
 
     def load_state(self, state: dict) -> None:
@@ -164,6 +179,9 @@ class Trainer:
         torch.set_rng_state(state["torch_rng"])
         self.epoch, self.history = state["epoch"], state["history"]
         self.train_seconds, self.samples_seen = state["train_seconds"], state["samples_seen"]
+        if "confusion" in state:
+            self.confusion = np.asarray(state["confusion"], dtype=np.float64)
+        self.best = state.get("best")
 
     def resume(self) -> bool:
         path = self.checkpoint_path
@@ -173,48 +191,89 @@ class Trainer:
         return True
 
     # -------------------------------------------------------------- training
-    def _negative_inputs(self, xb: np.ndarray, yb: np.ndarray, image_shape) -> torch.Tensor:
+    def class_weights(self, labels: np.ndarray) -> torch.Tensor:
+        """FFGAF-style class-aware loss weights: a class's weight grows with how
+        often its samples are currently confused with another class (row sums
+        of :attr:`confusion`), normalised to mean 1 over the classes."""
+        hardness = self.confusion.sum(axis=1)
+        weights = 1.0 + hardness / max(hardness.mean(), 1e-12)
+        weights = weights / weights.mean()
+        return torch.as_tensor(weights[np.asarray(labels)], dtype=torch.float32, device=self.net.device)
+
+    def _update_confusion(self, labels, wrong, g_pos: torch.Tensor, g_neg: torch.Tensor,
+                          rate: float = 0.05) -> None:
+        confused = (g_neg >= g_pos).float().cpu().numpy()
+        for true, neg, hit in zip(np.asarray(labels), np.asarray(wrong), confused, strict=True):
+            self.confusion[true, neg] += rate * (hit - self.confusion[true, neg])
+
+    def _negative_inputs(self, xb: np.ndarray, yb: np.ndarray, image_shape):
+        """Negative data and the wrong labels it carries (None for hybrid images)."""
         cfg, net = self.config, self.net
         kind = cfg.negatives
         if kind == "hybrid":
             hybrids = hybrid_images(xb.reshape((-1,) + tuple(image_shape)), self.rng)
-            return net.encode(hybrids.reshape(len(xb), -1), None, self.rng)
+            return net.encode(hybrids.reshape(len(xb), -1), None, self.rng), None
         wrong = random_wrong_labels(yb, cfg.num_classes, self.rng)
         if kind in ("hard", "mixed"):
             hard = hard_negative_labels(net.label_scores(xb, self.rng), yb)
             wrong = hard if kind == "hard" else np.where(self.rng.random(len(yb)) < 0.5, hard, wrong)
-        return net.encode(xb, wrong, self.rng)
+        return net.encode(xb, wrong, self.rng), wrong
+
+    def _train_block(self, block: list[int], optimizer, s_pos, s_neg, labels, wrong) -> tuple:
+        """One gradient step on one block of layers (surrogate or FFGAF-style):
+        the sum of its layers' FF losses, backpropagated inside the block only
+        (its input is detached). Returns the per-layer losses and the block's
+        detached output spikes."""
+        cfg, net = self.config, self.net
+        black_box = cfg.rule == "ffgaf"
+        weights = self.class_weights(labels) if black_box and labels is not None else None
+        losses, total = [], 0.0
+        for index in block:
+            layer = net.layers[index]
+            out_pos, v_pos = layer(s_pos, black_box=black_box)
+            out_neg, v_neg = layer(s_neg, black_box=black_box)
+            g_pos = net.goodness([(out_pos, v_pos)])[0]
+            g_neg = net.goodness([(out_neg, v_neg)])[0]
+            loss = torch_ff_loss(g_pos, g_neg, cfg.theta, cfg.loss, cfg.symba_alpha, weights)
+            if black_box and wrong is not None:
+                self._update_confusion(labels, wrong, g_pos.detach(), g_neg.detach())
+            total = total + loss
+            losses.append(float(loss.detach()))
+            s_pos, s_neg = out_pos, out_neg
+        optimizer.zero_grad(set_to_none=True)
+        total.backward()
+        optimizer.step()
+        for index in block:
+            net.layers[index].clamp_()
+        return losses, s_pos.detach(), s_neg.detach()
 
     def _train_batch(self, xb: np.ndarray, yb: np.ndarray, image_shape) -> list[float]:
         cfg, net = self.config, self.net
         positive_labels = None if cfg.negatives == "hybrid" else yb
         s_pos = net.encode(xb, positive_labels, self.rng)
-        s_neg = self._negative_inputs(xb, yb, image_shape)
+        s_neg, wrong = self._negative_inputs(xb, yb, image_shape)
+        if cfg.rule != "three_factor":
+            losses = []
+            for block, optimizer in zip(cfg.layer_blocks, self.optimizers, strict=True):
+                block_losses, s_pos, s_neg = self._train_block(block, optimizer, s_pos, s_neg,
+                                                               positive_labels, wrong)
+                losses += block_losses
+            return losses
         losses = []
-        for index, layer in enumerate(net.layers):
-            if cfg.rule == "surrogate":
+        for layer in net.layers:
+            with torch.no_grad():
                 out_pos, v_pos = layer(s_pos)
                 out_neg, v_neg = layer(s_neg)
                 g_pos = net.goodness([(out_pos, v_pos)])[0]
                 g_neg = net.goodness([(out_neg, v_neg)])[0]
                 loss = torch_ff_loss(g_pos, g_neg, cfg.theta, cfg.loss, cfg.symba_alpha)
-                self.optimizers[index].zero_grad(set_to_none=True)
-                loss.backward()
-                self.optimizers[index].step()
-            else:
-                with torch.no_grad():
-                    out_pos, v_pos = layer(s_pos)
-                    out_neg, v_neg = layer(s_neg)
-                    g_pos = net.goodness([(out_pos, v_pos)])[0]
-                    g_neg = net.goodness([(out_neg, v_neg)])[0]
-                    loss = torch_ff_loss(g_pos, g_neg, cfg.theta, cfg.loss, cfg.symba_alpha)
-                    delta = torch.zeros_like(layer.weight)
-                    for spikes_in, out, g, positive in ((s_pos, out_pos, g_pos, True),
-                                                        (s_neg, out_neg, g_neg, False)):
-                        m = modulatory_factor(g, cfg.theta, positive)
-                        delta += three_factor_update(spikes_in.mean(-1), out.mean(-1), m,
-                                                     cfg.three_factor_lr)
-                    layer.weight += delta
+                delta = torch.zeros_like(layer.weight)
+                for spikes_in, out, g, positive in ((s_pos, out_pos, g_pos, True),
+                                                    (s_neg, out_neg, g_neg, False)):
+                    m = modulatory_factor(g, cfg.theta, positive)
+                    delta += three_factor_update(spikes_in.mean(-1), out.mean(-1), m,
+                                                 cfg.three_factor_lr)
+                layer.weight += delta
             layer.clamp_()
             losses.append(float(loss.detach()))
             s_pos, s_neg = out_pos.detach(), out_neg.detach()
@@ -239,10 +298,18 @@ class Trainer:
     def fit(self, train_x: np.ndarray, train_y: np.ndarray, val_x: np.ndarray, val_y: np.ndarray,
             image_shape: tuple[int, int]) -> list[dict]:
         """Train until ``settings.epochs``; each epoch ends with a validation
-        measurement and an atomic checkpoint, so ``resume()`` continues."""
+        measurement and an atomic checkpoint, so ``resume()`` continues.
+
+        With ``settings.patience`` training stops early once the validation
+        goodness accuracy has not improved for that many epochs, and the net
+        keeps the best epoch's weights (early stopping on a clean validation
+        split, as the IntFF robustness protocol asks)."""
         train_x, val_x = prepare_inputs(train_x, self.config), prepare_inputs(val_x, self.config)
         bs = self.settings.batch_size
+        patience = self.settings.patience
         for epoch in range(self.epoch, self.settings.epochs):
+            if patience and self.best is not None and self.epoch - self.best["epoch"] >= patience:
+                break
             start = time.perf_counter()
             order = self.rng.permutation(len(train_x))
             layer_losses = []
@@ -262,8 +329,15 @@ class Trainer:
                       **{f"val_{k}": v for k, v in val.items()},
                       "train_seconds": self.train_seconds}
             self.history.append(record)
+            if patience and (self.best is None or val["goodness"] > self.best["score"]):
+                self.best = {"epoch": self.epoch, "score": val["goodness"],
+                             "model": {k: v.detach().clone() for k, v in self.net.state_dict().items()}}
             if self.settings.progress:
                 tqdm.write(json.dumps(record))
+            if self.checkpoint_path is not None:
+                save_checkpoint(self.checkpoint_path, self.state())
+        if patience and self.best is not None:
+            self.net.load_state_dict(self.best["model"])
             if self.checkpoint_path is not None:
                 save_checkpoint(self.checkpoint_path, self.state())
         return self.history
@@ -274,5 +348,5 @@ class Trainer:
         x = prepare_inputs(x, self.config)
         net = self.net
         g_pos = net.goodness(net.layer_outputs(net.encode(x, y, self.rng)))
-        g_neg = net.goodness(net.layer_outputs(self._negative_inputs(x, y, image_shape)))
+        g_neg = net.goodness(net.layer_outputs(self._negative_inputs(x, y, image_shape)[0]))
         return [g.cpu().numpy() for g in g_pos], [g.cpu().numpy() for g in g_neg]

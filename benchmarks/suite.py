@@ -1,0 +1,78 @@
+"""The lava-ff evaluation suite (a benchmark, not a test).
+
+Runs a chosen set of methods over a chosen set of data sets and writes
+``OUT/results.md`` (accuracy, time steps, train time, spikes per inference),
+``OUT/results.json`` and, with ``--robustness``, ``OUT/robustness_<data>.png``
+(accuracy against test-time Gaussian noise and pixel dropout). Prints one
+JSON line per run. Methods: ff-surrogate, ff-three-factor, intff, ffgaf,
+bptt; data sets: digits, mnist, idx (any MNIST-format folder via --data),
+nmnist (the N-MNIST 1k/100 subset).
+
+    # the IntFF robustness protocol on MNIST, all methods
+    .venv/bin/python benchmarks/suite.py --datasets mnist --corrupt --robustness --out runs/suite_corrupt
+    # clean MNIST, FFGAF-style against the baseline
+    .venv/bin/python benchmarks/suite.py --methods ffgaf,bptt --datasets mnist --out runs/suite_clean
+    # quick look on the embedded digits
+    .venv/bin/python benchmarks/suite.py --datasets digits --layers 200,200 --epochs 5 --out runs/suite_digits
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+
+from lava_ff.cli import _layers
+from lava_ff.suite import METHODS, SUITE_DATASETS, SuiteSettings, check_names, run_suite, write_report
+
+DEFAULT_DATA = {"mnist": "../shared/data/mnist", "nmnist": "../shared/data/nmnist-small"}
+
+
+def _fractions(text: str) -> tuple[float, ...]:
+    try:
+        return tuple(float(v) for v in text.split(","))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected 4 comma-separated fractions, got {text!r}") from None
+
+
+def main(argv=None) -> list[dict]:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--methods", default=",".join(METHODS), help=f"comma-separated, from {', '.join(METHODS)}")
+    p.add_argument("--datasets", default="mnist", help=f"comma-separated, from {', '.join(SUITE_DATASETS)}")
+    p.add_argument("--data", default=None, help="folder for idx (and mnist, overriding ../shared/data/mnist)")
+    p.add_argument("--nmnist-data", default=DEFAULT_DATA["nmnist"], help="N-MNIST subset folder")
+    p.add_argument("--layers", type=_layers, default=(500, 500))
+    p.add_argument("--time-steps", type=int, default=10)
+    p.add_argument("--epochs", type=int, default=10, help="maximum epochs (early stopping on validation)")
+    p.add_argument("--patience", type=int, default=3)
+    p.add_argument("--batch-size", type=int, default=100)
+    p.add_argument("--limit", type=int, default=None, help="first N training and test samples per data set")
+    p.add_argument("--blocks", type=_layers, default=None, help="intff blocks (default: blocks of 2 layers)")
+    p.add_argument("--corrupt", action="store_true", help="the IntFF 75%%-corruption training protocol")
+    p.add_argument("--fractions", type=_fractions, default=(0.25, 0.25, 0.25, 0.25),
+                   help="clean,gaussian,dropout,noise fractions of the corrupted training set")
+    p.add_argument("--robustness", action="store_true", help="test-time noise and dropout curves")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--no-progress", action="store_true")
+    p.add_argument("--out", default="runs/suite")
+    args = p.parse_args(argv)
+    try:
+        methods = check_names("method", args.methods, METHODS)
+        datasets = check_names("data set", args.datasets, SUITE_DATASETS)
+        settings = SuiteSettings(layers=args.layers, time_steps=args.time_steps, epochs=args.epochs,
+                                 batch_size=args.batch_size, patience=args.patience, limit=args.limit,
+                                 blocks=args.blocks, corrupt=args.corrupt, fractions=args.fractions,
+                                 robustness=args.robustness, seed=args.seed, progress=not args.no_progress)
+        data = {"mnist": args.data or DEFAULT_DATA["mnist"], "idx": args.data, "nmnist": args.nmnist_data}
+        results = run_suite(methods, datasets, settings, data,
+                            on_result=lambda r: print(json.dumps({k: v for k, v in r.items() if k != "config"}),
+                                                      flush=True))
+    except ValueError as err:
+        p.exit(2, f"suite: error: {err}\n")
+    for path in write_report(results, args.out, settings):
+        print(f"wrote {path}", file=sys.stderr)
+    return results
+
+
+if __name__ == "__main__":
+    main()

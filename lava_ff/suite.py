@@ -1,0 +1,253 @@
+"""An evaluation suite: FF variants and a BPTT baseline, side by side.
+
+:func:`run_suite` trains each chosen method on each chosen data set and
+measures clean test accuracy, time steps, training time and spikes per
+inference; with ``corrupt=True`` it follows the IntFF robustness protocol
+(75% of the training set corrupted, early stopping on a clean validation
+split, clean test set) and with ``robustness=True`` it adds test-time
+robustness curves. :func:`write_report` writes a markdown table and PNG
+plots. ``benchmarks/suite.py`` is the command line.
+
+Methods (:data:`METHODS`):
+
+* ``ff-surrogate``: spiking FF, one layer per block, surrogate gradient
+  through time inside the layer;
+* ``ff-three-factor``: spiking FF with the gradient-free three-factor rule
+  (the on-chip rule);
+* ``intff``: Integrated FF, blocks of layers (default: blocks of 2) with
+  backpropagation inside a block and FF losses at every layer;
+* ``ffgaf``: FFGAF-style, the spike function as a black box (no surrogate
+  derivative) and class-aware loss weights, hard and random negatives mixed;
+* ``bptt``: the same-size spiking network trained end to end with BPTT
+  (lava-dl slayer), the backprop baseline.
+
+Hyper-parameters are the library defaults (chosen earlier on validation
+splits) and every method stops early on the validation split; the test split
+is only measured.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+import numpy as np
+
+from .config import FFConfig
+from .robustness import CORRUPTIONS, check_fractions, corrupt_training_set, robustness_curves
+from .train import TrainSettings, evaluate_accuracy, prepare_inputs
+
+__all__ = ["METHODS", "SUITE_DATASETS", "SuiteSettings", "run_method", "run_suite", "write_report",
+           "check_names", "default_blocks"]
+
+METHODS = ("ff-surrogate", "ff-three-factor", "intff", "ffgaf", "bptt")
+SUITE_DATASETS = ("digits", "mnist", "idx", "nmnist")
+
+
+def check_names(kind: str, names, valid: tuple[str, ...]) -> list[str]:
+    """Split and validate a list of method or data set names."""
+    if isinstance(names, str):
+        names = [n.strip() for n in names.split(",") if n.strip()]
+    names = list(names)
+    if not names:
+        raise ValueError(f"no {kind} chosen; valid: {', '.join(valid)}")
+    unknown = [n for n in names if n not in valid]
+    if unknown:
+        raise ValueError(f"unknown {kind} {', '.join(map(repr, unknown))}; valid: {', '.join(valid)}")
+    return names
+
+
+def default_blocks(layers: int) -> tuple[int, ...]:
+    """Blocks of two layers, the last one shorter if the count is odd."""
+    return tuple([2] * (layers // 2) + [1] * (layers % 2))
+
+
+@dataclass(frozen=True)
+class SuiteSettings:
+    layers: tuple[int, ...] = (500, 500)
+    time_steps: int = 10
+    epochs: int = 10
+    batch_size: int = 100
+    patience: int = 3
+    limit: int | None = None  # training samples (and test samples) per data set
+    blocks: tuple[int, ...] | None = None  # intff; None: default_blocks
+    corrupt: bool = False
+    fractions: tuple[float, ...] = (0.25, 0.25, 0.25, 0.25)
+    robustness: bool = False
+    seed: int = 0
+    progress: bool = True
+
+    def __post_init__(self):
+        check_fractions(self.fractions)
+
+
+def _ff_config(method: str, in_features: int, settings: SuiteSettings, encoding: str) -> FFConfig:
+    base = FFConfig(in_features=in_features, layer_sizes=settings.layers, time_steps=settings.time_steps,
+                    theta=0.05 * settings.layers[0], encoding=encoding, seed=settings.seed,
+                    label_repeat=10 if encoding == "spikes" else 1)
+    if method == "ff-three-factor":
+        return replace(base, rule="three_factor")
+    if method == "intff":
+        return replace(base, blocks=settings.blocks or default_blocks(len(settings.layers)))
+    if method == "ffgaf":
+        return replace(base, rule="ffgaf", negatives="mixed")
+    return base
+
+
+def _ff_spikes_per_inference(net, x: np.ndarray) -> float:
+    """Spikes of all FF layers to classify one sample by goodness: one window
+    per candidate label."""
+    import torch
+
+    c = net.config.num_classes
+    with torch.no_grad():
+        spikes = net.encode(np.repeat(x, c, axis=0), np.tile(np.arange(c), len(x)))
+        return float(sum(s.sum() for s, _ in net.layer_outputs(spikes)) / max(len(x), 1))
+
+
+def run_method(method: str, train, val, test, settings: SuiteSettings, encoding: str = "deterministic") -> dict:
+    """Train one method on ``train`` (early stopping on ``val``) and measure it on ``test``."""
+    from .baselines import BPTTTrainer
+    from .train import Trainer
+
+    check_names("method", [method], METHODS)
+    in_features = int(train.shape[0]) if encoding == "spikes" else int(np.prod(train.shape))
+    train_settings = TrainSettings(epochs=settings.epochs, batch_size=settings.batch_size,
+                                   patience=settings.patience, progress=settings.progress)
+    test_x = prepare_inputs(test.images, FFConfig(in_features=in_features, encoding=encoding))
+    test_y = np.asarray(test.labels)
+    sample = test_x[:min(100, len(test_x))]
+    start = time.perf_counter()
+    if method == "bptt":
+        cfg = _ff_config("ff-surrogate", in_features, settings, encoding)
+        trainer = BPTTTrainer(cfg, train_settings)
+        trainer.fit(train.images, train.labels, val.images, val.labels)
+        net = trainer.net
+
+        def predict(x):
+            return net.predict(prepare_inputs(x, cfg))
+
+        accuracy = {"accuracy": float(np.mean(predict(test.images) == test_y))}
+        val_accuracy = max(h["val_accuracy"] for h in trainer.history)
+        spikes = net.spikes_per_inference(sample)
+        epochs = len(trainer.history)
+    else:
+        cfg = _ff_config(method, in_features, settings, encoding)
+        trainer = Trainer(cfg, train_settings)
+        trainer.fit(train.images, train.labels, val.images, val.labels, train.shape)
+        net = trainer.net
+
+        def predict(x):
+            return net.predict(prepare_inputs(x, cfg))
+
+        scores = evaluate_accuracy(net, test_x, test_y)
+        accuracy = {"accuracy": scores["goodness"], "accuracy_readout": scores["readout"]}
+        val_accuracy = max(h["val_goodness"] for h in trainer.history)
+        spikes = _ff_spikes_per_inference(net, sample)
+        epochs = len(trainer.history)
+    wall = time.perf_counter() - start
+    result = {"method": method, **accuracy, "val_accuracy": val_accuracy, "time_steps": cfg.time_steps,
+              "train_seconds": float(trainer.train_seconds), "wall_seconds": wall, "epochs": epochs,
+              "spikes_per_inference": spikes, "train_samples": len(train), "test_samples": len(test_y),
+              "layers": list(cfg.layer_sizes), "config": cfg.to_dict()}
+    if settings.robustness:
+        if encoding == "spikes":
+            raise ValueError("robustness curves corrupt images; this data set is event spike trains")
+        result["robustness"] = robustness_curves(predict, test.images, test_y,
+                                                 np.random.default_rng(settings.seed))
+    return result
+
+
+def _load(dataset: str, data: str | None, settings: SuiteSettings):
+    from .cli import load_split
+
+    try:
+        train, val, test, _ = load_split(dataset, data, settings.seed, time_steps=settings.time_steps)
+    except SystemExit as err:  # load_split speaks to the CLI; the suite raises
+        raise ValueError(str(err)) from None
+    if settings.limit:
+        train, test = train.subset(slice(0, settings.limit)), test.subset(slice(0, settings.limit))
+    return train, val, test
+
+
+def run_suite(methods, datasets, settings: SuiteSettings, data: dict | None = None,
+              on_result=None) -> list[dict]:
+    """Every method on every data set. ``data`` maps data set names to folders
+    (mnist, idx, nmnist). ``on_result(result)`` is called after each run."""
+    from .datasets import ImageSet
+
+    methods = check_names("method", methods, METHODS)
+    datasets = check_names("data set", datasets, SUITE_DATASETS)
+    data = data or {}
+    results = []
+    for dataset in datasets:
+        encoding = "spikes" if dataset == "nmnist" else "deterministic"
+        if settings.corrupt and encoding == "spikes":
+            raise ValueError("the corruption protocol corrupts images; nmnist holds event spike trains")
+        train, val, test = _load(dataset, data.get(dataset), settings)
+        kinds = None
+        if settings.corrupt:
+            images, labels, kinds = corrupt_training_set(
+                np.asarray(train.images, np.float32), np.asarray(train.labels), train.num_classes,
+                np.random.default_rng(settings.seed), settings.fractions)
+            train = ImageSet(images, labels, train.num_classes, f"{train.name}[corrupted]")
+        for method in methods:
+            result = run_method(method, train, val, test, settings, encoding)
+            result["dataset"] = dataset
+            result["corrupted_training"] = None if kinds is None else {
+                name: int((kinds == i).sum()) for i, name in enumerate(CORRUPTIONS)}
+            results.append(result)
+            if on_result is not None:
+                on_result(result)
+    return results
+
+
+def write_report(results: list[dict], out_dir, settings: SuiteSettings) -> list[Path]:
+    """``results.json``, ``results.md`` (one table row per run) and, with
+    robustness curves, ``robustness_<dataset>.png``."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    written = [out / "results.json", out / "results.md"]
+    (out / "results.json").write_text(json.dumps(results, indent=2))
+    protocol = ("IntFF corruption protocol: training set "
+                + ", ".join(f"{f:.0%} {n}" for n, f in zip(CORRUPTIONS, settings.fractions, strict=True))
+                + "; early stopping on a clean validation split; clean test set"
+                if settings.corrupt else "clean training data; early stopping on the validation split")
+    lines = ["# lava-ff evaluation suite", "", protocol, "",
+             "| data set | method | test accuracy | readout | val accuracy | time steps | train s | epochs | "
+             "spikes / inference |",
+             "|---|---|---|---|---|---|---|---|---|"]
+    for r in results:
+        readout = f"{r['accuracy_readout']:.2%}" if "accuracy_readout" in r else "–"
+        lines.append(f"| {r['dataset']} | {r['method']} | {r['accuracy']:.2%} | {readout} | "
+                     f"{r['val_accuracy']:.2%} | {r['time_steps']} | {r['train_seconds']:.0f} | {r['epochs']} | "
+                     f"{r['spikes_per_inference']:.0f} |")
+    lines += ["", "FF methods: test accuracy by goodness (every label overlaid, highest goodness wins, "
+              "spikes counted over all label windows); readout: linear softmax on hidden rates. "
+              "bptt: output neuron with most spikes."]
+    (out / "results.md").write_text("\n".join(lines) + "\n")
+    for dataset in dict.fromkeys(r["dataset"] for r in results):
+        curves = [r for r in results if r["dataset"] == dataset and "robustness" in r]
+        if not curves:
+            continue
+        fig, axes = plt.subplots(1, 2, figsize=(10, 3.8))
+        for r in curves:
+            rob = r["robustness"]
+            axes[0].plot(rob["noise_levels"], rob["noise_accuracy"], marker="o", label=r["method"])
+            axes[1].plot(rob["drop_levels"], rob["drop_accuracy"], marker="o", label=r["method"])
+        axes[0].set(xlabel="Gaussian noise std", ylabel="test accuracy", title=f"{dataset}: noise")
+        axes[1].set(xlabel="fraction of pixels dropped", ylabel="test accuracy", title=f"{dataset}: dropout")
+        axes[0].legend(fontsize=8)
+        fig.tight_layout()
+        path = out / f"robustness_{dataset}.png"
+        fig.savefig(path, dpi=120)
+        plt.close(fig)
+        written.append(path)
+    return written
