@@ -17,7 +17,7 @@ Methods (:data:`METHODS`):
 * ``intff``: Integrated FF, blocks of layers (default: blocks of 2) with
   backpropagation inside a block and FF losses at every layer;
 * ``ffgaf``: FFGAF-style, the spike function as a black box (no surrogate
-  derivative) and class-aware loss weights, hard and random negatives mixed;
+  derivative) and class-aware loss weights;
 * ``bptt``: the same-size spiking network trained end to end with BPTT
   (lava-dl slayer), the backprop baseline.
 
@@ -92,7 +92,7 @@ def _ff_config(method: str, in_features: int, settings: SuiteSettings, encoding:
     if method == "intff":
         return replace(base, blocks=settings.blocks or default_blocks(len(settings.layers)))
     if method == "ffgaf":
-        return replace(base, rule="ffgaf", negatives="mixed")
+        return replace(base, rule="ffgaf")
     return base
 
 

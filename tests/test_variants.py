@@ -217,3 +217,16 @@ def test_suite_names_the_valid_methods_and_data_sets():
     done = subprocess.run([sys.executable, str(ROOT / "benchmarks" / "suite.py"), "--methods", "sgd"],
                           capture_output=True, text=True, cwd=ROOT, timeout=300)
     assert done.returncode == 2 and "unknown method 'sgd'; valid:" in done.stderr
+
+
+def test_cli_trains_ffgaf_in_intff_blocks_with_early_stopping(tmp_path):
+    import json
+
+    from lava_ff.cli import main
+
+    out = tmp_path / "run"
+    assert main(["train", "--dataset", "digits", "--layers", "20,20", "--rule", "ffgaf", "--blocks", "2",
+                 "--patience", "1", "--limit", "60", "--epochs", "2", "--batch-size", "20", "--no-progress",
+                 "--out", str(out)]) in (0, None)
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert metrics["config"]["rule"] == "ffgaf" and metrics["config"]["blocks"] == [2]
