@@ -36,9 +36,13 @@ def main(argv=None) -> list[dict]:
     p.add_argument("--epochs", type=int, default=1)
     p.add_argument("--test-limit", type=int, default=10000, help="test samples evaluated")
     p.add_argument("--init-from", default=None, help="offline-trained model to continue from")
-    p.add_argument("--onchip-lr", type=float, default=8.0)
-    p.add_argument("--pre-trace-impulse", type=int, default=4)
-    p.add_argument("--theta", type=float, default=25.0)
+    # defaults chosen on a validation split (the last 1,000 training images) with the numpy reference,
+    # simulate_onchip(rounding="shared"), 2,000 samples: see the README's on-chip section
+    p.add_argument("--onchip-lr", type=float, default=16.0)
+    p.add_argument("--pre-trace-impulse", type=int, default=16)
+    p.add_argument("--theta", type=float, default=5.0)
+    p.add_argument("--threshold", type=float, default=16.0, help="neuron threshold (weights scale with it)")
+    p.add_argument("--label-repeat", type=int, default=20)
     p.add_argument("--out", default="runs/onchip")
     args = p.parse_args(argv)
     test = load_mnist(args.data, "test")
@@ -50,6 +54,7 @@ def main(argv=None) -> list[dict]:
         argv_train = ["train", "--dataset", "mnist", "--data", args.data, "--backend", args.backend,
                       "--limit", str(size), "--epochs", str(args.epochs), "--onchip-lr", str(args.onchip_lr),
                       "--pre-trace-impulse", str(args.pre_trace_impulse), "--theta", str(args.theta),
+                      "--threshold", str(args.threshold), "--label-repeat", str(args.label_repeat),
                       "--out", str(out), "--no-progress"]
         if args.init_from:
             argv_train += ["--init-from", args.init_from]
@@ -65,7 +70,9 @@ def main(argv=None) -> list[dict]:
                   "samples_per_second": metrics["samples_per_second"],
                   "weight_updates": metrics["weight_updates"], "train_seconds": metrics["train_seconds"],
                   "wall_seconds": wall, "init_from": args.init_from, "rule": metrics["rule"],
-                  "theta": metrics["config"]["theta"], "layers": metrics["config"]["layer_sizes"]}
+                  "theta": metrics["config"]["theta"], "layers": metrics["config"]["layer_sizes"],
+                  "threshold": metrics["config"]["neuron"]["threshold"],
+                  "label_repeat": metrics["config"]["label_repeat"]}
         print(json.dumps(result), flush=True)
         results.append(result)
     Path(args.out).mkdir(parents=True, exist_ok=True)

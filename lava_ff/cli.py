@@ -106,6 +106,9 @@ def _add_train_options(p: argparse.ArgumentParser) -> None:
                    help="how images become spikes (default deterministic); nmnist always uses its "
                         "events binned into --time-steps frames (spikes)")
     p.add_argument("--overlay", choices=OVERLAYS, default="label_neurons")
+    p.add_argument("--label-repeat", type=_positive_int, default=1,
+                   help="label input neurons per class with --overlay label_neurons (default 1; on MNIST "
+                        "the on-chip rule needs ~20, or 10 labels are lost among 784 pixels)")
     p.add_argument("--negatives", choices=NEGATIVES, default="random",
                    help="random wrong label, hard (most plausible wrong label), mixed, or "
                         "hybrid (unsupervised: Hinton's masked image mixtures)")
@@ -171,7 +174,7 @@ def _config_from_args(args, in_features: int):
         neuron=NeuronParams(threshold, args.current_decay, args.voltage_decay),
         goodness=args.goodness, theta=theta, loss=args.loss,
         encoding="spikes" if args.dataset == "nmnist" else args.encoding,
-        overlay=args.overlay, rule=args.rule, negatives=args.negatives, lr=args.lr,
+        overlay=args.overlay, label_repeat=args.label_repeat, rule=args.rule, negatives=args.negatives, lr=args.lr,
         three_factor_lr=args.three_factor_lr, seed=args.seed, blocks=getattr(args, "blocks", None),
     )
 

@@ -278,9 +278,12 @@ def deployable_weights(learned: np.ndarray) -> np.ndarray:
 # --------------------------------------------------------- numpy reference
 #: Neuron threshold (in units of 64 weight steps) that on-chip learning starts
 #: from by default; :func:`lava_ff.onchip_train.initial_weights` scales the
-#: weights with it. On digits (64-100-100, 1,000 samples, validation split,
-#: numpy reference with Lava's shared-random rounding, rate 4 per threshold
-#: unit) threshold 1 gave fixed 38 % vs float 80 %; threshold 4 gave 82 % vs 85 %.
+#: weights with it. Measured with the numpy reference and Lava's shared-random
+#: rounding on validation splits: digits (64-100-100, 1,000 samples, rate 4
+#: per threshold unit) threshold 1 gave fixed 38 % vs float 80 %, threshold 4
+#: gave 82 % vs 85 %. MNIST (784-500-500, 2,000 samples, theta 5, label
+#: repeat 20) wants more: threshold 4 / rate 4 gave 57 % vs 82 %, threshold
+#: 16 / rate 8 gave 82 % vs 86 % (``benchmarks/onchip_mnist.py`` defaults).
 ONCHIP_THRESHOLD = 4.0
 
 #: how :func:`simulate_onchip` turns fixed-point weight changes into integers
