@@ -8,7 +8,7 @@ Prints one JSON line per subset: test accuracy (goodness, goodness skipping
 layer 0, host-trained readout), training samples/s in the simulator, weight
 updates, wall time and the rule.
 
-    .venv/bin/python benchmarks/onchip_mnist.py --subsets 1000,3000 --out runs/onchip
+    .venv/bin/python benchmarks/onchip_mnist.py --subsets 1000,3000 --out runs/onchip_v2
     .venv/bin/python benchmarks/onchip_mnist.py --subsets 1000 --backend lava-float --out runs/onchip
     .venv/bin/python benchmarks/onchip_mnist.py --subsets 2000 --init-from runs/bench_surrogate --out runs/onchip
 """
@@ -38,7 +38,7 @@ def main(argv=None) -> list[dict]:
     p.add_argument("--init-from", default=None, help="offline-trained model to continue from")
     # defaults chosen on a validation split (the last 1,000 training images) with the numpy reference,
     # simulate_onchip(rounding="shared"), 2,000 samples: see the README's on-chip section
-    p.add_argument("--onchip-lr", type=float, default=16.0)
+    p.add_argument("--onchip-lr", type=float, default=8.0)
     p.add_argument("--pre-trace-impulse", type=int, default=16)
     p.add_argument("--theta", type=float, default=5.0)
     p.add_argument("--threshold", type=float, default=16.0, help="neuron threshold (weights scale with it)")
