@@ -38,10 +38,10 @@ def main(argv=None) -> list[dict]:
     p.add_argument("--init-from", default=None, help="offline-trained model to continue from")
     # defaults chosen on a validation split (the last 1,000 training images) with the numpy reference,
     # simulate_onchip(rounding="shared"), 2,000 samples: see the README's on-chip section
-    p.add_argument("--onchip-lr", type=float, default=8.0)
+    p.add_argument("--onchip-lr", type=float, default=16.0)
     p.add_argument("--pre-trace-impulse", type=int, default=16)
     p.add_argument("--theta", type=float, default=5.0)
-    p.add_argument("--threshold", type=float, default=16.0, help="neuron threshold (weights scale with it)")
+    p.add_argument("--threshold", type=float, default=32.0, help="neuron threshold (weights scale with it)")
     p.add_argument("--label-repeat", type=int, default=20)
     p.add_argument("--out", default="runs/onchip")
     args = p.parse_args(argv)

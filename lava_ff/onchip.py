@@ -283,7 +283,8 @@ def deployable_weights(learned: np.ndarray) -> np.ndarray:
 #: per threshold unit) threshold 1 gave fixed 38 % vs float 80 %, threshold 4
 #: gave 82 % vs 85 %. MNIST (784-500-500, 2,000 samples, theta 5, label
 #: repeat 20) wants more: threshold 4 / rate 4 gave 57 % vs 82 %, threshold
-#: 16 / rate 8 gave 82 % vs 86 % (``benchmarks/onchip_mnist.py`` defaults).
+#: 16 / rate 8 82 % vs 86 %, threshold 32 / rate 16 86.5 % vs 87.7 %
+#: (``benchmarks/onchip_mnist.py`` defaults; 64 / 32 gave no more).
 ONCHIP_THRESHOLD = 4.0
 
 #: how :func:`simulate_onchip` turns fixed-point weight changes into integers
