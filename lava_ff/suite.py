@@ -76,6 +76,7 @@ class SuiteSettings:
     corrupt: bool = False
     fractions: tuple[float, ...] = (0.25, 0.25, 0.25, 0.25)
     robustness: bool = False
+    robustness_samples: int = 2000  # test samples the robustness curves use (the first ones)
     seed: int = 0
     progress: bool = True
 
@@ -127,7 +128,7 @@ def run_method(method: str, train, val, test, settings: SuiteSettings, encoding:
         net = trainer.net
 
         def predict(x):
-            return net.predict(prepare_inputs(x, cfg))
+            return net.predict(prepare_inputs(x, cfg))  # batched inside
 
         accuracy = {"accuracy": float(np.mean(predict(test.images) == test_y))}
         val_accuracy = max(h["val_accuracy"] for h in trainer.history)
@@ -139,8 +140,9 @@ def run_method(method: str, train, val, test, settings: SuiteSettings, encoding:
         trainer.fit(train.images, train.labels, val.images, val.labels, train.shape)
         net = trainer.net
 
-        def predict(x):
-            return net.predict(prepare_inputs(x, cfg))
+        def predict(x, batch=250):
+            x = prepare_inputs(x, cfg)
+            return np.concatenate([net.predict(x[i:i + batch]) for i in range(0, len(x), batch)])
 
         scores = evaluate_accuracy(net, test_x, test_y)
         accuracy = {"accuracy": scores["goodness"], "accuracy_readout": scores["readout"]}
@@ -155,8 +157,10 @@ def run_method(method: str, train, val, test, settings: SuiteSettings, encoding:
     if settings.robustness:
         if encoding == "spikes":
             raise ValueError("robustness curves corrupt images; this data set is event spike trains")
-        result["robustness"] = robustness_curves(predict, test.images, test_y,
+        n = settings.robustness_samples
+        result["robustness"] = robustness_curves(predict, test.images[:n], test_y[:n],
                                                  np.random.default_rng(settings.seed))
+        result["robustness"]["samples"] = min(n, len(test_y))
     return result
 
 
@@ -232,6 +236,10 @@ def write_report(results: list[dict], out_dir, settings: SuiteSettings) -> list[
     lines += ["", "FF methods: test accuracy by goodness (every label overlaid, highest goodness wins, "
               "spikes counted over all label windows); readout: linear softmax on hidden rates. "
               "bptt: output neuron with most spikes."]
+    samples = {r["robustness"]["samples"] for r in results if "robustness" in r}
+    if samples:
+        lines += ["", f"Robustness curves (robustness_<data set>.png): the first {max(samples)} test samples, "
+                  "Gaussian noise std 0-0.5 and pixel dropout 0-0.8 at test time."]
     (out / "results.md").write_text("\n".join(lines) + "\n")
     for dataset in dict.fromkeys(r["dataset"] for r in results):
         curves = [r for r in results if r["dataset"] == dataset and "robustness" in r]
