@@ -21,7 +21,7 @@ from tqdm.auto import tqdm
 
 from .config import FFConfig, LOIHI2
 from .encoding import encode
-from .train import TrainSettings, prepare_inputs
+from .train import TrainSettings, keep_best, patience_exhausted, prepare_inputs
 
 __all__ = ["BPTTNetwork", "BPTTTrainer"]
 
@@ -93,7 +93,7 @@ class BPTTTrainer:
         cfg, bs = self.config, self.settings.batch_size
         train_x, val_x = prepare_inputs(train_x, cfg), prepare_inputs(val_x, cfg)
         targets = torch.as_tensor(np.asarray(train_y, dtype=np.int64), device=self.net.device)
-        best, best_state, since = -1.0, None, 0
+        best = None
         for epoch in range(self.settings.epochs):
             start = time.perf_counter()
             order = self.rng.permutation(len(train_x))
@@ -109,13 +109,9 @@ class BPTTTrainer:
             accuracy = float(np.mean(self.net.predict(val_x, self.rng) == np.asarray(val_y)))
             self.history.append({"epoch": epoch + 1, "val_accuracy": accuracy, "loss": float(loss.detach()),
                                  "train_seconds": self.train_seconds})
-            if accuracy > best:
-                best, since = accuracy, 0
-                best_state = {k: v.detach().clone() for k, v in self.net.state_dict().items()}
-            else:
-                since += 1
-                if self.settings.patience and since >= self.settings.patience:
-                    break
-        if best_state is not None:
-            self.net.load_state_dict(best_state)
+            best = keep_best(best, epoch + 1, accuracy, self.net)
+            if patience_exhausted(best, epoch + 1, self.settings.patience):
+                break
+        if best is not None:
+            self.net.load_state_dict(best["model"])
         return self.history

@@ -168,14 +168,14 @@ def _config_from_args(args, in_features: int):
     theta = args.theta if args.theta is not None else 0.05 * args.layers[0]
     threshold = args.threshold
     if threshold is None:
-        threshold = ONCHIP_THRESHOLD if getattr(args, "backend", "torch") in ("lava-float", "lava-fixed") else 1.0
+        threshold = ONCHIP_THRESHOLD if args.backend in ONCHIP_BACKENDS else 1.0
     return FFConfig(
         in_features=in_features, layer_sizes=args.layers, time_steps=args.time_steps,
         neuron=NeuronParams(threshold, args.current_decay, args.voltage_decay),
         goodness=args.goodness, theta=theta, loss=args.loss,
         encoding="spikes" if args.dataset == "nmnist" else args.encoding,
         overlay=args.overlay, label_repeat=args.label_repeat, rule=args.rule, negatives=args.negatives, lr=args.lr,
-        three_factor_lr=args.three_factor_lr, seed=args.seed, blocks=getattr(args, "blocks", None),
+        three_factor_lr=args.three_factor_lr, seed=args.seed, blocks=args.blocks,
     )
 
 
@@ -185,7 +185,7 @@ def cmd_train(args) -> dict:
 
     if args.backend == "loihi2":
         _require_loihi2()
-    if args.backend in ("lava-float", "lava-fixed"):
+    if args.backend in ONCHIP_BACKENDS:
         return cmd_train_onchip(args)
     train, val, test, shape = load_split(args.dataset, args.data, args.seed, time_steps=args.time_steps)
     if args.limit:
@@ -333,6 +333,8 @@ def cmd_train_onchip(args) -> dict:
 
 BACKENDS = {"torch": None, "lava-float": "floating_pt", "lava-fixed": "fixed_pt",
             "netx-fixed": "fixed_pt", "loihi2": "loihi2"}
+#: the on-chip learning backends of `train` (Lava's learning engine in the simulator)
+ONCHIP_BACKENDS = ("lava-float", "lava-fixed")
 NETX_SUFFIXES = (".net", ".h5", ".hdf5")
 
 

@@ -158,6 +158,19 @@ class FFNetwork(nn.Module):
         return [torch_goodness(s, cfg.goodness, v, cfg.neuron.threshold) for s, v in outputs]
 
     @torch.no_grad()
+    def candidate_outputs(self, x: np.ndarray, rng: np.random.Generator | None = None):
+        """Every layer's ``(spikes, voltage)`` with each candidate label overlaid
+        on each sample in turn (rows ``b * C + c``): what the goodness readout runs."""
+        classes = self.config.num_classes
+        repeated = np.repeat(np.asarray(x, np.float32), classes, axis=0)
+        return self.layer_outputs(self.encode(repeated, np.tile(np.arange(classes), len(x)), rng))
+
+    @torch.no_grad()
+    def spikes_per_inference(self, x: np.ndarray, rng: np.random.Generator | None = None) -> float:
+        """Spikes of all layers to classify one sample by goodness (one window per label)."""
+        return float(sum(s.sum() for s, _ in self.candidate_outputs(x, rng)) / max(len(x), 1))
+
+    @torch.no_grad()
     def layer_label_scores(self, x: np.ndarray, rng: np.random.Generator | None = None) -> np.ndarray:
         """Goodness of every layer for every candidate label: ``[L, B, C]`` (float64).
 
@@ -167,9 +180,7 @@ class FFNetwork(nn.Module):
         """
         cfg = self.config
         batch, classes = len(x), cfg.num_classes
-        repeated = np.repeat(np.asarray(x, np.float32), classes, axis=0)
-        labels = np.tile(np.arange(classes), batch)
-        outputs = self.layer_outputs(self.encode(repeated, labels, rng))
+        outputs = self.candidate_outputs(x, rng)
         if cfg.goodness == "sum_sq_voltage":
             scores = torch.stack(self.goodness(outputs)).double().cpu().numpy()
         else:
@@ -198,9 +209,16 @@ class FFNetwork(nn.Module):
 
     @torch.no_grad()
     def predict(self, x: np.ndarray, method: str = "goodness",
-                rng: np.random.Generator | None = None) -> np.ndarray:
-        if method == "goodness":
-            return self.label_scores(x, rng).argmax(axis=1)
-        if method == "readout":
-            return self.readout(self.hidden_rates(x, rng)).argmax(dim=1).cpu().numpy()
-        raise ValueError(f"unknown prediction method {method!r}; valid: goodness, readout")
+                rng: np.random.Generator | None = None, batch: int = 250) -> np.ndarray:
+        """Predicted labels, ``batch`` samples at a time (the goodness readout
+        runs every label per sample, so memory grows with C x batch)."""
+        if method not in ("goodness", "readout"):
+            raise ValueError(f"unknown prediction method {method!r}; valid: goodness, readout")
+        out = []
+        for start in range(0, len(x), batch):
+            xb = x[start:start + batch]
+            if method == "goodness":
+                out.append(self.label_scores(xb, rng).argmax(axis=1))
+            else:
+                out.append(self.readout(self.hidden_rates(xb, rng)).argmax(dim=1).cpu().numpy())
+        return np.concatenate(out) if out else np.zeros(0, np.int64)

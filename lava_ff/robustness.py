@@ -99,13 +99,14 @@ def corrupt_training_set(images: np.ndarray, labels: np.ndarray, num_classes: in
     counts[0] += len(images) - counts.sum()
     kind = np.repeat(np.arange(len(CORRUPTIONS)), counts)[rng.permutation(len(images))]
     out, out_labels = images.copy(), labels.copy()
-    part = kind == 1
-    out[part] = gaussian_noise(images[part], noise_std, rng) if part.any() else out[part]
-    part = kind == 2
-    out[part] = pixel_dropout(images[part], drop_prob, rng) if part.any() else out[part]
-    part = kind == 3
-    out[part] = rng.random(out[part].shape).astype(np.float32)
-    out_labels[part] = rng.integers(0, num_classes, int(part.sum()))
+    corruptions = {1: lambda x: gaussian_noise(x, noise_std, rng), 2: lambda x: pixel_dropout(x, drop_prob, rng),
+                   3: lambda x: rng.random(x.shape).astype(np.float32)}
+    for index, corrupt in corruptions.items():
+        part = kind == index
+        if part.any():
+            out[part] = corrupt(images[part])
+    noise = kind == 3
+    out_labels[noise] = rng.integers(0, num_classes, int(noise.sum()))
     return out, out_labels, kind
 
 

@@ -97,17 +97,6 @@ def _ff_config(method: str, in_features: int, settings: SuiteSettings, encoding:
     return base
 
 
-def _ff_spikes_per_inference(net, x: np.ndarray) -> float:
-    """Spikes of all FF layers to classify one sample by goodness: one window
-    per candidate label."""
-    import torch
-
-    c = net.config.num_classes
-    with torch.no_grad():
-        spikes = net.encode(np.repeat(x, c, axis=0), np.tile(np.arange(c), len(x)))
-        return float(sum(s.sum() for s, _ in net.layer_outputs(spikes)) / max(len(x), 1))
-
-
 def run_method(method: str, train, val, test, settings: SuiteSettings, encoding: str = "deterministic") -> dict:
     """Train one method on ``train`` (early stopping on ``val``) and measure it on ``test``."""
     from .baselines import BPTTTrainer
@@ -125,30 +114,21 @@ def run_method(method: str, train, val, test, settings: SuiteSettings, encoding:
         cfg = _ff_config("ff-surrogate", in_features, settings, encoding)
         trainer = BPTTTrainer(cfg, train_settings)
         trainer.fit(train.images, train.labels, val.images, val.labels)
-        net = trainer.net
-
-        def predict(x):
-            return net.predict(prepare_inputs(x, cfg))  # batched inside
-
-        accuracy = {"accuracy": float(np.mean(predict(test.images) == test_y))}
+        accuracy = {"accuracy": float(np.mean(trainer.net.predict(test_x) == test_y))}
         val_accuracy = max(h["val_accuracy"] for h in trainer.history)
-        spikes = net.spikes_per_inference(sample)
-        epochs = len(trainer.history)
     else:
         cfg = _ff_config(method, in_features, settings, encoding)
         trainer = Trainer(cfg, train_settings)
         trainer.fit(train.images, train.labels, val.images, val.labels, train.shape)
-        net = trainer.net
-
-        def predict(x, batch=250):
-            x = prepare_inputs(x, cfg)
-            return np.concatenate([net.predict(x[i:i + batch]) for i in range(0, len(x), batch)])
-
-        scores = evaluate_accuracy(net, test_x, test_y)
+        scores = evaluate_accuracy(trainer.net, test_x, test_y)
         accuracy = {"accuracy": scores["goodness"], "accuracy_readout": scores["readout"]}
         val_accuracy = max(h["val_goodness"] for h in trainer.history)
-        spikes = _ff_spikes_per_inference(net, sample)
-        epochs = len(trainer.history)
+    net, epochs = trainer.net, len(trainer.history)
+    spikes = net.spikes_per_inference(sample)
+
+    def predict(x):
+        return net.predict(prepare_inputs(x, cfg))  # both predict in batches
+
     wall = time.perf_counter() - start
     result = {"method": method, **accuracy, "val_accuracy": val_accuracy, "time_steps": cfg.time_steps,
               "train_seconds": float(trainer.train_seconds), "wall_seconds": wall, "epochs": epochs,

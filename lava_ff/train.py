@@ -68,6 +68,20 @@ class TrainSettings:
             check_positive_int("patience", self.patience)
 
 
+def keep_best(best: dict | None, epoch: int, score: float, net: torch.nn.Module) -> dict:
+    """Early stopping's record: ``best`` unless ``score`` beats it, then the
+    new epoch, score and a copy of ``net``'s weights."""
+    if best is not None and score <= best["score"]:
+        return best
+    return {"epoch": epoch, "score": score,
+            "model": {k: v.detach().clone() for k, v in net.state_dict().items()}}
+
+
+def patience_exhausted(best: dict | None, epoch: int, patience: int | None) -> bool:
+    """``patience`` epochs have passed since the best one (never without patience)."""
+    return bool(patience) and best is not None and epoch - best["epoch"] >= patience
+
+
 def save_checkpoint(path: Path, payload: dict) -> None:
     """Write atomically: a temporary file in the same folder, then ``os.replace``.
 
@@ -308,7 +322,7 @@ class Trainer:
         bs = self.settings.batch_size
         patience = self.settings.patience
         for epoch in range(self.epoch, self.settings.epochs):
-            if patience and self.best is not None and self.epoch - self.best["epoch"] >= patience:
+            if patience_exhausted(self.best, self.epoch, patience):
                 break
             start = time.perf_counter()
             order = self.rng.permutation(len(train_x))
@@ -329,9 +343,8 @@ class Trainer:
                       **{f"val_{k}": v for k, v in val.items()},
                       "train_seconds": self.train_seconds}
             self.history.append(record)
-            if patience and (self.best is None or val["goodness"] > self.best["score"]):
-                self.best = {"epoch": self.epoch, "score": val["goodness"],
-                             "model": {k: v.detach().clone() for k, v in self.net.state_dict().items()}}
+            if patience:
+                self.best = keep_best(self.best, self.epoch, val["goodness"], self.net)
             if self.settings.progress:
                 tqdm.write(json.dumps(record))
             if self.checkpoint_path is not None:
