@@ -19,7 +19,7 @@ import numpy as np
 import torch
 from tqdm.auto import tqdm
 
-from .config import FFConfig, LOIHI2
+from .config import LOIHI2, FFConfig
 from .encoding import encode
 from .train import TrainSettings, keep_best, patience_exhausted, prepare_inputs
 

@@ -49,7 +49,8 @@ def check_03(s):
     assert s["train_samples"] == 300
     for tag in ("floating_pt", "fixed_pt"):
         assert s["separation_last"][tag][0] > s["separation_first"][tag][0]
-    assert s["float_accuracy"] >= 0.3 and s["fixed_accuracy"] >= 0.3  # chance 0.1; observed 0.467 / 0.437 (300 digits, 60-60)
+    # chance 0.1; observed 0.467 / 0.437 (300 digits, 60-60)
+    assert s["float_accuracy"] >= 0.3 and s["fixed_accuracy"] >= 0.3
     assert s["float_accuracy"] > s["accuracy_before"] + 0.2 and s["fixed_accuracy"] > s["accuracy_before"] + 0.2
     # the reference shows why the threshold is raised: shared rounding hurts at threshold 1, not at 4
     assert s["reference_threshold"]["fixed"] > s["reference_threshold_1"]["fixed"]
