@@ -14,13 +14,14 @@ from __future__ import annotations
 import gzip
 import hashlib
 import os
-import tempfile
 import urllib.request
 import zlib
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+
+from .fileio import atomic_path
 
 __all__ = [
     "DatasetError",
@@ -239,14 +240,8 @@ def _download_idx(directory: Path, stem: str, mirror: str) -> None:
     digest = hashlib.sha256(content).hexdigest()
     if expected is not None and digest != expected:
         raise DatasetError(f"{url}: checksum mismatch: sha256 {digest}, expected {expected}")
-    fd, tmp = tempfile.mkstemp(dir=directory, prefix=f".{stem}.", suffix=".part")
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(payload)
-        os.replace(tmp, directory / (stem + ".gz"))
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    with atomic_path(directory / (stem + ".gz"), suffix=".part") as tmp:
+        tmp.write_bytes(payload)
 
 
 # ------------------------------------------------------------------------ digits

@@ -16,14 +16,13 @@ netx export take: weights floored to the even 8-bit grid
 
 from __future__ import annotations
 
-import os
-import tempfile
 import time
 from pathlib import Path
 
 import numpy as np
 
 from .config import FFConfig, FixedNeuronParams, dequantize_neuron
+from .fileio import atomic_path
 from .onchip import FFLearningRule, deployable_weights
 
 __all__ = ["ONCHIP_STATE", "onchip_fit", "onchip_network", "initial_weights"]
@@ -71,15 +70,9 @@ def _save_state(path: Path, weights: list, epoch: int, position: int, seconds: f
                 history: list) -> None:
     import json
 
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp.npz")
-    os.close(fd)
-    try:
+    with atomic_path(path, suffix=".tmp.npz") as tmp:
         np.savez(tmp, *weights, epoch=epoch, position=position, seconds=seconds, updates=updates,
                  history=json.dumps(history))
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
 
 
 def _load_state(path: Path, layers: int) -> dict:

@@ -13,8 +13,6 @@ Two local rules (``FFConfig.rule``):
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -24,6 +22,7 @@ import torch
 from tqdm.auto import tqdm
 
 from .config import FFConfig, check_positive_int
+from .fileio import atomic_path
 from .kernels import modulatory_factor, three_factor_update
 from .model import FFNetwork, torch_ff_loss
 from .negatives import hard_negative_labels, hybrid_images, random_wrong_labels
@@ -87,18 +86,8 @@ def save_checkpoint(path: Path, payload: dict) -> None:
 
     An interrupt at any moment leaves either the old or the new checkpoint.
     """
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            torch.save(payload, fh)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    with atomic_path(path) as tmp:
+        torch.save(payload, tmp)
 
 
 def load_checkpoint(path: Path) -> dict:

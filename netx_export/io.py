@@ -8,15 +8,13 @@ slayer, and refuses anything else with the layer index and type named.
 
 from __future__ import annotations
 
-import contextlib
 import json
-import os
-import tempfile
 from pathlib import Path
 
 import numpy as np
 
 from lava_ff.config import LOIHI2, FFConfig, FixedNeuronParams, dequantize_neuron
+from lava_ff.fileio import atomic_path
 from lava_ff.spec import NetworkSpec
 
 from . import schema
@@ -48,10 +46,7 @@ def export(model, path) -> Path:
 
     spec = _as_spec(model)
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    os.close(fd)
-    try:
+    with atomic_path(path) as tmp:
         with h5py.File(tmp, "w") as f:
             layers = f.create_group(schema.LAYER)
             for i, (w, neuron) in enumerate(zip(spec.weights, spec.neurons, strict=True)):
@@ -73,11 +68,6 @@ def export(model, path) -> Path:
             if spec.readout_weight is not None:
                 ff.create_dataset(schema.FF_READOUT_WEIGHT, data=spec.readout_weight)
                 ff.create_dataset(schema.FF_READOUT_BIAS, data=spec.readout_bias)
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(tmp)
-        raise
     return path
 
 
