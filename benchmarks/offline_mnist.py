@@ -44,6 +44,9 @@ def main(argv=None) -> dict:
     p.add_argument("--epochs", type=int, default=4)
     p.add_argument("--batch-size", type=int, default=100)
     p.add_argument("--rule", default="surrogate", choices=["surrogate", "three_factor"])
+    p.add_argument("--loss", default="softplus", choices=["softplus", "symba", "softmax"],
+                   help="per-layer FF loss; softmax: cross-entropy over the goodness of every label")
+    p.add_argument("--alpha", type=float, default=4.0, help="symba / softmax scale of the goodness")
     p.add_argument("--theta", type=float, default=None, help="default: 0.05 x layer width")
     p.add_argument("--lr", type=float, default=3e-3)
     p.add_argument("--three-factor-lr", type=float, default=0.05)
@@ -69,7 +72,8 @@ def main(argv=None) -> dict:
         test = test.subset(np.arange(args.test_limit))
     theta = args.theta if args.theta is not None else 0.05 * sizes[0]
     cfg = FFConfig(in_features=784, layer_sizes=sizes, time_steps=args.time_steps, rule=args.rule,
-                   theta=theta, lr=args.lr, three_factor_lr=args.three_factor_lr, seed=args.seed,
+                   theta=theta, loss=args.loss, symba_alpha=args.alpha, lr=args.lr,
+                   three_factor_lr=args.three_factor_lr, seed=args.seed,
                    **parse_overrides(args.set))
     trainer = Trainer(cfg, TrainSettings(epochs=args.epochs, batch_size=args.batch_size),
                       out_dir=Path(args.out))

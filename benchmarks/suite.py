@@ -53,6 +53,9 @@ def main(argv=None) -> list[dict]:
                    help="clean,gaussian,dropout,noise fractions of the corrupted training set")
     p.add_argument("--robustness", action="store_true", help="test-time noise and dropout curves")
     p.add_argument("--robustness-samples", type=int, default=2000, help="test samples for the curves")
+    p.add_argument("--loss", default="softplus", choices=["softplus", "symba", "softmax"],
+                   help="per-layer loss of every FF method (softmax: cross-entropy over every label's goodness)")
+    p.add_argument("--alpha", type=float, default=4.0, help="goodness scale of the symba / softmax loss")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--no-progress", action="store_true")
     p.add_argument("--out", default="runs/suite")
@@ -64,7 +67,7 @@ def main(argv=None) -> list[dict]:
                                  batch_size=args.batch_size, patience=args.patience, limit=args.limit,
                                  blocks=args.blocks, corrupt=args.corrupt, fractions=args.fractions,
                                  robustness=args.robustness, robustness_samples=args.robustness_samples,
-                                 seed=args.seed, progress=not args.no_progress)
+                                 loss=args.loss, alpha=args.alpha, seed=args.seed, progress=not args.no_progress)
         data = {"mnist": args.data or DEFAULT_DATA["mnist"], "idx": args.data, "nmnist": args.nmnist_data}
         results = run_suite(methods, datasets, settings, data,
                             on_result=lambda r: print(json.dumps({k: v for k, v in r.items() if k != "config"}),

@@ -99,7 +99,14 @@ def _add_train_options(p: argparse.ArgumentParser) -> None:
                    help="Integrated FF: train consecutive layers in blocks of these sizes, backpropagating "
                         "inside a block only (e.g. 2,1 for three layers); sizes must sum to the layer count")
     p.add_argument("--goodness", choices=GOODNESS_KINDS, default="sum_sq_rate")
-    p.add_argument("--loss", choices=LOSS_KINDS, default="softplus")
+    p.add_argument("--loss", choices=LOSS_KINDS, default="softplus",
+                   help="per-layer FF loss: softplus (Hinton: positive goodness above theta, negative "
+                        "below), symba (softplus of -alpha x (G_pos - G_neg)), or softmax (cross-entropy "
+                        "over alpha x the goodness of every label: all wrong labels are negatives at "
+                        "once). On-chip learning runs softplus. Default softplus")
+    p.add_argument("--alpha", type=float, default=4.0,
+                   help="scale of the goodness in the symba and softmax losses (default 4; 1 for softmax "
+                        "on MNIST, chosen on the validation split)")
     p.add_argument("--theta", type=float, default=None,
                    help="goodness threshold θ > 0 (default 0.05 x first layer width)")
     p.add_argument("--encoding", choices=ENCODINGS, default="deterministic",
@@ -172,7 +179,7 @@ def _config_from_args(args, in_features: int):
     return FFConfig(
         in_features=in_features, layer_sizes=args.layers, time_steps=args.time_steps,
         neuron=NeuronParams(threshold, args.current_decay, args.voltage_decay),
-        goodness=args.goodness, theta=theta, loss=args.loss,
+        goodness=args.goodness, theta=theta, loss=args.loss, symba_alpha=args.alpha,
         encoding="spikes" if args.dataset == "nmnist" else args.encoding,
         overlay=args.overlay, label_repeat=args.label_repeat, rule=args.rule, negatives=args.negatives, lr=args.lr,
         three_factor_lr=args.three_factor_lr, seed=args.seed, blocks=args.blocks,
@@ -259,6 +266,9 @@ def cmd_train_onchip(args) -> dict:
 
     tag = BACKENDS[args.backend]
     out = Path(args.out)
+    if args.loss != "softplus":
+        raise SystemExit(f"--loss {args.loss}: on-chip learning runs the softplus loss (the FF neuron sends "
+                         "m = sigmoid(+-(theta - G)) per phase); drop --loss or train offline with --backend torch")
     if (out / ONCHIP_STATE).exists() and not args.resume:
         raise SystemExit(f"{out / ONCHIP_STATE} exists: pass --resume to continue it, or choose another --out")
     rule = FFLearningRule(learning_rate=args.onchip_lr, pre_trace_tau=args.pre_trace_tau,

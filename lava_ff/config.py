@@ -40,7 +40,7 @@ __all__ = [
 ]
 
 GOODNESS_KINDS = ("sum_sq_rate", "mean_sq_rate", "sum_sq_voltage")
-LOSS_KINDS = ("softplus", "symba")
+LOSS_KINDS = ("softplus", "symba", "softmax")
 ENCODINGS = ("deterministic", "rate", "latency", "spikes")
 RULES = ("surrogate", "three_factor", "ffgaf")
 OVERLAYS = ("label_neurons", "first_pixels")
@@ -261,6 +261,9 @@ class FFConfig:
         if self.rule == "ffgaf" and self.goodness == "sum_sq_voltage":
             raise ValueError("rule 'ffgaf' trains through firing rates; goodness 'sum_sq_voltage' has no "
                              "rate to pass the gradient through (use sum_sq_rate or mean_sq_rate)")
+        if self.loss == "softmax" and self.negatives != "random":
+            raise ValueError(f"loss 'softmax' contrasts every wrong label at once; negatives={self.negatives!r} "
+                             "has no meaning with it (use negatives='random', or loss softplus/symba)")
         if self.encoding == "spikes" and self.negatives == "hybrid":
             raise ValueError("negatives='hybrid' mixes images; it needs intensity inputs, not encoding='spikes'")
         if self.overlay == "first_pixels" and self.in_features < self.num_classes:

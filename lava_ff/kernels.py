@@ -33,6 +33,9 @@ __all__ = [
     "goodness",
     "ff_loss",
     "modulatory_factor",
+    "label_softmax",
+    "softmax_ff_loss",
+    "softmax_modulatory_factor",
     "three_factor_update",
     "softplus",
     "sigmoid",
@@ -184,7 +187,36 @@ def ff_loss(g_pos: np.ndarray, g_neg: np.ndarray, theta: float, kind: str = "sof
         return float(np.mean(softplus(theta - g_pos) + softplus(g_neg - theta)))
     if kind == "symba":
         return float(np.mean(softplus(-alpha * (g_pos - g_neg))))
-    raise ValueError(f"unknown loss {kind!r}; valid: softplus, symba")
+    raise ValueError(f"unknown loss {kind!r}; valid: softplus, symba (softmax: softmax_ff_loss)")
+
+
+def label_softmax(scores: np.ndarray, alpha: float) -> np.ndarray:
+    """``softmax(alpha * scores)`` over the last axis (max-subtracted: never overflows)."""
+    z = alpha * np.asarray(scores, dtype=np.float64)
+    z = np.exp(z - z.max(axis=-1, keepdims=True))
+    return z / z.sum(axis=-1, keepdims=True)
+
+
+def softmax_ff_loss(scores: np.ndarray, labels: np.ndarray, alpha: float = 1.0) -> float:
+    """The all-labels FF loss of one layer: cross-entropy of
+    ``softmax_c(alpha * G(x, c))`` against the true label, with ``G(x, c)``
+    the layer's goodness with label ``c`` overlaid (``scores`` ``[B, C]``).
+    Every wrong label is a negative at once, weighted by how plausible the
+    layer finds it; it is what the goodness readout (argmax over labels)
+    asks of each layer."""
+    p = label_softmax(scores, alpha)
+    return float(-np.mean(np.log(p[np.arange(len(labels)), labels] + 1e-300)))
+
+
+def softmax_modulatory_factor(scores: np.ndarray, labels: np.ndarray, alpha: float = 1.0) -> np.ndarray:
+    """Third factor ``m[b, c] = -dL/dG(x_b, c)`` of :func:`softmax_ff_loss`:
+    ``alpha * (onehot - softmax)``; positive for the true label (raise its
+    goodness), negative for each wrong label in proportion to its
+    probability (lower the plausible ones most)."""
+    p = label_softmax(scores, alpha)
+    onehot = np.zeros_like(p)
+    onehot[np.arange(len(labels)), labels] = 1.0
+    return alpha * (onehot - p)
 
 
 def modulatory_factor(g: np.ndarray, theta: float, positive: bool):

@@ -18,7 +18,7 @@ from .config import LOIHI2, FFConfig, NeuronParams, quantize_weights
 from .kernels import combine_layer_scores, goodness_scale, raw_goodness
 from .negatives import overlay_encoded
 
-__all__ = ["FFLayer", "FFNetwork", "torch_goodness", "torch_ff_loss", "default_device"]
+__all__ = ["FFLayer", "FFNetwork", "torch_goodness", "torch_ff_loss", "torch_softmax_ff_loss", "default_device"]
 
 
 def default_device() -> torch.device:
@@ -113,6 +113,16 @@ def torch_ff_loss(g_pos: torch.Tensor, g_neg: torch.Tensor, theta: float, kind: 
     return (per_sample * weights).sum() / weights.sum()
 
 
+def torch_softmax_ff_loss(scores: torch.Tensor, labels: torch.Tensor, alpha: float,
+                          weights: torch.Tensor | None = None) -> torch.Tensor:
+    """Torch twin of :func:`lava_ff.kernels.softmax_ff_loss`: cross-entropy of
+    ``alpha * G(x, c)`` over the labels ``c`` (``scores`` ``[B, C]``)."""
+    per_sample = nn.functional.cross_entropy(alpha * scores, labels, reduction="none")
+    if weights is None:
+        return per_sample.mean()
+    return (per_sample * weights).sum() / weights.sum()
+
+
 class FFNetwork(nn.Module):
     """A stack of :class:`FFLayer` trained layer by layer, plus a linear readout."""
 
@@ -157,13 +167,16 @@ class FFNetwork(nn.Module):
         cfg = self.config
         return [torch_goodness(s, cfg.goodness, v, cfg.neuron.threshold) for s, v in outputs]
 
-    @torch.no_grad()
-    def candidate_outputs(self, x: np.ndarray, rng: np.random.Generator | None = None):
-        """Every layer's ``(spikes, voltage)`` with each candidate label overlaid
-        on each sample in turn (rows ``b * C + c``): what the goodness readout runs."""
+    def encode_candidates(self, x: np.ndarray, rng: np.random.Generator | None = None) -> torch.Tensor:
+        """Each sample with every candidate label overlaid in turn: rows ``b * C + c``."""
         classes = self.config.num_classes
         repeated = np.repeat(np.asarray(x, np.float32), classes, axis=0)
-        return self.layer_outputs(self.encode(repeated, np.tile(np.arange(classes), len(x)), rng))
+        return self.encode(repeated, np.tile(np.arange(classes), len(x)), rng)
+
+    @torch.no_grad()
+    def candidate_outputs(self, x: np.ndarray, rng: np.random.Generator | None = None):
+        """Every layer's ``(spikes, voltage)`` on :meth:`encode_candidates`: what the goodness readout runs."""
+        return self.layer_outputs(self.encode_candidates(x, rng))
 
     @torch.no_grad()
     def spikes_per_inference(self, x: np.ndarray, rng: np.random.Generator | None = None) -> float:

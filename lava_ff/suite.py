@@ -77,6 +77,9 @@ class SuiteSettings:
     fractions: tuple[float, ...] = (0.25, 0.25, 0.25, 0.25)
     robustness: bool = False
     robustness_samples: int = 2000  # test samples the robustness curves use (the first ones)
+    #: per-layer FF loss of every FF method and its goodness scale (see FFConfig)
+    loss: str = "softplus"
+    alpha: float = 4.0
     seed: int = 0
     progress: bool = True
 
@@ -87,6 +90,7 @@ class SuiteSettings:
 def _ff_config(method: str, in_features: int, settings: SuiteSettings, encoding: str) -> FFConfig:
     base = FFConfig(in_features=in_features, layer_sizes=settings.layers, time_steps=settings.time_steps,
                     theta=0.05 * settings.layers[0], encoding=encoding, seed=settings.seed,
+                    loss=settings.loss, symba_alpha=settings.alpha,
                     label_repeat=10 if encoding == "spikes" else 1)
     if method == "ff-three-factor":
         return replace(base, rule="three_factor")
@@ -204,7 +208,8 @@ def write_report(results: list[dict], out_dir, settings: SuiteSettings) -> list[
                 + ", ".join(f"{f:.0%} {n}" for n, f in zip(CORRUPTIONS, settings.fractions, strict=True))
                 + "; early stopping on a clean validation split; clean test set"
                 if settings.corrupt else "clean training data; early stopping on the validation split")
-    lines = ["# lava-ff evaluation suite", "", protocol, "",
+    loss = settings.loss + ("" if settings.loss == "softplus" else f" (alpha {settings.alpha:g})")
+    lines = ["# lava-ff evaluation suite", "", protocol + f"; per-layer FF loss {loss}", "",
              "| data set | method | test accuracy | readout | val accuracy | time steps | train s | epochs | "
              "spikes / inference |",
              "|---|---|---|---|---|---|---|---|---|"]

@@ -23,8 +23,8 @@ from tqdm.auto import tqdm
 
 from .config import FFConfig, check_positive_int
 from .fileio import atomic_path
-from .kernels import modulatory_factor, three_factor_update
-from .model import FFNetwork, torch_ff_loss
+from .kernels import three_factor_update
+from .model import FFNetwork, torch_ff_loss, torch_softmax_ff_loss
 from .negatives import hard_negative_labels, hybrid_images, random_wrong_labels
 
 __all__ = ["TrainSettings", "Trainer", "evaluate_accuracy", "save_checkpoint", "load_checkpoint",
@@ -203,11 +203,14 @@ class Trainer:
         weights = weights / weights.mean()
         return torch.as_tensor(weights[np.asarray(labels)], dtype=torch.float32, device=self.net.device)
 
-    def _update_confusion(self, labels, wrong, g_pos: torch.Tensor, g_neg: torch.Tensor,
-                          rate: float = 0.05) -> None:
-        confused = (g_neg >= g_pos).float().cpu().numpy()
-        for true, neg, hit in zip(np.asarray(labels), np.asarray(wrong), confused, strict=True):
-            self.confusion[true, neg] += rate * (hit - self.confusion[true, neg])
+    def _update_confusion(self, labels, wrong, hits, rate: float = 0.05) -> None:
+        """Move ``confusion[true, wrong]`` towards ``hits`` (1: the wrong label's
+        goodness reached the true one's). ``wrong``/``hits``: ``[B]`` or ``[B, K]``."""
+        labels = np.asarray(labels)
+        wrong = np.asarray(wrong).reshape(len(labels), -1)
+        hits = np.asarray(hits, dtype=np.float64).reshape(wrong.shape)
+        for true, negs, hit in zip(labels, wrong, hits, strict=True):
+            self.confusion[true, negs] += rate * (hit - self.confusion[true, negs])
 
     def _negative_inputs(self, xb: np.ndarray, yb: np.ndarray, image_shape):
         """Negative data and the wrong labels it carries (None for hybrid images)."""
@@ -222,64 +225,99 @@ class Trainer:
             wrong = hard if kind == "hard" else np.where(self.rng.random(len(yb)) < 0.5, hard, wrong)
         return net.encode(xb, wrong, self.rng), wrong
 
-    def _train_block(self, block: list[int], optimizer, s_pos, s_neg, labels, wrong) -> tuple:
+    def _objective(self, xb: np.ndarray, yb: np.ndarray, image_shape):
+        """The layer inputs of one batch and the per-layer FF objective on them.
+
+        Returns ``(inputs, objective)``: ``inputs`` is the list of spike
+        tensors every layer sees (``[positive, negative]``, or for
+        ``loss='softmax'`` one tensor with every label overlaid on every
+        sample), and ``objective(goodness_list) -> loss`` turns the layer's
+        goodness of each input into its FF loss (FFGAF-style class weights
+        and the confusion record included). The surrogate, FFGAF-style and
+        three-factor rules all call it: the first two backpropagate it, the
+        last takes ``m = -dL/dG`` from it."""
+        cfg, net = self.config, self.net
+        classes, batch = cfg.num_classes, len(yb)
+        track = cfg.rule == "ffgaf"
+        labels = None if cfg.negatives == "hybrid" else yb
+        weights = self.class_weights(labels) if track and labels is not None else None
+        if cfg.loss == "softmax":
+            target = torch.as_tensor(np.asarray(yb, np.int64), device=net.device)
+
+            def objective(goodness):
+                scores = goodness[0].reshape(batch, classes)
+                if track:
+                    wrong = np.array([np.delete(np.arange(classes), y) for y in yb])
+                    g = scores.detach().cpu().numpy()
+                    true = g[np.arange(batch), yb][:, None]
+                    self._update_confusion(yb, wrong, np.take_along_axis(g, wrong, 1) >= true)
+                return torch_softmax_ff_loss(scores, target, cfg.symba_alpha, weights)
+
+            return [net.encode_candidates(xb, self.rng)], objective
+        s_neg, wrong = self._negative_inputs(xb, yb, image_shape)
+
+        def objective(goodness):
+            g_pos, g_neg = goodness
+            if track and wrong is not None:
+                self._update_confusion(yb, wrong, (g_neg >= g_pos).cpu().numpy())
+            return torch_ff_loss(g_pos, g_neg, cfg.theta, cfg.loss, cfg.symba_alpha, weights)
+
+        return [net.encode(xb, labels, self.rng), s_neg], objective
+
+    def _train_block(self, block: list[int], optimizer, inputs: list, objective) -> tuple:
         """One gradient step on one block of layers (surrogate or FFGAF-style):
         the sum of its layers' FF losses, backpropagated inside the block only
-        (its input is detached). Returns the per-layer losses and the block's
-        detached output spikes."""
-        cfg, net = self.config, self.net
-        black_box = cfg.rule == "ffgaf"
-        weights = self.class_weights(labels) if black_box and labels is not None else None
+        (its inputs are detached). Returns the per-layer losses and the
+        block's detached output spikes."""
+        net = self.net
+        black_box = self.config.rule == "ffgaf"
         losses, total = [], 0.0
         for index in block:
-            layer = net.layers[index]
-            out_pos, v_pos = layer(s_pos, black_box=black_box)
-            out_neg, v_neg = layer(s_neg, black_box=black_box)
-            g_pos = net.goodness([(out_pos, v_pos)])[0]
-            g_neg = net.goodness([(out_neg, v_neg)])[0]
-            loss = torch_ff_loss(g_pos, g_neg, cfg.theta, cfg.loss, cfg.symba_alpha, weights)
-            if black_box and wrong is not None:
-                self._update_confusion(labels, wrong, g_pos.detach(), g_neg.detach())
+            outputs = [net.layers[index](s, black_box=black_box) for s in inputs]
+            loss = objective(net.goodness(outputs))
             total = total + loss
             losses.append(float(loss.detach()))
-            s_pos, s_neg = out_pos, out_neg
+            inputs = [spikes for spikes, _ in outputs]
         optimizer.zero_grad(set_to_none=True)
         total.backward()
         optimizer.step()
         for index in block:
             net.layers[index].clamp_()
-        return losses, s_pos.detach(), s_neg.detach()
+        return losses, [s.detach() for s in inputs]
+
+    def _three_factor_layer(self, layer, inputs: list, objective, batch: int) -> tuple:
+        """The gradient-free rule on one layer: ``m = -dL/dG`` per sample and
+        label from the objective (for the softplus loss this is
+        :func:`lava_ff.kernels.modulatory_factor`, what the on-chip neuron
+        sends), then ``dW = lr * sum m * post_rate x pre_rate / batch``."""
+        net = self.net
+        with torch.no_grad():
+            outputs = [layer(s) for s in inputs]
+        goodness = [g.detach().requires_grad_(True) for g in net.goodness(outputs)]
+        loss = objective(goodness)
+        grads = torch.autograd.grad(loss, goodness)
+        with torch.no_grad():
+            delta = torch.zeros_like(layer.weight)
+            for spikes_in, (out, _), grad in zip(inputs, outputs, grads, strict=True):
+                m = -grad * batch  # the loss is a mean over samples
+                delta += three_factor_update(spikes_in.mean(-1), out.mean(-1), m,
+                                             self.config.three_factor_lr * len(m) / batch)
+            layer.weight += delta
+        layer.clamp_()
+        return float(loss.detach()), [spikes for spikes, _ in outputs]
 
     def _train_batch(self, xb: np.ndarray, yb: np.ndarray, image_shape) -> list[float]:
         cfg, net = self.config, self.net
-        positive_labels = None if cfg.negatives == "hybrid" else yb
-        s_pos = net.encode(xb, positive_labels, self.rng)
-        s_neg, wrong = self._negative_inputs(xb, yb, image_shape)
+        inputs, objective = self._objective(xb, yb, image_shape)
+        losses = []
         if cfg.rule != "three_factor":
-            losses = []
             for block, optimizer in zip(cfg.layer_blocks, self.optimizers, strict=True):
-                block_losses, s_pos, s_neg = self._train_block(block, optimizer, s_pos, s_neg,
-                                                               positive_labels, wrong)
+                block_losses, inputs = self._train_block(block, optimizer, inputs, objective)
                 losses += block_losses
             return losses
-        losses = []
         for layer in net.layers:
-            with torch.no_grad():
-                out_pos, v_pos = layer(s_pos)
-                out_neg, v_neg = layer(s_neg)
-                g_pos = net.goodness([(out_pos, v_pos)])[0]
-                g_neg = net.goodness([(out_neg, v_neg)])[0]
-                loss = torch_ff_loss(g_pos, g_neg, cfg.theta, cfg.loss, cfg.symba_alpha)
-                delta = torch.zeros_like(layer.weight)
-                for spikes_in, out, g, positive in ((s_pos, out_pos, g_pos, True),
-                                                    (s_neg, out_neg, g_neg, False)):
-                    m = modulatory_factor(g, cfg.theta, positive)
-                    delta += three_factor_update(spikes_in.mean(-1), out.mean(-1), m,
-                                                 cfg.three_factor_lr)
-                layer.weight += delta
-            layer.clamp_()
-            losses.append(float(loss.detach()))
-            s_pos, s_neg = out_pos.detach(), out_neg.detach()
+            loss, inputs = self._three_factor_layer(layer, inputs, objective, len(yb))
+            losses.append(loss)
         return losses
 
     def train_readout(self, x: np.ndarray, y: np.ndarray) -> float:

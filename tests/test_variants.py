@@ -77,7 +77,7 @@ def test_class_aware_weights_favour_the_confused_class():
     # hardness (0, 0.6, 0) -> 1 + h / mean(h) = (1, 4, 1) -> normalised to mean 1: (0.5, 2, 0.5)
     np.testing.assert_allclose(w, [0.5, 2.0, 0.5], rtol=1e-6)
     g_pos, g_neg = torch.tensor([1.0, 0.2]), torch.tensor([0.5, 0.9])
-    trainer._update_confusion(np.array([0, 2]), np.array([1, 0]), g_pos, g_neg, rate=0.5)
+    trainer._update_confusion(np.array([0, 2]), np.array([1, 0]), (g_neg >= g_pos).numpy(), rate=0.5)
     assert trainer.confusion[0, 1] == 0.0  # negative below positive: not confused
     assert trainer.confusion[2, 0] == 0.5  # confused: moves half way to 1
 
