@@ -97,6 +97,13 @@ def torch_goodness(spikes: torch.Tensor, kind: str, voltage: torch.Tensor | None
     raise ValueError(f"unknown goodness {kind!r}")
 
 
+def _sample_mean(per_sample: torch.Tensor, weights: torch.Tensor | None) -> torch.Tensor:
+    """Mean of per-sample losses, weighted by ``weights`` (class-aware training) if given."""
+    if weights is None:
+        return per_sample.mean()
+    return (per_sample * weights).sum() / weights.sum()
+
+
 def torch_ff_loss(g_pos: torch.Tensor, g_neg: torch.Tensor, theta: float, kind: str,
                   alpha: float, weights: torch.Tensor | None = None) -> torch.Tensor:
     """Torch twin of :func:`lava_ff.kernels.ff_loss` (softplus, never log(1+exp)).
@@ -108,9 +115,7 @@ def torch_ff_loss(g_pos: torch.Tensor, g_neg: torch.Tensor, theta: float, kind: 
         per_sample = softplus(-alpha * (g_pos - g_neg))
     else:
         raise ValueError(f"unknown loss {kind!r}")
-    if weights is None:
-        return per_sample.mean()
-    return (per_sample * weights).sum() / weights.sum()
+    return _sample_mean(per_sample, weights)
 
 
 def torch_softmax_ff_loss(scores: torch.Tensor, labels: torch.Tensor, alpha: float,
@@ -118,9 +123,7 @@ def torch_softmax_ff_loss(scores: torch.Tensor, labels: torch.Tensor, alpha: flo
     """Torch twin of :func:`lava_ff.kernels.softmax_ff_loss`: cross-entropy of
     ``alpha * G(x, c)`` over the labels ``c`` (``scores`` ``[B, C]``)."""
     per_sample = nn.functional.cross_entropy(alpha * scores, labels, reduction="none")
-    if weights is None:
-        return per_sample.mean()
-    return (per_sample * weights).sum() / weights.sum()
+    return _sample_mean(per_sample, weights)
 
 
 class FFNetwork(nn.Module):

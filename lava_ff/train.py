@@ -285,11 +285,13 @@ class Trainer:
             net.layers[index].clamp_()
         return losses, [s.detach() for s in inputs]
 
-    def _three_factor_layer(self, layer, inputs: list, objective, batch: int) -> tuple:
-        """The gradient-free rule on one layer: ``m = -dL/dG`` per sample and
-        label from the objective (for the softplus loss this is
+    def _three_factor_layer(self, layer, inputs: list, objective) -> tuple:
+        """The gradient-free rule on one layer: ``dW = lr * sum_rows (-dL/dG)
+        * post_rate x pre_rate`` with ``G`` each input row's goodness.
+        :func:`lava_ff.kernels.three_factor_update` averages over the rows, so
+        it gets ``-dL/dG`` times the row count (for the softplus loss exactly
         :func:`lava_ff.kernels.modulatory_factor`, what the on-chip neuron
-        sends), then ``dW = lr * sum m * post_rate x pre_rate / batch``."""
+        sends)."""
         net = self.net
         with torch.no_grad():
             outputs = [layer(s) for s in inputs]
@@ -299,9 +301,8 @@ class Trainer:
         with torch.no_grad():
             delta = torch.zeros_like(layer.weight)
             for spikes_in, (out, _), grad in zip(inputs, outputs, grads, strict=True):
-                m = -grad * batch  # the loss is a mean over samples
-                delta += three_factor_update(spikes_in.mean(-1), out.mean(-1), m,
-                                             self.config.three_factor_lr * len(m) / batch)
+                delta += three_factor_update(spikes_in.mean(-1), out.mean(-1), -grad * len(grad),
+                                             self.config.three_factor_lr)
             layer.weight += delta
         layer.clamp_()
         return float(loss.detach()), [spikes for spikes, _ in outputs]
@@ -316,7 +317,7 @@ class Trainer:
                 losses += block_losses
             return losses
         for layer in net.layers:
-            loss, inputs = self._three_factor_layer(layer, inputs, objective, len(yb))
+            loss, inputs = self._three_factor_layer(layer, inputs, objective)
             losses.append(loss)
         return losses
 
