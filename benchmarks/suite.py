@@ -58,6 +58,8 @@ def main(argv=None) -> list[dict]:
     p.add_argument("--alpha", type=float, default=4.0, help="goodness scale of the symba / softmax loss")
     p.add_argument("--bptt-lr", type=float, default=SuiteSettings.bptt_lr,
                    help="Adam learning rate of the BPTT baseline (default: the validation pick)")
+    p.add_argument("--three-factor-lr", type=float, default=SuiteSettings.three_factor_lr,
+                   help="step size of the gradient-free rule (ff-three-factor)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--no-progress", action="store_true")
     p.add_argument("--out", default="runs/suite")
@@ -69,7 +71,8 @@ def main(argv=None) -> list[dict]:
                                  batch_size=args.batch_size, patience=args.patience, limit=args.limit,
                                  blocks=args.blocks, corrupt=args.corrupt, fractions=args.fractions,
                                  robustness=args.robustness, robustness_samples=args.robustness_samples,
-                                 loss=args.loss, alpha=args.alpha, bptt_lr=args.bptt_lr, seed=args.seed,
+                                 loss=args.loss, alpha=args.alpha, bptt_lr=args.bptt_lr,
+                                 three_factor_lr=args.three_factor_lr, seed=args.seed,
                                  progress=not args.no_progress)
         data = {"mnist": args.data or DEFAULT_DATA["mnist"], "idx": args.data, "nmnist": args.nmnist_data}
         results = run_suite(methods, datasets, settings, data,

@@ -96,6 +96,14 @@ def check_positive_int(name: str, value) -> int:
     return int(value)
 
 
+def check_positive_float(name: str, value) -> float:
+    """``value`` as a float if it is a positive finite number, else a ValueError naming ``name``."""
+    if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)) \
+            or not math.isfinite(value) or value <= 0:
+        raise ValueError(f"{name} must be a positive finite number, got {value!r}")
+    return float(value)
+
+
 def _check_fraction(name: str, value: float) -> float:
     if not isinstance(value, (int, float)) or not math.isfinite(value) or not 0.0 <= value <= 1.0:
         raise ValueError(f"{name} must be a number in [0, 1], got {value!r}")
@@ -115,9 +123,8 @@ class NeuronParams:
     voltage_decay: float = 0.03
 
     def __post_init__(self):
+        check_positive_float("threshold", self.threshold)
         th = self.threshold
-        if not isinstance(th, (int, float)) or not math.isfinite(th) or th <= 0:
-            raise ValueError(f"threshold must be a positive finite number, got {th!r}")
         vth = round(th * LOIHI2.w_scale)
         if not 1 <= vth < (1 << LOIHI2.vth_bits):
             raise ValueError(
@@ -243,9 +250,7 @@ class FFConfig:
             if getattr(self, name) not in allowed:
                 raise ValueError(f"unknown {name} {getattr(self, name)!r}; valid: {', '.join(allowed)}")
         for name in ("theta", "lr", "three_factor_lr", "symba_alpha", "weight_scale", "label_scale"):
-            value = getattr(self, name)
-            if not isinstance(value, (int, float)) or not math.isfinite(value) or value <= 0:
-                raise ValueError(f"{name} must be a positive finite number, got {value!r}")
+            check_positive_float(name, getattr(self, name))
         if self.blocks is not None:
             blocks = tuple(self.blocks) if isinstance(self.blocks, (tuple, list)) else self.blocks
             if not isinstance(blocks, tuple) or not blocks or any(

@@ -45,6 +45,7 @@ from .config import (
     LOIHI2,
     FFConfig,
     FixedNeuronParams,
+    check_positive_float,
     check_positive_int,
     dequantize_neuron,
 )
@@ -145,9 +146,8 @@ class FFLearningRule:
     t_epoch = 1
 
     def __post_init__(self):
+        check_positive_float("learning_rate", self.learning_rate)
         lr = self.learning_rate
-        if isinstance(lr, bool) or not isinstance(lr, (int, float)) or not math.isfinite(lr) or lr <= 0:
-            raise ValueError(f"learning_rate must be a positive finite number, got {lr!r}")
         tau = self.pre_trace_tau
         if isinstance(tau, bool) or not isinstance(tau, (int, np.integer)) or not 1 <= tau <= 255:
             raise ValueError(f"pre_trace_tau must be an integer in [1, 255] steps, got {tau!r} "

@@ -29,14 +29,13 @@ is only measured.
 from __future__ import annotations
 
 import json
-import math
 import time
 from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
 
-from .config import FFConfig
+from .config import FFConfig, check_positive_float
 from .robustness import CORRUPTIONS, check_fractions, corrupt_training_set, robustness_curves
 from .train import TrainSettings, evaluate_accuracy, prepare_inputs
 
@@ -86,13 +85,15 @@ class SuiteSettings:
     #: 4 epochs, 500-500): lr 3e-4 / 1e-3 / 3e-3 / 1e-2 / 3e-2 -> clean
     #: validation accuracy 70.6 / 74.6 / 82.9 / 86.5 / 86.4 %.
     bptt_lr: float = 1e-2
+    #: step size of the gradient-free rule (ff-three-factor); FFConfig's default
+    three_factor_lr: float = FFConfig.three_factor_lr
     seed: int = 0
     progress: bool = True
 
     def __post_init__(self):
         check_fractions(self.fractions)
-        if not (isinstance(self.bptt_lr, (int, float)) and math.isfinite(self.bptt_lr) and self.bptt_lr > 0):
-            raise ValueError(f"bptt_lr must be a positive finite number, got {self.bptt_lr!r}")
+        check_positive_float("bptt_lr", self.bptt_lr)
+        check_positive_float("three_factor_lr", self.three_factor_lr)
 
 
 def _ff_config(method: str, in_features: int, settings: SuiteSettings, encoding: str) -> FFConfig:
@@ -101,7 +102,7 @@ def _ff_config(method: str, in_features: int, settings: SuiteSettings, encoding:
                     loss=settings.loss, symba_alpha=settings.alpha,
                     label_repeat=10 if encoding == "spikes" else 1)
     if method == "ff-three-factor":
-        return replace(base, rule="three_factor")
+        return replace(base, rule="three_factor", three_factor_lr=settings.three_factor_lr)
     if method == "intff":
         return replace(base, blocks=settings.blocks or default_blocks(len(settings.layers)))
     if method == "ffgaf":

@@ -213,9 +213,10 @@ def test_suite_names_the_valid_methods_and_data_sets():
         run_suite("bptt", "cifar", SuiteSettings())
     with pytest.raises(ValueError, match="must sum to 1"):
         SuiteSettings(fractions=(0.5, 0.5, 0.5, 0.0))
-    for bad in (0.0, -1e-3, float("nan")):
-        with pytest.raises(ValueError, match=f"bptt_lr must be a positive finite number, got {bad!r}"):
-            SuiteSettings(bptt_lr=bad)
+    for name in ("bptt_lr", "three_factor_lr"):
+        for bad in (0.0, -1e-3, float("nan")):
+            with pytest.raises(ValueError, match=f"{name} must be a positive finite number, got {bad!r}"):
+                SuiteSettings(**{name: bad})
     assert check_names("method", "bptt, intff", ("bptt", "intff")) == ["bptt", "intff"]
     done = subprocess.run([sys.executable, str(ROOT / "benchmarks" / "suite.py"), "--methods", "sgd"],
                           capture_output=True, text=True, cwd=ROOT, timeout=300)
