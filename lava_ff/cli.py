@@ -83,7 +83,7 @@ def _add_common(p: argparse.ArgumentParser) -> None:
 
 
 def _add_train_options(p: argparse.ArgumentParser) -> None:
-    from .config import ENCODINGS, GOODNESS_KINDS, LOSS_KINDS, NEGATIVES, OVERLAYS, RULES
+    from .config import ENCODINGS, GOODNESS_KINDS, LOSS_KINDS, NEGATIVES, OVERLAYS, RULES, SCHEDULES
 
     p.add_argument("--layers", type=_layers, default=(500, 500),
                    help="hidden layer sizes, comma separated (default 500,500)")
@@ -98,6 +98,10 @@ def _add_train_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--blocks", type=_layers, default=None, metavar="N,N,...",
                    help="Integrated FF: train consecutive layers in blocks of these sizes, backpropagating "
                         "inside a block only (e.g. 2,1 for three layers); sizes must sum to the layer count")
+    p.add_argument("--schedule", choices=SCHEDULES, default="simultaneous",
+                   help="simultaneous: every layer (block) learns on every batch; greedy: one at a time, the "
+                        "epochs split evenly, earlier layers frozen, so each learns on a fixed input "
+                        "(needs epochs >= layers or blocks). Default simultaneous")
     p.add_argument("--goodness", choices=GOODNESS_KINDS, default="sum_sq_rate")
     p.add_argument("--loss", choices=LOSS_KINDS, default="softplus",
                    help="per-layer FF loss: softplus (Hinton: positive goodness above theta, negative "
@@ -184,7 +188,7 @@ def _config_from_args(args, in_features: int):
         goodness=args.goodness, theta=theta, loss=args.loss, symba_alpha=args.alpha,
         encoding="spikes" if args.dataset == "nmnist" else args.encoding,
         overlay=args.overlay, label_repeat=args.label_repeat, rule=args.rule, negatives=args.negatives, lr=args.lr,
-        three_factor_lr=args.three_factor_lr, seed=args.seed, blocks=args.blocks,
+        three_factor_lr=args.three_factor_lr, seed=args.seed, blocks=args.blocks, schedule=args.schedule,
     )
 
 
@@ -271,6 +275,9 @@ def cmd_train_onchip(args) -> dict:
     if args.loss != "softplus":
         raise SystemExit(f"--loss {args.loss}: on-chip learning runs the softplus loss (the FF neuron sends "
                          "m = sigmoid(+-(theta - G)) per phase); drop --loss or train offline with --backend torch")
+    if args.schedule != "simultaneous":
+        raise SystemExit(f"--schedule {args.schedule}: on-chip learning runs every layer on every sample; "
+                         "drop --schedule or train offline with --backend torch")
     if (out / ONCHIP_STATE).exists() and not args.resume:
         raise SystemExit(f"{out / ONCHIP_STATE} exists: pass --resume to continue it, or choose another --out")
     rule = FFLearningRule(learning_rate=args.onchip_lr, pre_trace_tau=args.pre_trace_tau,

@@ -31,11 +31,13 @@ __all__ = [
     "RULES",
     "OVERLAYS",
     "NEGATIVES",
+    "SCHEDULES",
     "PREDICTION_COLUMNS",
     "quantize_neuron",
     "dequantize_neuron",
     "quantize_weights",
     "check_positive_int",
+    "check_positive_float",
     "check_integer_weights",
 ]
 
@@ -45,6 +47,8 @@ ENCODINGS = ("deterministic", "rate", "latency", "spikes")
 RULES = ("surrogate", "three_factor", "ffgaf")
 OVERLAYS = ("label_neurons", "first_pixels")
 NEGATIVES = ("random", "hard", "mixed", "hybrid")
+#: simultaneous: every block learns in every epoch; greedy: one block at a time
+SCHEDULES = ("simultaneous", "greedy")
 #: the columns of every prediction table ([N, 3]): torch, FFReadout, netx runs
 PREDICTION_COLUMNS = ("goodness", "goodness_skip_first", "readout")
 
@@ -228,6 +232,11 @@ class FFConfig:
     #: backpropagation inside a block and none between blocks; e.g. (2, 1).
     #: ``None``: one layer per block (plain FF).
     blocks: tuple[int, ...] | None = None
+    #: ``simultaneous``: every block learns on every batch, each on the
+    #: previous block's current (still changing) spikes. ``greedy``: one
+    #: block at a time, the epochs split evenly between them, earlier blocks
+    #: frozen, so a block learns on a fixed input.
+    schedule: str = "simultaneous"
 
     def __post_init__(self):
         check_positive_int("in_features", self.in_features)
@@ -246,7 +255,7 @@ class FFConfig:
             object.__setattr__(self, "neuron", NeuronParams(**self.neuron))
         for name, allowed in (("goodness", GOODNESS_KINDS), ("loss", LOSS_KINDS),
                               ("encoding", ENCODINGS), ("overlay", OVERLAYS),
-                              ("rule", RULES), ("negatives", NEGATIVES)):
+                              ("rule", RULES), ("negatives", NEGATIVES), ("schedule", SCHEDULES)):
             if getattr(self, name) not in allowed:
                 raise ValueError(f"unknown {name} {getattr(self, name)!r}; valid: {', '.join(allowed)}")
         for name in ("theta", "lr", "three_factor_lr", "symba_alpha", "weight_scale", "label_scale"):

@@ -27,7 +27,8 @@ def plot_history(history: list[dict], path: Path) -> Path:
         ax_acc.plot(epochs, [100 * r[key] for r in history], marker="o", label=key[4:])
     ax_acc.set(xlabel="epoch", ylabel="validation accuracy (%)", title="accuracy")
     ax_acc.legend()
-    losses = np.array([r.get("layer_loss", []) for r in history])
+    # None (a layer that did not learn that epoch) plots as a gap
+    losses = np.array([r.get("layer_loss", []) for r in history], dtype=float)
     if losses.size == 0:  # on-chip training logs no loss: say so instead of an empty plot
         ax_loss.text(0.5, 0.5, "no FF loss logged\n(on-chip rule)", ha="center", va="center")
         losses = np.zeros((len(history), 0))

@@ -13,6 +13,7 @@ Two local rules (``FFConfig.rule``):
 from __future__ import annotations
 
 import json
+import math
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -127,6 +128,10 @@ class Trainer:
     out_dir: Path | None = None
 
     def __post_init__(self):
+        blocks = len(self.config.layer_blocks)
+        if self.config.schedule == "greedy" and self.settings.epochs < blocks:
+            raise ValueError(f"schedule 'greedy' trains one block at a time: epochs={self.settings.epochs} "
+                             f"is fewer than the {blocks} training blocks; give at least {blocks} epochs")
         torch.manual_seed(self.config.seed)
         self.net = FFNetwork(self.config)
         # one optimizer per training block (per layer unless IntFF blocks are set)
@@ -307,18 +312,39 @@ class Trainer:
         layer.clamp_()
         return float(loss.detach()), [spikes for spikes, _ in outputs]
 
-    def _train_batch(self, xb: np.ndarray, yb: np.ndarray, image_shape) -> list[float]:
+    def active_blocks(self, epoch: int) -> list[int]:
+        """The training blocks that learn in ``epoch`` (0-based): all of them,
+        or with ``schedule='greedy'`` block ``k`` alone during epochs
+        ``[k E / K, (k + 1) E / K)`` of ``E`` epochs and ``K`` blocks."""
+        count = len(self.config.layer_blocks)
+        if self.config.schedule != "greedy":
+            return list(range(count))
+        return [min(epoch * count // self.settings.epochs, count - 1)]
+
+    def _train_batch(self, xb: np.ndarray, yb: np.ndarray, image_shape,
+                     active: list[int] | None = None) -> list[float]:
+        """One batch through the blocks in ``active`` (default: all); earlier
+        blocks only run forward, later ones not at all. Returns the loss of
+        every layer, NaN for the layers that did not learn."""
         cfg, net = self.config, self.net
+        active = list(range(len(cfg.layer_blocks))) if active is None else active
         inputs, objective = self._objective(xb, yb, image_shape)
         losses = []
-        if cfg.rule != "three_factor":
-            for block, optimizer in zip(cfg.layer_blocks, self.optimizers, strict=True):
+        for k, (block, optimizer) in enumerate(zip(cfg.layer_blocks, self.optimizers, strict=True)):
+            if k > max(active):
+                losses += [math.nan] * (len(cfg.layer_sizes) - len(losses))
+                break
+            if k not in active:
+                with torch.no_grad():
+                    for index in block:
+                        inputs = [net.layers[index](s)[0] for s in inputs]
+                losses += [math.nan] * len(block)
+            elif cfg.rule == "three_factor":  # one layer per block
+                loss, inputs = self._three_factor_layer(net.layers[block[0]], inputs, objective)
+                losses.append(loss)
+            else:
                 block_losses, inputs = self._train_block(block, optimizer, inputs, objective)
                 losses += block_losses
-            return losses
-        for layer in net.layers:
-            loss, inputs = self._three_factor_layer(layer, inputs, objective)
-            losses.append(loss)
         return losses
 
     def train_readout(self, x: np.ndarray, y: np.ndarray) -> float:
@@ -354,19 +380,22 @@ class Trainer:
                 break
             start = time.perf_counter()
             order = self.rng.permutation(len(train_x))
+            active = self.active_blocks(epoch)
             layer_losses = []
             bar = tqdm(range(0, len(order), bs), desc=f"epoch {epoch + 1}/{self.settings.epochs}",
                        disable=not self.settings.progress, leave=False)
             for begin in bar:
                 idx = order[begin:begin + bs]
-                layer_losses.append(self._train_batch(train_x[idx], train_y[idx], image_shape))
-                bar.set_postfix(loss=" ".join(f"{v:.3f}" for v in layer_losses[-1]))
+                layer_losses.append(self._train_batch(train_x[idx], train_y[idx], image_shape, active))
+                bar.set_postfix(loss=" ".join("-" if math.isnan(v) else f"{v:.3f}" for v in layer_losses[-1]))
             readout_loss = self.train_readout(train_x, train_y)
             self.train_seconds += time.perf_counter() - start
             self.samples_seen += len(order)
             val = evaluate_accuracy(self.net, val_x, val_y, self.settings.eval_batch, self.rng)
             self.epoch = epoch + 1
-            record = {"epoch": self.epoch, "layer_loss": np.mean(layer_losses, axis=0).tolist(),
+            mean_loss = np.mean(layer_losses, axis=0)
+            record = {"epoch": self.epoch,  # None: the layer did not learn this epoch (greedy schedule)
+                      "layer_loss": [None if math.isnan(v) else float(v) for v in mean_loss],
                       "readout_loss": readout_loss,
                       **{f"val_{k}": v for k, v in val.items()},
                       "train_seconds": self.train_seconds}

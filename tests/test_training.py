@@ -67,6 +67,44 @@ def test_softmax_loss_learns_digits_with_both_rules(rule, digits_split):
     assert all(b < a for a, b in zip(history[0]["layer_loss"], history[-1]["layer_loss"], strict=True))
 
 
+@pytest.mark.parametrize("rule", ["surrogate", "three_factor"])
+def test_greedy_schedule_trains_one_layer_at_a_time(rule, digits_split, tmp_path):
+    """schedule='greedy', 2 layers, 4 epochs: epochs 1-2 change layer 0 only
+    (layer 1 keeps its initial weights, its loss is logged as None), epochs
+    3-4 change layer 1 only (layer 0 stays frozen); the per-layer loss plot
+    is written with the gaps."""
+    from lava_ff.plots import plot_history
+
+    train, val = digits_split
+    x, y = train.images[:200], train.labels[:200]
+    trainer = _trainer(rule, epochs=4, loss="softmax", symba_alpha=1.0, schedule="greedy")
+    assert [trainer.active_blocks(e) for e in range(4)] == [[0], [0], [1], [1]]
+    layers = trainer.net.layers
+    snapshots = [[layer.weight.detach().clone() for layer in layers]]
+    train_readout = trainer.train_readout
+
+    def snapshot_then_readout(*args):  # runs once at the end of every epoch
+        snapshots.append([layer.weight.detach().clone() for layer in layers])
+        return train_readout(*args)
+
+    trainer.train_readout = snapshot_then_readout
+    trainer.fit(x, y, val.images[:100], val.labels[:100], (8, 8))
+    changed = [[not torch.equal(a, b) for a, b in zip(before, after, strict=True)]
+               for before, after in zip(snapshots[:-1], snapshots[1:], strict=True)]
+    assert changed == [[True, False], [True, False], [False, True], [False, True]]
+    assert [r["layer_loss"][1] is None for r in trainer.history] == [True, True, False, False]
+    assert [r["layer_loss"][0] is None for r in trainer.history] == [False, False, True, True]
+    plot_history(trainer.history, tmp_path / "curves.png")
+    assert (tmp_path / "curves.png").stat().st_size > 0
+
+
+def test_greedy_schedule_checks_its_epochs_and_names():
+    with pytest.raises(ValueError, match="epochs=1 is fewer than the 2 training blocks"):
+        _trainer("surrogate", epochs=1, schedule="greedy")
+    with pytest.raises(ValueError, match="unknown schedule 'lazy'; valid: simultaneous, greedy"):
+        FFConfig(in_features=64, schedule="lazy")
+
+
 @pytest.mark.parametrize("loss", ["softplus", "symba", "softmax"])
 def test_three_factor_factor_is_minus_the_loss_gradient(loss, digits_split):
     """The offline gradient-free rule takes m = -dL/dG per sample from the loss:
@@ -266,6 +304,8 @@ def test_cli_help_documents_every_option():
     (["--alpha", "0"], "symba_alpha must be a positive finite number, got 0.0"),
     (["--loss", "softmax", "--negatives", "hard"], "loss 'softmax' contrasts every wrong label"),
     (["--loss", "softmax", "--backend", "lava-float"], "on-chip learning runs the softplus loss"),
+    (["--schedule", "greedy", "--backend", "lava-fixed"], "on-chip learning runs every layer on every sample"),
+    (["--schedule", "greedy", "--layers", "32,32,32"], "epochs=1 is fewer than the 3 training blocks"),
 ])
 def test_cli_bad_values_are_named(args, match, tmp_path):
     result = _cli("train", "--out", str(tmp_path / "o"), "--epochs", "1", *args)
