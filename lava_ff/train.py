@@ -371,12 +371,15 @@ class Trainer:
         With ``settings.patience`` training stops early once the validation
         goodness accuracy has not improved for that many epochs, and the net
         keeps the best epoch's weights (early stopping on a clean validation
-        split, as the IntFF robustness protocol asks)."""
+        split, as the IntFF robustness protocol asks); a greedy schedule
+        stops early only after its last block has learned for an epoch."""
         train_x, val_x = prepare_inputs(train_x, self.config), prepare_inputs(val_x, self.config)
         bs = self.settings.batch_size
         patience = self.settings.patience
         for epoch in range(self.epoch, self.settings.epochs):
-            if patience_exhausted(self.best, self.epoch, patience):
+            # a greedy schedule stops only after an epoch of its last block
+            last_learned = max(self.active_blocks(max(epoch - 1, 0))) == len(self.config.layer_blocks) - 1
+            if patience_exhausted(self.best, self.epoch, patience) and last_learned:
                 break
             start = time.perf_counter()
             order = self.rng.permutation(len(train_x))

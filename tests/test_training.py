@@ -98,6 +98,21 @@ def test_greedy_schedule_trains_one_layer_at_a_time(rule, digits_split, tmp_path
     assert (tmp_path / "curves.png").stat().st_size > 0
 
 
+def test_greedy_schedule_stops_early_only_after_its_last_layer_learned(digits_split, monkeypatch):
+    """Validation never improves (patience 1): plain FF stops after epoch 2,
+    greedy (2 epochs per layer) goes on to epoch 3, the first of layer 2."""
+    import lava_ff.train as train_module
+
+    monkeypatch.setattr(train_module, "evaluate_accuracy", lambda *a, **k: {"goodness": 0.5, "readout": 0.5})
+    train, val = digits_split
+    runs = {}
+    for schedule in ("simultaneous", "greedy"):
+        trainer = _trainer("three_factor", epochs=4, schedule=schedule)
+        trainer.settings = TrainSettings(epochs=4, batch_size=50, progress=False, patience=1)
+        runs[schedule] = len(trainer.fit(train.images[:100], train.labels[:100], val.images, val.labels, (8, 8)))
+    assert runs == {"simultaneous": 2, "greedy": 3}
+
+
 def test_greedy_schedule_checks_its_epochs_and_names():
     with pytest.raises(ValueError, match="epochs=1 is fewer than the 2 training blocks"):
         _trainer("surrogate", epochs=1, schedule="greedy")
