@@ -80,7 +80,11 @@ class BPTTTrainer:
     config: FFConfig
     settings: TrainSettings
     rate_scale: float = 10.0
-    lr: float = 1e-3
+    #: Adam learning rate: the pick of a validation sweep under the IntFF
+    #: corruption protocol (MNIST, 10k samples, 4 epochs, 500-500): lr 3e-4 /
+    #: 1e-3 / 3e-3 / 1e-2 / 3e-2 -> clean validation accuracy 70.6 / 74.6 /
+    #: 82.9 / 86.5 / 86.4 %.
+    lr: float = 1e-2
 
     def __post_init__(self):
         self.net = BPTTNetwork(self.config)

@@ -35,9 +35,10 @@ from pathlib import Path
 
 import numpy as np
 
+from .baselines import BPTTTrainer
 from .config import FFConfig, check_positive_float
 from .robustness import CORRUPTIONS, check_fractions, corrupt_training_set, robustness_curves
-from .train import TrainSettings, evaluate_accuracy, prepare_inputs
+from .train import Trainer, TrainSettings, evaluate_accuracy, prepare_inputs
 
 __all__ = ["METHODS", "SUITE_DATASETS", "SuiteSettings", "run_method", "run_suite", "write_report",
            "check_names", "default_blocks"]
@@ -80,11 +81,8 @@ class SuiteSettings:
     #: per-layer FF loss of every FF method and its goodness scale (see FFConfig)
     loss: str = "softplus"
     alpha: float = 4.0
-    #: Adam learning rate of the BPTT baseline. 0.01 is the pick of a
-    #: validation sweep under the corruption protocol (MNIST, 10k samples,
-    #: 4 epochs, 500-500): lr 3e-4 / 1e-3 / 3e-3 / 1e-2 / 3e-2 -> clean
-    #: validation accuracy 70.6 / 74.6 / 82.9 / 86.5 / 86.4 %.
-    bptt_lr: float = 1e-2
+    #: Adam learning rate of the BPTT baseline (default: its validation pick)
+    bptt_lr: float = BPTTTrainer.lr
     #: step size of the gradient-free rule (ff-three-factor); FFConfig's default
     three_factor_lr: float = FFConfig.three_factor_lr
     seed: int = 0
@@ -112,9 +110,6 @@ def _ff_config(method: str, in_features: int, settings: SuiteSettings, encoding:
 
 def run_method(method: str, train, val, test, settings: SuiteSettings, encoding: str = "deterministic") -> dict:
     """Train one method on ``train`` (early stopping on ``val``) and measure it on ``test``."""
-    from .baselines import BPTTTrainer
-    from .train import Trainer
-
     check_names("method", [method], METHODS)
     in_features = int(train.shape[0]) if encoding == "spikes" else int(np.prod(train.shape))
     train_settings = TrainSettings(epochs=settings.epochs, batch_size=settings.batch_size,

@@ -323,18 +323,18 @@ class Trainer:
 
     def _train_batch(self, xb: np.ndarray, yb: np.ndarray, image_shape,
                      active: list[int] | None = None) -> list[float]:
-        """One batch through the blocks in ``active`` (default: all); earlier
-        blocks only run forward, later ones not at all. Returns the loss of
-        every layer, NaN for the layers that did not learn."""
+        """One batch through the blocks in ``active`` (default: those of the
+        current epoch, :meth:`active_blocks`); earlier blocks only run
+        forward, later ones not at all. Returns the loss of every layer, NaN
+        for the layers that did not learn."""
         cfg, net = self.config, self.net
-        active = list(range(len(cfg.layer_blocks))) if active is None else active
+        active = self.active_blocks(self.epoch) if active is None else active
         inputs, objective = self._objective(xb, yb, image_shape)
         losses = []
         for k, (block, optimizer) in enumerate(zip(cfg.layer_blocks, self.optimizers, strict=True)):
             if k > max(active):
-                losses += [math.nan] * (len(cfg.layer_sizes) - len(losses))
-                break
-            if k not in active:
+                losses += [math.nan] * len(block)
+            elif k not in active:
                 with torch.no_grad():
                     for index in block:
                         inputs = [net.layers[index](s)[0] for s in inputs]
