@@ -15,6 +15,7 @@ import torch
 from torch import nn
 
 from .config import LOIHI2, FFConfig, NeuronParams, quantize_weights
+from .dynamics import cuba_dynamics
 from .kernels import combine_layer_scores, goodness_scale, raw_goodness
 from .negatives import overlay_encoded
 
@@ -26,7 +27,9 @@ def default_device() -> torch.device:
 
 
 class FFLayer(nn.Module):
-    """Dense + CUBA LIF layer with slayer's integer-exact neuron dynamics."""
+    """Dense + CUBA LIF layer with slayer's integer-exact neuron dynamics
+    (integrated by :func:`lava_ff.dynamics.cuba_dynamics`, bit-identical to
+    ``slayer.neuron.cuba.Neuron.dynamics`` and faster on a CPU)."""
 
     def __init__(self, in_features: int, out_features: int, neuron: NeuronParams,
                  *, weight_scale: float = 1.0, generator: torch.Generator | None = None):
@@ -73,14 +76,15 @@ class FFLayer(nn.Module):
             raise ValueError(
                 f"expected input [batch, {self.in_features}, time], got {tuple(spikes_in.shape)}"
             )
-        current = torch.einsum("oi,bit->bot", self.quantized_weight(), spikes_in)
+        # time-major [T, B, O] memory, viewed as [B, O, T]: what cuba_dynamics reads without a copy
+        current = torch.matmul(spikes_in.permute(2, 0, 1), self.quantized_weight().t()).permute(1, 2, 0)
         if black_box:
             with torch.no_grad():
-                _, voltage = self.neuron.dynamics(current)
+                _, voltage = cuba_dynamics(self.neuron, current)
                 spikes = self.neuron.spike(voltage)
             linear = current / self.neuron_params.threshold
             return spikes + (linear - linear.detach()), voltage
-        _, voltage = self.neuron.dynamics(current)
+        _, voltage = cuba_dynamics(self.neuron, current)
         spikes = self.neuron.spike(voltage)
         return spikes, voltage
 

@@ -170,3 +170,31 @@ def test_window_position_counts_lava_time_steps_from_one():
     # two steps of latency: step 3 is the first step of window 0, steps before it are negative
     assert kernels.window_position(3, 4, latency=2) == (0, 0)
     assert kernels.window_position(2, 4, latency=2)[0] < 0
+
+
+@pytest.mark.parametrize("decays", [(0.25, 0.03), (0.0, 0.0), (1.0, 1.0), (0.6, 0.999)])
+def test_fast_cuba_dynamics_is_slayers_bit_for_bit(decays):
+    """lava_ff.dynamics.cuba_dynamics (what FFLayer runs) against slayer's own
+    ``cuba.Neuron.dynamics`` and spike function on random 8-bit-grid currents
+    of both signs, decays at both ends included: identical current, voltage
+    and spikes; the gradient through the spikes equals slayer's to float
+    rounding."""
+    from lava_ff.dynamics import cuba_dynamics, leaky_integrator
+
+    layer = FFLayer(5, 40, NeuronParams(1.0, *decays))
+    generator = torch.Generator().manual_seed(3)
+    drive = torch.randint(-90, 120, (6, 40, 16), generator=generator).float() / 32  # multiples of 1/32
+    results = []
+    for dynamics in (layer.neuron.dynamics, lambda c: cuba_dynamics(layer.neuron, c)):
+        x = drive.clone().requires_grad_(True)
+        current, voltage = dynamics(x)
+        spikes = layer.neuron.spike(voltage)
+        (spikes * torch.linspace(-1, 1, 16)).sum().backward()
+        results.append((current.detach(), voltage.detach(), spikes.detach(), x.grad))
+    (c_ref, v_ref, s_ref, g_ref), (c, v, s, g) = results
+    assert torch.equal(c, c_ref) and torch.equal(v, v_ref) and torch.equal(s, s_ref)
+    assert s.sum() > 0 and (s == 0).any()  # the drive makes some neurons spike and others not
+    torch.testing.assert_close(g, g_ref, rtol=1e-5, atol=1e-6)
+    assert g.abs().max() > 0
+    with pytest.raises(ValueError, match="decay must be an integer in \\[0, 4096\\], got 5000"):
+        leaky_integrator(drive.permute(2, 0, 1), 5000, 64)
