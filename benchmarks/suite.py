@@ -26,6 +26,7 @@ import argparse
 import json
 import sys
 
+from lava_ff.config import LR_DECAYS, SCHEDULES
 from lava_ff.cli import _layers
 from lava_ff.suite import METHODS, SUITE_DATASETS, SuiteSettings, check_names, run_suite, write_report
 
@@ -64,6 +65,12 @@ def main(argv=None) -> list[dict]:
                    help="Adam learning rate of the BPTT baseline (default: the validation pick)")
     p.add_argument("--three-factor-lr", type=float, default=SuiteSettings.three_factor_lr,
                    help="step size of the gradient-free rule (ff-three-factor)")
+    p.add_argument("--schedule", default="simultaneous", choices=SCHEDULES,
+                   help="FF methods: every layer (block) learns on every batch, or greedy: one at a time, "
+                        "the epochs split evenly (needs epochs >= layers or blocks)")
+    p.add_argument("--lr-decay", default="none", choices=LR_DECAYS,
+                   help="FF methods' step sizes: constant, or a half cosine to zero over each layer's "
+                        "learning epochs")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--no-progress", action="store_true")
     p.add_argument("--out", default="runs/suite")
@@ -76,7 +83,8 @@ def main(argv=None) -> list[dict]:
                                  blocks=args.blocks, corrupt=args.corrupt, fractions=args.fractions,
                                  robustness=args.robustness, robustness_samples=args.robustness_samples,
                                  loss=args.loss, alpha=args.alpha, bptt_lr=args.bptt_lr,
-                                 three_factor_lr=args.three_factor_lr, seed=args.seed,
+                                 three_factor_lr=args.three_factor_lr, schedule=args.schedule,
+                                 lr_decay=args.lr_decay, seed=args.seed,
                                  progress=not args.no_progress)
         data = {"mnist": args.data or DEFAULT_DATA["mnist"], "idx": args.data, "nmnist": args.nmnist_data}
         results = run_suite(methods, datasets, settings, data,

@@ -83,7 +83,7 @@ def _add_common(p: argparse.ArgumentParser) -> None:
 
 
 def _add_train_options(p: argparse.ArgumentParser) -> None:
-    from .config import ENCODINGS, GOODNESS_KINDS, LOSS_KINDS, NEGATIVES, OVERLAYS, RULES, SCHEDULES
+    from .config import ENCODINGS, GOODNESS_KINDS, LOSS_KINDS, LR_DECAYS, NEGATIVES, OVERLAYS, RULES, SCHEDULES
 
     p.add_argument("--layers", type=_layers, default=(500, 500),
                    help="hidden layer sizes, comma separated (default 500,500)")
@@ -102,6 +102,10 @@ def _add_train_options(p: argparse.ArgumentParser) -> None:
                    help="simultaneous: every layer (block) learns on every batch; greedy: one at a time, the "
                         "epochs split evenly, earlier layers frozen, so each learns on a fixed input "
                         "(needs epochs >= layers or blocks). Default simultaneous")
+    p.add_argument("--lr-decay", choices=LR_DECAYS, default="none",
+                   help="none: constant step sizes; cosine: each layer's (block's) step size falls along a half "
+                        "cosine to zero over the epochs in which it learns (its share under --schedule greedy). "
+                        "Default none")
     p.add_argument("--goodness", choices=GOODNESS_KINDS, default="sum_sq_rate")
     p.add_argument("--loss", choices=LOSS_KINDS, default="softplus",
                    help="per-layer FF loss: softplus (Hinton: positive goodness above theta, negative "
@@ -189,6 +193,7 @@ def _config_from_args(args, in_features: int):
         encoding="spikes" if args.dataset == "nmnist" else args.encoding,
         overlay=args.overlay, label_repeat=args.label_repeat, rule=args.rule, negatives=args.negatives, lr=args.lr,
         three_factor_lr=args.three_factor_lr, seed=args.seed, blocks=args.blocks, schedule=args.schedule,
+        lr_decay=args.lr_decay,
     )
 
 
@@ -278,6 +283,9 @@ def cmd_train_onchip(args) -> dict:
     if args.schedule != "simultaneous":
         raise SystemExit(f"--schedule {args.schedule}: on-chip learning runs every layer on every sample; "
                          "drop --schedule or train offline with --backend torch")
+    if args.lr_decay != "none":
+        raise SystemExit(f"--lr-decay {args.lr_decay}: on-chip learning runs the rule at the fixed --onchip-lr "
+                         "(the learning engine's rule constants do not change during a run); drop --lr-decay")
     if (out / ONCHIP_STATE).exists() and not args.resume:
         raise SystemExit(f"{out / ONCHIP_STATE} exists: pass --resume to continue it, or choose another --out")
     rule = FFLearningRule(learning_rate=args.onchip_lr, pre_trace_tau=args.pre_trace_tau,

@@ -32,6 +32,7 @@ __all__ = [
     "OVERLAYS",
     "NEGATIVES",
     "SCHEDULES",
+    "LR_DECAYS",
     "PREDICTION_COLUMNS",
     "quantize_neuron",
     "dequantize_neuron",
@@ -49,6 +50,7 @@ OVERLAYS = ("label_neurons", "first_pixels")
 NEGATIVES = ("random", "hard", "mixed", "hybrid")
 #: simultaneous: every block learns in every epoch; greedy: one block at a time
 SCHEDULES = ("simultaneous", "greedy")
+LR_DECAYS = ("none", "cosine")
 #: the columns of every prediction table ([N, 3]): torch, FFReadout, netx runs
 PREDICTION_COLUMNS = ("goodness", "goodness_skip_first", "readout")
 
@@ -237,6 +239,11 @@ class FFConfig:
     #: block at a time, the epochs split evenly between them, earlier blocks
     #: frozen, so a block learns on a fixed input.
     schedule: str = "simultaneous"
+    #: ``none``: constant step sizes. ``cosine``: each block's step size
+    #: (``lr``, or ``three_factor_lr`` for the gradient-free rule) follows a
+    #: half cosine from its full value to zero over the epochs in which the
+    #: block learns (all epochs, or its share under the greedy schedule).
+    lr_decay: str = "none"
 
     def __post_init__(self):
         check_positive_int("in_features", self.in_features)
@@ -255,7 +262,8 @@ class FFConfig:
             object.__setattr__(self, "neuron", NeuronParams(**self.neuron))
         for name, allowed in (("goodness", GOODNESS_KINDS), ("loss", LOSS_KINDS),
                               ("encoding", ENCODINGS), ("overlay", OVERLAYS),
-                              ("rule", RULES), ("negatives", NEGATIVES), ("schedule", SCHEDULES)):
+                              ("rule", RULES), ("negatives", NEGATIVES), ("schedule", SCHEDULES),
+                              ("lr_decay", LR_DECAYS)):
             if getattr(self, name) not in allowed:
                 raise ValueError(f"unknown {name} {getattr(self, name)!r}; valid: {', '.join(allowed)}")
         for name in ("theta", "lr", "three_factor_lr", "symba_alpha", "weight_scale", "label_scale"):

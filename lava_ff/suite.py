@@ -36,7 +36,7 @@ from pathlib import Path
 import numpy as np
 
 from .baselines import BPTTTrainer
-from .config import FFConfig, check_positive_float
+from .config import LR_DECAYS, SCHEDULES, FFConfig, check_positive_float
 from .robustness import CORRUPTIONS, check_fractions, corrupt_training_set, robustness_curves
 from .train import Trainer, TrainSettings, evaluate_accuracy, prepare_inputs
 
@@ -85,6 +85,10 @@ class SuiteSettings:
     bptt_lr: float = BPTTTrainer.lr
     #: step size of the gradient-free rule (ff-three-factor); FFConfig's default
     three_factor_lr: float = FFConfig.three_factor_lr
+    #: FF methods' layer schedule and step-size decay (see FFConfig); the
+    #: BPTT baseline trains end to end at a constant rate either way
+    schedule: str = "simultaneous"
+    lr_decay: str = "none"
     seed: int = 0
     progress: bool = True
 
@@ -92,12 +96,18 @@ class SuiteSettings:
         check_fractions(self.fractions)
         check_positive_float("bptt_lr", self.bptt_lr)
         check_positive_float("three_factor_lr", self.three_factor_lr)
+        check_names("schedule", [self.schedule], SCHEDULES)
+        check_names("lr_decay", [self.lr_decay], LR_DECAYS)
+        if self.schedule == "greedy" and self.epochs < len(self.layers):
+            raise ValueError(f"schedule 'greedy' trains one layer at a time: epochs={self.epochs} is fewer than "
+                             f"the {len(self.layers)} layers; give at least {len(self.layers)} epochs")
 
 
 def _ff_config(method: str, in_features: int, settings: SuiteSettings, encoding: str) -> FFConfig:
     base = FFConfig(in_features=in_features, layer_sizes=settings.layers, time_steps=settings.time_steps,
                     theta=0.05 * settings.layers[0], encoding=encoding, seed=settings.seed,
                     loss=settings.loss, symba_alpha=settings.alpha,
+                    schedule=settings.schedule, lr_decay=settings.lr_decay,
                     label_repeat=10 if encoding == "spikes" else 1)
     if method == "ff-three-factor":
         return replace(base, rule="three_factor", three_factor_lr=settings.three_factor_lr)
@@ -213,7 +223,9 @@ def write_report(results: list[dict], out_dir, settings: SuiteSettings) -> list[
                 + "; early stopping on a clean validation split; clean test set"
                 if settings.corrupt else "clean training data; early stopping on the validation split")
     loss = settings.loss + ("" if settings.loss == "softplus" else f" (alpha {settings.alpha:g})")
-    lines = ["# lava-ff evaluation suite", "", protocol + f"; per-layer FF loss {loss}", "",
+    lines = ["# lava-ff evaluation suite", "",
+             protocol + f"; per-layer FF loss {loss}; FF layer schedule {settings.schedule}, "
+             f"step-size decay {settings.lr_decay}", "",
              "| data set | method | test accuracy | readout | val accuracy | time steps | train s | epochs | "
              "spikes / inference |",
              "|---|---|---|---|---|---|---|---|---|"]

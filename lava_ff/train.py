@@ -290,7 +290,7 @@ class Trainer:
             net.layers[index].clamp_()
         return losses, [s.detach() for s in inputs]
 
-    def _three_factor_layer(self, layer, inputs: list, objective) -> tuple:
+    def _three_factor_layer(self, layer, inputs: list, objective, lr: float) -> tuple:
         """The gradient-free rule on one layer: ``dW = lr * sum_rows (-dL/dG)
         * post_rate x pre_rate`` with ``G`` each input row's goodness.
         :func:`lava_ff.kernels.three_factor_update` averages over the rows, so
@@ -306,8 +306,7 @@ class Trainer:
         with torch.no_grad():
             delta = torch.zeros_like(layer.weight)
             for spikes_in, (out, _), grad in zip(inputs, outputs, grads, strict=True):
-                delta += three_factor_update(spikes_in.mean(-1), out.mean(-1), -grad * len(grad),
-                                             self.config.three_factor_lr)
+                delta += three_factor_update(spikes_in.mean(-1), out.mean(-1), -grad * len(grad), lr)
             layer.weight += delta
         layer.clamp_()
         return float(loss.detach()), [spikes for spikes, _ in outputs]
@@ -321,14 +320,28 @@ class Trainer:
             return list(range(count))
         return [min(epoch * count // self.settings.epochs, count - 1)]
 
+    def lr_scale(self, block: int, progress: float) -> float:
+        """Step-size multiplier of training block ``block`` when ``progress``
+        epochs of training are done (fractional: epochs plus the share of the
+        current one's batches): 1 with ``lr_decay='none'``; with ``cosine``,
+        ``(1 + cos(pi p)) / 2`` where ``p`` is the share of the block's own
+        learning epochs (:meth:`active_blocks`) already done."""
+        if self.config.lr_decay == "none":
+            return 1.0
+        epochs = [e for e in range(self.settings.epochs) if block in self.active_blocks(e)]
+        done = min(max(progress - epochs[0], 0.0) / len(epochs), 1.0)
+        return 0.5 * (1.0 + math.cos(math.pi * done))
+
     def _train_batch(self, xb: np.ndarray, yb: np.ndarray, image_shape,
-                     active: list[int] | None = None) -> list[float]:
+                     active: list[int] | None = None, progress: float | None = None) -> list[float]:
         """One batch through the blocks in ``active`` (default: those of the
         current epoch, :meth:`active_blocks`); earlier blocks only run
-        forward, later ones not at all. Returns the loss of every layer, NaN
-        for the layers that did not learn."""
+        forward, later ones not at all. ``progress`` (default: the current
+        epoch) sets the step sizes through :meth:`lr_scale`. Returns the loss
+        of every layer, NaN for the layers that did not learn."""
         cfg, net = self.config, self.net
         active = self.active_blocks(self.epoch) if active is None else active
+        progress = float(self.epoch) if progress is None else progress
         inputs, objective = self._objective(xb, yb, image_shape)
         losses = []
         for k, (block, optimizer) in enumerate(zip(cfg.layer_blocks, self.optimizers, strict=True)):
@@ -340,9 +353,12 @@ class Trainer:
                         inputs = [net.layers[index](s)[0] for s in inputs]
                 losses += [math.nan] * len(block)
             elif cfg.rule == "three_factor":  # one layer per block
-                loss, inputs = self._three_factor_layer(net.layers[block[0]], inputs, objective)
+                loss, inputs = self._three_factor_layer(net.layers[block[0]], inputs, objective,
+                                                        cfg.three_factor_lr * self.lr_scale(k, progress))
                 losses.append(loss)
             else:
+                for group in optimizer.param_groups:
+                    group["lr"] = cfg.lr * self.lr_scale(k, progress)
                 block_losses, inputs = self._train_block(block, optimizer, inputs, objective)
                 losses += block_losses
         return losses
@@ -389,7 +405,8 @@ class Trainer:
                        disable=not self.settings.progress, leave=False)
             for begin in bar:
                 idx = order[begin:begin + bs]
-                layer_losses.append(self._train_batch(train_x[idx], train_y[idx], image_shape, active))
+                layer_losses.append(self._train_batch(train_x[idx], train_y[idx], image_shape, active,
+                                                      epoch + begin / len(order)))
                 bar.set_postfix(loss=" ".join("-" if math.isnan(v) else f"{v:.3f}" for v in layer_losses[-1]))
             readout_loss = self.train_readout(train_x, train_y)
             self.train_seconds += time.perf_counter() - start

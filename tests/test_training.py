@@ -113,6 +113,40 @@ def test_greedy_schedule_stops_early_only_after_its_last_layer_learned(digits_sp
     assert runs == {"simultaneous": 2, "greedy": 3}
 
 
+def test_cosine_lr_decay_follows_each_blocks_own_learning_epochs(digits_split):
+    """lr_decay='cosine' with the greedy schedule (2 layers, 4 epochs): layer 0
+    learns in epochs [0, 2) and layer 1 in [2, 4), so each one's multiplier
+    is (1 + cos(pi p)) / 2 of the share p of its own two epochs done. The
+    gradient-free step is linear in its step size, so at multiplier 1/2 it is
+    exactly half the constant-rate step; the surrogate rule's Adam rate is
+    set to lr / 2."""
+    import math
+
+    trainer = _trainer("three_factor", epochs=4, schedule="greedy", lr_decay="cosine")
+    expected = {(0, 0.0): 1.0, (0, 1.0): 0.5, (0, 2.0): 0.0, (0, 3.0): 0.0,
+                (1, 0.0): 1.0, (1, 2.0): 1.0, (1, 2.5): (1 + math.cos(math.pi / 4)) / 2, (1, 3.0): 0.5}
+    assert {key: pytest.approx(trainer.lr_scale(*key)) for key in expected} == expected
+    assert _trainer("three_factor", epochs=4, schedule="greedy").lr_scale(0, 1.5) == 1.0
+    simultaneous = _trainer("three_factor", epochs=4, lr_decay="cosine")
+    assert simultaneous.lr_scale(1, 2.0) == pytest.approx(0.5)  # both layers learn all 4 epochs
+
+    train, _ = digits_split
+    x, y = flatten_images(train.images[:40]), np.asarray(train.labels[:40])
+    steps = {}
+    for decay in ("none", "cosine"):
+        t = _trainer("three_factor", epochs=4, schedule="greedy", lr_decay=decay)
+        before = t.net.layers[0].weight.detach().clone()
+        t._train_batch(x, y, (8, 8), [0], 1.0)
+        steps[decay] = t.net.layers[0].weight.detach() - before
+    assert steps["none"].abs().max() > 0
+    torch.testing.assert_close(steps["cosine"], 0.5 * steps["none"], rtol=1e-5, atol=1e-7)
+    surrogate = _trainer("surrogate", epochs=4, lr_decay="cosine")
+    surrogate._train_batch(x, y, (8, 8), [0, 1], 2.0)
+    assert [o.param_groups[0]["lr"] for o in surrogate.optimizers] == pytest.approx([surrogate.config.lr / 2] * 2)
+    with pytest.raises(ValueError, match="unknown lr_decay 'step'; valid: none, cosine"):
+        FFConfig(in_features=64, lr_decay="step")
+
+
 def test_greedy_schedule_checks_its_epochs_and_names():
     with pytest.raises(ValueError, match="epochs=1 is fewer than the 2 training blocks"):
         _trainer("surrogate", epochs=1, schedule="greedy")
@@ -320,6 +354,7 @@ def test_cli_help_documents_every_option():
     (["--loss", "softmax", "--negatives", "hard"], "loss 'softmax' contrasts every wrong label"),
     (["--loss", "softmax", "--backend", "lava-float"], "on-chip learning runs the softplus loss"),
     (["--schedule", "greedy", "--backend", "lava-fixed"], "on-chip learning runs every layer on every sample"),
+    (["--lr-decay", "cosine", "--backend", "lava-float"], "--lr-decay cosine: on-chip learning runs the rule at"),
     (["--schedule", "greedy", "--layers", "32,32,32"], "epochs=1 is fewer than the 3 training blocks"),
 ])
 def test_cli_bad_values_are_named(args, match, tmp_path):

@@ -203,6 +203,20 @@ def test_suite_corruption_protocol_and_robustness_curves(tmp_path):
     assert "IntFF corruption protocol" in (tmp_path / "results.md").read_text()
 
 
+def test_suite_passes_schedule_and_lr_decay_to_the_ff_methods(tmp_path):
+    """--schedule greedy --lr-decay cosine reach every FF method's config (the
+    greedy run then logs no loss for the layer that waits) and the report."""
+    from lava_ff.suite import SuiteSettings, run_suite, write_report
+
+    settings = SuiteSettings(layers=(40, 40), epochs=2, batch_size=20, limit=100, schedule="greedy",
+                             lr_decay="cosine", progress=False)
+    (result,) = run_suite(["ff-three-factor"], "digits", settings)
+    assert (result["config"]["schedule"], result["config"]["lr_decay"]) == ("greedy", "cosine")
+    assert result["epochs"] == 2
+    write_report([result], tmp_path, settings)
+    assert "FF layer schedule greedy, step-size decay cosine" in (tmp_path / "results.md").read_text()
+
+
 def test_suite_names_the_valid_methods_and_data_sets():
     from lava_ff.suite import SuiteSettings, check_names, run_suite
 
@@ -217,6 +231,12 @@ def test_suite_names_the_valid_methods_and_data_sets():
         for bad in (0.0, -1e-3, float("nan")):
             with pytest.raises(ValueError, match=f"{name} must be a positive finite number, got {bad!r}"):
                 SuiteSettings(**{name: bad})
+    with pytest.raises(ValueError, match="unknown schedule 'lazy'; valid: simultaneous, greedy"):
+        SuiteSettings(schedule="lazy")
+    with pytest.raises(ValueError, match="unknown lr_decay 'step'; valid: none, cosine"):
+        SuiteSettings(lr_decay="step")
+    with pytest.raises(ValueError, match="epochs=1 is fewer than the 2 layers"):
+        SuiteSettings(layers=(40, 40), epochs=1, schedule="greedy")
     assert check_names("method", "bptt, intff", ("bptt", "intff")) == ["bptt", "intff"]
     done = subprocess.run([sys.executable, str(ROOT / "benchmarks" / "suite.py"), "--methods", "sgd"],
                           capture_output=True, text=True, cwd=ROOT, timeout=300)
