@@ -26,8 +26,8 @@ import argparse
 import json
 import sys
 
-from lava_ff.config import LR_DECAYS, SCHEDULES
 from lava_ff.cli import _layers
+from lava_ff.config import LR_DECAYS, SCHEDULES
 from lava_ff.suite import METHODS, SUITE_DATASETS, SuiteSettings, check_names, run_suite, write_report
 
 DEFAULT_DATA = {"mnist": "../shared/data/mnist", "nmnist": "../shared/data/nmnist-small"}
