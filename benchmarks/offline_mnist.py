@@ -6,10 +6,11 @@ JSON line: test accuracy, wall time, samples/s and the full config.
 
     .venv/bin/python benchmarks/offline_mnist.py --data ../shared/data/mnist --epochs 4
 
-Headline configuration (all-labels softmax loss, one hidden layer of 1000):
+Headline configuration (all-labels softmax loss, one hidden layer of 1000, cosine step sizes;
+test 96.97% goodness / 97.97% readout, 23 min of training alone on 2 cores):
 
     .venv/bin/python benchmarks/offline_mnist.py --loss softmax --alpha 1 --layers 1000 --theta 50 \
-        --epochs 3 --out runs/bench_softmax
+        --epochs 4 --set lr_decay=cosine --out runs/bench_cosine
 
 The gradient-free rule on it (test 95.95% goodness / 97.80% readout after 2 epochs):
 
