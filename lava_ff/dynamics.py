@@ -21,9 +21,11 @@ from __future__ import annotations
 
 import torch
 
+from .config import LOIHI2
+
 __all__ = ["cuba_dynamics", "leaky_integrator"]
 
-DECAY_SHIFT = 12  # slayer's decays are integers out of 1 << 12
+DECAY_SHIFT = LOIHI2.decay_bits  # slayer's (and Loihi's) decays are integers out of 1 << 12
 
 
 class _LeakyIntegrator(torch.autograd.Function):
