@@ -39,6 +39,7 @@ __all__ = [
     "quantize_weights",
     "check_positive_int",
     "check_positive_float",
+    "check_greedy_epochs",
     "check_integer_weights",
 ]
 
@@ -108,6 +109,14 @@ def check_positive_float(name: str, value) -> float:
             or not math.isfinite(value) or value <= 0:
         raise ValueError(f"{name} must be a positive finite number, got {value!r}")
     return float(value)
+
+
+def check_greedy_epochs(schedule: str, epochs: int, count: int, unit: str) -> None:
+    """The greedy schedule gives each of ``count`` training ``unit`` (layers
+    or blocks) at least one epoch: a ValueError when ``epochs`` is fewer."""
+    if schedule == "greedy" and epochs < count:
+        raise ValueError(f"schedule 'greedy' trains its {unit} one at a time: epochs={epochs} is fewer than "
+                         f"the {count} {unit}; give at least {count} epochs")
 
 
 def _check_fraction(name: str, value: float) -> float:

@@ -47,7 +47,7 @@ class _LeakyIntegrator(torch.autograd.Function):
         for t in range(scaled.shape[0]):
             torch.mul(state, keep, out=out[t]).trunc_().add_(scaled[t])
             state = out[t] if limit is None else out[t].masked_fill(out[t] >= limit, 0)
-        ctx.keep = 1 - decay / (1 << DECAY_SHIFT)
+        ctx.keep = keep  # the backward pass decays by the same factor, without the reset
         return out.div_(w_scale).to(x.dtype)
 
     @staticmethod

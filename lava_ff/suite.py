@@ -36,7 +36,7 @@ from pathlib import Path
 import numpy as np
 
 from .baselines import BPTTTrainer
-from .config import LR_DECAYS, SCHEDULES, FFConfig, check_positive_float
+from .config import LR_DECAYS, SCHEDULES, FFConfig, check_greedy_epochs, check_positive_float
 from .robustness import CORRUPTIONS, check_fractions, corrupt_training_set, robustness_curves
 from .train import Trainer, TrainSettings, evaluate_accuracy, prepare_inputs
 
@@ -98,9 +98,8 @@ class SuiteSettings:
         check_positive_float("three_factor_lr", self.three_factor_lr)
         check_names("schedule", [self.schedule], SCHEDULES)
         check_names("lr_decay", [self.lr_decay], LR_DECAYS)
-        if self.schedule == "greedy" and self.epochs < len(self.layers):
-            raise ValueError(f"schedule 'greedy' trains one layer at a time: epochs={self.epochs} is fewer than "
-                             f"the {len(self.layers)} layers; give at least {len(self.layers)} epochs")
+        # every FF method of the run must fit: the plain ones train one block per layer
+        check_greedy_epochs(self.schedule, self.epochs, len(self.layers), "layers")
 
 
 def _ff_config(method: str, in_features: int, settings: SuiteSettings, encoding: str) -> FFConfig:

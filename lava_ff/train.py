@@ -22,7 +22,7 @@ import numpy as np
 import torch
 from tqdm.auto import tqdm
 
-from .config import FFConfig, check_positive_int
+from .config import FFConfig, check_greedy_epochs, check_positive_int
 from .fileio import atomic_path
 from .kernels import three_factor_update
 from .model import FFNetwork, torch_ff_loss, torch_softmax_ff_loss
@@ -128,10 +128,8 @@ class Trainer:
     out_dir: Path | None = None
 
     def __post_init__(self):
-        blocks = len(self.config.layer_blocks)
-        if self.config.schedule == "greedy" and self.settings.epochs < blocks:
-            raise ValueError(f"schedule 'greedy' trains one block at a time: epochs={self.settings.epochs} "
-                             f"is fewer than the {blocks} training blocks; give at least {blocks} epochs")
+        check_greedy_epochs(self.config.schedule, self.settings.epochs, len(self.config.layer_blocks),
+                            "training blocks")
         torch.manual_seed(self.config.seed)
         self.net = FFNetwork(self.config)
         # one optimizer per training block (per layer unless IntFF blocks are set)
