@@ -40,16 +40,33 @@ class _FFLearningDenseMixin:
     So the engine's own applier, saturation and rounding run on that block
     alone: the same result as Lava's full-matrix pass, on the few percent of
     synapses that learn, and nothing at all on the steps without a third
-    factor. The random streams advance every epoch, as in Lava.
+    factor. The random streams advance every epoch, as in Lava. Epochs
+    without a third factor (all but a window's last step) are closed inside
+    the spiking phase (:meth:`run_spk`), so Lava's learning phase, one
+    message round through every Process, runs only when weights change.
     """
 
     snapshot: np.ndarray = LavaPyType(np.ndarray, int)
+
+    _third_factor = False  # whether this step's learning epoch changes weights
 
     def run_spk(self):
         self.a_out.send(self.a_buff)
         s_in = self.s_in.recv().astype(bool)
         self.a_buff = self._accumulate(s_in)
         self.recv_traces(s_in)
+        epoch_end = super().lrn_guard()
+        y_traces = self._y_traces
+        self._third_factor = epoch_end and bool(np.any(y_traces[1]) or np.any(y_traces[2]))
+        if epoch_end and not self._third_factor:
+            # An epoch without a third factor changes no weight; its trace and
+            # random-stream bookkeeping runs here, exactly as the learning
+            # phase would, so the runtime skips that phase (a round of
+            # messages to every Process) on all steps but the windows' ends.
+            self.run_lrn()
+
+    def lrn_guard(self):
+        return self._third_factor
 
     def _apply_learning_rules(self, x_traces_history, y_traces_history):
         x1 = x_traces_history[-1, 0]
