@@ -31,7 +31,7 @@ class _Replay:
 
 
 class _FFLearningDenseMixin:
-    """What both models share; the leaves supply ``_accumulate`` and ``_update_block``.
+    """What both models share; the leaves supply ``_accumulate`` (input current -> message) and ``_update_block``.
 
     Learning: the FF rule ``S*u0*x1*y2 - S*u0*x1*y3`` changes only synapses
     whose pre-trace ``x1`` and third factor ``y2``/``y3`` are both nonzero;
@@ -50,10 +50,23 @@ class _FFLearningDenseMixin:
 
     _third_factor = False  # whether this step's learning epoch changes weights
 
+    _weights_t = None  # [in, out] copy of the weights: a spike selects a contiguous row
+
+    def on_var_update(self):
+        super().on_var_update()
+        self._weights_t = None  # weights may have been set from the host
+
+    def _input_current(self, s_in):
+        """``sum_i W[:, i]`` over the inputs that spiked (``W @ s`` for binary
+        ``s``, exact in integers), from the row-major transposed copy."""
+        if self._weights_t is None:
+            self._weights_t = np.ascontiguousarray(np.asarray(self.weights).T)
+        return self._weights_t[s_in].sum(axis=0)
+
     def run_spk(self):
         self.a_out.send(self.a_buff)
         s_in = self.s_in.recv().astype(bool)
-        self.a_buff = self._accumulate(s_in)
+        self.a_buff = self._accumulate(self._input_current(s_in))
         self.recv_traces(s_in)
         epoch_end = super().lrn_guard()
         y_traces = self._y_traces
@@ -79,6 +92,8 @@ class _FFLearningDenseMixin:
                 "y2_u": y2[rows][:, np.newaxis], "y3_u": y3[rows][:, np.newaxis]}
         block = np.ix_(rows, cols)
         self.weights[block] = self._update_block(self.weights[block], args)
+        if self._weights_t is not None:
+            self._weights_t[np.ix_(cols, rows)] = self.weights[block].T
 
     def _get_var(self):
         message = self.service_to_process.recv()
@@ -111,8 +126,8 @@ class PyFFLearningDenseModelFloat(_FFLearningDenseMixin, LearningConnectionModel
         proc_params.overwrite("learning_rule", proc_params["ff_rule"].lava_rule(fixed=False))
         super().__init__(proc_params)
 
-    def _accumulate(self, s_in):
-        return self.weights[:, s_in].sum(axis=1) / LOIHI2.w_scale
+    def _accumulate(self, current):
+        return current / LOIHI2.w_scale
 
     def _update_block(self, weights, args):
         return self._saturate_synaptic_variable("weights",
@@ -131,8 +146,8 @@ class PyFFLearningDenseModelFixed(_FFLearningDenseMixin, LearningConnectionModel
                                   AbstractPyDenseModelBitAcc):
     """Lava's bit-approximate learning engine on integer weights."""
 
-    def _accumulate(self, s_in):
-        return self.weights[:, s_in].sum(axis=1)
+    def _accumulate(self, current):
+        return current
 
     def _update_block(self, weights, args):
         # LearningConnectionModelBitApproximate._apply_learning_rules, on the block
