@@ -34,6 +34,13 @@ def _layers(text: str) -> tuple[int, ...]:
     return sizes
 
 
+def _scales(text: str) -> tuple[float, ...]:
+    try:
+        return tuple(float(s) for s in text.split(","))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected comma-separated numbers, got {text!r}") from None
+
+
 def _positive_int(text: str) -> int:
     value = int(text)
     if value < 1:
@@ -106,6 +113,9 @@ def _add_train_options(p: argparse.ArgumentParser) -> None:
                    help="none: constant step sizes; cosine: each layer's (block's) step size falls along a half "
                         "cosine to zero over the epochs in which it learns (its share under --schedule greedy). "
                         "Default none")
+    p.add_argument("--block-lr-scale", type=_scales, default=None, metavar="S,S,...",
+                   help="multiply each layer's (block's) step size by these factors, one per layer or block, "
+                        "e.g. 1,0.3 for a gentler second layer. Default 1 for every layer")
     p.add_argument("--goodness", choices=GOODNESS_KINDS, default="sum_sq_rate")
     p.add_argument("--loss", choices=LOSS_KINDS, default="softplus",
                    help="per-layer FF loss: softplus (Hinton: positive goodness above theta, negative "
@@ -193,7 +203,7 @@ def _config_from_args(args, in_features: int):
         encoding="spikes" if args.dataset == "nmnist" else args.encoding,
         overlay=args.overlay, label_repeat=args.label_repeat, rule=args.rule, negatives=args.negatives, lr=args.lr,
         three_factor_lr=args.three_factor_lr, seed=args.seed, blocks=args.blocks, schedule=args.schedule,
-        lr_decay=args.lr_decay,
+        lr_decay=args.lr_decay, block_lr_scale=args.block_lr_scale,
     )
 
 
@@ -286,6 +296,9 @@ def cmd_train_onchip(args) -> dict:
     if args.lr_decay != "none":
         raise SystemExit(f"--lr-decay {args.lr_decay}: on-chip learning runs the rule at the fixed --onchip-lr "
                          "(the learning engine's rule constants do not change during a run); drop --lr-decay")
+    if args.block_lr_scale is not None:
+        raise SystemExit(f"--block-lr-scale {args.block_lr_scale}: on-chip learning runs one --onchip-lr in "
+                         "every layer; drop --block-lr-scale or train offline with --backend torch")
     if (out / ONCHIP_STATE).exists() and not args.resume:
         raise SystemExit(f"{out / ONCHIP_STATE} exists: pass --resume to continue it, or choose another --out")
     rule = FFLearningRule(learning_rate=args.onchip_lr, pre_trace_tau=args.pre_trace_tau,

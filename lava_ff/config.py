@@ -253,6 +253,10 @@ class FFConfig:
     #: half cosine from its full value to zero over the epochs in which the
     #: block learns (all epochs, or its share under the greedy schedule).
     lr_decay: str = "none"
+    #: Multiplier of the step size (``lr``, or ``three_factor_lr``) of each
+    #: training block, e.g. ``(1, 0.3)``: deeper layers see sharper goodness
+    #: differences and can need smaller steps. ``None``: 1 for every block.
+    block_lr_scale: tuple[float, ...] | None = None
 
     def __post_init__(self):
         check_positive_int("in_features", self.in_features)
@@ -289,6 +293,14 @@ class FFConfig:
                 raise ValueError("blocks need a gradient rule (surrogate or ffgaf): the three-factor rule "
                                  "has no backpropagation to share inside a block")
             object.__setattr__(self, "blocks", tuple(int(b) for b in blocks))
+        if self.block_lr_scale is not None:
+            scales = self.block_lr_scale
+            if not isinstance(scales, (tuple, list)) or len(scales) != len(self.layer_blocks):
+                raise ValueError(f"block_lr_scale {scales!r} must give one multiplier per training block "
+                                 f"({len(self.layer_blocks)}: one per layer, or per IntFF block)")
+            for i, scale in enumerate(scales):
+                check_positive_float(f"block_lr_scale[{i}]", scale)
+            object.__setattr__(self, "block_lr_scale", tuple(float(v) for v in scales))
         if self.rule == "ffgaf" and self.goodness == "sum_sq_voltage":
             raise ValueError("rule 'ffgaf' trains through firing rates; goodness 'sum_sq_voltage' has no "
                              "rate to pass the gradient through (use sum_sq_rate or mean_sq_rate)")
@@ -335,7 +347,8 @@ class FFConfig:
     def to_dict(self) -> dict:
         out = asdict(self)
         out["layer_sizes"] = list(self.layer_sizes)
-        out["blocks"] = None if self.blocks is None else list(self.blocks)
+        for key in ("blocks", "block_lr_scale"):
+            out[key] = None if out[key] is None else list(out[key])
         return out
 
     @classmethod
@@ -346,8 +359,9 @@ class FFConfig:
             raise ValueError(f"unknown FFConfig keys {sorted(unknown)}; valid: {sorted(known)}")
         data = dict(data)
         data["layer_sizes"] = tuple(data.get("layer_sizes", cls.layer_sizes))
-        if data.get("blocks") is not None:
-            data["blocks"] = tuple(data["blocks"])
+        for key in ("blocks", "block_lr_scale"):
+            if data.get(key) is not None:
+                data[key] = tuple(data[key])
         if isinstance(data.get("neuron"), dict):
             data["neuron"] = NeuronParams(**data["neuron"])
         return cls(**data)

@@ -323,12 +323,14 @@ class Trainer:
         epochs of training are done (fractional: epochs plus the share of the
         current one's batches): 1 with ``lr_decay='none'``; with ``cosine``,
         ``(1 + cos(pi p)) / 2`` where ``p`` is the share of the block's own
-        learning epochs (:meth:`active_blocks`) already done."""
+        learning epochs (:meth:`active_blocks`) already done; times the
+        block's own ``block_lr_scale``."""
+        scale = 1.0 if self.config.block_lr_scale is None else self.config.block_lr_scale[block]
         if self.config.lr_decay == "none":
-            return 1.0
+            return scale
         epochs = [e for e in range(self.settings.epochs) if block in self.active_blocks(e)]
         done = min(max(progress - epochs[0], 0.0) / len(epochs), 1.0)
-        return 0.5 * (1.0 + math.cos(math.pi * done))
+        return scale * 0.5 * (1.0 + math.cos(math.pi * done))
 
     def _train_batch(self, xb: np.ndarray, yb: np.ndarray, image_shape,
                      active: list[int] | None = None, progress: float | None = None) -> list[float]:

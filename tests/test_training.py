@@ -147,6 +147,35 @@ def test_cosine_lr_decay_follows_each_blocks_own_learning_epochs(digits_split):
         FFConfig(in_features=64, lr_decay="step")
 
 
+def test_block_lr_scale_multiplies_each_blocks_step(digits_split):
+    """block_lr_scale (1, 0.25): layer 0 keeps the full step, layer 1 takes a
+    quarter; the gradient-free step is linear in the rate, so layer 1's step
+    is exactly 1/4 of its unscaled one on the same batch and start. It
+    multiplies the cosine decay and survives a round trip through to_dict."""
+    train, _ = digits_split
+    x, y = flatten_images(train.images[:40]), np.asarray(train.labels[:40])
+    steps = {}
+    for scales in (None, (1.0, 0.25)):
+        t = _trainer("three_factor", block_lr_scale=scales)
+        before = [layer.weight.detach().clone() for layer in t.net.layers]
+        t._train_batch(x, y, (8, 8), [0, 1], 0.0)
+        steps[scales] = [layer.weight.detach() - b for layer, b in zip(t.net.layers, before, strict=True)]
+    assert steps[None][1].abs().max() > 0
+    torch.testing.assert_close(steps[(1.0, 0.25)][0], steps[None][0])
+    torch.testing.assert_close(steps[(1.0, 0.25)][1], 0.25 * steps[None][1], rtol=1e-5, atol=1e-7)
+    cosine = _trainer("three_factor", epochs=4, lr_decay="cosine", block_lr_scale=[1, 0.5])
+    assert cosine.lr_scale(1, 2.0) == pytest.approx(0.25)
+    assert FFConfig.from_dict(cosine.config.to_dict()).block_lr_scale == (1.0, 0.5)
+    surrogate = _trainer("surrogate", block_lr_scale=(1, 0.1))
+    surrogate._train_batch(x, y, (8, 8), [0, 1], 0.0)
+    assert [o.param_groups[0]["lr"] for o in surrogate.optimizers] == pytest.approx([3e-3, 3e-4])
+    with pytest.raises(ValueError, match=r"block_lr_scale \(1, 0.5, 0.5\) must give one multiplier per "
+                                         r"training block \(2"):
+        FFConfig(in_features=64, layer_sizes=(200, 200), block_lr_scale=(1, 0.5, 0.5))
+    with pytest.raises(ValueError, match=r"block_lr_scale\[1\] must be a positive finite number, got nan"):
+        FFConfig(in_features=64, layer_sizes=(200, 200), block_lr_scale=(1, float("nan")))
+
+
 def test_greedy_schedule_checks_its_epochs_and_names():
     with pytest.raises(ValueError, match="epochs=1 is fewer than the 2 training blocks"):
         _trainer("surrogate", epochs=1, schedule="greedy")
@@ -356,6 +385,9 @@ def test_cli_help_documents_every_option():
     (["--schedule", "greedy", "--backend", "lava-fixed"], "on-chip learning runs every layer on every sample"),
     (["--lr-decay", "cosine", "--backend", "lava-float"], "--lr-decay cosine: on-chip learning runs the rule at"),
     (["--schedule", "greedy", "--layers", "32,32,32"], "epochs=1 is fewer than the 3 training blocks"),
+    (["--block-lr-scale", "1,0.5", "--layers", "32"], r"block_lr_scale \(1.0, 0.5\) must give one multiplier"),
+    (["--block-lr-scale", "1,x"], "expected comma-separated numbers, got '1,x'"),
+    (["--block-lr-scale", "1,0.5", "--backend", "lava-float"], "on-chip learning runs one --onchip-lr"),
 ])
 def test_cli_bad_values_are_named(args, match, tmp_path):
     result = _cli("train", "--out", str(tmp_path / "o"), "--epochs", "1", *args)
