@@ -91,9 +91,10 @@ class _FFLearningDenseMixin:
         args = {"shape": (len(rows), len(cols)), "u": 1, "x1_u": x1[cols][np.newaxis, :],
                 "y2_u": y2[rows][:, np.newaxis], "y3_u": y3[rows][:, np.newaxis]}
         block = np.ix_(rows, cols)
-        self.weights[block] = self._update_block(self.weights[block], args)
+        updated = self._update_block(self.weights[block], args)
+        self.weights[block] = updated
         if self._weights_t is not None:
-            self._weights_t[np.ix_(cols, rows)] = self.weights[block].T
+            self._weights_t[np.ix_(cols, rows)] = updated.T
 
     def _get_var(self):
         message = self.service_to_process.recv()
