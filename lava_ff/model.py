@@ -9,6 +9,7 @@ run (see :mod:`lava_ff.config`).
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 
 import numpy as np
 import torch
@@ -19,11 +20,58 @@ from .dynamics import cuba_dynamics
 from .kernels import combine_layer_scores, goodness_scale, raw_goodness
 from .negatives import overlay_encoded
 
-__all__ = ["FFLayer", "FFNetwork", "torch_goodness", "torch_ff_loss", "torch_softmax_ff_loss", "default_device"]
+__all__ = ["CandidateSpikes", "dense_spikes", "FFLayer", "FFNetwork", "torch_goodness", "torch_ff_loss",
+           "torch_softmax_ff_loss", "default_device"]
 
 
 def default_device() -> torch.device:
     return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+
+
+@dataclass(frozen=True)
+class CandidateSpikes:
+    """Every sample with every candidate label overlaid (row ``b * C + c``
+    carries sample ``b`` with label ``c``), kept factored: the image spikes
+    once per sample and the label code once per class.
+
+    What the all-labels loss and the goodness readout feed the first layer.
+    Its input current ``W s`` is the image part (one product per sample, not
+    one per label) plus the label part (one per class), so the first layer
+    costs about ``1/C`` of the dense matmul, forward and backward. Spikes are
+    0/1 and weights multiples of ``2/64``, so every partial sum is exact in
+    float32 and the current equals the dense product bit for bit.
+    """
+
+    images: torch.Tensor  #: ``[B, F', T]``, zero in the label columns
+    codes: torch.Tensor  #: ``[C, K, T]``, the label columns of each class
+    start: int  #: first label column (``F`` for label neurons, 0 for first pixels)
+
+    @property
+    def shape(self) -> tuple[int, int, int]:
+        batch, width, steps = self.images.shape
+        return (batch * len(self.codes), width, steps)
+
+    def current(self, weight: torch.Tensor) -> torch.Tensor:
+        """``[B*C, O, T]`` input current through ``weight`` ``[O, F']``, a
+        view of time-major memory (what :func:`cuba_dynamics` reads)."""
+        batch, classes, stop = self.images.shape[0], len(self.codes), self.start + self.codes.shape[1]
+        image = torch.matmul(self.images.permute(2, 0, 1), weight.t())  # [T, B, O]
+        label = torch.matmul(self.codes.permute(2, 0, 1), weight[:, self.start:stop].t())  # [T, C, O]
+        steps, out = image.shape[0], image.shape[2]
+        total = image.unsqueeze(2) + label.unsqueeze(1)  # [T, B, C, O]
+        return total.reshape(steps, batch * classes, out).permute(1, 2, 0)
+
+    def dense(self) -> torch.Tensor:
+        """The ``[B*C, F', T]`` tensor this stands for."""
+        classes, stop = len(self.codes), self.start + self.codes.shape[1]
+        out = self.images.repeat_interleave(classes, dim=0)
+        out[:, self.start:stop] = self.codes.repeat(self.images.shape[0], 1, 1)
+        return out
+
+
+def dense_spikes(spikes) -> torch.Tensor:
+    """A layer input as one ``[B, N, T]`` tensor (:class:`CandidateSpikes` expanded)."""
+    return spikes.dense() if isinstance(spikes, CandidateSpikes) else spikes
 
 
 class FFLayer(nn.Module):
@@ -64,20 +112,24 @@ class FFLayer(nn.Module):
     def integer_weight(self) -> np.ndarray:
         return quantize_weights(self.weight.detach().cpu().numpy())
 
-    def forward(self, spikes_in: torch.Tensor, black_box: bool = False):
-        """``spikes_in`` ``[B, N_in, T]`` -> ``(spikes, voltage)`` ``[B, N_out, T]``.
+    def forward(self, spikes_in: torch.Tensor | CandidateSpikes, black_box: bool = False):
+        """``spikes_in`` ``[B, N_in, T]`` (or :class:`CandidateSpikes`) ->
+        ``(spikes, voltage)`` ``[B, N_out, T]``.
 
         ``black_box=True`` (the FFGAF-style rule) leaves the spike function
         out of the backward pass: the spikes are the same, but their gradient
         is that of a linear rate unit, ``d spikes_t / d current_t =
         1/threshold``, so neither slayer's surrogate derivative nor the
         membrane dynamics shape it."""
-        if spikes_in.ndim != 3 or spikes_in.shape[1] != self.in_features:
+        if len(spikes_in.shape) != 3 or spikes_in.shape[1] != self.in_features:
             raise ValueError(
                 f"expected input [batch, {self.in_features}, time], got {tuple(spikes_in.shape)}"
             )
-        # time-major [T, B, O] memory, viewed as [B, O, T]: what cuba_dynamics reads without a copy
-        current = torch.matmul(spikes_in.permute(2, 0, 1), self.quantized_weight().t()).permute(1, 2, 0)
+        if isinstance(spikes_in, CandidateSpikes):
+            current = spikes_in.current(self.quantized_weight())
+        else:
+            # time-major [T, B, O] memory, viewed as [B, O, T]: what cuba_dynamics reads without a copy
+            current = torch.matmul(spikes_in.permute(2, 0, 1), self.quantized_weight().t()).permute(1, 2, 0)
         if black_box:
             with torch.no_grad():
                 _, voltage = cuba_dynamics(self.neuron, current)
@@ -174,11 +226,24 @@ class FFNetwork(nn.Module):
         cfg = self.config
         return [torch_goodness(s, cfg.goodness, v, cfg.neuron.threshold) for s, v in outputs]
 
-    def encode_candidates(self, x: np.ndarray, rng: np.random.Generator | None = None) -> torch.Tensor:
-        """Each sample with every candidate label overlaid in turn: rows ``b * C + c``."""
-        classes = self.config.num_classes
-        repeated = np.repeat(np.asarray(x, np.float32), classes, axis=0)
-        return self.encode(repeated, np.tile(np.arange(classes), len(x)), rng)
+    def encode_candidates(self, x: np.ndarray, rng: np.random.Generator | None = None):
+        """Each sample with every candidate label overlaid in turn: rows ``b * C + c``.
+
+        A :class:`CandidateSpikes` (image spikes once per sample) unless the
+        encoding is ``rate``: its image spikes are random, and every
+        candidate row keeps its own draw, so it gets the dense tensor."""
+        cfg, x = self.config, np.asarray(x, np.float32)
+        classes = cfg.num_classes
+        if cfg.encoding == "rate":
+            return self.encode(np.repeat(x, classes, axis=0), np.tile(np.arange(classes), len(x)), rng)
+        if cfg.overlay == "label_neurons":
+            start, width = cfg.in_features, classes * cfg.label_repeat
+        else:
+            start, width = 0, classes
+        images = self.encode(x, np.zeros(len(x), np.int64), rng)
+        images[:, start:start + width] = 0.0
+        codes = self.encode(np.zeros((classes,) + x.shape[1:], np.float32), np.arange(classes), rng)
+        return CandidateSpikes(images, codes[:, start:start + width].contiguous(), start)
 
     @torch.no_grad()
     def candidate_outputs(self, x: np.ndarray, rng: np.random.Generator | None = None):

@@ -25,7 +25,7 @@ from tqdm.auto import tqdm
 from .config import FFConfig, check_greedy_epochs, check_positive_int
 from .fileio import atomic_path
 from .kernels import three_factor_update
-from .model import FFNetwork, torch_ff_loss, torch_softmax_ff_loss
+from .model import FFNetwork, dense_spikes, torch_ff_loss, torch_softmax_ff_loss
 from .negatives import hard_negative_labels, hybrid_images, random_wrong_labels
 
 __all__ = ["TrainSettings", "Trainer", "evaluate_accuracy", "save_checkpoint", "load_checkpoint",
@@ -304,7 +304,7 @@ class Trainer:
         with torch.no_grad():
             delta = torch.zeros_like(layer.weight)
             for spikes_in, (out, _), grad in zip(inputs, outputs, grads, strict=True):
-                delta += three_factor_update(spikes_in.mean(-1), out.mean(-1), -grad * len(grad), lr)
+                delta += three_factor_update(dense_spikes(spikes_in).mean(-1), out.mean(-1), -grad * len(grad), lr)
             layer.weight += delta
         layer.clamp_()
         return float(loss.detach()), [spikes for spikes, _ in outputs]

@@ -190,6 +190,7 @@ def test_three_factor_factor_is_minus_the_loss_gradient(loss, digits_split):
     softmax ``softmax_modulatory_factor``; and the weight change is the
     three-factor outer product of exactly those factors."""
     from lava_ff.kernels import modulatory_factor, softmax_modulatory_factor, three_factor_update
+    from lava_ff.model import dense_spikes
 
     train, _ = digits_split
     trainer = _trainer("three_factor", loss=loss, theta=3.0, symba_alpha=0.7)
@@ -214,7 +215,7 @@ def test_three_factor_factor_is_minus_the_loss_gradient(loss, digits_split):
         factors = [0.7 / (1 + np.exp(0.7 * d)), -0.7 / (1 + np.exp(0.7 * d))]
     expected = before.numpy().astype(np.float64)
     for s, (o, _), m in zip(inputs, outs, factors, strict=True):
-        expected += three_factor_update(s.mean(-1).numpy(), o.mean(-1).numpy(), m,
+        expected += three_factor_update(dense_spikes(s).mean(-1).numpy(), o.mean(-1).numpy(), m,
                                         trainer.config.three_factor_lr * len(m) / 20)
     lo, hi = -256 / 64, 254 / 64
     np.testing.assert_allclose(after, np.clip(expected, lo, hi), atol=1e-5)
@@ -356,6 +357,46 @@ def test_layer_rejects_wrong_input_shape():
     net = FFNetwork(FFConfig(in_features=4, layer_sizes=(5,)))
     with pytest.raises(ValueError, match=r"expected input \[batch, 14, time\]"):
         net.layers[0](torch.zeros(2, 9, 3))
+
+
+@pytest.mark.parametrize("overlay, encoding, repeat", [
+    ("label_neurons", "deterministic", 3), ("first_pixels", "latency", 1), ("label_neurons", "spikes", 2)])
+def test_factored_candidates_equal_the_dense_overlay(overlay, encoding, repeat, rng):
+    """The all-labels input kept factored (image spikes once per sample) is the
+    dense overlay of every label on every sample, and the first layer gives
+    bit-identical spikes and voltages on it; weight gradients agree to float
+    rounding (the sums run in another order)."""
+    from lava_ff.model import CandidateSpikes, FFNetwork
+
+    cfg = FFConfig(in_features=50, layer_sizes=(40, 30), overlay=overlay, encoding=encoding,
+                   label_repeat=repeat, weight_scale=1.5)
+    net = FFNetwork(cfg)
+    x = rng.random((7, 50)).astype(np.float32)
+    if encoding == "spikes":
+        x = (rng.random((7, 50, cfg.time_steps)) < 0.3).astype(np.float32)
+    factored = net.encode_candidates(x)
+    dense = net.encode(np.repeat(x, 10, axis=0), np.tile(np.arange(10), 7))
+    assert isinstance(factored, CandidateSpikes) and factored.shape == tuple(dense.shape)
+    assert torch.equal(factored.dense(), dense)
+    grads = []
+    for spikes_in in (factored, dense):
+        spikes, voltage = net.layers[0](spikes_in)
+        assert spikes.mean() > 0.05  # the layer is active, so the comparison means something
+        voltage.sum().backward()
+        grads.append((spikes, voltage, net.layers[0].weight.grad.clone()))
+        net.zero_grad()
+    (s1, v1, g1), (s2, v2, g2) = grads
+    assert torch.equal(s1, s2) and torch.equal(v1, v2)
+    torch.testing.assert_close(g1, g2, rtol=1e-5, atol=1e-5 * float(g2.abs().max()))
+
+
+def test_rate_encoded_candidates_keep_one_draw_per_row(rng):
+    from lava_ff.model import FFNetwork
+
+    net = FFNetwork(FFConfig(in_features=30, layer_sizes=(5,), encoding="rate"))
+    cands = net.encode_candidates(np.full((2, 30), 0.5, np.float32), rng)
+    assert isinstance(cands, torch.Tensor) and cands.shape == (20, 40, 10)
+    assert not torch.equal(cands[0, :30], cands[1, :30])  # independent image draws per candidate
 
 
 # ---------------------------------------------------------------------- CLI
