@@ -35,7 +35,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from lava_ff.config import FFConfig
+from lava_ff.config import RULES, FFConfig
 from lava_ff.datasets import load_mnist
 from lava_ff.train import Trainer, TrainSettings, evaluate_accuracy, flatten_images
 
@@ -61,7 +61,9 @@ def main(argv=None) -> dict:
     p.add_argument("--time-steps", type=int, default=10)
     p.add_argument("--epochs", type=int, default=4)
     p.add_argument("--batch-size", type=int, default=100)
-    p.add_argument("--rule", default="surrogate", choices=["surrogate", "three_factor"])
+    p.add_argument("--rule", default="surrogate", choices=list(RULES),
+                   help="surrogate gradient, the gradient-free three-factor rule, or FFGAF-style "
+                        "(black-box spike function, class-aware loss weights)")
     p.add_argument("--loss", default="softplus", choices=["softplus", "symba", "softmax"],
                    help="per-layer FF loss; softmax: cross-entropy over the goodness of every label")
     p.add_argument("--alpha", type=float, default=4.0, help="symba / softmax scale of the goodness")
