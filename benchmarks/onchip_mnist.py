@@ -65,7 +65,7 @@ def main(argv=None) -> list[dict]:
         wall = time.perf_counter() - start
         metrics = json.loads((out / "metrics.json").read_text())
         accuracy = evaluate_accuracy(load_trained(str(out)), x_test, y_test)
-        result = {"benchmark": "onchip_mnist", "backend": args.backend, "train_samples": size,
+        result = {"benchmark": "onchip_mnist", "backend": args.backend, "train_samples": metrics["train_samples"],
                   "epochs": args.epochs, "test_samples": len(x_test), "test_accuracy": accuracy,
                   "samples_per_second": metrics["samples_per_second"],
                   "weight_updates": metrics["weight_updates"], "train_seconds": metrics["train_seconds"],

@@ -342,6 +342,7 @@ def cmd_train_onchip(args) -> dict:
                                                 progress=not args.no_progress), out_dir=out)
     trainer.net.load_state_dict(net.state_dict())
     trainer.train_readout(train_x, np.asarray(train.labels))  # host-side readout on the learned features
+    val_readout = float(np.mean(trainer.net.predict(val_x, "readout") == np.asarray(val.labels))) if len(val) else None
     trainer.epoch, trainer.history = run["history"][-1]["epoch"], run["history"]
     trainer.train_seconds, trainer.samples_seen = run["train_seconds"], len(train_x) * args.epochs
     save_checkpoint(trainer.checkpoint_path, trainer.state())
@@ -351,7 +352,7 @@ def cmd_train_onchip(args) -> dict:
         "dataset": args.dataset, "backend": args.backend, "tag": tag,
         "test_accuracy": after["all"]["goodness"], "test_accuracy_readout": after["all"]["readout"],
         "test": after, "test_before_onchip": before,
-        "val_accuracy": last.get("val_goodness"), "val_accuracy_readout": last.get("val_readout"),
+        "val_accuracy": last.get("val_goodness"), "val_accuracy_readout": val_readout,
         "train_seconds": run["train_seconds"], "samples_per_second": run["samples_per_second"],
         "weight_updates": run["weight_updates"], "train_samples": len(train_x), "epochs": args.epochs,
         "train_classes": list(classes) if classes else None, "init_from": args.init_from,

@@ -300,7 +300,8 @@ def test_fixed_training_refuses_fractional_weights(rng):
 def test_cli_onchip_training_resume_continual_and_export(tmp_path, capsys):
     import json
 
-    from lava_ff.cli import main
+    from lava_ff.cli import load_split, load_trained, main
+    from lava_ff.train import flatten_images
 
     out = tmp_path / "onchip"
     common = ["--dataset", "digits", "--layers", "20", "--theta", "1", "--limit", "30", "--no-progress",
@@ -310,6 +311,11 @@ def test_cli_onchip_training_resume_continual_and_export(tmp_path, capsys):
     assert metrics["backend"] == "lava-fixed" and metrics["train_samples"] == 30
     assert metrics["weight_updates"] == 2 * 30 * 20 * 74  # two phases x samples x synapses
     assert metrics["samples_per_second"] > 0 and 0 <= metrics["test_accuracy"] <= 1
+    # the chip learns no readout: validation readout accuracy is that of the host-trained one
+    assert all("val_readout" not in record for record in metrics["history"])
+    _, val, _, _ = load_split("digits", None, 0)
+    host = load_trained(str(out)).predict(flatten_images(val.images), "readout")
+    assert metrics["val_accuracy_readout"] == pytest.approx(np.mean(host == np.asarray(val.labels)))
     for name in ("checkpoint.pt", "onchip_state.npz", "training_curves.png", "goodness_histograms.png"):
         assert (out / name).is_file(), name
     # an existing run is never overwritten silently; --resume continues it
