@@ -329,6 +329,14 @@ class FFConfig:
         return self.in_features + extra
 
     @property
+    def label_columns(self) -> slice:
+        """Where the label is written in the network's input: the appended
+        label neurons, or (``first_pixels``) the first ``num_classes`` pixels."""
+        if self.overlay == "label_neurons":
+            return slice(self.in_features, self.input_size)
+        return slice(0, self.num_classes)
+
+    @property
     def readout_layers(self) -> list[int]:
         """Layers whose rates feed the linear readout (Hinton skips the first if deeper)."""
         n = len(self.layer_sizes)

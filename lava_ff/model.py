@@ -236,14 +236,11 @@ class FFNetwork(nn.Module):
         classes = cfg.num_classes
         if cfg.encoding == "rate":
             return self.encode(np.repeat(x, classes, axis=0), np.tile(np.arange(classes), len(x)), rng)
-        if cfg.overlay == "label_neurons":
-            start, width = cfg.in_features, classes * cfg.label_repeat
-        else:
-            start, width = 0, classes
+        columns = cfg.label_columns
         images = self.encode(x, np.zeros(len(x), np.int64), rng)
-        images[:, start:start + width] = 0.0
+        images[:, columns] = 0.0
         codes = self.encode(np.zeros((classes,) + x.shape[1:], np.float32), np.arange(classes), rng)
-        return CandidateSpikes(images, codes[:, start:start + width].contiguous(), start)
+        return CandidateSpikes(images, codes[:, columns].contiguous(), columns.start)
 
     @torch.no_grad()
     def candidate_outputs(self, x: np.ndarray, rng: np.random.Generator | None = None):
