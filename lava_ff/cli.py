@@ -170,8 +170,9 @@ def _add_train_options(p: argparse.ArgumentParser) -> None:
     onchip.add_argument("--train-classes", type=_classes, default=None, metavar="C,C,...",
                         help="learn only these classes (the new data of a continual-learning run); "
                              "test accuracy is then also reported on these and on the other classes")
-    onchip.add_argument("--samples-per-run", type=_positive_int, default=100,
-                        help="samples per Lava run() between checkpoints (default 100)")
+    onchip.add_argument("--samples-per-run", type=_positive_int, default=500,
+                        help="samples per Lava run() between checkpoints (default 500: about 20 s of "
+                             "784-500-500 learning; each pause costs a weight read-back and a checkpoint)")
 
 
 def _classes(text: str) -> tuple[int, ...]:

@@ -66,6 +66,7 @@ __all__ = [
     "FFLearningRule",
     "ONCHIP_GOODNESS",
     "check_rule_string",
+    "post_synaptic_ports",
     "phase_windows",
     "window_length",
     "simulate_onchip",
@@ -248,6 +249,18 @@ class FFLearningRule:
 
 
 # ------------------------------------------------------------ the schedule
+def post_synaptic_ports(lava_rule) -> tuple[str, ...]:
+    """The synapse's post-synaptic inputs that ``lava_rule`` (a Lava
+    ``Loihi3FLearningRule``) reads: ``s_in_y1..3`` for the traces in its
+    products, ``s_in_bap`` if it depends on post-synaptic spikes (``y0``;
+    a three-factor rule's ``y`` traces have no spike impulses). The engine
+    reads an unconnected input as zeros, so wiring only these changes
+    nothing in the learning and spares the simulator a message per input
+    and step."""
+    ports = tuple(f"s_in_{y}" for y in ("y1", "y2", "y3") if y in lava_rule.active_traces)
+    return (("s_in_bap",) if "y0" in lava_rule.active_traces_per_dependency else ()) + ports
+
+
 def window_length(time_steps: int) -> int:
     """Steps per phase window: one silent step, then the ``T`` input steps."""
     return check_positive_int("time_steps", time_steps) + 1

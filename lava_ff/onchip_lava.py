@@ -2,7 +2,11 @@
 
     input (FFPhaseInput) -> FFLearningDense -> FFLearningNeuron -> FFLearningDense -> ...
                   phase_out ----------------------^ (every layer)
-    each neuron's s_out_bap / s_out_y1..3 -> its own synapse's s_in_bap / s_in_y1..3
+    each neuron's s_out_y2 / s_out_y3 -> its own synapse's s_in_y2 / s_in_y3
+
+(the post-synaptic inputs the rule reads, :func:`lava_ff.onchip.post_synaptic_ports`:
+the FF rule has no ``y1`` term and no post-spike dependency, so ``s_in_bap``
+and ``s_in_y1`` stay unconnected and read as zeros).
 
 :func:`train_onchip` streams a training set through it in chunks (one
 ``run()`` each, under a progress bar), reads the weights back after every
@@ -21,7 +25,7 @@ from pathlib import Path
 import numpy as np
 
 from .config import FFConfig, FixedNeuronParams
-from .onchip import FFLearningRule, check_start_weights, window_length
+from .onchip import FFLearningRule, check_start_weights, post_synaptic_ports, window_length
 from .runtime import lava_session
 
 __all__ = ["OnChipNetwork", "build_learning_network", "train_onchip", "weight_updates", "ONCHIP_TAGS"]
@@ -69,19 +73,30 @@ class OnChipNetwork:
 
 def build_learning_network(config: FFConfig, weights: list, neuron: FixedNeuronParams, rule: FFLearningRule,
                            data: np.ndarray, labels: np.ndarray, negative_labels: np.ndarray, *,
-                           snapshot_dir, log_windows: int = 0, seed: int = 0) -> OnChipNetwork:
+                           snapshot_dir, log_windows: int = 0, seed: int = 0,
+                           engine: str = "streamlined", post_ports: tuple | None = None) -> OnChipNetwork:
     """Wire the Processes for on-chip FF learning on ``data``; the synapses
-    write weight snapshots into ``snapshot_dir``."""
+    write weight snapshots into ``snapshot_dir`` and keep the learning
+    engine's books the ``engine`` way (see :class:`FFLearningDense`).
+    ``post_ports``: the synapse inputs each neuron feeds (default: those
+    the rule reads, :func:`lava_ff.onchip.post_synaptic_ports`)."""
     from lava_ff.processes.ff_learning_dense.process import FFLearningDense
     from lava_ff.processes.ff_learning_neuron.process import FFLearningNeuron
     from lava_ff.processes.ff_phase_input.process import FFPhaseInput
 
     weights = check_start_weights(weights, config)
+    if not Path(snapshot_dir).is_dir():  # the synapses would fail to write there, inside Lava
+        raise FileNotFoundError(f"snapshot_dir {str(snapshot_dir)!r} is not a directory")
     source = FFPhaseInput(data=data, labels=labels, negative_labels=negative_labels, config=config, seed=seed)
     synapses, neurons, spikes = [], [], source.s_out
     paths = [str(Path(snapshot_dir) / f"weights_{index}.npy") for index in range(len(weights))]
+    if post_ports is None:
+        post_ports = post_synaptic_ports(rule.lava_rule(fixed=True))
+    unknown = set(post_ports) - {"s_in_bap", "s_in_y1", "s_in_y2", "s_in_y3"}
+    if unknown:
+        raise ValueError(f"unknown post-synaptic ports {sorted(unknown)}; valid: s_in_bap, s_in_y1..3")
     for index, w in enumerate(weights):
-        synapse = FFLearningDense(weights=w, rule=rule, snapshot_path=paths[index],
+        synapse = FFLearningDense(weights=w, rule=rule, snapshot_path=paths[index], engine=engine,
                                   name=f"ff_learning_dense_{index}")
         cell = FFLearningNeuron(shape=(w.shape[0],), neuron=neuron, time_steps=config.time_steps,
                                 latency=index + 1, theta=config.theta, rule=rule, goodness=config.goodness,
@@ -89,10 +104,8 @@ def build_learning_network(config: FFConfig, weights: list, neuron: FixedNeuronP
         spikes.connect(synapse.s_in)
         synapse.a_out.connect(cell.a_in)
         source.phase_out.connect(cell.phase_in)
-        cell.s_out_bap.connect(synapse.s_in_bap)
-        cell.s_out_y1.connect(synapse.s_in_y1)
-        cell.s_out_y2.connect(synapse.s_in_y2)
-        cell.s_out_y3.connect(synapse.s_in_y3)
+        for port in post_ports:  # s_in_bap -> s_out_bap, s_in_y2 -> s_out_y2, ...
+            getattr(cell, port.replace("s_in_", "s_out_")).connect(getattr(synapse, port))
         synapses.append(synapse)
         neurons.append(cell)
         spikes = cell.s_out
@@ -101,7 +114,7 @@ def build_learning_network(config: FFConfig, weights: list, neuron: FixedNeuronP
 
 def train_onchip(config: FFConfig, weights: list, neuron: FixedNeuronParams, rule: FFLearningRule,
                  x: np.ndarray, y: np.ndarray, *, tag: str, rng: np.random.Generator,
-                 samples_per_run: int = 100, progress: bool = True, on_chunk=None, log_windows: int = 0,
+                 samples_per_run: int = 500, progress: bool = True, on_chunk=None, log_windows: int = 0,
                  timeout: float | None = None) -> dict:
     """One pass of on-chip FF learning over ``x, y`` in Lava's simulator.
 

@@ -90,7 +90,7 @@ def _load_state(path: Path, layers: int) -> dict:
 def onchip_fit(config: FFConfig, start_weights: list, neuron: FixedNeuronParams, rule: FFLearningRule,
                train_x: np.ndarray, train_y: np.ndarray, *, tag: str, epochs: int, out_dir: Path,
                val_x: np.ndarray | None = None, val_y: np.ndarray | None = None, resume: bool = False,
-               samples_per_run: int = 100, progress: bool = True, seed: int = 0) -> dict:
+               samples_per_run: int = 500, progress: bool = True, seed: int = 0) -> dict:
     """Train on chip (simulated) for ``epochs`` passes; returns the learned
     weights, per-epoch history (validation accuracy), wall time, samples/s
     and weight updates."""

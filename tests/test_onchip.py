@@ -32,17 +32,22 @@ def small_problem(rng, samples=3):
     return cfg, weights, x, y, negative
 
 
-def run_lava(tag, cfg, weights, rule, x, y, negative, steps, tmp_path):
+def run_lava(tag, cfg, weights, rule, x, y, negative, steps, tmp_path, *, engine="streamlined", traces=False,
+             post_ports=None):
+    """Learned weights and goodness log after ``steps`` (and, with
+    ``traces``, each synapse's pre-traces ``x1``)."""
     from lava.magma.core.run_configs import Loihi2SimCfg
 
     from lava_ff.onchip_lava import build_learning_network
     from lava_ff.runtime import lava_session
 
     net = build_learning_network(cfg, weights, quantize_neuron(cfg.neuron), rule, x, y, negative,
-                                 snapshot_dir=tmp_path, log_windows=2 * len(x))
+                                 snapshot_dir=tmp_path, log_windows=2 * len(x), engine=engine,
+                                 post_ports=post_ports)
     with lava_session(net.source, Loihi2SimCfg(select_tag=tag), timeout=300) as session:
         session.run(steps)
-        return net.weights(), net.goodness_logs()
+        out = net.weights(), net.goodness_logs()
+        return out + ([s.x1.get() for s in net.synapses],) if traces else out
 
 
 def reference(cfg, weights, rule, x, y, negative, *, fixed, steps=None):
@@ -241,6 +246,36 @@ def test_lava_fixed_update_within_the_fixed_point_bound_of_the_reference(rng, tm
 
 
 @pytest.mark.parametrize("tag", TAGS)
+def test_streamlined_bookkeeping_equals_lavas_engine(tag, rng, tmp_path):
+    """The default network (streamlined bookkeeping, only the post-synaptic
+    inputs the rule reads wired) against Lava's own engine methods step by
+    step (``engine="lava"``) with every post-synaptic input wired, over four
+    samples and a part of a fifth: identical weights, pre-traces and
+    spikes. In fixed point the updates are fractional, so the weights also
+    pin the stochastic rounding to the same random numbers; the fifth
+    sample stops mid-window, with traces in flight."""
+    from lava_ff.onchip import post_synaptic_ports
+
+    cfg, weights, x, y, negative = small_problem(rng, samples=5)
+    rule = FFLearningRule(learning_rate=16.0, pre_trace_impulse=32)
+    assert post_synaptic_ports(rule.lava_rule(fixed=True)) == ("s_in_y2", "s_in_y3")
+    steps = 4 * 2 * window_length(cfg.time_steps) + 5
+    every_port = ("s_in_bap", "s_in_y1", "s_in_y2", "s_in_y3")
+    runs = [run_lava(tag, cfg, weights, rule, x, y, negative, steps, tmp_path, engine=engine, traces=True,
+                     post_ports=ports) for engine, ports in (("lava", every_port), ("streamlined", None))]
+    (w_lava, g_lava, x_lava), (w_fast, g_fast, x_fast) = runs
+    for layer in range(2):
+        assert np.abs(w_lava[layer] - weights[layer]).max() > 2, "the test needs learning"
+        np.testing.assert_array_equal(w_fast[layer], w_lava[layer])
+        np.testing.assert_array_equal(x_fast[layer], x_lava[layer])
+        assert np.any(x_lava[layer] != 0), "the test needs pre-traces in flight"
+    np.testing.assert_array_equal(g_fast, g_lava)
+    if tag == "fixed_pt":
+        ideal = reference(cfg, weights, rule, x[:4], y[:4], negative[:4], fixed=True).weights[0]
+        assert np.any(w_lava[0] != np.round(ideal)), "fractional updates: stochastic rounding must matter"
+
+
+@pytest.mark.parametrize("tag", TAGS)
 def test_lava_learning_raises_positive_over_negative_goodness(tag, rng, tmp_path):
     cfg, weights, x, y, negative = small_problem(rng, samples=1)
     rule = FFLearningRule(learning_rate=16.0, pre_trace_impulse=32)
@@ -251,8 +286,22 @@ def test_lava_learning_raises_positive_over_negative_goodness(tag, rng, tmp_path
     assert gap[:, -3:].mean() > gap[:, :3].mean()
 
 
+def test_post_synaptic_ports_are_the_ones_the_rule_reads():
+    from lava.magma.core.learning.learning_rule import Loihi3FLearningRule
+
+    from lava_ff.onchip import post_synaptic_ports
+
+    def ports(dw):
+        return post_synaptic_ports(Loihi3FLearningRule(dw=dw, x1_impulse=16, x1_tau=4, t_epoch=1))
+
+    assert ports("2^-2*u0*x1*y1") == ("s_in_y1",)
+    assert ports("2^-2*u0*x1*y3") == ("s_in_y3",)
+    assert ports("2^-2*y0*x1") == ("s_in_bap",)  # a post-spike dependency
+    assert ports("2^-2*y0*x1*y2 - 2^-2*u0*y1") == ("s_in_bap", "s_in_y1", "s_in_y2")
+
+
 # ---------------------------------------------------------------- bad input
-def test_learning_processes_refuse_bad_input(rng):
+def test_learning_processes_refuse_bad_input(rng, tmp_path):
     from lava_ff.processes.ff_learning_dense.process import FFLearningDense
     from lava_ff.processes.ff_learning_neuron.process import FFLearningNeuron
     from lava_ff.processes.ff_phase_input.process import FFPhaseInput
@@ -265,6 +314,8 @@ def test_learning_processes_refuse_bad_input(rng):
         FFLearningDense(weights=np.full((3, 3), np.nan), rule=rule)
     with pytest.raises(TypeError, match="FFLearningRule"):
         FFLearningDense(weights=weights[0], rule="dw")
+    with pytest.raises(ValueError, match="unknown engine 'loihi'; valid: streamlined, lava"):
+        FFLearningDense(weights=weights[0], rule=rule, engine="loihi")
     neuron = quantize_neuron(cfg.neuron)
     with pytest.raises(ValueError, match="latency"):
         FFLearningNeuron(shape=(4,), neuron=neuron, time_steps=3, latency=4, theta=1.0, rule=rule)
@@ -282,6 +333,13 @@ def test_learning_processes_refuse_bad_input(rng):
     with pytest.raises(ValueError, match="no samples"):
         FFPhaseInput(data=np.zeros((0, 20, cfg.time_steps)), labels=y[:0], negative_labels=negative[:0],
                      config=cfg)
+    from lava_ff.onchip_lava import build_learning_network
+
+    with pytest.raises(FileNotFoundError, match="snapshot_dir '.*missing' is not a directory"):
+        build_learning_network(cfg, weights, neuron, rule, x, y, negative, snapshot_dir=tmp_path / "missing")
+    with pytest.raises(ValueError, match=r"unknown post-synaptic ports \['s_out_y2'\]"):
+        build_learning_network(cfg, weights, neuron, rule, x, y, negative, snapshot_dir=tmp_path,
+                               post_ports=("s_out_y2",))
 
 
 def test_fixed_training_refuses_fractional_weights(rng):

@@ -4,7 +4,7 @@ import os
 
 import numpy as np
 from lava.magma.core.decorator import implements, requires, tag
-from lava.magma.core.learning.constants import W_ACCUMULATOR_S, W_SYN_VAR_S
+from lava.magma.core.learning.constants import W_ACCUMULATOR_S, W_SYN_VAR_S, GradedSpikeCfg
 from lava.magma.core.model.py.connection import (
     LearningConnectionModelBitApproximate,
     LearningConnectionModelFloat,
@@ -30,8 +30,35 @@ class _Replay:
         return self.port.recv() if message is None else message
 
 
+class _EpochRandoms:
+    """The random numbers Lava's fixed engine uses at the end of each
+    one-step learning epoch, drawn ahead in blocks.
+
+    ``streams`` pairs each numpy generator with how often Lava advances it
+    per step (its trace generators twice, around the arrival of the
+    post-synaptic traces; the weights' once); the value in use at an
+    epoch's end is every ``stride``-th draw. numpy draws floats one after
+    another, so a block of draws equals as many single draws.
+    """
+
+    BLOCK = 1024
+
+    def __init__(self, streams):
+        self.streams, self.index, self.values = streams, self.BLOCK, None
+
+    def next(self):
+        if not self.streams:  # the float engine rounds nothing
+            return None, None, None
+        if self.index == self.BLOCK:
+            self.values = np.stack([rng.random(stride * self.BLOCK)[stride - 1::stride]
+                                    for rng, stride in self.streams])
+            self.index = 0
+        self.index += 1
+        return self.values[:, self.index - 1]
+
+
 class _FFLearningDenseMixin:
-    """What both models share; the leaves supply ``_accumulate`` (input current -> message) and ``_update_block``.
+    """What both models share; the leaves supply the numeric hooks.
 
     Learning: the FF rule ``S*u0*x1*y2 - S*u0*x1*y3`` changes only synapses
     whose pre-trace ``x1`` and third factor ``y2``/``y3`` are both nonzero;
@@ -40,10 +67,21 @@ class _FFLearningDenseMixin:
     So the engine's own applier, saturation and rounding run on that block
     alone: the same result as Lava's full-matrix pass, on the few percent of
     synapses that learn, and nothing at all on the steps without a third
-    factor. The random streams advance every epoch, as in Lava. Epochs
-    without a third factor (all but a window's last step) are closed inside
-    the spiking phase (:meth:`run_spk`), so Lava's learning phase, one
-    message round through every Process, runs only when weights change.
+    factor.
+
+    Bookkeeping (``engine``): with ``"lava"``, Lava's engine methods keep
+    the traces, spike times and random streams step by step; epochs without
+    a third factor (all but a window's last step) are closed inside the
+    spiking phase (:meth:`run_spk`), so Lava's learning phase, one message
+    round through every Process, runs only when weights change. With
+    ``"streamlined"`` (the default) each step does the same arithmetic in a
+    few array operations, with Lava's own decay and impulse functions and
+    the same random numbers (:class:`_EpochRandoms`), and learns inside the
+    spiking phase: the weights change after this step's current is computed,
+    as they do in Lava's learning phase. It needs what this rule has:
+    one-step epochs, regular impulses and, in fixed point, whole-number
+    impulses (their stochastic rounding never fires). Otherwise the Lava
+    path runs.
     """
 
     snapshot: np.ndarray = LavaPyType(np.ndarray, int)
@@ -51,6 +89,8 @@ class _FFLearningDenseMixin:
     _third_factor = False  # whether this step's learning epoch changes weights
 
     _weights_t = None  # [in, out] copy of the weights: a spike selects a contiguous row
+
+    _streamlined = None  # whether the streamlined bookkeeping runs (decided on the first step)
 
     def on_var_update(self):
         super().on_var_update()
@@ -67,6 +107,12 @@ class _FFLearningDenseMixin:
         self.a_out.send(self.a_buff)
         s_in = self.s_in.recv().astype(bool)
         self.a_buff = self._accumulate(self._input_current(s_in))
+        if self._streamlined is None:
+            self._streamlined = self._can_streamline()
+            self._randoms = self._epoch_randoms() if self._streamlined else None
+        if self._streamlined:
+            self._streamlined_epoch(s_in)
+            return
         self.recv_traces(s_in)
         epoch_end = super().lrn_guard()
         y_traces = self._y_traces
@@ -81,9 +127,40 @@ class _FFLearningDenseMixin:
     def lrn_guard(self):
         return self._third_factor
 
+    # ------------------------------------------------- streamlined bookkeeping
+    def _can_streamline(self) -> bool:
+        return (self.proc_params["engine"] == "streamlined" and self._learning_rule.t_epoch == 1
+                and self._graded_spike_cfg == GradedSpikeCfg.USE_REGULAR_IMPULSE and self._whole_impulses())
+
+    def _epoch_traces(self, traces, taus, kind, spiked, random):
+        """One step of Lava's ``_compute_trace_histories`` at ``t_epoch = 1``:
+        traces with a time constant decay once, then the ones whose neuron
+        spiked this step get their impulse. Returns the epoch's end value."""
+        out = np.full(traces.shape, self._TRACE_FILL, dtype=self._TRACE_DTYPE)
+        live = taus != 0
+        out[live] = self._decay(traces[live], taus[live][:, np.newaxis], random)
+        if spiked.any():
+            out[:, spiked] = self._impulse(out[:, spiked], kind)
+        return out
+
+    def _streamlined_epoch(self, s_in):
+        """This step's trace update and, at a window's end, its weight update."""
+        bap = self.s_in_bap.recv().astype(bool)
+        y_in = np.stack((self.s_in_y1.recv(), self.s_in_y2.recv(), self.s_in_y3.recv()))
+        self.y1[...], self.y2[...], self.y3[...] = y_in
+        x_random, y_random, w_random = self._randoms.next()
+        x = self._epoch_traces(np.stack((self.x1, self.x2)), self._x_taus, "x", s_in, x_random)
+        self.x1[...], self.x2[...] = x
+        if np.any(y_in[1]) or np.any(y_in[2]):
+            y = self._epoch_traces(y_in, self._y_taus, "y", bap, y_random)
+            self._learn(x[0], y[1], y[2], w_random)
+
+    # ------------------------------------------------------------ the update
     def _apply_learning_rules(self, x_traces_history, y_traces_history):
-        x1 = x_traces_history[-1, 0]
-        y2, y3 = y_traces_history[-1, 1], y_traces_history[-1, 2]
+        self._learn(x_traces_history[-1, 0], y_traces_history[-1, 1], y_traces_history[-1, 2],
+                    self._weight_random())
+
+    def _learn(self, x1, y2, y3, random):
         rows = np.flatnonzero((y2 != 0) | (y3 != 0))
         cols = np.flatnonzero(x1 != 0)
         if len(rows) == 0 or len(cols) == 0:
@@ -91,7 +168,7 @@ class _FFLearningDenseMixin:
         args = {"shape": (len(rows), len(cols)), "u": 1, "x1_u": x1[cols][np.newaxis, :],
                 "y2_u": y2[rows][:, np.newaxis], "y3_u": y3[rows][:, np.newaxis]}
         block = np.ix_(rows, cols)
-        updated = self._update_block(self.weights[block], args)
+        updated = self._update_block(self.weights[block], args, random)
         self.weights[block] = updated
         if self._weights_t is not None:
             self._weights_t[np.ix_(cols, rows)] = updated.T
@@ -127,10 +204,27 @@ class PyFFLearningDenseModelFloat(_FFLearningDenseMixin, LearningConnectionModel
         proc_params.overwrite("learning_rule", proc_params["ff_rule"].lava_rule(fixed=False))
         super().__init__(proc_params)
 
+    _TRACE_FILL, _TRACE_DTYPE = np.nan, float  # Lava's float history: NaN where a trace has no tau
+
     def _accumulate(self, current):
         return current / LOIHI2.w_scale
 
-    def _update_block(self, weights, args):
+    def _whole_impulses(self):
+        return True  # float impulses add exactly
+
+    def _epoch_randoms(self):
+        return _EpochRandoms([])
+
+    def _decay(self, values, taus, random):
+        return self._decay_trace(values, 1, taus)
+
+    def _impulse(self, values, kind):
+        return values + (self._x_impulses if kind == "x" else self._y_impulses)[:, np.newaxis]
+
+    def _weight_random(self):
+        return None
+
+    def _update_block(self, weights, args, random):
         return self._saturate_synaptic_variable("weights",
                                                 self._learning_rule_appliers["weights"].apply(weights, **args))
 
@@ -147,14 +241,35 @@ class PyFFLearningDenseModelFixed(_FFLearningDenseMixin, LearningConnectionModel
                                   AbstractPyDenseModelBitAcc):
     """Lava's bit-approximate learning engine on integer weights."""
 
+    _TRACE_FILL, _TRACE_DTYPE = 0, int
+
     def _accumulate(self, current):
         return current
 
-    def _update_block(self, weights, args):
+    def _whole_impulses(self):
+        return not np.any(self._x_impulses_frac) and not np.any(self._y_impulses_frac)
+
+    def _epoch_randoms(self):
+        # Lava's generators (private attributes; the tests pin the result to Lava's own bookkeeping)
+        return _EpochRandoms([(self._x_random._rng_trace_decay, 2), (self._y_random._rng_trace_decay, 2),
+                              (self._conn_var_random._rng, 1)])
+
+    def _decay(self, values, taus, random):
+        return self._decay_trace(values, 1, taus, random)
+
+    def _impulse(self, values, kind):
+        ints, fracs = (self._x_impulses_int, self._x_impulses_frac) if kind == "x" else \
+            (self._y_impulses_int, self._y_impulses_frac)
+        # whole impulses: Lava's stochastic rounding adds (random < 0), never, whatever the random
+        return self._add_impulse(values, 0, ints[:, np.newaxis], fracs[:, np.newaxis])
+
+    def _weight_random(self):
+        return self._conn_var_random.random_stochastic_round
+
+    def _update_block(self, weights, args, random):
         # LearningConnectionModelBitApproximate._apply_learning_rules, on the block
         shift = W_ACCUMULATOR_S - W_SYN_VAR_S["weights"]
         accumulator = self._learning_rule_appliers["weights"].apply(weights << shift, **args)
         accumulator = self._saturate_synaptic_variable_accumulator("weights", accumulator)
-        accumulator = self._stochastic_round_synaptic_variable(
-            "weights", accumulator, self._conn_var_random.random_stochastic_round)
+        accumulator = self._stochastic_round_synaptic_variable("weights", accumulator, random)
         return self._saturate_synaptic_variable("weights", accumulator >> shift)

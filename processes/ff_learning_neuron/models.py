@@ -48,11 +48,10 @@ class _AbstractFFLearningNeuronModel(PyLoihiProcessModel):
             self._setup()
             self._ready = True
         a_in = self.a_in.recv()
-        phase = int(self.phase_in.recv()[0])
         window, step = window_position(self.time_step, self.length, self.latency)
-        if step == 0:
+        if step == 0:  # latency < length: the first step 0 is window 0's
             self.u[...] = self.v[...] = self.spike_count[...] = 0
-            self.phase[0] = phase
+            self.phase[0] = int(self.phase_in.recv()[0])  # sent at the input's window start
         spikes, state = self._neuron_step(a_in, CubaState(self.u, self.v))
         self.u[...], self.v[...] = state.u, state.v
         self.spike_count += spikes

@@ -36,8 +36,10 @@ class FFLearningNeuron(LearningNeuronProcess, AbstractProcess):
     synapse's rule ``S*u0*x1*y2 - S*u0*x1*y3`` turns into a weight change
     that raises goodness for positive data and lowers it for negative data.
     ``s_out_bap`` repeats the spikes; ``y1`` stays zero. The phase arrives as
-    one scalar per layer on ``phase_in``; Lava's per-neuron
-    ``a_third_factor_in`` is left unused.
+    one scalar per layer on ``phase_in``, one message per window, read at
+    the window's first step (:class:`FFPhaseInput` sends it at its own
+    window's first step; the channel holds it over the ``latency`` steps);
+    Lava's per-neuron ``a_third_factor_in`` is left unused.
 
     ``goodness_log[k]`` keeps the raw goodness ``sum_n count_n**2`` of window
     ``k`` (even ``k``: positive, odd: negative) for the first

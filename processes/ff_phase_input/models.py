@@ -35,7 +35,8 @@ class _AbstractFFPhaseInputModel(PyLoihiProcessModel):
             self.sample_index[0] = sample + 1
         spikes = self.windows[phase_index][:, step - 1] if inside and step > 0 else np.zeros(self.s_out.shape)
         self.s_out.send(spikes)
-        self.phase_out.send(np.array([(1 if phase_index == 0 else -1) if inside else 0]))
+        if step == 0:  # one phase message per window
+            self.phase_out.send(np.array([(1 if phase_index == 0 else -1) if inside else 0]))
 
 
 @implements(proc=FFPhaseInput, protocol=LoihiProtocol)

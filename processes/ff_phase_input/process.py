@@ -19,7 +19,9 @@ class FFPhaseInput(AbstractProcess):
     ``negative_labels[n]`` (negative phase, ``phase_out = -1``). A window is
     ``T + 1`` steps: a silent first step, then the ``T`` encoded steps
     (:func:`lava_ff.onchip.phase_windows`, shared with the numpy
-    reference). Past the last sample it sends zeros and phase 0.
+    reference). Past the last sample it sends zeros and phase 0. The phase
+    goes out once per window, at its first step (the learning neurons latch
+    it at their windows' first steps), not a message per step.
 
     ``data``: intensities ``[N, F]`` in [0, 1] or binary spike trains
     ``[N, F, T]``; ``config`` says how labels are overlaid and inputs
