@@ -82,6 +82,7 @@ def main(argv=None) -> dict:
     p.add_argument("--train-limit", type=int, default=None, help="train on the first N samples")
     p.add_argument("--val-size", type=int, default=5000)
     p.add_argument("--test-limit", type=int, default=None)
+    p.add_argument("--shift", type=int, default=0, help="translation augmentation, pixels (TrainSettings.shift)")
     p.add_argument("--threads", type=int, default=None)
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
@@ -104,7 +105,7 @@ def main(argv=None) -> dict:
                    theta=theta, loss=args.loss, symba_alpha=args.alpha, lr=args.lr,
                    three_factor_lr=args.three_factor_lr, seed=args.seed,
                    **parse_overrides(args.set))
-    trainer = Trainer(cfg, TrainSettings(epochs=args.epochs, batch_size=args.batch_size),
+    trainer = Trainer(cfg, TrainSettings(epochs=args.epochs, batch_size=args.batch_size, shift=args.shift),
                       out_dir=Path(args.out))
     trainer.resume()
     start = time.perf_counter()
@@ -122,6 +123,7 @@ def main(argv=None) -> dict:
         "train_samples": len(train), "test_samples": len(test),
         "history": trainer.history,
         "config": cfg.to_dict(),
+        "shift": args.shift,
     }
     print(json.dumps(result))
     Path(args.out).mkdir(parents=True, exist_ok=True)

@@ -11,6 +11,11 @@ updates, wall time and the rule.
     .venv/bin/python benchmarks/onchip_mnist.py --subsets 1000,3000 --out runs/onchip_v2
     .venv/bin/python benchmarks/onchip_mnist.py --subsets 1000 --backend lava-float --out runs/onchip
     .venv/bin/python benchmarks/onchip_mnist.py --subsets 2000 --init-from runs/bench_surrogate --out runs/onchip
+
+A finished run's folder resumes: ``--epochs 2`` on the folder of a one-pass
+run trains the second pass only (how the full split's second pass was run:
+``--subsets 60000 --epochs 2 --out runs/onchip_2pass`` on a copy of
+``runs/onchip_full``; test 90.6 % goodness / 95.2 % readout, 31.5 samples/s).
 """
 
 from __future__ import annotations

@@ -23,8 +23,12 @@ def plot_history(history: list[dict], path: Path) -> Path:
     plt = _pyplot()
     epochs = [r["epoch"] for r in history]
     fig, (ax_acc, ax_loss) = plt.subplots(1, 2, figsize=(10, 4))
-    for key in sorted(k for k in history[0] if k.startswith("val_")):
-        ax_acc.plot(epochs, [100 * r[key] for r in history], marker="o", label=key[4:])
+    # every measurement any epoch made; an epoch without it (e.g. an on-chip run resumed from a
+    # state that logged other keys) plots as a gap
+    keys = sorted({k for r in history for k in r if k.startswith("val_")})
+    for key in keys:
+        values = [np.nan if r.get(key) is None else 100 * r[key] for r in history]
+        ax_acc.plot(epochs, values, marker="o", label=key[4:])
     ax_acc.set(xlabel="epoch", ylabel="validation accuracy (%)", title="accuracy")
     ax_acc.legend()
     # None (a layer that did not learn that epoch) plots as a gap

@@ -29,7 +29,7 @@ from .model import FFNetwork, dense_spikes, torch_ff_loss, torch_softmax_ff_loss
 from .negatives import hard_negative_labels, hybrid_images, random_wrong_labels
 
 __all__ = ["TrainSettings", "Trainer", "evaluate_accuracy", "save_checkpoint", "load_checkpoint",
-           "flatten_images", "prepare_inputs"]
+           "flatten_images", "prepare_inputs", "random_shift"]
 
 CHECKPOINT = "checkpoint.pt"
 
@@ -49,6 +49,28 @@ def prepare_inputs(x: np.ndarray, config: FFConfig) -> np.ndarray:
     return flatten_images(x)
 
 
+def random_shift(x: np.ndarray, image_shape: tuple[int, int], shift: int, rng: np.random.Generator) -> np.ndarray:
+    """Flat images ``[N, H*W]``, each translated by its own random offset of
+    up to ``shift`` pixels along each axis (uniform over ``[-shift, shift]``),
+    the uncovered border filled with zeros: translation augmentation."""
+    x = np.asarray(x)
+    height, width = image_shape
+    if x.ndim != 2 or x.shape[1] != height * width:
+        raise ValueError(f"random_shift needs flat images [N, {height * width}] of shape {image_shape}, "
+                         f"got {x.shape}")
+    check_positive_int("shift", shift)
+    if shift >= min(height, width):
+        raise ValueError(f"shift={shift} would move a {height}x{width} image out of its frame; "
+                         f"use less than {min(height, width)}")
+    n = len(x)
+    padded = np.zeros((n, height + 2 * shift, width + 2 * shift), x.dtype)
+    padded[:, shift:shift + height, shift:shift + width] = x.reshape(n, height, width)
+    dy, dx = rng.integers(0, 2 * shift + 1, size=(2, n))
+    rows = (dy[:, None] + np.arange(height))[:, :, None]
+    cols = (dx[:, None] + np.arange(width))[:, None, :]
+    return padded[np.arange(n)[:, None, None], rows, cols].reshape(n, height * width)
+
+
 @dataclass(frozen=True)
 class TrainSettings:
     epochs: int = 5
@@ -59,6 +81,10 @@ class TrainSettings:
     #: stop after this many epochs without a better validation accuracy and
     #: keep the best epoch's weights (None: train all epochs, keep the last)
     patience: int | None = None
+    #: translation augmentation: every training image, every epoch, moves by
+    #: a random offset of up to this many pixels per axis (0: none;
+    #: :func:`random_shift`). Images only, not spike trains.
+    shift: int = 0
 
     def __post_init__(self):
         check_positive_int("epochs", self.epochs)
@@ -66,6 +92,8 @@ class TrainSettings:
         check_positive_int("readout_epochs", self.readout_epochs)
         if self.patience is not None:
             check_positive_int("patience", self.patience)
+        if isinstance(self.shift, bool) or not isinstance(self.shift, (int, np.integer)) or self.shift < 0:
+            raise ValueError(f"shift must be a non-negative integer (pixels), got {self.shift!r}")
 
 
 def keep_best(best: dict | None, epoch: int, score: float, net: torch.nn.Module) -> dict:
@@ -390,7 +418,12 @@ class Trainer:
         split, as the IntFF robustness protocol asks); a greedy schedule
         stops early only after its last block has learned for an epoch."""
         train_x, val_x = prepare_inputs(train_x, self.config), prepare_inputs(val_x, self.config)
-        bs = self.settings.batch_size
+        bs, shift = self.settings.batch_size, self.settings.shift
+        if shift and self.config.encoding == "spikes":
+            raise ValueError(f"shift={shift}: translation augmentation moves image pixels; encoding='spikes' "
+                             "trains on spike trains (use shift=0)")
+        if shift:
+            random_shift(train_x[:1], image_shape, shift, np.random.default_rng(0))  # bad shape/shift: fail now
         patience = self.settings.patience
         for epoch in range(self.epoch, self.settings.epochs):
             # a greedy schedule stops only after an epoch of its last block
@@ -405,7 +438,8 @@ class Trainer:
                        disable=not self.settings.progress, leave=False)
             for begin in bar:
                 idx = order[begin:begin + bs]
-                layer_losses.append(self._train_batch(train_x[idx], train_y[idx], image_shape, active,
+                xb = random_shift(train_x[idx], image_shape, shift, self.rng) if shift else train_x[idx]
+                layer_losses.append(self._train_batch(xb, train_y[idx], image_shape, active,
                                                       epoch + begin / len(order)))
                 bar.set_postfix(loss=" ".join("-" if math.isnan(v) else f"{v:.3f}" for v in layer_losses[-1]))
             readout_loss = self.train_readout(train_x, train_y)
