@@ -49,19 +49,28 @@ def prepare_inputs(x: np.ndarray, config: FFConfig) -> np.ndarray:
     return flatten_images(x)
 
 
+def check_shift(shift: int, image_shape: tuple[int, int], features: int) -> None:
+    """A ValueError naming the value unless ``shift`` pixels is a positive
+    translation inside ``image_shape`` and rows of ``features`` are such images."""
+    height, width = image_shape
+    if features != height * width:
+        raise ValueError(f"translation needs flat images [N, {height * width}] of shape {tuple(image_shape)}, "
+                         f"got rows of {features} values")
+    check_positive_int("shift", shift)
+    if shift >= min(height, width):
+        raise ValueError(f"shift={shift} would move a {height}x{width} image out of its frame; "
+                         f"use less than {min(height, width)}")
+
+
 def random_shift(x: np.ndarray, image_shape: tuple[int, int], shift: int, rng: np.random.Generator) -> np.ndarray:
     """Flat images ``[N, H*W]``, each translated by its own random offset of
     up to ``shift`` pixels along each axis (uniform over ``[-shift, shift]``),
     the uncovered border filled with zeros: translation augmentation."""
     x = np.asarray(x)
+    if x.ndim != 2:
+        raise ValueError(f"random_shift needs flat images [N, H*W], got shape {x.shape}")
+    check_shift(shift, image_shape, x.shape[1])
     height, width = image_shape
-    if x.ndim != 2 or x.shape[1] != height * width:
-        raise ValueError(f"random_shift needs flat images [N, {height * width}] of shape {image_shape}, "
-                         f"got {x.shape}")
-    check_positive_int("shift", shift)
-    if shift >= min(height, width):
-        raise ValueError(f"shift={shift} would move a {height}x{width} image out of its frame; "
-                         f"use less than {min(height, width)}")
     n = len(x)
     padded = np.zeros((n, height + 2 * shift, width + 2 * shift), x.dtype)
     padded[:, shift:shift + height, shift:shift + width] = x.reshape(n, height, width)
@@ -423,7 +432,7 @@ class Trainer:
             raise ValueError(f"shift={shift}: translation augmentation moves image pixels; encoding='spikes' "
                              "trains on spike trains (use shift=0)")
         if shift:
-            random_shift(train_x[:1], image_shape, shift, np.random.default_rng(0))  # bad shape/shift: fail now
+            check_shift(shift, image_shape, train_x.shape[1])
         patience = self.settings.patience
         for epoch in range(self.epoch, self.settings.epochs):
             # a greedy schedule stops only after an epoch of its last block

@@ -454,7 +454,7 @@ def test_random_shift_moves_each_image_by_its_own_offset(rng):
     assert out.dtype == x.dtype and out.shape == x.shape
     with pytest.raises(ValueError, match="shift=5 would move a 5x6 image out of its frame"):
         random_shift(x, (h, w), 5, rng)
-    with pytest.raises(ValueError, match=r"flat images \[N, 30\] of shape \(5, 6\), got \(400, 29\)"):
+    with pytest.raises(ValueError, match=r"flat images \[N, 30\] of shape \(5, 6\), got rows of 29 values"):
         random_shift(x[:, :29], (h, w), 1, rng)
     with pytest.raises(ValueError, match="shift must be a positive integer, got 0"):
         random_shift(x, (h, w), 0, rng)
