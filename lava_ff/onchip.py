@@ -67,6 +67,7 @@ __all__ = [
     "ONCHIP_GOODNESS",
     "check_rule_string",
     "post_synaptic_ports",
+    "POST_SYNAPTIC_PORTS",
     "phase_windows",
     "window_length",
     "simulate_onchip",
@@ -249,6 +250,10 @@ class FFLearningRule:
 
 
 # ------------------------------------------------------------ the schedule
+#: a learning synapse's inputs from its post-synaptic neuron (each fed by the neuron's ``s_out_*`` twin)
+POST_SYNAPTIC_PORTS = ("s_in_bap", "s_in_y1", "s_in_y2", "s_in_y3")
+
+
 def post_synaptic_ports(lava_rule) -> tuple[str, ...]:
     """The synapse's post-synaptic inputs that ``lava_rule`` (a Lava
     ``Loihi3FLearningRule``) reads: ``s_in_y1..3`` for the traces in its
@@ -257,8 +262,8 @@ def post_synaptic_ports(lava_rule) -> tuple[str, ...]:
     reads an unconnected input as zeros, so wiring only these changes
     nothing in the learning and spares the simulator a message per input
     and step."""
-    ports = tuple(f"s_in_{y}" for y in ("y1", "y2", "y3") if y in lava_rule.active_traces)
-    return (("s_in_bap",) if "y0" in lava_rule.active_traces_per_dependency else ()) + ports
+    read = set(lava_rule.active_traces) | ({"bap"} if "y0" in lava_rule.active_traces_per_dependency else set())
+    return tuple(port for port in POST_SYNAPTIC_PORTS if port[len("s_in_"):] in read)
 
 
 def window_length(time_steps: int) -> int:

@@ -25,7 +25,7 @@ from pathlib import Path
 import numpy as np
 
 from .config import FFConfig, FixedNeuronParams
-from .onchip import FFLearningRule, check_start_weights, post_synaptic_ports, window_length
+from .onchip import POST_SYNAPTIC_PORTS, FFLearningRule, check_start_weights, post_synaptic_ports, window_length
 from .runtime import lava_session
 
 __all__ = ["OnChipNetwork", "build_learning_network", "train_onchip", "weight_updates", "ONCHIP_TAGS"]
@@ -92,9 +92,9 @@ def build_learning_network(config: FFConfig, weights: list, neuron: FixedNeuronP
     paths = [str(Path(snapshot_dir) / f"weights_{index}.npy") for index in range(len(weights))]
     if post_ports is None:
         post_ports = post_synaptic_ports(rule.lava_rule(fixed=True))
-    unknown = set(post_ports) - {"s_in_bap", "s_in_y1", "s_in_y2", "s_in_y3"}
+    unknown = set(post_ports) - set(POST_SYNAPTIC_PORTS)
     if unknown:
-        raise ValueError(f"unknown post-synaptic ports {sorted(unknown)}; valid: s_in_bap, s_in_y1..3")
+        raise ValueError(f"unknown post-synaptic ports {sorted(unknown)}; valid: {', '.join(POST_SYNAPTIC_PORTS)}")
     for index, w in enumerate(weights):
         synapse = FFLearningDense(weights=w, rule=rule, snapshot_path=paths[index], engine=engine,
                                   name=f"ff_learning_dense_{index}")

@@ -428,10 +428,10 @@ class Trainer:
         stops early only after its last block has learned for an epoch."""
         train_x, val_x = prepare_inputs(train_x, self.config), prepare_inputs(val_x, self.config)
         bs, shift = self.settings.batch_size, self.settings.shift
-        if shift and self.config.encoding == "spikes":
-            raise ValueError(f"shift={shift}: translation augmentation moves image pixels; encoding='spikes' "
-                             "trains on spike trains (use shift=0)")
         if shift:
+            if self.config.encoding == "spikes":
+                raise ValueError(f"shift={shift}: translation augmentation moves image pixels; "
+                                 "encoding='spikes' trains on spike trains (use shift=0)")
             check_shift(shift, image_shape, train_x.shape[1])
         patience = self.settings.patience
         for epoch in range(self.epoch, self.settings.epochs):

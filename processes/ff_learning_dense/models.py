@@ -90,7 +90,11 @@ class _FFLearningDenseMixin:
 
     _weights_t = None  # [in, out] copy of the weights: a spike selects a contiguous row
 
-    _streamlined = None  # whether the streamlined bookkeeping runs (decided on the first step)
+    def __init__(self, proc_params):
+        super().__init__(proc_params)
+        # the rule, its impulses and Lava's random generators are set up by now
+        self._streamlined = self._can_streamline()
+        self._randoms = self._epoch_randoms() if self._streamlined else None
 
     def on_var_update(self):
         super().on_var_update()
@@ -107,9 +111,6 @@ class _FFLearningDenseMixin:
         self.a_out.send(self.a_buff)
         s_in = self.s_in.recv().astype(bool)
         self.a_buff = self._accumulate(self._input_current(s_in))
-        if self._streamlined is None:
-            self._streamlined = self._can_streamline()
-            self._randoms = self._epoch_randoms() if self._streamlined else None
         if self._streamlined:
             self._streamlined_epoch(s_in)
             return
