@@ -67,12 +67,12 @@ def onchip_network(config: FFConfig, learned: list, neuron: FixedNeuronParams):
 
 
 def _save_state(path: Path, weights: list, epoch: int, position: int, seconds: float, updates: int,
-                history: list) -> None:
+                history: list, run: dict) -> None:
     import json
 
     with atomic_path(path, suffix=".tmp.npz") as tmp:
         np.savez(tmp, *weights, epoch=epoch, position=position, seconds=seconds, updates=updates,
-                 history=json.dumps(history))
+                 history=json.dumps(history), run=json.dumps(run))
 
 
 def _load_state(path: Path, layers: int) -> dict:
@@ -82,9 +82,32 @@ def _load_state(path: Path, layers: int) -> dict:
         with np.load(path) as data:
             return {"weights": [data[f"arr_{i}"] for i in range(layers)], "epoch": int(data["epoch"]),
                     "position": int(data["position"]), "seconds": float(data["seconds"]),
-                    "updates": int(data["updates"]), "history": json.loads(str(data["history"]))}
+                    "updates": int(data["updates"]), "history": json.loads(str(data["history"])),
+                    # states written before the run description was stored carry none
+                    "run": json.loads(str(data["run"])) if "run" in data else None}
     except Exception as err:
         raise ValueError(f"{path}: corrupt on-chip training state ({type(err).__name__}: {err})") from err
+
+
+def _check_resumable(path: Path, stored: dict | None, current: dict) -> None:
+    """Refuse to resume ``path`` into another run (``stored`` None: a state
+    from before runs were described, taken as is)."""
+    if stored is None:
+        return
+    differ = sorted(key for key in current if stored.get(key) != current[key])
+    if "config" in differ:
+        differ.remove("config")
+        differ += [f"config.{k}" for k, v in current["config"].items() if stored["config"].get(k) != v]
+    if differ:
+        detail = "; ".join(f"{key}: state {_lookup(stored, key)!r}, now {_lookup(current, key)!r}" for key in differ)
+        raise ValueError(f"{path} was trained by another run ({detail}); resume it with the same settings "
+                         "or choose another output folder")
+
+
+def _lookup(info: dict, key: str):
+    for part in key.split("."):
+        info = info.get(part) if isinstance(info, dict) else None
+    return info
 
 
 def onchip_fit(config: FFConfig, start_weights: list, neuron: FixedNeuronParams, rule: FFLearningRule,
@@ -92,22 +115,34 @@ def onchip_fit(config: FFConfig, start_weights: list, neuron: FixedNeuronParams,
                val_x: np.ndarray | None = None, val_y: np.ndarray | None = None, resume: bool = False,
                samples_per_run: int = 500, progress: bool = True, seed: int = 0) -> dict:
     """Train on chip (simulated) for ``epochs`` passes; returns the learned
-    weights, per-epoch history (validation accuracy), wall time, samples/s
-    and weight updates."""
+    weights, per-epoch history (validation accuracy, the rule's learning
+    rate), wall time, samples/s and weight updates.
+
+    ``resume=True`` refuses a state trained with another network, neuron,
+    training-set size or seed (its position would point at other samples);
+    a different ``rule`` is allowed (a step-size schedule across resumes)
+    and each epoch's record names the learning rate it ran at."""
+    import json
+    from dataclasses import asdict
+
     from .onchip_lava import train_onchip, weight_updates
     from .train import evaluate_accuracy
 
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     state_path = out_dir / ONCHIP_STATE
+    train_x, train_y = np.asarray(train_x), np.asarray(train_y)
+    # as the state stores it (JSON: tuples come back as lists)
+    run_info = json.loads(json.dumps({"config": config.to_dict(), "neuron": asdict(neuron),
+                                      "train_samples": len(train_x), "seed": seed}))
     weights, epoch, position, seconds, updates, history = list(start_weights), 0, 0, 0.0, 0, []
     if resume:
         if not state_path.is_file():
             raise FileNotFoundError(f"{state_path}: no on-chip training state to resume from")
         state = _load_state(state_path, len(start_weights))
+        _check_resumable(state_path, state["run"], run_info)
         weights, epoch, position = state["weights"], state["epoch"], state["position"]
         seconds, updates, history = state["seconds"], state["updates"], state["history"]
-    train_x, train_y = np.asarray(train_x), np.asarray(train_y)
     samples_run, run_seconds = 0, 0.0
     while epoch < epochs:
         order = np.random.default_rng([seed, epoch]).permutation(len(train_x))[position:]
@@ -115,7 +150,7 @@ def onchip_fit(config: FFConfig, start_weights: list, neuron: FixedNeuronParams,
 
         def checkpoint(done, learned, epoch=epoch, base=base, begin=begin, seconds=seconds, updates=updates):
             _save_state(state_path, learned, epoch, base + done, seconds + time.perf_counter() - begin,
-                        updates + weight_updates(done, learned), history)
+                        updates + weight_updates(done, learned), history, run_info)
 
         if len(order):
             run = train_onchip(config, weights, neuron, rule, train_x[order], train_y[order], tag=tag,
@@ -124,12 +159,12 @@ def onchip_fit(config: FFConfig, start_weights: list, neuron: FixedNeuronParams,
             weights, seconds, updates = run["weights"], seconds + run["seconds"], updates + run["weight_updates"]
             samples_run, run_seconds = samples_run + len(order), run_seconds + run["seconds"]
         epoch, position = epoch + 1, 0
-        record = {"epoch": epoch, "seconds": seconds}
+        record = {"epoch": epoch, "seconds": seconds, "learning_rate": rule.learning_rate}
         if val_x is not None:
             accuracy = evaluate_accuracy(onchip_network(config, weights, neuron), val_x, val_y)
             # goodness only: the chip learns no readout (the host trains one after the last epoch)
             record.update({f"val_{k}": v for k, v in accuracy.items() if k != "readout"})
         history.append(record)
-        _save_state(state_path, weights, epoch, 0, seconds, updates, history)
+        _save_state(state_path, weights, epoch, 0, seconds, updates, history, run_info)
     return {"weights": weights, "history": history, "train_seconds": seconds, "weight_updates": updates,
             "samples_per_second": samples_run / run_seconds if samples_run else None}

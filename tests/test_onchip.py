@@ -379,8 +379,16 @@ def test_cli_onchip_training_resume_continual_and_export(tmp_path, capsys):
     # an existing run is never overwritten silently; --resume continues it
     with pytest.raises(SystemExit, match="--resume"):
         main(["train", "--backend", "lava-fixed", "--epochs", "2", "--out", str(out), *common])
-    assert main(["train", "--backend", "lava-fixed", "--epochs", "2", "--resume", "--out", str(out), *common]) == 0
-    assert [r["epoch"] for r in json.loads((out / "metrics.json").read_text())["history"]] == [1, 2]
+    # ... into the same run only: another theta would continue other dynamics from these weights
+    capsys.readouterr()
+    assert main(["train", "--backend", "lava-fixed", "--epochs", "2", "--resume", "--out", str(out), *common,
+                 "--theta", "2"]) == 2
+    assert "config.theta: state 1.0, now 2.0" in capsys.readouterr().err
+    # a new learning rate is a step-size schedule: allowed, and each epoch names its rate
+    assert main(["train", "--backend", "lava-fixed", "--epochs", "2", "--resume", "--out", str(out), *common[:-4],
+                 "--onchip-lr", "4", "--pre-trace-impulse", "4"]) == 0
+    history = json.loads((out / "metrics.json").read_text())["history"]
+    assert [(r["epoch"], r["learning_rate"]) for r in history] == [(1, 8.0), (2, 4.0)]
     # the on-chip-trained network exports to netx and evaluates
     assert main(["export", "--model", str(out), "--out", str(tmp_path / "onchip.net")]) == 0
     assert (tmp_path / "onchip.net").is_file()
