@@ -66,7 +66,8 @@ def main(argv=None) -> list[dict]:
         if (out / "onchip_state.npz").exists():
             argv_train.append("--resume")
         start = time.perf_counter()
-        cli_main(argv_train)
+        if cli_main(argv_train) != 0:  # the error is printed; never report an earlier run's metrics.json
+            raise SystemExit(f"training {out} failed")
         wall = time.perf_counter() - start
         metrics = json.loads((out / "metrics.json").read_text())
         accuracy = evaluate_accuracy(load_trained(str(out)), x_test, y_test)
