@@ -94,20 +94,23 @@ def _check_resumable(path: Path, stored: dict | None, current: dict) -> None:
     from before runs were described, taken as is)."""
     if stored is None:
         return
-    differ = sorted(key for key in current if stored.get(key) != current[key])
-    if "config" in differ:
-        differ.remove("config")
-        differ += [f"config.{k}" for k, v in current["config"].items() if stored["config"].get(k) != v]
+    stored, current = _flat(stored), _flat(current)
+    differ = [key for key in sorted(current) if stored.get(key) != current[key]]
     if differ:
-        detail = "; ".join(f"{key}: state {_lookup(stored, key)!r}, now {_lookup(current, key)!r}" for key in differ)
+        detail = "; ".join(f"{key}: state {stored.get(key)!r}, now {current[key]!r}" for key in differ)
         raise ValueError(f"{path} was trained by another run ({detail}); resume it with the same settings "
                          "or choose another output folder")
 
 
-def _lookup(info: dict, key: str):
-    for part in key.split("."):
-        info = info.get(part) if isinstance(info, dict) else None
-    return info
+def _flat(info: dict, prefix: str = "") -> dict:
+    """``{"config": {"theta": 1}}`` -> ``{"config.theta": 1}``."""
+    out = {}
+    for key, value in info.items():
+        if isinstance(value, dict):
+            out.update(_flat(value, f"{prefix}{key}."))
+        else:
+            out[f"{prefix}{key}"] = value
+    return out
 
 
 def onchip_fit(config: FFConfig, start_weights: list, neuron: FixedNeuronParams, rule: FFLearningRule,
