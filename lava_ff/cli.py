@@ -23,15 +23,21 @@ import numpy as np
 DATASETS = ("digits", "mnist", "nmnist", "idx")
 
 
-def _layers(text: str) -> tuple[int, ...]:
-    try:
-        sizes = tuple(int(s) for s in text.split(","))
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"layer sizes must be comma-separated integers, got {text!r}") from None
-    bad = [s for s in sizes if s < 1]
-    if bad:
-        raise argparse.ArgumentTypeError(f"layer size {bad[0]} is not positive (in {text!r})")
-    return sizes
+def _positive_ints(what: str):
+    """An argparse type: comma-separated positive integers, errors naming ``what``."""
+    def parse(text: str) -> tuple[int, ...]:
+        try:
+            values = tuple(int(s) for s in text.split(","))
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{what}s must be comma-separated integers, got {text!r}") from None
+        bad = [v for v in values if v < 1]
+        if bad:
+            raise argparse.ArgumentTypeError(f"{what} {bad[0]} is not positive (in {text!r})")
+        return values
+    return parse
+
+
+_layers = _positive_ints("layer size")
 
 
 def _scales(text: str) -> tuple[float, ...]:
@@ -102,13 +108,16 @@ def _add_train_options(p: argparse.ArgumentParser) -> None:
                         "m * pre * post rule (the on-chip rule); ffgaf: FFGAF-style, the spike function "
                         "as a black box (no surrogate derivative) plus class-aware loss weights. "
                         "Default surrogate")
-    p.add_argument("--blocks", type=_layers, default=None, metavar="N,N,...",
+    p.add_argument("--blocks", type=_positive_ints("block size"), default=None, metavar="N,N,...",
                    help="Integrated FF: train consecutive layers in blocks of these sizes, backpropagating "
                         "inside a block only (e.g. 2,1 for three layers); sizes must sum to the layer count")
     p.add_argument("--schedule", choices=SCHEDULES, default="simultaneous",
                    help="simultaneous: every layer (block) learns on every batch; greedy: one at a time, the "
-                        "epochs split evenly, earlier layers frozen, so each learns on a fixed input "
-                        "(needs epochs >= layers or blocks). Default simultaneous")
+                        "epochs split evenly (or by --block-epochs), earlier layers frozen, so each learns on a "
+                        "fixed input (needs epochs >= layers or blocks). Default simultaneous")
+    p.add_argument("--block-epochs", type=_positive_ints("epoch count"), default=None, metavar="N,N,...",
+                   help="with --schedule greedy: the epochs of each layer (block), e.g. 7,3 to give layer 1 "
+                        "seven epochs and layer 2 three; they must add up to --epochs. Default: an even split")
     p.add_argument("--lr-decay", choices=LR_DECAYS, default="none",
                    help="none: constant step sizes; cosine: each layer's (block's) step size falls along a half "
                         "cosine to zero over the epochs in which it learns (its share under --schedule greedy). "
@@ -207,7 +216,7 @@ def _config_from_args(args, in_features: int):
         encoding="spikes" if args.dataset == "nmnist" else args.encoding,
         overlay=args.overlay, label_repeat=args.label_repeat, rule=args.rule, negatives=args.negatives, lr=args.lr,
         three_factor_lr=args.three_factor_lr, seed=args.seed, blocks=args.blocks, schedule=args.schedule,
-        lr_decay=args.lr_decay, block_lr_scale=args.block_lr_scale,
+        lr_decay=args.lr_decay, block_lr_scale=args.block_lr_scale, block_epochs=args.block_epochs,
     )
 
 

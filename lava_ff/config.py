@@ -40,6 +40,7 @@ __all__ = [
     "check_positive_int",
     "check_positive_float",
     "check_greedy_epochs",
+    "describe_changes",
     "check_integer_weights",
 ]
 
@@ -111,12 +112,37 @@ def check_positive_float(name: str, value) -> float:
     return float(value)
 
 
-def check_greedy_epochs(schedule: str, epochs: int, count: int, unit: str) -> None:
+def check_greedy_epochs(schedule: str, epochs: int, count: int, unit: str,
+                        block_epochs: tuple[int, ...] | None = None) -> None:
     """The greedy schedule gives each of ``count`` training ``unit`` (layers
-    or blocks) at least one epoch: a ValueError when ``epochs`` is fewer."""
+    or blocks) at least one epoch: a ValueError when ``epochs`` is fewer, or
+    when an explicit split ``block_epochs`` does not add up to ``epochs``."""
+    if block_epochs is not None and sum(block_epochs) != epochs:
+        raise ValueError(f"block_epochs {list(block_epochs)} add up to {sum(block_epochs)} epochs but "
+                         f"epochs={epochs}; give epochs={sum(block_epochs)} or another split")
     if schedule == "greedy" and epochs < count:
         raise ValueError(f"schedule 'greedy' trains its {unit} one at a time: epochs={epochs} is fewer than "
                          f"the {count} {unit}; give at least {count} epochs")
+
+
+def describe_changes(stored: dict, current: dict, was: str = "stored") -> str:
+    """The keys whose values differ between two (nested) settings dicts, as
+    ``"theta: stored 1.0, now 2.0; neuron.vth: ..."`` (nested keys dotted);
+    ``""`` when they agree. ``was`` names where ``stored`` came from."""
+    stored, current = _flat(stored), _flat(current)
+    differ = [key for key in sorted(set(stored) | set(current)) if stored.get(key) != current.get(key)]
+    return "; ".join(f"{key}: {was} {stored.get(key)!r}, now {current.get(key)!r}" for key in differ)
+
+
+def _flat(info: dict, prefix: str = "") -> dict:
+    """``{"config": {"theta": 1}}`` -> ``{"config.theta": 1}``."""
+    out = {}
+    for key, value in info.items():
+        if isinstance(value, dict):
+            out.update(_flat(value, f"{prefix}{key}."))
+        else:
+            out[f"{prefix}{key}"] = value
+    return out
 
 
 def _check_fraction(name: str, value: float) -> float:
@@ -245,9 +271,14 @@ class FFConfig:
     blocks: tuple[int, ...] | None = None
     #: ``simultaneous``: every block learns on every batch, each on the
     #: previous block's current (still changing) spikes. ``greedy``: one
-    #: block at a time, the epochs split evenly between them, earlier blocks
-    #: frozen, so a block learns on a fixed input.
+    #: block at a time, the epochs split evenly between them (or as
+    #: ``block_epochs`` says), earlier blocks frozen, so a block learns on a
+    #: fixed input.
     schedule: str = "simultaneous"
+    #: Greedy schedule only: the epochs of each training block, e.g. (7, 3):
+    #: layer 1 learns for 7 epochs, then layer 2 for 3 (the trainer's epochs
+    #: must be their sum). ``None``: an even split.
+    block_epochs: tuple[int, ...] | None = None
     #: ``none``: constant step sizes. ``cosine``: each block's step size
     #: (``lr``, or ``three_factor_lr`` for the gradient-free rule) follows a
     #: half cosine from its full value to zero over the epochs in which the
@@ -301,6 +332,18 @@ class FFConfig:
             for i, scale in enumerate(scales):
                 check_positive_float(f"block_lr_scale[{i}]", scale)
             object.__setattr__(self, "block_lr_scale", tuple(float(v) for v in scales))
+        if self.block_epochs is not None:
+            split = self.block_epochs
+            if not isinstance(split, (tuple, list)) or len(split) != len(self.layer_blocks):
+                raise ValueError(f"block_epochs {split!r} must give one epoch count per training block "
+                                 f"({len(self.layer_blocks)}: one per layer, or per IntFF block)")
+            for i, count in enumerate(split):
+                check_positive_int(f"block_epochs[{i}]", count)
+            if self.schedule != "greedy":
+                raise ValueError(f"block_epochs {list(split)} splits the epochs of the greedy schedule; "
+                                 f"schedule={self.schedule!r} trains every block in every epoch "
+                                 "(use schedule='greedy', or drop block_epochs)")
+            object.__setattr__(self, "block_epochs", tuple(int(v) for v in split))
         if self.rule == "ffgaf" and self.goodness == "sum_sq_voltage":
             raise ValueError("rule 'ffgaf' trains through firing rates; goodness 'sum_sq_voltage' has no "
                              "rate to pass the gradient through (use sum_sq_rate or mean_sq_rate)")
@@ -355,7 +398,7 @@ class FFConfig:
     def to_dict(self) -> dict:
         out = asdict(self)
         out["layer_sizes"] = list(self.layer_sizes)
-        for key in ("blocks", "block_lr_scale"):
+        for key in ("blocks", "block_lr_scale", "block_epochs"):
             out[key] = None if out[key] is None else list(out[key])
         return out
 
@@ -367,7 +410,7 @@ class FFConfig:
             raise ValueError(f"unknown FFConfig keys {sorted(unknown)}; valid: {sorted(known)}")
         data = dict(data)
         data["layer_sizes"] = tuple(data.get("layer_sizes", cls.layer_sizes))
-        for key in ("blocks", "block_lr_scale"):
+        for key in ("blocks", "block_lr_scale", "block_epochs"):
             if data.get(key) is not None:
                 data[key] = tuple(data[key])
         if isinstance(data.get("neuron"), dict):

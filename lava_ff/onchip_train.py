@@ -21,7 +21,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .config import FFConfig, FixedNeuronParams, dequantize_neuron
+from .config import FFConfig, FixedNeuronParams, dequantize_neuron, describe_changes
 from .fileio import atomic_path
 from .onchip import FFLearningRule, deployable_weights
 
@@ -92,25 +92,10 @@ def _load_state(path: Path, layers: int) -> dict:
 def _check_resumable(path: Path, stored: dict | None, current: dict) -> None:
     """Refuse to resume ``path`` into another run (``stored`` None: a state
     from before runs were described, taken as is)."""
-    if stored is None:
-        return
-    stored, current = _flat(stored), _flat(current)
-    differ = [key for key in sorted(current) if stored.get(key) != current[key]]
-    if differ:
-        detail = "; ".join(f"{key}: state {stored.get(key)!r}, now {current[key]!r}" for key in differ)
+    detail = "" if stored is None else describe_changes(stored, current, was="state")
+    if detail:
         raise ValueError(f"{path} was trained by another run ({detail}); resume it with the same settings "
                          "or choose another output folder")
-
-
-def _flat(info: dict, prefix: str = "") -> dict:
-    """``{"config": {"theta": 1}}`` -> ``{"config.theta": 1}``."""
-    out = {}
-    for key, value in info.items():
-        if isinstance(value, dict):
-            out.update(_flat(value, f"{prefix}{key}."))
-        else:
-            out[f"{prefix}{key}"] = value
-    return out
 
 
 def onchip_fit(config: FFConfig, start_weights: list, neuron: FixedNeuronParams, rule: FFLearningRule,

@@ -22,7 +22,7 @@ import numpy as np
 import torch
 from tqdm.auto import tqdm
 
-from .config import FFConfig, check_greedy_epochs, check_positive_int
+from .config import FFConfig, check_greedy_epochs, check_positive_int, describe_changes
 from .fileio import atomic_path
 from .kernels import three_factor_update
 from .model import FFNetwork, dense_spikes, torch_ff_loss, torch_softmax_ff_loss
@@ -166,7 +166,7 @@ class Trainer:
 
     def __post_init__(self):
         check_greedy_epochs(self.config.schedule, self.settings.epochs, len(self.config.layer_blocks),
-                            "training blocks")
+                            "training blocks", self.config.block_epochs)
         torch.manual_seed(self.config.seed)
         self.net = FFNetwork(self.config)
         # one optimizer per training block (per layer unless IntFF blocks are set)
@@ -210,10 +210,9 @@ class Trainer:
     def load_state(self, state: dict) -> None:
         saved = FFConfig.from_dict(state["config"])
         if saved != self.config:
-            raise ValueError(
-                "checkpoint was written with a different configuration; resume with the same "
-                f"options. checkpoint: {saved}\nrequested: {self.config}"
-            )
+            detail = describe_changes(saved.to_dict(), self.config.to_dict(), was="checkpoint")
+            raise ValueError(f"checkpoint was written with a different configuration ({detail}); "
+                             "resume with the same options or choose another output folder")
         self.net.load_state_dict(state["model"])
         for opt, s in zip(self.optimizers, state["optimizers"], strict=True):
             opt.load_state_dict(s)
@@ -349,11 +348,16 @@ class Trainer:
     def active_blocks(self, epoch: int) -> list[int]:
         """The training blocks that learn in ``epoch`` (0-based): all of them,
         or with ``schedule='greedy'`` block ``k`` alone during epochs
-        ``[k E / K, (k + 1) E / K)`` of ``E`` epochs and ``K`` blocks."""
+        ``[k E / K, (k + 1) E / K)`` of ``E`` epochs and ``K`` blocks (with
+        ``block_epochs``, during its own count of epochs after those of the
+        blocks before it)."""
         count = len(self.config.layer_blocks)
         if self.config.schedule != "greedy":
             return list(range(count))
-        return [min(epoch * count // self.settings.epochs, count - 1)]
+        if self.config.block_epochs is None:
+            return [min(epoch * count // self.settings.epochs, count - 1)]
+        ends = np.cumsum(self.config.block_epochs)
+        return [min(int(np.searchsorted(ends, epoch, side="right")), count - 1)]
 
     def lr_scale(self, block: int, progress: float) -> float:
         """Step-size multiplier of training block ``block`` when ``progress``

@@ -207,6 +207,32 @@ def test_block_lr_scale_multiplies_each_blocks_step(digits_split):
         FFConfig(in_features=64, layer_sizes=(200, 200), block_lr_scale=(1, float("nan")))
 
 
+def test_block_epochs_split_the_greedy_schedule_unevenly():
+    """block_epochs (3, 1) over 4 epochs: layer 0 learns in epochs 0-2 and
+    layer 1 in epoch 3 only; the cosine decay spans each layer's own epochs
+    (layer 0 at half its rate after 1.5 of its 3 epochs, layer 1 at half
+    after half of its one epoch). The split survives a round trip through
+    to_dict; a split that is not the epoch count, has the wrong length,
+    holds 0, or comes without the greedy schedule is refused by name."""
+    trainer = _trainer("three_factor", epochs=4, schedule="greedy", lr_decay="cosine", block_epochs=(3, 1))
+    assert [trainer.active_blocks(e) for e in range(4)] == [[0], [0], [0], [1]]
+    assert trainer.lr_scale(0, 1.5) == pytest.approx(0.5)
+    assert trainer.lr_scale(1, 3.0) == pytest.approx(1.0)
+    assert trainer.lr_scale(1, 3.5) == pytest.approx(0.5)
+    assert FFConfig.from_dict(trainer.config.to_dict()).block_epochs == (3, 1)
+    even = _trainer("three_factor", epochs=4, schedule="greedy", block_epochs=[2, 2])
+    assert [even.active_blocks(e) for e in range(4)] == [[0], [0], [1], [1]]
+    with pytest.raises(ValueError, match=r"block_epochs \[3, 2\] add up to 5 epochs but epochs=4"):
+        _trainer("three_factor", epochs=4, schedule="greedy", block_epochs=(3, 2))
+    with pytest.raises(ValueError, match=r"block_epochs \(3, 1, 1\) must give one epoch count per training "
+                                         r"block \(2"):
+        FFConfig(in_features=64, layer_sizes=(200, 200), schedule="greedy", block_epochs=(3, 1, 1))
+    with pytest.raises(ValueError, match=r"block_epochs\[1\] must be a positive integer, got 0"):
+        FFConfig(in_features=64, layer_sizes=(200, 200), schedule="greedy", block_epochs=(4, 0))
+    with pytest.raises(ValueError, match="schedule='simultaneous' trains every block in every epoch"):
+        FFConfig(in_features=64, layer_sizes=(200, 200), block_epochs=(3, 1))
+
+
 def test_greedy_schedule_checks_its_epochs_and_names():
     with pytest.raises(ValueError, match="epochs=1 is fewer than the 2 training blocks"):
         _trainer("surrogate", epochs=1, schedule="greedy")
@@ -295,7 +321,7 @@ def test_resume_with_other_config_is_refused(tmp_path, digits_split):
     t = _trainer("surrogate", tmp_path, epochs=1)
     t.fit(train.images[:100], train.labels[:100], val.images[:50], val.labels[:50], (8, 8))
     other = _trainer("surrogate", tmp_path, epochs=2, theta=3.0)
-    with pytest.raises(ValueError, match="different configuration"):
+    with pytest.raises(ValueError, match=r"different configuration \(theta: checkpoint 10.0, now 3.0\)"):
         other.resume()
 
 
@@ -503,6 +529,9 @@ def test_cli_help_documents_every_option():
     (["--schedule", "greedy", "--layers", "32,32,32"], "epochs=1 is fewer than the 3 training blocks"),
     (["--block-lr-scale", "1,0.5", "--layers", "32"], r"block_lr_scale \(1.0, 0.5\) must give one multiplier"),
     (["--block-lr-scale", "1,x"], "expected comma-separated numbers, got '1,x'"),
+    (["--block-epochs", "2,0"], r"epoch count 0 is not positive \(in '2,0'\)"),
+    (["--schedule", "greedy", "--layers", "32,32", "--block-epochs", "2,1"],
+     r"block_epochs \[2, 1\] add up to 3 epochs but epochs=1"),
     (["--block-lr-scale", "1,0.5", "--backend", "lava-float"], "on-chip learning runs one --onchip-lr"),
     (["--shift", "-1"], r"shift must be a non-negative integer \(pixels\), got -1"),
     (["--shift", "8"], "shift=8 would move a 8x8 image out of its frame"),
