@@ -11,9 +11,9 @@ all-labels loss, 1000 rows per batch).
 :func:`cuba_dynamics` integrates the same equations with the same integer
 arithmetic (states in units of ``1 / s_scale``, decays out of 4096, products
 right-shifted by 12 toward zero, reset to zero at the threshold), time-major
-and contiguous, and backpropagates like ``_LIDynamics`` (the gradient of
-``y[t] = (1 - a) y[t-1] + x[t]`` without the reset) except that it skips
-the decay gradient. Outputs are bit-identical to slayer's and gradients
+and contiguous, current and voltage in one loop, and backpropagates like
+``_LIDynamics`` (the gradient of ``y[t] = (1 - a) y[t-1] + x[t]`` without
+the reset) except that it skips the decay gradient. Outputs are bit-identical to slayer's and gradients
 equal (tests compare both); the spike function stays slayer's.
 """
 
@@ -23,56 +23,77 @@ import torch
 
 from .config import LOIHI2
 
-__all__ = ["cuba_dynamics", "leaky_integrator"]
+__all__ = ["cuba_dynamics", "cuba_integrate"]
 
 DECAY_SHIFT = LOIHI2.decay_bits  # slayer's (and Loihi's) decays are integers out of 1 << 12
 
 
-class _LeakyIntegrator(torch.autograd.Function):
-    """``y[t] = trunc((4096 - d) y[t-1] / 4096) + x[t]`` on integers scaled by
-    ``w_scale``; with a threshold, ``y`` restarts from 0 after reaching it.
-    Time-major: ``x`` and ``y`` are ``[T, ...]``."""
+class _CubaIntegrator(torch.autograd.Function):
+    """Current and voltage of a CUBA neuron in one loop over time, on
+    integers scaled by ``w_scale`` (held in float64: exact below 2**53, far
+    above the 24-bit states times 12-bit decays, and vectorised where int64
+    division is not):
+
+        c[t] = trunc((4096 - dc) c[t-1] / 4096) + trunc(w_scale x[t])
+        v[t] = trunc((4096 - dv) v[t-1] / 4096) + c[t]
+
+    and ``v`` restarts from 0 after reaching the threshold. Time-major:
+    ``x``, ``c`` and ``v`` are ``[T, ...]``; one step's states are converted
+    at a time, so no float64 copy of the whole input is made."""
 
     @staticmethod
-    def forward(ctx, x: torch.Tensor, decay: int, w_scale: int, threshold: float | None):
-        # (w_scale * x).to(int64) as slayer does it: truncation toward zero;
-        # integers then held in float64: exact below 2**53, far above the
-        # 24-bit states times 12-bit decays, and vectorised where int64
-        # division is not
-        scaled = (w_scale * x).trunc_().to(torch.float64, memory_format=torch.contiguous_format)
-        out = torch.empty_like(scaled)
-        state = torch.zeros_like(scaled[0])
-        keep = ((1 << DECAY_SHIFT) - decay) / (1 << DECAY_SHIFT)  # exact in binary
-        limit = None if threshold is None else threshold * w_scale
-        for t in range(scaled.shape[0]):
-            torch.mul(state, keep, out=out[t]).trunc_().add_(scaled[t])
-            state = out[t] if limit is None else out[t].masked_fill(out[t] >= limit, 0)
-        ctx.keep = keep  # the backward pass decays by the same factor, without the reset
-        return out.div_(w_scale).to(x.dtype)
+    def forward(ctx, x: torch.Tensor, current_decay: int, voltage_decay: int, w_scale: int, threshold: float):
+        keep_c, keep_v = (((1 << DECAY_SHIFT) - d) / (1 << DECAY_SHIFT)  # exact in binary
+                          for d in (current_decay, voltage_decay))
+        limit = threshold * w_scale
+        current, voltage = torch.empty_like(x), torch.empty_like(x)
+        c = torch.zeros(x.shape[1:], dtype=torch.float64, device=x.device)
+        v, drive = torch.zeros_like(c), torch.empty_like(c)
+        for t in range(x.shape[0]):
+            # (w_scale * x).to(int64) as slayer does it: truncation toward zero
+            drive.copy_(x[t]).mul_(w_scale).trunc_()
+            c.mul_(keep_c).trunc_().add_(drive)
+            v.mul_(keep_v).trunc_().add_(c)
+            current[t].copy_(c)  # same-precision copies, then one scaling: mixed-dtype division is slow
+            voltage[t].copy_(v)
+            v.masked_fill_(v >= limit, 0)
+        ctx.keeps = keep_c, keep_v  # the backward pass decays by the same factors, without the reset
+        # w_scale is a power of two, so scaling after the rounding to x's dtype is exact
+        return current.mul_(1.0 / w_scale), voltage.mul_(1.0 / w_scale)
 
     @staticmethod
-    def backward(ctx, grad_out: torch.Tensor):
-        grad = grad_out.clone(memory_format=torch.contiguous_format)
+    def backward(ctx, grad_current: torch.Tensor, grad_voltage: torch.Tensor):
+        # slayer's gradient of y[t] = (1 - a) y[t-1] + x[t] for each integrator, chained
+        keep_c, keep_v = ctx.keeps
+        grad_v = grad_voltage.clone(memory_format=torch.contiguous_format)
+        for t in range(grad_v.shape[0] - 2, -1, -1):
+            grad_v[t].add_(grad_v[t + 1], alpha=keep_v)
+        grad = grad_v.add_(grad_current)
         for t in range(grad.shape[0] - 2, -1, -1):
-            grad[t].add_(grad[t + 1], alpha=ctx.keep)
-        return grad, None, None, None
+            grad[t].add_(grad[t + 1], alpha=keep_c)
+        return grad, None, None, None, None
 
 
-def leaky_integrator(x: torch.Tensor, decay: int, w_scale: int, threshold: float | None = None) -> torch.Tensor:
-    """slayer's ``leaky_integrator.dynamics`` from a zero state, time-major:
-    ``x`` ``[T, ...]`` (contiguous is fastest), ``decay`` an integer in
-    ``[0, 4096]``, ``threshold`` the reset level (``None``: no reset)."""
+def cuba_integrate(x: torch.Tensor, current_decay: int, voltage_decay: int, w_scale: int,
+                   threshold: float) -> tuple[torch.Tensor, torch.Tensor]:
+    """slayer's CUBA ``dynamics`` from a zero state, time-major: ``x``
+    ``[T, ...]`` (contiguous is fastest) -> ``(current, voltage)``, same
+    shape and dtype; decays are integers in ``[0, 4096]``, ``w_scale`` a
+    power of two, ``threshold`` the voltage's reset level."""
     if x.ndim < 2:
         raise ValueError(f"expected [time, ...], got shape {tuple(x.shape)}")
-    if not 0 <= decay <= 1 << DECAY_SHIFT:
-        raise ValueError(f"decay must be an integer in [0, {1 << DECAY_SHIFT}], got {decay}")
-    return _LeakyIntegrator.apply(x, int(decay), int(w_scale), threshold)
+    if w_scale < 1 or w_scale & (w_scale - 1):
+        raise ValueError(f"w_scale must be a power of two (slayer's scale, 64 here), got {w_scale}")
+    for name, decay in (("current_decay", current_decay), ("voltage_decay", voltage_decay)):
+        if not 0 <= decay <= 1 << DECAY_SHIFT:
+            raise ValueError(f"{name} must be an integer in [0, {1 << DECAY_SHIFT}], got {decay}")
+    return _CubaIntegrator.apply(x, int(current_decay), int(voltage_decay), int(w_scale), float(threshold))
 
 
 def cuba_dynamics(neuron, current_in: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
     """``(current, voltage)`` of a slayer ``cuba.Neuron`` (shared decays, no
     persistent state, no norm) driven by ``current_in`` ``[B, N, T]``: what
-    ``neuron.dynamics(current_in)`` returns, computed by :func:`leaky_integrator`.
+    ``neuron.dynamics(current_in)`` returns, computed by :func:`cuba_integrate`.
     Both are ``[B, N, T]`` views of time-major memory, so a ``current_in``
     that is one (``x.permute(1, 2, 0)`` of a contiguous ``[T, B, N]``) is
     read without a copy."""
@@ -80,8 +101,7 @@ def cuba_dynamics(neuron, current_in: torch.Tensor) -> tuple[torch.Tensor, torch
 
     if neuron.persistent_state or neuron.norm is not None or neuron.current_decay.numel() != 1:
         raise ValueError("cuba_dynamics covers neurons with shared decays, no persistent state and no norm")
-    current_decay = int(quantize(neuron.current_decay).item())
-    voltage_decay = int(quantize(neuron.voltage_decay).item())
-    current = leaky_integrator(current_in.permute(2, 0, 1), current_decay, neuron.s_scale)
-    voltage = leaky_integrator(current, voltage_decay, neuron.s_scale, neuron.threshold + neuron.threshold_eps)
+    current, voltage = cuba_integrate(current_in.permute(2, 0, 1), int(quantize(neuron.current_decay).item()),
+                                      int(quantize(neuron.voltage_decay).item()), neuron.s_scale,
+                                      neuron.threshold + neuron.threshold_eps)
     return current.permute(1, 2, 0), voltage.permute(1, 2, 0)

@@ -69,6 +69,14 @@ class CandidateSpikes:
         return out
 
 
+def _time_mean(spikes):
+    """A layer input averaged over time, kept as one step (``[B, N, 1]``)."""
+    if isinstance(spikes, CandidateSpikes):
+        return CandidateSpikes(spikes.images.mean(-1, keepdim=True), spikes.codes.mean(-1, keepdim=True),
+                               spikes.start)
+    return spikes.mean(-1, keepdim=True)
+
+
 def dense_spikes(spikes) -> torch.Tensor:
     """A layer input as one ``[B, N, T]`` tensor (:class:`CandidateSpikes` expanded)."""
     return spikes.dense() if isinstance(spikes, CandidateSpikes) else spikes
@@ -112,31 +120,41 @@ class FFLayer(nn.Module):
     def integer_weight(self) -> np.ndarray:
         return quantize_weights(self.weight.detach().cpu().numpy())
 
+    def _current(self, spikes_in: torch.Tensor | CandidateSpikes) -> torch.Tensor:
+        """``[B, O, T]`` input current through the quantized weights."""
+        if isinstance(spikes_in, CandidateSpikes):
+            return spikes_in.current(self.quantized_weight())
+        # time-major [T, B, O] memory, viewed as [B, O, T]: what cuba_dynamics reads without a copy
+        return torch.matmul(spikes_in.permute(2, 0, 1), self.quantized_weight().t()).permute(1, 2, 0)
+
     def forward(self, spikes_in: torch.Tensor | CandidateSpikes, black_box: bool = False):
         """``spikes_in`` ``[B, N_in, T]`` (or :class:`CandidateSpikes`) ->
         ``(spikes, voltage)`` ``[B, N_out, T]``.
 
         ``black_box=True`` (the FFGAF-style rule) leaves the spike function
         out of the backward pass: the spikes are the same, but their gradient
-        is that of a linear rate unit, ``d spikes_t / d current_t =
+        is that of a linear rate unit, ``d rate / d mean current =
         1/threshold``, so neither slayer's surrogate derivative nor the
-        membrane dynamics shape it."""
+        membrane dynamics shape it. Every FFGAF objective reads the spikes
+        only through their rates, so the gradient reaching each time step is
+        the same; the linear unit is therefore taken on the time-mean input.
+        For such objectives its gradients (weights and input) equal those of
+        a per-step linear unit, ``d spikes_t / d current_t = 1/threshold``,
+        at ``1/T`` of the cost: one product for the weight gradient, not
+        ``T``."""
         if len(spikes_in.shape) != 3 or spikes_in.shape[1] != self.in_features:
             raise ValueError(
                 f"expected input [batch, {self.in_features}, time], got {tuple(spikes_in.shape)}"
             )
-        if isinstance(spikes_in, CandidateSpikes):
-            current = spikes_in.current(self.quantized_weight())
-        else:
-            # time-major [T, B, O] memory, viewed as [B, O, T]: what cuba_dynamics reads without a copy
-            current = torch.matmul(spikes_in.permute(2, 0, 1), self.quantized_weight().t()).permute(1, 2, 0)
         if black_box:
             with torch.no_grad():
-                _, voltage = cuba_dynamics(self.neuron, current)
+                _, voltage = cuba_dynamics(self.neuron, self._current(spikes_in))
                 spikes = self.neuron.spike(voltage)
-            linear = current / self.neuron_params.threshold
+            if not torch.is_grad_enabled():
+                return spikes, voltage
+            linear = self._current(_time_mean(spikes_in)) / self.neuron_params.threshold  # [B, O, 1]
             return spikes + (linear - linear.detach()), voltage
-        _, voltage = cuba_dynamics(self.neuron, current)
+        _, voltage = cuba_dynamics(self.neuron, self._current(spikes_in))
         spikes = self.neuron.spike(voltage)
         return spikes, voltage
 

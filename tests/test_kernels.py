@@ -177,9 +177,9 @@ def test_fast_cuba_dynamics_is_slayers_bit_for_bit(decays):
     """lava_ff.dynamics.cuba_dynamics (what FFLayer runs) against slayer's own
     ``cuba.Neuron.dynamics`` and spike function on random 8-bit-grid currents
     of both signs, decays at both ends included: identical current, voltage
-    and spikes; the gradient through the spikes equals slayer's to float
-    rounding."""
-    from lava_ff.dynamics import cuba_dynamics, leaky_integrator
+    and spikes; the gradient of a loss on spikes and current together equals
+    slayer's to float rounding."""
+    from lava_ff.dynamics import cuba_dynamics, cuba_integrate
 
     layer = FFLayer(5, 40, NeuronParams(1.0, *decays))
     generator = torch.Generator().manual_seed(3)
@@ -189,12 +189,14 @@ def test_fast_cuba_dynamics_is_slayers_bit_for_bit(decays):
         x = drive.clone().requires_grad_(True)
         current, voltage = dynamics(x)
         spikes = layer.neuron.spike(voltage)
-        (spikes * torch.linspace(-1, 1, 16)).sum().backward()
+        ((spikes * torch.linspace(-1, 1, 16)).sum() + (current * torch.linspace(1, -0.5, 16)).sum()).backward()
         results.append((current.detach(), voltage.detach(), spikes.detach(), x.grad))
     (c_ref, v_ref, s_ref, g_ref), (c, v, s, g) = results
     assert torch.equal(c, c_ref) and torch.equal(v, v_ref) and torch.equal(s, s_ref)
     assert s.sum() > 0 and (s == 0).any()  # the drive makes some neurons spike and others not
     torch.testing.assert_close(g, g_ref, rtol=1e-5, atol=1e-6)
     assert g.abs().max() > 0
-    with pytest.raises(ValueError, match="decay must be an integer in \\[0, 4096\\], got 5000"):
-        leaky_integrator(drive.permute(2, 0, 1), 5000, 64)
+    with pytest.raises(ValueError, match="voltage_decay must be an integer in \\[0, 4096\\], got 5000"):
+        cuba_integrate(drive.permute(2, 0, 1), 0, 5000, 64, 1.0)
+    with pytest.raises(ValueError, match="w_scale must be a power of two .* got 48"):
+        cuba_integrate(drive.permute(2, 0, 1), 0, 0, 48, 1.0)

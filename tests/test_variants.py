@@ -67,6 +67,43 @@ def test_black_box_rule_passes_the_gradient_around_the_spike_function(rng):
     torch.testing.assert_close(layer.weight.grad, expected)
 
 
+def test_black_box_on_the_time_mean_equals_the_per_step_linear_unit(rng):
+    """The black box takes its linear unit on the time-mean input (1/T of
+    the cost). For an objective of the rates only (here the goodness, sum of
+    squared rates, weighted per row) its weight and input gradients equal
+    those of the per-step unit ``spikes_t + (W x_t - stop(W x_t)) /
+    threshold``, built here by hand from the dense input; with the factored
+    candidate input (the all-labels loss) too."""
+    from lava_ff.model import CandidateSpikes, FFLayer, dense_spikes
+
+    threshold, steps = 1.5, 7
+    layer = FFLayer(9, 5, NeuronParams(threshold=threshold), generator=torch.Generator().manual_seed(1))
+    row_weights = torch.linspace(-1.0, 2.0, 6)
+    images = torch.as_tensor(rng.random((2, 9, steps)) < 0.5, dtype=torch.float32)
+    images[:, 6:] = 0
+    codes = torch.as_tensor(rng.random((3, 3, steps)) < 0.5, dtype=torch.float32)
+    candidates = CandidateSpikes(images, codes, start=6)
+    for spikes_in in (dense_spikes(candidates).requires_grad_(True), candidates):
+        grads = []
+        for per_step in (False, True):
+            layer.weight.grad = None
+            x = spikes_in if isinstance(spikes_in, CandidateSpikes) else spikes_in.detach().requires_grad_(True)
+            if per_step:
+                spikes, _ = layer(x)
+                dense = dense_spikes(x)
+                linear = torch.einsum("bit,oi->bot", dense, layer.quantized_weight()) / threshold
+                spikes = spikes.detach() + (linear - linear.detach())
+            else:
+                spikes, _ = layer(x, black_box=True)
+            ((spikes.mean(-1) ** 2).sum(-1) * row_weights).sum().backward()
+            grads.append((layer.weight.grad.clone(), None if isinstance(x, CandidateSpikes) else x.grad))
+        (w_mean, x_mean), (w_step, x_step) = grads
+        assert w_step.abs().max() > 0
+        torch.testing.assert_close(w_mean, w_step, rtol=1e-5, atol=1e-6)
+        if x_step is not None:
+            torch.testing.assert_close(x_mean, x_step, rtol=1e-5, atol=1e-6)
+
+
 def test_class_aware_weights_favour_the_confused_class():
     from lava_ff.train import Trainer
 
