@@ -82,6 +82,20 @@ def dense_spikes(spikes) -> torch.Tensor:
     return spikes.dense() if isinstance(spikes, CandidateSpikes) else spikes
 
 
+class _BlackBox(torch.autograd.Function):
+    """``spikes`` forward; backward, the gradient of every time step goes to
+    ``linear`` ``[B, O, 1]`` (summed over time): ``spikes + linear -
+    stop(linear)`` without building that sum."""
+
+    @staticmethod
+    def forward(ctx, spikes: torch.Tensor, linear: torch.Tensor):
+        return spikes.view_as(spikes)
+
+    @staticmethod
+    def backward(ctx, grad: torch.Tensor):
+        return None, grad.sum(-1, keepdim=True)
+
+
 class FFLayer(nn.Module):
     """Dense + CUBA LIF layer with slayer's integer-exact neuron dynamics
     (integrated by :func:`lava_ff.dynamics.cuba_dynamics`, bit-identical to
@@ -153,7 +167,7 @@ class FFLayer(nn.Module):
             if not torch.is_grad_enabled():
                 return spikes, voltage
             linear = self._current(_time_mean(spikes_in)) / self.neuron_params.threshold  # [B, O, 1]
-            return spikes + (linear - linear.detach()), voltage
+            return _BlackBox.apply(spikes, linear), voltage
         _, voltage = cuba_dynamics(self.neuron, self._current(spikes_in))
         spikes = self.neuron.spike(voltage)
         return spikes, voltage
