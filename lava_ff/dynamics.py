@@ -13,8 +13,9 @@ arithmetic (states in units of ``1 / s_scale``, decays out of 4096, products
 right-shifted by 12 toward zero, reset to zero at the threshold), time-major
 and contiguous, current and voltage in one loop, and backpropagates like
 ``_LIDynamics`` (the gradient of ``y[t] = (1 - a) y[t-1] + x[t]`` without
-the reset) except that it skips the decay gradient. Outputs are bit-identical to slayer's and gradients
-equal (tests compare both); the spike function stays slayer's.
+the reset) except that it skips the decay gradient. Outputs are
+bit-identical to slayer's and gradients equal (tests compare both); the
+spike function stays slayer's.
 """
 
 from __future__ import annotations
