@@ -53,6 +53,8 @@ NEGATIVES = ("random", "hard", "mixed", "hybrid")
 #: simultaneous: every block learns in every epoch; greedy: one block at a time
 SCHEDULES = ("simultaneous", "greedy")
 LR_DECAYS = ("none", "cosine")
+#: optional FFConfig fields held as tuples (lists in to_dict's JSON form)
+_TUPLE_FIELDS = ("blocks", "block_lr_scale", "block_epochs")
 #: the columns of every prediction table ([N, 3]): torch, FFReadout, netx runs
 PREDICTION_COLUMNS = ("goodness", "goodness_skip_first", "readout")
 
@@ -324,26 +326,12 @@ class FFConfig:
                 raise ValueError("blocks need a gradient rule (surrogate or ffgaf): the three-factor rule "
                                  "has no backpropagation to share inside a block")
             object.__setattr__(self, "blocks", tuple(int(b) for b in blocks))
-        if self.block_lr_scale is not None:
-            scales = self.block_lr_scale
-            if not isinstance(scales, (tuple, list)) or len(scales) != len(self.layer_blocks):
-                raise ValueError(f"block_lr_scale {scales!r} must give one multiplier per training block "
-                                 f"({len(self.layer_blocks)}: one per layer, or per IntFF block)")
-            for i, scale in enumerate(scales):
-                check_positive_float(f"block_lr_scale[{i}]", scale)
-            object.__setattr__(self, "block_lr_scale", tuple(float(v) for v in scales))
-        if self.block_epochs is not None:
-            split = self.block_epochs
-            if not isinstance(split, (tuple, list)) or len(split) != len(self.layer_blocks):
-                raise ValueError(f"block_epochs {split!r} must give one epoch count per training block "
-                                 f"({len(self.layer_blocks)}: one per layer, or per IntFF block)")
-            for i, count in enumerate(split):
-                check_positive_int(f"block_epochs[{i}]", count)
-            if self.schedule != "greedy":
-                raise ValueError(f"block_epochs {list(split)} splits the epochs of the greedy schedule; "
-                                 f"schedule={self.schedule!r} trains every block in every epoch "
-                                 "(use schedule='greedy', or drop block_epochs)")
-            object.__setattr__(self, "block_epochs", tuple(int(v) for v in split))
+        self._per_block("block_lr_scale", "multiplier", check_positive_float)
+        self._per_block("block_epochs", "epoch count", check_positive_int)
+        if self.block_epochs is not None and self.schedule != "greedy":
+            raise ValueError(f"block_epochs {list(self.block_epochs)} splits the epochs of the greedy schedule; "
+                             f"schedule={self.schedule!r} trains every block in every epoch "
+                             "(use schedule='greedy', or drop block_epochs)")
         if self.rule == "ffgaf" and self.goodness == "sum_sq_voltage":
             raise ValueError("rule 'ffgaf' trains through firing rates; goodness 'sum_sq_voltage' has no "
                              "rate to pass the gradient through (use sum_sq_rate or mean_sq_rate)")
@@ -357,6 +345,18 @@ class FFConfig:
                 f"overlay='first_pixels' needs in_features >= num_classes ({self.num_classes}), "
                 f"got {self.in_features}"
             )
+
+    def _per_block(self, name: str, what: str, check) -> None:
+        """Validate the optional field ``name``, one ``what`` per training
+        block, each through ``check`` (which names ``name[i]``), and store it
+        as a tuple of the checked values."""
+        values = getattr(self, name)
+        if values is None:
+            return
+        if not isinstance(values, (tuple, list)) or len(values) != len(self.layer_blocks):
+            raise ValueError(f"{name} {values!r} must give one {what} per training block "
+                             f"({len(self.layer_blocks)}: one per layer, or per IntFF block)")
+        object.__setattr__(self, name, tuple(check(f"{name}[{i}]", v) for i, v in enumerate(values)))
 
     @property
     def layer_blocks(self) -> list[list[int]]:
@@ -398,7 +398,7 @@ class FFConfig:
     def to_dict(self) -> dict:
         out = asdict(self)
         out["layer_sizes"] = list(self.layer_sizes)
-        for key in ("blocks", "block_lr_scale", "block_epochs"):
+        for key in _TUPLE_FIELDS:
             out[key] = None if out[key] is None else list(out[key])
         return out
 
@@ -410,7 +410,7 @@ class FFConfig:
             raise ValueError(f"unknown FFConfig keys {sorted(unknown)}; valid: {sorted(known)}")
         data = dict(data)
         data["layer_sizes"] = tuple(data.get("layer_sizes", cls.layer_sizes))
-        for key in ("blocks", "block_lr_scale", "block_epochs"):
+        for key in _TUPLE_FIELDS:
             if data.get(key) is not None:
                 data[key] = tuple(data[key])
         if isinstance(data.get("neuron"), dict):
