@@ -100,6 +100,8 @@ def main(argv=None) -> dict:
     p.add_argument("--val-size", type=int, default=5000)
     p.add_argument("--test-limit", type=int, default=None)
     p.add_argument("--shift", type=int, default=0, help="translation augmentation, pixels (TrainSettings.shift)")
+    p.add_argument("--readout-every", type=int, default=1,
+                   help="train the readout after every N epochs and the last (TrainSettings.readout_every)")
     p.add_argument("--threads", type=int, default=None)
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
@@ -122,13 +124,14 @@ def main(argv=None) -> dict:
                    theta=theta, loss=args.loss, symba_alpha=args.alpha, lr=args.lr,
                    three_factor_lr=args.three_factor_lr, seed=args.seed,
                    **parse_overrides(args.set))
-    trainer = Trainer(cfg, TrainSettings(epochs=args.epochs, batch_size=args.batch_size, shift=args.shift),
+    trainer = Trainer(cfg, TrainSettings(epochs=args.epochs, batch_size=args.batch_size, shift=args.shift,
+                                         readout_every=args.readout_every),
                       out_dir=Path(args.out))
     trainer.resume()
     start = time.perf_counter()
     trainer.fit(train.images, train.labels, val.images, val.labels, (28, 28))
     test_acc = evaluate_accuracy(trainer.net, flatten_images(test.images), test.labels)
-    best_val = max(trainer.history, key=lambda r: max(r["val_goodness"], r["val_readout"]))
+    best_val = max(trainer.history, key=lambda r: max(r["val_goodness"], r["val_readout"] or 0.0))
     result = {
         "benchmark": "offline_mnist",
         "test_accuracy": test_acc,

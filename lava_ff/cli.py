@@ -161,6 +161,10 @@ def _add_train_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--patience", type=_positive_int, default=None,
                    help="early stopping: stop after this many epochs without a better validation "
                         "accuracy and keep the best epoch (default: train all epochs)")
+    p.add_argument("--readout-every", type=_positive_int, default=1, metavar="N",
+                   help="train the linear readout after every N epochs and after the last (default 1; "
+                        "N >= --epochs: after the last only, which saves computing the hidden rates of "
+                        "the training set every epoch; epochs without it report no readout accuracy)")
     p.add_argument("--shift", type=int, default=0, metavar="PIXELS",
                    help="translation augmentation (offline training): each training image moves by a "
                         "random offset of up to PIXELS per axis, anew every epoch (default 0: none)")
@@ -235,7 +239,7 @@ def cmd_train(args) -> dict:
     out = Path(args.out)
     trainer = Trainer(cfg, TrainSettings(epochs=args.epochs, batch_size=args.batch_size,
                                          progress=not args.no_progress, patience=args.patience,
-                                         shift=args.shift), out_dir=out)
+                                         shift=args.shift, readout_every=args.readout_every), out_dir=out)
     if args.resume:
         if not trainer.resume():
             raise SystemExit(f"--resume: no checkpoint at {trainer.checkpoint_path}")

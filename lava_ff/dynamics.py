@@ -24,7 +24,7 @@ import torch
 
 from .config import LOIHI2
 
-__all__ = ["cuba_dynamics", "cuba_integrate"]
+__all__ = ["cuba_dynamics", "cuba_integrate", "cuba_voltage"]
 
 DECAY_SHIFT = LOIHI2.decay_bits  # slayer's (and Loihi's) decays are integers out of 1 << 12
 
@@ -43,11 +43,12 @@ class _CubaIntegrator(torch.autograd.Function):
     at a time, so no float64 copy of the whole input is made."""
 
     @staticmethod
-    def forward(ctx, x: torch.Tensor, current_decay: int, voltage_decay: int, w_scale: int, threshold: float):
+    def forward(ctx, x: torch.Tensor, current_decay: int, voltage_decay: int, w_scale: int, threshold: float,
+                with_current: bool):
         keep_c, keep_v = (((1 << DECAY_SHIFT) - d) / (1 << DECAY_SHIFT)  # exact in binary
                           for d in (current_decay, voltage_decay))
         limit = threshold * w_scale
-        current, voltage = torch.empty_like(x), torch.empty_like(x)
+        current, voltage = torch.empty_like(x) if with_current else None, torch.empty_like(x)
         c = torch.zeros(x.shape[1:], dtype=torch.float64, device=x.device)
         v, drive = torch.zeros_like(c), torch.empty_like(c)
         for t in range(x.shape[0]):
@@ -55,32 +56,37 @@ class _CubaIntegrator(torch.autograd.Function):
             drive.copy_(x[t]).mul_(w_scale).trunc_()
             c.mul_(keep_c).trunc_().add_(drive)
             v.mul_(keep_v).trunc_().add_(c)
-            current[t].copy_(c)  # same-precision copies, then one scaling: mixed-dtype division is slow
+            if with_current:  # same-precision copies, then one scaling: mixed-dtype division is slow
+                current[t].copy_(c)
             voltage[t].copy_(v)
             v.masked_fill_(v >= limit, 0)
         ctx.keeps = keep_c, keep_v  # the backward pass decays by the same factors, without the reset
+        ctx.with_current = with_current
         # w_scale is a power of two, so scaling after the rounding to x's dtype is exact
-        return current.mul_(1.0 / w_scale), voltage.mul_(1.0 / w_scale)
+        voltage.mul_(1.0 / w_scale)
+        return (current.mul_(1.0 / w_scale), voltage) if with_current else voltage
 
     @staticmethod
-    def backward(ctx, grad_current: torch.Tensor, grad_voltage: torch.Tensor):
+    def backward(ctx, *grads: torch.Tensor):
         # slayer's gradient of y[t] = (1 - a) y[t-1] + x[t] for each integrator, chained
         keep_c, keep_v = ctx.keeps
-        grad_v = grad_voltage.clone(memory_format=torch.contiguous_format)
+        grad_v = grads[-1].clone(memory_format=torch.contiguous_format)
         for t in range(grad_v.shape[0] - 2, -1, -1):
             grad_v[t].add_(grad_v[t + 1], alpha=keep_v)
-        grad = grad_v.add_(grad_current)
+        grad = grad_v.add_(grads[0]) if ctx.with_current else grad_v
         for t in range(grad.shape[0] - 2, -1, -1):
             grad[t].add_(grad[t + 1], alpha=keep_c)
-        return grad, None, None, None, None
+        return grad, None, None, None, None, None
 
 
 def cuba_integrate(x: torch.Tensor, current_decay: int, voltage_decay: int, w_scale: int,
-                   threshold: float) -> tuple[torch.Tensor, torch.Tensor]:
+                   threshold: float, with_current: bool = True):
     """slayer's CUBA ``dynamics`` from a zero state, time-major: ``x``
     ``[T, ...]`` (contiguous is fastest) -> ``(current, voltage)``, same
-    shape and dtype; decays are integers in ``[0, 4096]``, ``w_scale`` a
-    power of two, ``threshold`` the voltage's reset level."""
+    shape and dtype (``voltage`` alone with ``with_current=False``, which
+    skips storing the current: what a layer needs, as only the voltage
+    spikes); decays are integers in ``[0, 4096]``, ``w_scale`` a power of
+    two, ``threshold`` the voltage's reset level."""
     if x.ndim < 2:
         raise ValueError(f"expected [time, ...], got shape {tuple(x.shape)}")
     if w_scale < 1 or w_scale & (w_scale - 1):
@@ -88,7 +94,18 @@ def cuba_integrate(x: torch.Tensor, current_decay: int, voltage_decay: int, w_sc
     for name, decay in (("current_decay", current_decay), ("voltage_decay", voltage_decay)):
         if not 0 <= decay <= 1 << DECAY_SHIFT:
             raise ValueError(f"{name} must be an integer in [0, {1 << DECAY_SHIFT}], got {decay}")
-    return _CubaIntegrator.apply(x, int(current_decay), int(voltage_decay), int(w_scale), float(threshold))
+    return _CubaIntegrator.apply(x, int(current_decay), int(voltage_decay), int(w_scale), float(threshold),
+                                 bool(with_current))
+
+
+def _neuron_integrate(neuron, current_in: torch.Tensor, with_current: bool):
+    from lava.lib.dl.slayer.utils import quantize
+
+    if neuron.persistent_state or neuron.norm is not None or neuron.current_decay.numel() != 1:
+        raise ValueError("cuba_dynamics covers neurons with shared decays, no persistent state and no norm")
+    return cuba_integrate(current_in.permute(2, 0, 1), int(quantize(neuron.current_decay).item()),
+                          int(quantize(neuron.voltage_decay).item()), neuron.s_scale,
+                          neuron.threshold + neuron.threshold_eps, with_current)
 
 
 def cuba_dynamics(neuron, current_in: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
@@ -98,11 +115,10 @@ def cuba_dynamics(neuron, current_in: torch.Tensor) -> tuple[torch.Tensor, torch
     Both are ``[B, N, T]`` views of time-major memory, so a ``current_in``
     that is one (``x.permute(1, 2, 0)`` of a contiguous ``[T, B, N]``) is
     read without a copy."""
-    from lava.lib.dl.slayer.utils import quantize
-
-    if neuron.persistent_state or neuron.norm is not None or neuron.current_decay.numel() != 1:
-        raise ValueError("cuba_dynamics covers neurons with shared decays, no persistent state and no norm")
-    current, voltage = cuba_integrate(current_in.permute(2, 0, 1), int(quantize(neuron.current_decay).item()),
-                                      int(quantize(neuron.voltage_decay).item()), neuron.s_scale,
-                                      neuron.threshold + neuron.threshold_eps)
+    current, voltage = _neuron_integrate(neuron, current_in, True)
     return current.permute(1, 2, 0), voltage.permute(1, 2, 0)
+
+
+def cuba_voltage(neuron, current_in: torch.Tensor) -> torch.Tensor:
+    """The voltage of :func:`cuba_dynamics` alone, without storing the current."""
+    return _neuron_integrate(neuron, current_in, False).permute(1, 2, 0)

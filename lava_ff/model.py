@@ -16,7 +16,7 @@ import torch
 from torch import nn
 
 from .config import LOIHI2, FFConfig, NeuronParams, quantize_weights
-from .dynamics import cuba_dynamics
+from .dynamics import cuba_voltage
 from .kernels import combine_layer_scores, goodness_scale, raw_goodness
 from .negatives import overlay_encoded
 
@@ -98,7 +98,7 @@ class _BlackBox(torch.autograd.Function):
 
 class FFLayer(nn.Module):
     """Dense + CUBA LIF layer with slayer's integer-exact neuron dynamics
-    (integrated by :func:`lava_ff.dynamics.cuba_dynamics`, bit-identical to
+    (integrated by :func:`lava_ff.dynamics.cuba_voltage`, bit-identical to
     ``slayer.neuron.cuba.Neuron.dynamics`` and faster on a CPU)."""
 
     def __init__(self, in_features: int, out_features: int, neuron: NeuronParams,
@@ -138,7 +138,7 @@ class FFLayer(nn.Module):
         """``[B, O, T]`` input current through the quantized weights."""
         if isinstance(spikes_in, CandidateSpikes):
             return spikes_in.current(self.quantized_weight())
-        # time-major [T, B, O] memory, viewed as [B, O, T]: what cuba_dynamics reads without a copy
+        # time-major [T, B, O] memory, viewed as [B, O, T]: what cuba_voltage reads without a copy
         return torch.matmul(spikes_in.permute(2, 0, 1), self.quantized_weight().t()).permute(1, 2, 0)
 
     def forward(self, spikes_in: torch.Tensor | CandidateSpikes, black_box: bool = False):
@@ -162,13 +162,13 @@ class FFLayer(nn.Module):
             )
         if black_box:
             with torch.no_grad():
-                _, voltage = cuba_dynamics(self.neuron, self._current(spikes_in))
+                voltage = cuba_voltage(self.neuron, self._current(spikes_in))
                 spikes = self.neuron.spike(voltage)
             if not torch.is_grad_enabled():
                 return spikes, voltage
             linear = self._current(_time_mean(spikes_in)) / self.neuron_params.threshold  # [B, O, 1]
             return _BlackBox.apply(spikes, linear), voltage
-        _, voltage = cuba_dynamics(self.neuron, self._current(spikes_in))
+        voltage = cuba_voltage(self.neuron, self._current(spikes_in))
         spikes = self.neuron.spike(voltage)
         return spikes, voltage
 

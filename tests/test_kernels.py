@@ -178,8 +178,9 @@ def test_fast_cuba_dynamics_is_slayers_bit_for_bit(decays):
     ``cuba.Neuron.dynamics`` and spike function on random 8-bit-grid currents
     of both signs, decays at both ends included: identical current, voltage
     and spikes; the gradient of a loss on spikes and current together equals
-    slayer's to float rounding."""
-    from lava_ff.dynamics import cuba_dynamics, cuba_integrate
+    slayer's to float rounding. The voltage-only path (what FFLayer runs)
+    matches too, value and gradient of a loss on the spikes alone."""
+    from lava_ff.dynamics import cuba_dynamics, cuba_integrate, cuba_voltage
 
     layer = FFLayer(5, 40, NeuronParams(1.0, *decays))
     generator = torch.Generator().manual_seed(3)
@@ -196,6 +197,15 @@ def test_fast_cuba_dynamics_is_slayers_bit_for_bit(decays):
     assert s.sum() > 0 and (s == 0).any()  # the drive makes some neurons spike and others not
     torch.testing.assert_close(g, g_ref, rtol=1e-5, atol=1e-6)
     assert g.abs().max() > 0
+    spike_grads = []
+    for voltage_of in (lambda c: layer.neuron.dynamics(c)[1], lambda c: cuba_voltage(layer.neuron, c)):
+        x = drive.clone().requires_grad_(True)
+        voltage = voltage_of(x)
+        (layer.neuron.spike(voltage) * torch.linspace(-1, 1, 16)).sum().backward()
+        spike_grads.append((voltage.detach(), x.grad))
+    assert torch.equal(spike_grads[1][0], v_ref)
+    torch.testing.assert_close(spike_grads[1][1], spike_grads[0][1], rtol=1e-5, atol=1e-6)
+    assert spike_grads[1][1].abs().max() > 0
     with pytest.raises(ValueError, match="voltage_decay must be an integer in \\[0, 4096\\], got 5000"):
         cuba_integrate(drive.permute(2, 0, 1), 0, 5000, 64, 1.0)
     with pytest.raises(ValueError, match="w_scale must be a power of two .* got 48"):

@@ -144,6 +144,39 @@ def test_greedy_schedule_stops_early_only_after_its_last_layer_learned(digits_sp
     assert runs == {"simultaneous": 2, "greedy": 3}
 
 
+def test_readout_learns_every_n_epochs_after_the_last_and_on_kept_weights(digits_split, monkeypatch):
+    """readout_every=3 over 4 epochs: the readout learns after epochs 3 and 4
+    only, and epochs 1-2 report no readout accuracy (None, not a stale
+    figure). readout_every=None with early stopping that keeps epoch 2's
+    weights: the readout learns after the last epoch and once more on the
+    kept weights, so it does not keep epoch 2's untrained readout."""
+    import lava_ff.train as train_module
+
+    train, val = digits_split
+    args = (train.images[:200], train.labels[:200], val.images[:100], val.labels[:100], (8, 8))
+    trainer = _trainer("three_factor", epochs=4)
+    trainer.settings = TrainSettings(epochs=4, batch_size=50, progress=False, readout_every=3)
+    calls, learn = [], trainer.train_readout
+    monkeypatch.setattr(trainer, "train_readout", lambda x, y: calls.append(trainer.epoch) or learn(x, y))
+    history = trainer.fit(*args)
+    assert calls == [2, 3]  # 0-based epochs
+    assert [r["val_readout"] is None for r in history] == [True, True, False, False]
+    assert history[-1]["val_readout"] >= 0.5  # 200 digits, 4 epochs: far above chance (0.1)
+
+    scores = iter([0.5, 0.9, 0.6, 0.6])  # epoch 2 is the best
+    monkeypatch.setattr(train_module, "evaluate_accuracy",
+                        lambda *a, **k: {"goodness": next(scores), "readout": None})
+    trainer = _trainer("three_factor", epochs=4)
+    trainer.settings = TrainSettings(epochs=4, batch_size=50, progress=False, readout_every=None, patience=2)
+    calls, learn = [], trainer.train_readout
+    monkeypatch.setattr(trainer, "train_readout", lambda x, y: calls.append(trainer.epoch) or learn(x, y))
+    trainer.fit(*args)
+    assert trainer.best["epoch"] == 2 and calls == [3, 4]  # after the last epoch, then on the kept weights
+    assert not torch.equal(trainer.net.readout.weight, trainer.best["model"]["readout.weight"])
+    with pytest.raises(ValueError, match="readout_every"):
+        TrainSettings(readout_every=0)
+
+
 def test_cosine_lr_decay_follows_each_blocks_own_learning_epochs(digits_split):
     """lr_decay='cosine' with the greedy schedule (2 layers, 4 epochs): layer 0
     learns in epochs [0, 2) and layer 1 in [2, 4), so each one's multiplier
