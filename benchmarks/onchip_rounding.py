@@ -1,0 +1,97 @@
+"""Where does fixed-point on-chip learning lose to float? (a benchmark, not a test)
+
+Runs the numpy reference of the on-chip network (:func:`lava_ff.onchip.simulate_onchip`)
+on 784-500-500 with the on-chip benchmark's defaults (threshold 32, theta 5,
+label repeat 20, pre-trace impulse 16), one pass over the first ``--samples``
+training images per rate in ``--rates`` (a new order and new negatives each
+pass, as ``onchip_fit`` does), in each mode of ``--modes``:
+
+* ``float``: Lava's float models;
+* ``expected``: the fixed-point neuron and integer third factors, weight
+  changes kept as fractions (no rounding);
+* ``independent``: fixed, each synapse's change rounded stochastically with
+  its own random number;
+* ``shared``: fixed, one random number per update shared by every synapse,
+  as Lava's fixed-point learning engine does.
+
+Prints one JSON line per mode: validation accuracy by goodness (the first
+``--val-size`` images of the CLI's validation split) after each pass.
+
+    .venv/bin/python benchmarks/onchip_rounding.py --samples 10000 --rates 16,8 --modes float,shared
+    .venv/bin/python benchmarks/onchip_rounding.py --samples 10000 --rates 16,8 --modes expected,independent
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import time
+
+import numpy as np
+
+from lava_ff.cli import load_split
+from lava_ff.config import FFConfig, NeuronParams, quantize_neuron
+from lava_ff.negatives import random_wrong_labels
+from lava_ff.onchip import ROUNDING_MODES, FFLearningRule, phase_windows, simulate_onchip
+from lava_ff.onchip_train import initial_weights, onchip_network
+from lava_ff.train import evaluate_accuracy, prepare_inputs
+
+MODES = ("float",) + ROUNDING_MODES
+
+
+def run_mode(mode: str, cfg: FFConfig, rates: list[float], x: np.ndarray, y: np.ndarray,
+             val_x: np.ndarray, val_y: np.ndarray, impulse: int) -> list[dict]:
+    neuron, weights, log = quantize_neuron(cfg.neuron), initial_weights(cfg), []
+    sim_rng = np.random.default_rng(2)  # the rounding draws; Lava's engine is seeded at 2 too
+    for index, rate in enumerate(rates):
+        rng = np.random.default_rng([cfg.seed, index])
+        order = rng.permutation(len(x))
+        negative = random_wrong_labels(y[order], cfg.num_classes, rng)
+        windows = np.concatenate([phase_windows(x[i], y[i], negative[k], cfg, rng) for k, i in enumerate(order)])
+        start = time.perf_counter()
+        weights = simulate_onchip(weights, neuron, FFLearningRule(learning_rate=rate, pre_trace_impulse=impulse),
+                                  cfg, windows, np.tile([1, -1], len(x)), fixed=mode != "float",
+                                  rounding="expected" if mode == "float" else mode, rng=sim_rng).weights
+        seconds = time.perf_counter() - start
+        accuracy = evaluate_accuracy(onchip_network(cfg, weights, neuron), val_x, val_y, readout=False)
+        log.append({"pass": index + 1, "rate": rate, "val_goodness": accuracy["goodness"],
+                    "val_goodness_skip_first": accuracy["goodness_skip_first"], "seconds": seconds})
+    return log
+
+
+def main(argv=None) -> list[dict]:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--data", default="../shared/data/mnist")
+    p.add_argument("--samples", type=int, default=10000, help="training images per pass")
+    p.add_argument("--rates", default="16,8", help="one pass per on-chip learning rate, in order")
+    p.add_argument("--modes", default=",".join(MODES), help=f"any of {', '.join(MODES)}")
+    p.add_argument("--val-size", type=int, default=2000)
+    p.add_argument("--threshold", type=float, default=32.0)
+    p.add_argument("--theta", type=float, default=5.0)
+    p.add_argument("--label-repeat", type=int, default=20)
+    p.add_argument("--pre-trace-impulse", type=int, default=16)
+    p.add_argument("--seed", type=int, default=0)
+    args = p.parse_args(argv)
+    modes = args.modes.split(",")
+    unknown = [m for m in modes if m not in MODES]
+    if unknown:
+        raise SystemExit(f"unknown mode(s) {', '.join(unknown)}; valid: {', '.join(MODES)}")
+    rates = [float(r) for r in args.rates.split(",")]
+    train, val, _, _ = load_split("mnist", args.data, args.seed, time_steps=10)
+    cfg = FFConfig(in_features=784, layer_sizes=(500, 500), time_steps=10,
+                   neuron=NeuronParams(args.threshold, 0.25, 0.03), theta=args.theta,
+                   label_repeat=args.label_repeat, seed=args.seed)
+    x, y = prepare_inputs(train.images[:args.samples], cfg), np.asarray(train.labels[:args.samples])
+    val_x = prepare_inputs(val.images[:args.val_size], cfg)
+    val_y = np.asarray(val.labels[:args.val_size])
+    results = []
+    for mode in modes:
+        result = {"benchmark": "onchip_rounding", "mode": mode, "samples": len(x), "val_samples": len(val_x),
+                  "passes": run_mode(mode, cfg, rates, x, y, val_x, val_y, args.pre_trace_impulse)}
+        print(json.dumps(result), flush=True)
+        results.append(result)
+    return results
+
+
+if __name__ == "__main__":
+    main()
