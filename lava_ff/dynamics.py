@@ -102,7 +102,8 @@ def _neuron_integrate(neuron, current_in: torch.Tensor, with_current: bool):
     from lava.lib.dl.slayer.utils import quantize
 
     if neuron.persistent_state or neuron.norm is not None or neuron.current_decay.numel() != 1:
-        raise ValueError("cuba_dynamics covers neurons with shared decays, no persistent state and no norm")
+        raise ValueError("cuba_dynamics and cuba_voltage cover neurons with shared decays, no persistent state "
+                         "and no norm")
     return cuba_integrate(current_in.permute(2, 0, 1), int(quantize(neuron.current_decay).item()),
                           int(quantize(neuron.voltage_decay).item()), neuron.s_scale,
                           neuron.threshold + neuron.threshold_eps, with_current)
