@@ -149,8 +149,9 @@ def onchip_fit(config: FFConfig, start_weights: list, neuron: FixedNeuronParams,
         epoch, position = epoch + 1, 0
         record = {"epoch": epoch, "seconds": seconds, "learning_rate": rule.learning_rate}
         if val_x is not None:
-            accuracy = evaluate_accuracy(onchip_network(config, weights, neuron), val_x, val_y)
-            # goodness only: the chip learns no readout (the host trains one after the last epoch)
+            # goodness only: the chip learns no readout (the host trains one after the last epoch),
+            # so its untrained one is not measured
+            accuracy = evaluate_accuracy(onchip_network(config, weights, neuron), val_x, val_y, readout=False)
             record.update({f"val_{k}": v for k, v in accuracy.items() if k != "readout"})
         history.append(record)
         _save_state(state_path, weights, epoch, 0, seconds, updates, history, run_info)
