@@ -64,6 +64,7 @@ import torch
 
 from lava_ff.config import RULES, FFConfig
 from lava_ff.datasets import load_mnist
+from lava_ff.native import keep_freed_memory
 from lava_ff.train import Trainer, TrainSettings, evaluate_accuracy, flatten_images
 
 
@@ -111,6 +112,7 @@ def main(argv=None) -> dict:
                    help="override any FFConfig field, e.g. --set negatives=hard --set label_repeat=10 "
                         "(values parse as JSON, else as strings)")
     args = p.parse_args(argv)
+    keep_freed_memory()  # large tensors are reused instead of page-faulted in afresh every step
     if args.threads:
         torch.set_num_threads(args.threads)
     sizes = tuple(int(s) for s in args.layers.split(","))

@@ -31,6 +31,7 @@ import sys
 
 from lava_ff.cli import _layers
 from lava_ff.config import LR_DECAYS, SCHEDULES
+from lava_ff.native import keep_freed_memory
 from lava_ff.suite import METHODS, SUITE_DATASETS, SuiteSettings, check_names, run_suite, write_report
 
 DEFAULT_DATA = {"mnist": "../shared/data/mnist", "nmnist": "../shared/data/nmnist-small"}
@@ -78,6 +79,7 @@ def main(argv=None) -> list[dict]:
     p.add_argument("--no-progress", action="store_true")
     p.add_argument("--out", default="runs/suite")
     args = p.parse_args(argv)
+    keep_freed_memory()  # large tensors are reused instead of page-faulted in afresh every step
     try:
         methods = check_names("method", args.methods, METHODS)
         datasets = check_names("data set", args.datasets, SUITE_DATASETS)

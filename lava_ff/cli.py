@@ -566,6 +566,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv=None) -> int:
     args = build_parser().parse_args(argv)
+    from .native import keep_freed_memory
+
+    keep_freed_memory()  # large tensors are reused instead of page-faulted in afresh every step
     try:
         args.func(args)
     except (ValueError, FileNotFoundError, RuntimeError) as err:

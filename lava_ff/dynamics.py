@@ -23,6 +23,7 @@ from __future__ import annotations
 import torch
 
 from .config import LOIHI2
+from .native import cuba_forward_native
 
 __all__ = ["cuba_dynamics", "cuba_integrate", "cuba_voltage"]
 
@@ -48,6 +49,11 @@ class _CubaIntegrator(torch.autograd.Function):
         keep_c, keep_v = (((1 << DECAY_SHIFT) - d) / (1 << DECAY_SHIFT)  # exact in binary
                           for d in (current_decay, voltage_decay))
         limit = threshold * w_scale
+        ctx.keeps = keep_c, keep_v  # the backward pass decays by the same factors, without the reset
+        ctx.with_current = with_current
+        native = cuba_forward_native(x, keep_c, keep_v, w_scale, limit, with_current)
+        if native is not None:
+            return tuple(native) if with_current else native[0]
         current, voltage = torch.empty_like(x) if with_current else None, torch.empty_like(x)
         c = torch.zeros(x.shape[1:], dtype=torch.float64, device=x.device)
         v, drive = torch.zeros_like(c), torch.empty_like(c)
@@ -60,8 +66,6 @@ class _CubaIntegrator(torch.autograd.Function):
                 current[t].copy_(c)
             voltage[t].copy_(v)
             v.masked_fill_(v >= limit, 0)
-        ctx.keeps = keep_c, keep_v  # the backward pass decays by the same factors, without the reset
-        ctx.with_current = with_current
         # w_scale is a power of two, so scaling after the rounding to x's dtype is exact
         voltage.mul_(1.0 / w_scale)
         return (current.mul_(1.0 / w_scale), voltage) if with_current else voltage

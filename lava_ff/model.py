@@ -20,8 +20,8 @@ from .dynamics import cuba_voltage
 from .kernels import combine_layer_scores, goodness_scale, raw_goodness
 from .negatives import overlay_encoded
 
-__all__ = ["CandidateSpikes", "dense_spikes", "FFLayer", "FFNetwork", "torch_goodness", "torch_ff_loss",
-           "torch_softmax_ff_loss", "default_device"]
+__all__ = ["CandidateSpikes", "dense_spikes", "spike_product", "spike_rate", "FFLayer", "FFNetwork",
+           "torch_goodness", "torch_ff_loss", "torch_softmax_ff_loss", "default_device"]
 
 
 def default_device() -> torch.device:
@@ -69,6 +69,34 @@ class CandidateSpikes:
         return out
 
 
+#: the share of ones below which :func:`spike_product` sums weight columns instead of multiplying
+SPARSE_DENSITY = 0.2
+
+
+def spike_product(inputs: torch.Tensor, weight: torch.Tensor) -> torch.Tensor:
+    """``inputs @ weight.t()`` (``inputs`` ``[..., N]``, ``weight`` ``[O, N]``).
+
+    Where no gradient is needed and ``inputs`` are spikes (0/1, fewer than
+    :data:`SPARSE_DENSITY` ones), each output row is the sum of the weight
+    columns its spikes select (``embedding_bag``): a hidden layer's spikes
+    are a few percent ones, so this is several times faster than the dense
+    product on a CPU. Quantized weights are multiples of ``2/64``, so every
+    partial sum is exact in float32 and both give the same bits."""
+    needs_grad = torch.is_grad_enabled() and (inputs.requires_grad or weight.requires_grad)
+    if needs_grad or inputs.dtype != weight.dtype or inputs.numel() == 0:
+        return torch.matmul(inputs, weight.t())
+    flat = inputs.reshape(-1, inputs.shape[-1])
+    if flat.count_nonzero() > SPARSE_DENSITY * flat.numel():
+        return torch.matmul(inputs, weight.t())
+    rows, cols = flat.nonzero(as_tuple=True)
+    if not bool((flat[rows, cols] == 1).all()):  # not spikes
+        return torch.matmul(inputs, weight.t())
+    offsets = torch.zeros(len(flat), dtype=torch.int64, device=flat.device)
+    offsets[1:] = torch.bincount(rows, minlength=len(flat))[:-1].cumsum(0)
+    out = nn.functional.embedding_bag(cols, weight.t().contiguous(), offsets, mode="sum")
+    return out.reshape(inputs.shape[:-1] + (weight.shape[0],))
+
+
 def _time_mean(spikes):
     """A layer input averaged over time, kept as one step (``[B, N, 1]``)."""
     if isinstance(spikes, CandidateSpikes):
@@ -93,7 +121,30 @@ class _BlackBox(torch.autograd.Function):
 
     @staticmethod
     def backward(ctx, grad: torch.Tensor):
+        if grad.stride(-1) == 0:  # the same value at every step (a rate's gradient): no need to add them up
+            return None, grad.narrow(-1, 0, 1) * grad.shape[-1]
         return None, grad.sum(-1, keepdim=True)
+
+
+class _Rate(torch.autograd.Function):
+    """``spikes.mean(-1)`` whose backward hands every time step the same
+    gradient as a broadcast view instead of a ``[B, N, T]`` copy (what
+    autograd's mean does), so :class:`_BlackBox` reads it without a pass
+    over ``T`` steps."""
+
+    @staticmethod
+    def forward(ctx, spikes: torch.Tensor):
+        ctx.shape = spikes.shape
+        return spikes.mean(-1)
+
+    @staticmethod
+    def backward(ctx, grad: torch.Tensor):
+        return (grad / ctx.shape[-1]).unsqueeze(-1).expand(ctx.shape)
+
+
+def spike_rate(spikes: torch.Tensor) -> torch.Tensor:
+    """Firing rate over the window, ``spikes.mean(-1)`` (same values and gradient)."""
+    return _Rate.apply(spikes) if torch.is_grad_enabled() and spikes.requires_grad else spikes.mean(-1)
 
 
 class FFLayer(nn.Module):
@@ -139,7 +190,7 @@ class FFLayer(nn.Module):
         if isinstance(spikes_in, CandidateSpikes):
             return spikes_in.current(self.quantized_weight())
         # time-major [T, B, O] memory, viewed as [B, O, T]: what cuba_voltage reads without a copy
-        return torch.matmul(spikes_in.permute(2, 0, 1), self.quantized_weight().t()).permute(1, 2, 0)
+        return spike_product(spikes_in.permute(2, 0, 1), self.quantized_weight()).permute(1, 2, 0)
 
     def forward(self, spikes_in: torch.Tensor | CandidateSpikes, black_box: bool = False):
         """``spikes_in`` ``[B, N_in, T]`` (or :class:`CandidateSpikes`) ->
@@ -177,9 +228,9 @@ def torch_goodness(spikes: torch.Tensor, kind: str, voltage: torch.Tensor | None
                    threshold: float = 1.0) -> torch.Tensor:
     """Torch twin of :func:`lava_ff.kernels.goodness`."""
     if kind == "sum_sq_rate":
-        return spikes.mean(-1).pow(2).sum(-1)
+        return spike_rate(spikes).pow(2).sum(-1)
     if kind == "mean_sq_rate":
-        return spikes.mean(-1).pow(2).mean(-1)
+        return spike_rate(spikes).pow(2).mean(-1)
     if kind == "sum_sq_voltage":
         return (voltage / threshold).clamp(min=0).pow(2).mean(-1).sum(-1)
     raise ValueError(f"unknown goodness {kind!r}")

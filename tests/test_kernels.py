@@ -172,15 +172,19 @@ def test_window_position_counts_lava_time_steps_from_one():
     assert kernels.window_position(2, 4, latency=2)[0] < 0
 
 
+@pytest.mark.parametrize("native", ["1", "0"], ids=["compiled", "torch-loop"])
 @pytest.mark.parametrize("decays", [(0.25, 0.03), (0.0, 0.0), (1.0, 1.0), (0.6, 0.999)])
-def test_fast_cuba_dynamics_is_slayers_bit_for_bit(decays):
+def test_fast_cuba_dynamics_is_slayers_bit_for_bit(decays, native, monkeypatch):
     """lava_ff.dynamics.cuba_dynamics (what FFLayer runs) against slayer's own
     ``cuba.Neuron.dynamics`` and spike function on random 8-bit-grid currents
     of both signs, decays at both ends included: identical current, voltage
     and spikes; the gradient of a loss on spikes and current together equals
     slayer's to float rounding. The voltage-only path (what FFLayer runs)
-    matches too, value and gradient of a loss on the spikes alone."""
+    matches too, value and gradient of a loss on the spikes alone. Both
+    forward paths: the compiled kernel (where it builds) and the torch loop."""
     from lava_ff.dynamics import cuba_dynamics, cuba_integrate, cuba_voltage
+
+    monkeypatch.setenv("LAVA_FF_NATIVE", native)
 
     layer = FFLayer(5, 40, NeuronParams(1.0, *decays))
     generator = torch.Generator().manual_seed(3)
@@ -210,3 +214,62 @@ def test_fast_cuba_dynamics_is_slayers_bit_for_bit(decays):
         cuba_integrate(drive.permute(2, 0, 1), 0, 5000, 64, 1.0)
     with pytest.raises(ValueError, match="w_scale must be a power of two .* got 48"):
         cuba_integrate(drive.permute(2, 0, 1), 0, 0, 48, 1.0)
+
+
+def test_compiled_cuba_kernel_equals_the_torch_loop_bit_for_bit(monkeypatch):
+    """The compiled integrator (lava_ff.native) against the torch loop on
+    drives far above and below the threshold, both dtypes, with and without
+    the current, odd shapes (fewer neurons than one block, more than one,
+    one step, no steps) and a NaN, which both carry through."""
+    import shutil
+
+    from lava_ff import native
+    from lava_ff.dynamics import cuba_integrate
+
+    if shutil.which("c++") is None and shutil.which("g++") is None:
+        pytest.skip("no C++ compiler: the compiled kernel cannot be built here")
+    assert native.cuba_kernel() is not None  # builds where a compiler is (this image: g++)
+    generator = torch.Generator().manual_seed(7)
+    cases = [(10, 3, 700), (1, 5), (4, 1), (0, 6), (3, 2, 2, 2)]
+    for dtype in (torch.float32, torch.float64):
+        for shape in cases:
+            x = (torch.randn(shape, generator=generator) * 5).to(dtype)
+            if x.numel() > 20:
+                x.view(-1)[17] = float("nan")
+            for decays, threshold, with_current in (((1024, 123), 1.0, False), ((0, 4096), 0.5, True),
+                                                    ((4096, 0), 2.0, True), ((17, 4000), 1.3, False)):
+                results = []
+                for flag in ("1", "0"):
+                    monkeypatch.setenv("LAVA_FF_NATIVE", flag)
+                    out = cuba_integrate(x, *decays, 64, threshold, with_current)
+                    results.append(out if with_current else (out,))
+                for compiled, loop in zip(*results, strict=True):
+                    assert compiled.dtype == loop.dtype and compiled.shape == loop.shape
+                    assert torch.equal(compiled.nan_to_num(99.0), loop.nan_to_num(99.0)), (dtype, shape, decays)
+                    assert compiled.isnan().sum() == loop.isnan().sum()
+    constant = []  # a constant drive: the voltage climbs past the threshold, resets and climbs again
+    for flag in ("1", "0"):
+        monkeypatch.setenv("LAVA_FF_NATIVE", flag)
+        constant.append(cuba_integrate(torch.full((8, 600), 0.9), 1024, 123, 64, 1.0, False))
+    assert torch.equal(*constant)
+    assert (constant[0] >= 1.0).any() and (constant[0][1:] < constant[0][:-1]).any()
+
+
+def test_spike_product_sums_weight_columns_exactly():
+    """model.spike_product: on sparse 0/1 spikes the column sums equal the
+    dense product bit for bit (8-bit-grid weights); dense, graded or
+    gradient-carrying inputs take the dense product."""
+    from lava_ff.model import spike_product
+
+    generator = torch.Generator().manual_seed(1)
+    weight = torch.randint(-127, 128, (30, 50), generator=generator).float() * 2 / 64
+    spikes = (torch.rand(4, 6, 50, generator=generator) < 0.05).float()
+    spikes[0, 0] = 0.0  # a row without spikes
+    assert torch.equal(spike_product(spikes, weight), torch.matmul(spikes, weight.t()))
+    graded = spikes * 0.5
+    assert torch.equal(spike_product(graded, weight), torch.matmul(graded, weight.t()))
+    dense = (torch.rand(4, 50, generator=generator) < 0.6).float()
+    assert torch.equal(spike_product(dense, weight), torch.matmul(dense, weight.t()))
+    w = weight.clone().requires_grad_(True)
+    spike_product(spikes, w).sum().backward()
+    assert torch.equal(w.grad, spikes.reshape(-1, 50).sum(0).expand(30, 50))

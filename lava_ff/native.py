@@ -1,0 +1,169 @@
+"""CPU speed: a compiled kernel for the CUBA integrator, and malloc settings.
+
+lava-dl slayer compiles its CUDA neuron kernels on first use
+(``torch.utils.cpp_extension.load``); this does the same for the CPU loop of
+:class:`lava_ff.dynamics._CubaIntegrator`. The torch loop makes about a dozen
+passes over the whole state per time step; the kernel keeps each neuron's
+current and voltage in registers over the whole window and reads the input
+and writes the voltage once, with the same float64 arithmetic in the same
+order, so its outputs are bit-identical (tests compare them).
+
+Set ``LAVA_FF_NATIVE=0`` to use the torch loop only. Without a C++ compiler
+(or ninja) the build fails once, with a warning naming the reason, and the
+torch loop is used.
+
+:func:`keep_freed_memory` stops glibc from handing large freed blocks back to
+the system: a training step allocates and frees tensors of tens of MB, each of
+which glibc otherwise maps afresh, so every step page-faults its way through
+them (measured: that alone doubled the time of a 784-1000 training batch).
+"""
+
+from __future__ import annotations
+
+import ctypes
+import ctypes.util
+import os
+import platform
+import sys
+import warnings
+
+import torch
+
+__all__ = ["cuba_kernel", "native_enabled", "keep_freed_memory"]
+
+_SOURCE = r"""
+#include <torch/extension.h>
+#include <ATen/Parallel.h>
+#include <algorithm>
+#include <cmath>
+
+namespace {
+
+// c[t] = trunc(keep_c c[t-1]) + trunc(w_scale x[t]); v[t] = trunc(keep_v v[t-1]) + c[t];
+// out[t] = v[t] / w_scale; v restarts from 0 once it reaches limit. Time-major [T, N].
+template <typename scalar_t>
+void integrate_block(const scalar_t* __restrict__ x, scalar_t* __restrict__ current,
+                     scalar_t* __restrict__ voltage, const int64_t steps, const int64_t count,
+                     const int64_t first, const int64_t n, const double keep_c, const double keep_v,
+                     const double w_scale, const double limit) {
+  constexpr int64_t kBlock = 512;
+  const scalar_t inverse = static_cast<scalar_t>(1.0 / w_scale);
+  double c[kBlock], v[kBlock];
+  std::fill(c, c + n, 0.0);
+  std::fill(v, v + n, 0.0);
+  for (int64_t t = 0; t < steps; ++t) {
+    const scalar_t* __restrict__ xt = x + t * count + first;
+    scalar_t* __restrict__ vt = voltage + t * count + first;
+    for (int64_t j = 0; j < n; ++j) {
+      const double cj = std::trunc(c[j] * keep_c) + std::trunc(static_cast<double>(xt[j]) * w_scale);
+      const double vj = std::trunc(v[j] * keep_v) + cj;
+      c[j] = cj;
+      vt[j] = static_cast<scalar_t>(vj) * inverse;
+      v[j] = vj >= limit ? 0.0 : vj;
+    }
+    if (current != nullptr) {
+      scalar_t* __restrict__ ct = current + t * count + first;
+      for (int64_t j = 0; j < n; ++j) ct[j] = static_cast<scalar_t>(c[j]) * inverse;
+    }
+  }
+}
+
+// c[t] = trunc(keep_c c[t-1]) + trunc(w_scale x[t]); v[t] = trunc(keep_v v[t-1]) + c[t];
+// out[t] = v[t] / w_scale; v restarts from 0 once it reaches limit. Time-major [T, N], blocks of
+// 512 neurons whose states stay in L1 over the whole window.
+template <typename scalar_t>
+void integrate(const scalar_t* x, scalar_t* current, scalar_t* voltage, int64_t steps, int64_t count,
+               double keep_c, double keep_v, double w_scale, double limit) {
+  at::parallel_for(0, (count + 511) / 512, 8, [=](int64_t begin, int64_t end) {
+    for (int64_t block = begin; block < end; ++block) {
+      const int64_t first = block * 512;
+      integrate_block<scalar_t>(x, current, voltage, steps, count, first, std::min<int64_t>(512, count - first),
+                                keep_c, keep_v, w_scale, limit);
+    }
+  });
+}
+
+}  // namespace
+
+std::vector<torch::Tensor> cuba_forward(torch::Tensor x, double keep_c, double keep_v, double w_scale,
+                                        double limit, bool with_current) {
+  TORCH_CHECK(x.device().is_cpu(), "cuba_forward: CPU tensors only");
+  TORCH_CHECK(x.dim() >= 1, "cuba_forward: expected [time, ...]");
+  x = x.contiguous();
+  auto voltage = torch::empty_like(x);
+  auto current = with_current ? torch::empty_like(x) : torch::Tensor();
+  const int64_t steps = x.size(0), count = steps == 0 ? 0 : x.numel() / steps;
+  AT_DISPATCH_FLOATING_TYPES(x.scalar_type(), "cuba_forward", [&] {
+    integrate<scalar_t>(x.data_ptr<scalar_t>(), with_current ? current.data_ptr<scalar_t>() : nullptr,
+                        voltage.data_ptr<scalar_t>(), steps, count, keep_c, keep_v, w_scale, limit);
+  });
+  if (with_current) return {current, voltage};
+  return {voltage};
+}
+"""
+
+_STATE: dict = {}
+
+
+def native_enabled() -> bool:
+    """Whether the compiled kernel may be used (``LAVA_FF_NATIVE`` is not ``0``)."""
+    return os.environ.get("LAVA_FF_NATIVE", "1").strip().lower() not in ("0", "false", "no", "off")
+
+
+def _flags() -> list[str]:
+    flags = ["-O3", "-fno-trapping-math"]  # no trap handlers: lets loops vectorise, same results
+    if platform.machine().lower() in ("x86_64", "amd64"):
+        # SSE4.1 gives trunc as one instruction (roundsd); every x86-64 CPU since 2008 has it
+        flags.append("-msse4.1")
+    return flags
+
+
+def cuba_kernel():
+    """The compiled module (``cuba_forward``), or None when disabled or
+    unbuildable (warned once); built on the first call, cached by torch."""
+    if not native_enabled():
+        return None
+    if "module" not in _STATE:
+        try:
+            from torch.utils.cpp_extension import load_inline
+
+            _STATE["module"] = load_inline(name="lava_ff_cuba_cpu", cpp_sources=_SOURCE, functions=["cuba_forward"],
+                                           extra_cflags=_flags(), verbose=False)
+        except Exception as err:  # no compiler, no ninja, headers missing: the torch loop still works
+            _STATE["module"] = None
+            warnings.warn(f"lava_ff: the compiled CUBA kernel could not be built ({type(err).__name__}: "
+                          f"{str(err).strip()[:300]}); using the slower torch loop. Set LAVA_FF_NATIVE=0 to "
+                          "skip the attempt.", RuntimeWarning, stacklevel=2)
+    return _STATE["module"]
+
+
+def cuba_forward_native(x: torch.Tensor, keep_c: float, keep_v: float, w_scale: int, limit: float,
+                        with_current: bool):
+    """The kernel's ``[current,] voltage`` for time-major ``x``, or None where
+    it does not apply (disabled, unbuildable, not a CPU float tensor)."""
+    if x.device.type != "cpu" or x.dtype not in (torch.float32, torch.float64):
+        return None
+    module = cuba_kernel()
+    if module is None:
+        return None
+    return module.cuba_forward(x, float(keep_c), float(keep_v), float(w_scale), float(limit), bool(with_current))
+
+
+_M_TRIM_THRESHOLD, _M_MMAP_MAX = -1, -4  # glibc's mallopt parameters (malloc.h)
+
+
+def keep_freed_memory() -> bool:
+    """Make glibc keep freed memory for reuse instead of returning it: no
+    ``mmap`` for large blocks and no trimming of the heap. The process then
+    holds on to its peak memory until it exits; what the CLI and the
+    benchmarks call before training. Returns whether it applied (glibc on
+    Linux only; elsewhere it does nothing)."""
+    if not sys.platform.startswith("linux"):
+        return False
+    try:
+        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
+        mallopt = libc.mallopt
+    except (OSError, AttributeError):  # musl and others have no mallopt
+        return False
+    mallopt.argtypes, mallopt.restype = [ctypes.c_int, ctypes.c_int], ctypes.c_int
+    return bool(mallopt(_M_MMAP_MAX, 0)) and bool(mallopt(_M_TRIM_THRESHOLD, 2**31 - 1))
