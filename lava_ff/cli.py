@@ -259,6 +259,7 @@ def cmd_train(args) -> dict:
         "dataset": args.dataset,
         "test_accuracy": test_acc["goodness"],
         "test_accuracy_readout": test_acc["readout"],
+        "test_accuracy_combined": test_acc["combined"],
         "test": test_acc,
         "val_accuracy": last["val_goodness"],
         "val_accuracy_readout": last["val_readout"],
@@ -404,7 +405,8 @@ def load_trained(model: str):
     """The :class:`FFNetwork` saved in a training folder, a checkpoint file or a
     netx HDF5 file (``.net``/``.h5``)."""
     from .config import FFConfig
-    from .train import Trainer, load_checkpoint
+    from .model import FFNetwork
+    from .train import load_checkpoint
 
     path = Path(model)
     if path.suffix in NETX_SUFFIXES:
@@ -412,20 +414,22 @@ def load_trained(model: str):
 
         return load(path).to_torch()
     ckpt = load_checkpoint(path / "checkpoint.pt" if path.is_dir() else path)
-    trainer = Trainer(FFConfig.from_dict(ckpt["config"]))
-    trainer.load_state(ckpt)
-    return trainer.net
+    # the network alone: a Trainer would check the saved schedule against its own default epoch count
+    net = FFNetwork(FFConfig.from_dict(ckpt["config"]))
+    net.load_state_dict(ckpt["model"])
+    return net
 
 
 def torch_predictions(net, x: np.ndarray, batch: int = 250) -> np.ndarray:
-    """``[N, 3]``: goodness, goodness skipping layer 0, readout (as :class:`FFReadout`)."""
+    """``[N, 4]``: goodness, goodness skipping layer 0, readout, combined
+    (the columns of :class:`FFReadout`, ``PREDICTION_COLUMNS``)."""
     out = []
     for start in range(0, len(x), batch):
         xb = x[start:start + batch]
-        per_layer = net.layer_label_scores(xb)
+        per_layer, logits = net.layer_label_scores(xb), net.readout_logits(xb)
         out.append(np.stack([net.combine_scores(per_layer, False).argmax(1),
                              net.combine_scores(per_layer, True).argmax(1),
-                             net.predict(xb, "readout")], axis=1))
+                             logits.argmax(1), net.combined_scores(per_layer, logits).argmax(1)], axis=1))
     return np.concatenate(out)
 
 

@@ -55,8 +55,8 @@ SCHEDULES = ("simultaneous", "greedy")
 LR_DECAYS = ("none", "cosine")
 #: optional FFConfig fields held as tuples (lists in to_dict's JSON form)
 _TUPLE_FIELDS = ("blocks", "block_lr_scale", "block_epochs")
-#: the columns of every prediction table ([N, 3]): torch, FFReadout, netx runs
-PREDICTION_COLUMNS = ("goodness", "goodness_skip_first", "readout")
+#: the columns of every prediction table ([N, 4]): torch, FFReadout, netx runs
+PREDICTION_COLUMNS = ("goodness", "goodness_skip_first", "readout", "combined")
 
 
 @dataclass(frozen=True)

@@ -46,6 +46,8 @@ __all__ = [
     "readout_messages",
     "window_position",
     "combine_layer_scores",
+    "label_log_likelihood",
+    "combined_scores",
     "pre_trace_step",
     "ff_post_factors",
 ]
@@ -360,6 +362,33 @@ def combine_layer_scores(per_layer: np.ndarray, skip_first: bool) -> np.ndarray:
     asked and there is more than one (Hinton's choice)."""
     first = 1 if skip_first and len(per_layer) > 1 else 0
     return per_layer[first:].sum(axis=0)
+
+
+def label_log_likelihood(per_layer: np.ndarray, loss: str, theta: float, alpha: float) -> np.ndarray:
+    """Each layer's log-probability of every candidate label, up to a
+    constant per sample, as its FF loss models it (``per_layer`` goodness
+    ``[L, ..., C]``): ``softmax`` trains ``softmax_c(alpha G_c)`` and
+    ``symba``'s pairwise logistic ``sigmoid(alpha (G_c - G_c'))`` is the
+    same Bradley-Terry model, so both give ``alpha G``; ``softplus`` trains
+    ``P(positive) = sigmoid(G - theta)``, so ``-softplus(theta - G)``."""
+    g = np.asarray(per_layer, np.float64)
+    if loss in ("softmax", "symba"):
+        return alpha * g
+    if loss == "softplus":
+        return -softplus(theta - g)
+    raise ValueError(f"unknown loss {loss!r}; valid: softplus, symba, softmax")
+
+
+def combined_scores(per_layer: np.ndarray, logits: np.ndarray, loss: str, theta: float,
+                    alpha: float) -> np.ndarray:
+    """The goodness and linear readouts as one product of experts: every
+    layer's label log-likelihood (:func:`label_log_likelihood`) plus the
+    readout's log-softmax, ``[..., C]``. No weight to tune: each term is the
+    log-probability its own training loss fits."""
+    z = np.asarray(logits, np.float64)
+    z = z - z.max(axis=-1, keepdims=True)
+    log_softmax = z - np.log(np.exp(z).sum(axis=-1, keepdims=True))
+    return label_log_likelihood(per_layer, loss, theta, alpha).sum(axis=0) + log_softmax
 
 
 def readout_messages(goodness_shape: tuple, features_shape: tuple, layer_index: int,

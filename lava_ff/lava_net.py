@@ -67,7 +67,8 @@ def build_lava_network(spec: NetworkSpec, data: np.ndarray, *, neutral: bool = T
                         layer_scales_fixed=spec.goodness_scales(fixed=True),
                         readout_weight=spec.readout_weight if use_readout else None,
                         readout_bias=spec.readout_bias if use_readout else None,
-                        record_scores=record_scores)
+                        record_scores=record_scores,
+                        loss=cfg.loss, theta=cfg.theta, alpha=cfg.symba_alpha)
     for layer in layers:
         layer.g_out.connect(readout.g_in)
         if use_readout:
@@ -80,8 +81,8 @@ def run_lava_inference(net: LavaFFNetwork, select_tag: str = "fixed_pt", *, samp
                        progress: bool = True, timeout: float | None = None) -> dict:
     """Run every sample through the Lava network; always stops it.
 
-    Returns ``predictions`` ``[N, 3]`` (goodness, goodness skipping layer 0,
-    readout; see :class:`FFReadout`), ``scores`` if recorded, the start-up
+    Returns ``predictions`` ``[N, 4]`` (goodness, goodness skipping layer 0,
+    readout, combined; see :class:`FFReadout`), ``scores`` if recorded, the start-up
     time (compile + spawn + the first window) and samples/s of the rest.
     """
     from lava.magma.core.run_configs import Loihi2SimCfg

@@ -17,11 +17,15 @@ from torch import nn
 
 from .config import LOIHI2, FFConfig, NeuronParams, quantize_weights
 from .dynamics import cuba_voltage
-from .kernels import combine_layer_scores, goodness_scale, raw_goodness
+from .kernels import combine_layer_scores, combined_scores, goodness_scale, raw_goodness
 from .negatives import overlay_encoded
 
 __all__ = ["CandidateSpikes", "dense_spikes", "spike_product", "spike_rate", "FFLayer", "FFNetwork",
            "torch_goodness", "torch_ff_loss", "torch_softmax_ff_loss", "default_device"]
+
+
+#: what :meth:`FFNetwork.predict` can classify by
+PREDICTION_METHODS = ("goodness", "readout", "combined")
 
 
 def default_device() -> torch.device:
@@ -373,17 +377,33 @@ class FFNetwork(nn.Module):
         return torch.cat([outputs[i][0].mean(-1) for i in self.config.readout_layers], dim=1)
 
     @torch.no_grad()
+    def readout_logits(self, x: np.ndarray, rng: np.random.Generator | None = None) -> np.ndarray:
+        """The linear readout's logits on the neutral-label hidden rates, ``[B, C]`` (float64)."""
+        return self.readout(self.hidden_rates(x, rng)).double().cpu().numpy()
+
+    def combined_scores(self, per_layer: np.ndarray, logits: np.ndarray) -> np.ndarray:
+        """Goodness and readout as one product of experts (:func:`lava_ff.kernels.combined_scores`
+        with this network's loss, θ and α): ``per_layer`` from :meth:`layer_label_scores`,
+        ``logits`` from :meth:`readout_logits`."""
+        cfg = self.config
+        return combined_scores(per_layer, logits, cfg.loss, cfg.theta, cfg.symba_alpha)
+
+    @torch.no_grad()
     def predict(self, x: np.ndarray, method: str = "goodness",
                 rng: np.random.Generator | None = None, batch: int = 250) -> np.ndarray:
         """Predicted labels, ``batch`` samples at a time (the goodness readout
-        runs every label per sample, so memory grows with C x batch)."""
-        if method not in ("goodness", "readout"):
-            raise ValueError(f"unknown prediction method {method!r}; valid: goodness, readout")
+        runs every label per sample, so memory grows with C x batch):
+        ``goodness``, ``readout`` or ``combined`` (both as one product of experts)."""
+        if method not in PREDICTION_METHODS:
+            raise ValueError(f"unknown prediction method {method!r}; valid: {', '.join(PREDICTION_METHODS)}")
         out = []
         for start in range(0, len(x), batch):
             xb = x[start:start + batch]
             if method == "goodness":
                 out.append(self.label_scores(xb, rng).argmax(axis=1))
+            elif method == "readout":
+                out.append(self.readout_logits(xb, rng).argmax(axis=1))
             else:
-                out.append(self.readout(self.hidden_rates(xb, rng)).argmax(dim=1).cpu().numpy())
+                out.append(self.combined_scores(self.layer_label_scores(xb, rng),
+                                                self.readout_logits(xb, rng)).argmax(axis=1))
         return np.concatenate(out) if out else np.zeros(0, np.int64)

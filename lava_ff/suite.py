@@ -138,7 +138,8 @@ def run_method(method: str, train, val, test, settings: SuiteSettings, encoding:
         trainer = Trainer(cfg, train_settings)
         trainer.fit(train.images, train.labels, val.images, val.labels, train.shape)
         scores = evaluate_accuracy(trainer.net, test_x, test_y)
-        accuracy = {"accuracy": scores["goodness"], "accuracy_readout": scores["readout"]}
+        accuracy = {"accuracy": scores["goodness"], "accuracy_readout": scores["readout"],
+                    "accuracy_combined": scores["combined"]}
         val_accuracy = max(h["val_goodness"] for h in trainer.history)
     net, epochs = trainer.net, len(trainer.history)
     spikes = net.spikes_per_inference(sample)
@@ -225,16 +226,18 @@ def write_report(results: list[dict], out_dir, settings: SuiteSettings) -> list[
     lines = ["# lava-ff evaluation suite", "",
              protocol + f"; per-layer FF loss {loss}; FF layer schedule {settings.schedule}, "
              f"step-size decay {settings.lr_decay}", "",
-             "| data set | method | test accuracy | readout | val accuracy | time steps | train s | epochs | "
-             "spikes / inference |",
-             "|---|---|---|---|---|---|---|---|---|"]
+             "| data set | method | test accuracy | readout | combined | val accuracy | time steps | train s | "
+             "epochs | spikes / inference |",
+             "|---|---|---|---|---|---|---|---|---|---|"]
     for r in results:
-        readout = f"{r['accuracy_readout']:.2%}" if "accuracy_readout" in r else "–"
-        lines.append(f"| {r['dataset']} | {r['method']} | {r['accuracy']:.2%} | {readout} | "
+        readout, combined = (f"{r[key]:.2%}" if r.get(key) is not None else "–"
+                             for key in ("accuracy_readout", "accuracy_combined"))
+        lines.append(f"| {r['dataset']} | {r['method']} | {r['accuracy']:.2%} | {readout} | {combined} | "
                      f"{r['val_accuracy']:.2%} | {r['time_steps']} | {r['train_seconds']:.0f} | {r['epochs']} | "
                      f"{r['spikes_per_inference']:.0f} |")
     lines += ["", "FF methods: test accuracy by goodness (every label overlaid, highest goodness wins, "
-              "spikes counted over all label windows); readout: linear softmax on hidden rates. "
+              "spikes counted over all label windows); readout: linear softmax on hidden rates; combined: "
+              "both as one product of experts (each layer's label log-likelihood plus the readout's log-softmax). "
               f"bptt: output neuron with most spikes (end-to-end BPTT, Adam lr {settings.bptt_lr:g})."]
     samples = {r["robustness"]["samples"] for r in results if "robustness" in r}
     if samples:

@@ -149,9 +149,10 @@ def load_checkpoint(path: Path) -> dict:
 def evaluate_accuracy(net: FFNetwork, x: np.ndarray, y: np.ndarray, batch: int = 250,
                       rng: np.random.Generator | None = None, readout: bool = True) -> dict:
     """Accuracy of the goodness readout (all layers and, if deeper, skipping
-    the first) and of the linear readout (``readout=False``: ``None``, not
-    measured)."""
-    correct = {"goodness": 0, "goodness_skip_first": 0, "readout": 0}
+    the first), of the linear readout and of both as one product of experts
+    (``combined``; :meth:`FFNetwork.combined_scores`). ``readout=False``:
+    the last two are ``None``, not measured."""
+    correct = {"goodness": 0, "goodness_skip_first": 0, "readout": 0, "combined": 0}
     for start in range(0, len(x), batch):
         xb, yb = x[start:start + batch], y[start:start + batch]
         per_layer = net.layer_label_scores(xb, rng)
@@ -159,10 +160,12 @@ def evaluate_accuracy(net: FFNetwork, x: np.ndarray, y: np.ndarray, batch: int =
             scores = net.combine_scores(per_layer, skip)
             correct[key] += int((scores.argmax(1) == yb).sum())
         if readout:
-            correct["readout"] += int((net.predict(xb, "readout", rng) == yb).sum())
+            logits = net.readout_logits(xb, rng)
+            correct["readout"] += int((logits.argmax(1) == yb).sum())
+            correct["combined"] += int((net.combined_scores(per_layer, logits).argmax(1) == yb).sum())
     out = {k: v / max(len(x), 1) for k, v in correct.items()}
     if not readout:
-        out["readout"] = None
+        out["readout"] = out["combined"] = None
     if len(net.layers) == 1:
         out.pop("goodness_skip_first")
     return out

@@ -105,7 +105,8 @@ def build_netx_network(path, data: np.ndarray, *, spec: NetworkSpec | None = Non
                         copies=copies, time_steps=T, layer_scales=spec.goodness_scales(fixed=False),
                         readout_weight=spec.readout_weight if use_readout else None,
                         readout_bias=spec.readout_bias if use_readout else None,
-                        period=T * copies, latency=num_layers)
+                        period=T * copies, latency=num_layers,
+                        loss=cfg.loss, theta=cfg.theta, alpha=cfg.symba_alpha)
     for monitor in monitors:
         monitor.g_out.connect(readout.g_in)
         if use_readout:
@@ -115,7 +116,7 @@ def build_netx_network(path, data: np.ndarray, *, spec: NetworkSpec | None = Non
 
 def run_netx_inference(network: NetxFFNetwork, backend: str = "fixed_pt", *, samples_per_run: int = 50,
                        progress: bool = True, timeout: float | None = None) -> dict:
-    """Run every sample; returns predictions ``[N, 3]``, spike-check counts and timing."""
+    """Run every sample; returns predictions ``[N, 4]``, spike-check counts and timing."""
     cfg = run_config(backend)
     out = {}
     start = time.perf_counter()

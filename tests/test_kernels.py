@@ -273,3 +273,23 @@ def test_spike_product_sums_weight_columns_exactly():
     w = weight.clone().requires_grad_(True)
     spike_product(spikes, w).sum().backward()
     assert torch.equal(w.grad, spikes.reshape(-1, 50).sum(0).expand(30, 50))
+
+
+def test_combined_scores_add_each_layers_label_log_likelihood_to_the_readout_log_softmax():
+    """kernels.combined_scores: softmax and symba losses read goodness as
+    logits (alpha G), softplus as log sigmoid(G - theta); the readout adds
+    its log-softmax. Values worked out here by hand."""
+    per_layer = np.array([[[1.0, 3.0]], [[2.0, 0.0]]])  # 2 layers, 1 sample, 2 labels
+    logits = np.array([[0.0, np.log(3.0)]])  # readout: p = (1/4, 3/4)
+    readout_ll = np.log([0.25, 0.75])
+    for loss in ("softmax", "symba"):
+        out = kernels.combined_scores(per_layer, logits, loss, theta=5.0, alpha=0.5)
+        np.testing.assert_allclose(out[0], 0.5 * np.array([3.0, 3.0]) + readout_ll)
+        assert out.argmax() == 1  # goodness ties; the readout decides
+    out = kernels.combined_scores(per_layer, logits, "softplus", theta=2.0, alpha=0.5)
+    sig = lambda g: 1.0 / (1.0 + np.exp(2.0 - g))  # noqa: E731
+    np.testing.assert_allclose(out[0], np.log(sig(np.array([1.0, 3.0])) * sig(np.array([2.0, 0.0]))) + readout_ll)
+    huge = kernels.combined_scores(per_layer * 1e4, logits * 1e4, "softplus", theta=2.0, alpha=1.0)
+    assert np.all(np.isfinite(huge))  # stable far from theta and for large logits
+    with pytest.raises(ValueError, match="unknown loss 'hinge'; valid: softplus, symba, softmax"):
+        kernels.combined_scores(per_layer, logits, "hinge", 1.0, 1.0)

@@ -123,6 +123,7 @@ def test_network_goodness_and_predictions_match_torch(small_network, select_tag)
     readout = net.predict(x, "readout")
     # float: the same float readout; fixed: 16-bit integer readout weights
     np.testing.assert_array_equal(pred[:, 2], readout)
+    np.testing.assert_array_equal(pred[:, 3], net.predict(x, "combined"))
 
 
 def test_input_streams_overlaid_samples(small_network):
@@ -207,3 +208,16 @@ def test_spike_train_inputs_stream_into_lava_like_torch():
     np.testing.assert_allclose(out["scores"].transpose(1, 0, 2), torch_scores, rtol=1e-6)
     with pytest.raises(ValueError, match=r"spike trains must have shape \[batch, features, 6\]"):
         net.encode(spikes[..., :5], None)
+
+
+def test_readout_rejects_an_unknown_loss_and_non_positive_theta_or_alpha():
+    from lava_ff.processes.ff_readout.process import FFReadout
+
+    base = dict(num_samples=2, num_classes=3, num_layers=1, copies=4, time_steps=5, layer_scales=np.ones(1))
+    with pytest.raises(ValueError, match="unknown loss 'hinge'; valid: softplus, symba, softmax"):
+        FFReadout(**base, loss="hinge")
+    for name, bad in (("theta", 0.0), ("alpha", -1.0), ("alpha", float("nan")), ("theta", True)):
+        with pytest.raises(ValueError, match=f"{name} must be a positive finite number, got {bad!r}"):
+            FFReadout(**base, **{name: bad})
+    readout = FFReadout(**base, loss="softplus", theta=2.0, alpha=0.5)
+    assert (readout.proc_params["loss"], readout.proc_params["theta"]) == ("softplus", 2.0)

@@ -75,6 +75,7 @@ def test_netx_run_is_spike_exact_and_predicts_like_torch(small_net, tmp_path):
     scores = small_net.layer_label_scores(x)
     np.testing.assert_array_equal(out["predictions"][:, 0], scores.sum(0).argmax(1))
     np.testing.assert_array_equal(out["predictions"][:, 2], small_net.predict(x, "readout"))
+    np.testing.assert_array_equal(out["predictions"][:, 3], small_net.predict(x, "combined"))
 
 
 def test_netx_has_no_float_models_and_says_so():

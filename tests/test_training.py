@@ -57,6 +57,8 @@ def test_ff_learns_digits_with_both_rules(rule, digits_split):
     last = history[-1]
     assert last["val_goodness"] >= FLOORS[rule]["goodness"], history
     assert last["val_readout"] >= FLOORS[rule]["readout"], history
+    # goodness and readout as one product of experts learn too (floor: the lower of the two)
+    assert last["val_combined"] >= min(FLOORS[rule].values()), history
     # the FF loss of every layer went down
     assert all(b < a for a, b in zip(history[0]["layer_loss"], last["layer_loss"], strict=True))
 
@@ -161,6 +163,7 @@ def test_readout_learns_every_n_epochs_after_the_last_and_on_kept_weights(digits
     history = trainer.fit(*args)
     assert calls == [2, 3]  # 0-based epochs
     assert [r["val_readout"] is None for r in history] == [True, True, False, False]
+    assert [r["val_combined"] is None for r in history] == [True, True, False, False]
     assert history[-1]["val_readout"] >= 0.5  # 200 digits, 4 epochs: far above chance (0.1)
 
     scores = iter([0.5, 0.9, 0.6, 0.6])  # epoch 2 is the best
@@ -638,3 +641,21 @@ def test_cli_trains_on_nmnist_event_spikes(tmp_path, nmnist_dir):
     assert metrics["config"]["encoding"] == "spikes"
     assert metrics["config"]["in_features"] == 34 * 34 * 2
     assert 0.0 <= metrics["test_accuracy"] <= 1.0
+
+
+def test_a_greedy_model_with_its_own_epoch_split_loads_for_evaluation(digits_split, tmp_path):
+    """load_trained (what `lava-ff evaluate` and `export` read) rebuilds a
+    network trained with block_epochs, whose split does not match a default
+    epoch count, with the trained weights."""
+    from lava_ff.cli import load_trained
+
+    train, val = digits_split
+    cfg = FFConfig(in_features=64, layer_sizes=(20, 20), time_steps=5, schedule="greedy", block_epochs=(2, 1))
+    trainer = Trainer(cfg, TrainSettings(epochs=3, batch_size=50, progress=False), out_dir=tmp_path)
+    trainer.fit(train.images[:100], train.labels[:100], val.images[:50], val.labels[:50], (8, 8))
+    net = load_trained(str(tmp_path))
+    assert net.config == cfg
+    for mine, saved in zip(trainer.net.state_dict().values(), net.state_dict().values(), strict=True):
+        assert torch.equal(mine, saved)
+    x = val.images[:20].reshape(20, -1)
+    assert np.array_equal(net.predict(x, "combined"), trainer.net.predict(x, "combined"))

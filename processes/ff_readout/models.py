@@ -9,7 +9,7 @@ from lava.magma.core.resources import CPU
 from lava.magma.core.sync.protocols.loihi_protocol import LoihiProtocol
 from lava_ff.processes.ff_readout.process import FFReadout
 
-from lava_ff.kernels import combine_layer_scores, window_position
+from lava_ff.kernels import combine_layer_scores, combined_scores, window_position
 
 
 class _AbstractFFReadoutModel(PyLoihiProcessModel):
@@ -39,7 +39,15 @@ class _AbstractFFReadoutModel(PyLoihiProcessModel):
             if p["record_scores"]:
                 self.scores[sample] = per_layer
         if p["has_readout"]:
-            self.predictions[sample, 2] = np.argmax(self._logits(features))
+            logits = self._logits(features)
+            self.predictions[sample, 2] = np.argmax(logits)
+            if p["has_candidates"]:
+                combined = combined_scores(per_layer, self._float_logits(logits), p["loss"], p["theta"], p["alpha"])
+                self.predictions[sample, 3] = np.argmax(combined)
+
+    def _float_logits(self, logits):
+        """``W @ counts / T + b`` from what :meth:`_logits` returns."""
+        return logits
 
 
 @implements(proc=FFReadout, protocol=LoihiProtocol)
@@ -75,3 +83,7 @@ class PyFFReadoutModelFixed(_AbstractFFReadoutModel):
 
     def _logits(self, counts):
         return self.readout_weight_int.astype(np.int64) @ np.asarray(counts, np.int64) + self.readout_bias_int
+
+    def _float_logits(self, logits):
+        # the integer logits are 2**e * T times the float ones (kernels.quantize_readout)
+        return np.asarray(logits, np.float64) / (2.0 ** self.proc_params["readout_exponent"] * self.time_steps)

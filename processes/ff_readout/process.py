@@ -7,7 +7,7 @@ from lava.magma.core.process.ports.ports import InPort
 from lava.magma.core.process.process import AbstractProcess
 from lava.magma.core.process.variable import Var
 
-from lava_ff.config import PREDICTION_COLUMNS, check_positive_int
+from lava_ff.config import LOSS_KINDS, PREDICTION_COLUMNS, check_positive_int
 from lava_ff.kernels import quantize_readout
 
 
@@ -29,6 +29,11 @@ class FFReadout(AbstractProcess):
         predictions[k, 0] = argmax_c sum_l G[l, c]             (goodness)
         predictions[k, 1] = argmax_c sum_{l >= 1} G[l, c]      (Hinton: skip layer 0)
         predictions[k, 2] = argmax (W @ counts / T + b)        (linear readout)
+        predictions[k, 3] = argmax combined_scores(G, W @ counts / T + b)   (both)
+
+where ``combined_scores`` (:func:`lava_ff.kernels.combined_scores`) adds
+every layer's label log-likelihood under the training ``loss`` (with
+``theta`` and ``alpha``) to the readout's log-softmax.
 
     The fixed model computes the readout in integers, ``W_int @ counts +
     b_int`` with 16-bit weight mantissas (:func:`lava_ff.kernels.quantize_readout`).
@@ -41,7 +46,7 @@ class FFReadout(AbstractProcess):
                  time_steps: int, layer_scales: np.ndarray, readout_weight: np.ndarray | None = None,
                  readout_bias: np.ndarray | None = None, layer_scales_fixed: np.ndarray | None = None,
                  record_scores: bool = False, period: int | None = None, latency: int = 0,
-                 name: str | None = None):
+                 loss: str = "softmax", theta: float = 1.0, alpha: float = 1.0, name: str | None = None):
         self._runtime = None  # Lava's __del__ reads it, also when validation below raises
         num_samples = check_positive_int("num_samples", num_samples)
         num_classes = check_positive_int("num_classes", num_classes)
@@ -51,6 +56,12 @@ class FFReadout(AbstractProcess):
         period = time_steps if period is None else check_positive_int("period", period)
         if isinstance(latency, bool) or not isinstance(latency, (int, np.integer)) or latency < 0:
             raise ValueError(f"latency must be a non-negative integer, got {latency!r}")
+        if loss not in LOSS_KINDS:
+            raise ValueError(f"unknown loss {loss!r}; valid: {', '.join(LOSS_KINDS)}")
+        for label, value in (("theta", theta), ("alpha", alpha)):
+            if isinstance(value, bool) or not isinstance(value, (int, float, np.number)) \
+                    or not np.isfinite(value) or value <= 0:
+                raise ValueError(f"{label} must be a positive finite number, got {value!r}")
         scales = np.asarray(layer_scales, np.float64)
         scales_fixed = scales if layer_scales_fixed is None else np.asarray(layer_scales_fixed, np.float64)
         for label, value in (("layer_scales", scales), ("layer_scales_fixed", scales_fixed)):
@@ -68,16 +79,18 @@ class FFReadout(AbstractProcess):
             if copies not in (1, num_classes + 1):
                 raise ValueError(f"the linear readout needs a neutral copy: copies must be 1 or "
                                  f"{num_classes + 1}, got {copies}")
-            weight_int, bias_int, _ = quantize_readout(readout_weight, readout_bias, time_steps)
+            weight_int, bias_int, exponent = quantize_readout(readout_weight, readout_bias, time_steps)
             width = readout_weight.shape[1]
         else:
             readout_weight = np.zeros((num_classes, 1))
             readout_bias = np.zeros(num_classes)
             weight_int, bias_int, width = np.zeros((num_classes, 1), np.int64), np.zeros(num_classes, np.int64), 1
+            exponent = 0
         super().__init__(num_samples=num_samples, num_classes=num_classes, time_steps=time_steps,
                          layer_scales=scales, layer_scales_fixed=scales_fixed, has_candidates=has_candidates,
                          has_readout=has_readout, record_scores=record_scores, period=period,
-                         latency=int(latency), name=name)
+                         latency=int(latency), loss=loss, theta=float(theta), alpha=float(alpha),
+                         readout_exponent=int(exponent), name=name)
         self.g_in = InPort(shape=(num_layers, copies))
         self.r_in = InPort(shape=(width,))
         self.readout_weight = Var(shape=readout_weight.shape, init=readout_weight)
