@@ -80,14 +80,14 @@ SPARSE_DENSITY = 0.2
 def spike_product(inputs: torch.Tensor, weight: torch.Tensor) -> torch.Tensor:
     """``inputs @ weight.t()`` (``inputs`` ``[..., N]``, ``weight`` ``[O, N]``).
 
-    Where no gradient is needed and ``inputs`` are spikes (0/1, fewer than
-    :data:`SPARSE_DENSITY` ones), each output row is the sum of the weight
+    On a CPU, where no gradient is needed and ``inputs`` are spikes (0/1,
+    fewer than :data:`SPARSE_DENSITY` ones), each output row is the sum of the weight
     columns its spikes select (``embedding_bag``): a hidden layer's spikes
     are a few percent ones, so this is several times faster than the dense
     product on a CPU. Quantized weights are multiples of ``2/64``, so every
     partial sum is exact in float32 and both give the same bits."""
     needs_grad = torch.is_grad_enabled() and (inputs.requires_grad or weight.requires_grad)
-    if needs_grad or inputs.dtype != weight.dtype or inputs.numel() == 0:
+    if needs_grad or inputs.device.type != "cpu" or inputs.dtype != weight.dtype or inputs.numel() == 0:
         return torch.matmul(inputs, weight.t())
     flat = inputs.reshape(-1, inputs.shape[-1])
     if flat.count_nonzero() > SPARSE_DENSITY * flat.numel():

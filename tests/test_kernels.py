@@ -293,3 +293,20 @@ def test_combined_scores_add_each_layers_label_log_likelihood_to_the_readout_log
     assert np.all(np.isfinite(huge))  # stable far from theta and for large logits
     with pytest.raises(ValueError, match="unknown loss 'hinge'; valid: softplus, symba, softmax"):
         kernels.combined_scores(per_layer, logits, "hinge", 1.0, 1.0)
+
+
+def test_spike_rate_has_the_values_and_gradient_of_the_mean():
+    from lava_ff.model import spike_rate
+
+    generator = torch.Generator().manual_seed(2)
+    spikes = (torch.rand(3, 4, 6, generator=generator) < 0.4).float()
+    weights = torch.randn(3, 4, generator=generator)
+    grads = []
+    for rate_of in (spike_rate, lambda s: s.mean(-1)):
+        x = spikes.clone().requires_grad_(True)
+        rate = rate_of(x)
+        assert torch.equal(rate, spikes.mean(-1))
+        (rate.pow(2) * weights).sum().backward()
+        grads.append(x.grad)
+    torch.testing.assert_close(grads[0], grads[1], rtol=0, atol=1e-7)
+    assert grads[0].abs().max() > 0

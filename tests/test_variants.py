@@ -73,8 +73,10 @@ def test_black_box_on_the_time_mean_equals_the_per_step_linear_unit(rng):
     squared rates, weighted per row) its weight and input gradients equal
     those of the per-step unit ``spikes_t + (W x_t - stop(W x_t)) /
     threshold``, built here by hand from the dense input; with the factored
-    candidate input (the all-labels loss) too."""
-    from lava_ff.model import CandidateSpikes, FFLayer, dense_spikes
+    candidate input (the all-labels loss) too. The black-box side takes its
+    goodness from torch_goodness, as training does (spike_rate's gradient
+    arrives as a broadcast view)."""
+    from lava_ff.model import CandidateSpikes, FFLayer, dense_spikes, torch_goodness
 
     threshold, steps = 1.5, 7
     layer = FFLayer(9, 5, NeuronParams(threshold=threshold), generator=torch.Generator().manual_seed(1))
@@ -93,9 +95,11 @@ def test_black_box_on_the_time_mean_equals_the_per_step_linear_unit(rng):
                 dense = dense_spikes(x)
                 linear = torch.einsum("bit,oi->bot", dense, layer.quantized_weight()) / threshold
                 spikes = spikes.detach() + (linear - linear.detach())
-            else:
+                goodness = (spikes.mean(-1) ** 2).sum(-1)
+            else:  # what training runs: the rate's gradient reaches the black box as a broadcast view
                 spikes, _ = layer(x, black_box=True)
-            ((spikes.mean(-1) ** 2).sum(-1) * row_weights).sum().backward()
+                goodness = torch_goodness(spikes, "sum_sq_rate")
+            (goodness * row_weights).sum().backward()
             grads.append((layer.weight.grad.clone(), None if isinstance(x, CandidateSpikes) else x.grad))
         (w_mean, x_mean), (w_step, x_step) = grads
         assert w_step.abs().max() > 0
