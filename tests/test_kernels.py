@@ -310,3 +310,36 @@ def test_spike_rate_has_the_values_and_gradient_of_the_mean():
         grads.append(x.grad)
     torch.testing.assert_close(grads[0], grads[1], rtol=0, atol=1e-7)
     assert grads[0].abs().max() > 0
+
+
+def test_without_a_compiler_the_torch_loop_runs_after_one_warning(tmp_path):
+    """A machine that cannot build the kernel (here: a compiler that does
+    not exist, an empty extension cache) warns once, naming the reason, and
+    integrates with the torch loop: same numbers."""
+    import json
+    import os
+    import subprocess
+    import sys
+
+    code = ("import warnings, torch\n"
+            "from lava_ff.dynamics import cuba_integrate\n"
+            "with warnings.catch_warnings(record=True) as caught:\n"
+            "    warnings.simplefilter('always')\n"
+            "    a = cuba_integrate(torch.full((5, 3), 0.7), 1024, 123, 64, 1.0, False)\n"
+            "    b = cuba_integrate(torch.full((5, 3), 0.7), 1024, 123, 64, 1.0, False)\n"
+            "print(len([w for w in caught if 'could not be built' in str(w.message)]))\n"
+            "print(a[:, 0].tolist())\n")
+    env = dict(os.environ, TORCH_EXTENSIONS_DIR=str(tmp_path / "ext"), CXX=str(tmp_path / "no-such-c++"),
+               LAVA_FF_NATIVE="1")
+    done = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    warned, first_column = done.stdout.strip().splitlines()[-2:]
+    assert warned == "1"
+    # by hand: c = 44.8 -> 44 each step (trunc), v = trunc(v * 3973/4096) + c[t], reset at 64
+    c, v, expected = 0, 0, []
+    for _ in range(5):
+        c = int(c * 3072 / 4096) + 44
+        v = int(v * 3973 / 4096) + c
+        expected.append(v / 64)
+        v = 0 if v >= 64 else v
+    assert json.loads(first_column) == expected
