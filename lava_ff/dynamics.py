@@ -25,9 +25,22 @@ import torch
 from .config import LOIHI2
 from .native import cuba_forward_native
 
-__all__ = ["cuba_dynamics", "cuba_integrate", "cuba_voltage"]
+__all__ = ["cuba_dynamics", "cuba_integrate", "cuba_voltage", "cuba_spikes"]
 
 DECAY_SHIFT = LOIHI2.decay_bits  # slayer's (and Loihi's) decays are integers out of 1 << 12
+
+
+def _check_constants(current_decay: int, voltage_decay: int, w_scale: int) -> None:
+    if w_scale < 1 or w_scale & (w_scale - 1):
+        raise ValueError(f"w_scale must be a power of two (slayer's scale, 64 here), got {w_scale}")
+    for name, decay in (("current_decay", current_decay), ("voltage_decay", voltage_decay)):
+        if not 0 <= decay <= 1 << DECAY_SHIFT:
+            raise ValueError(f"{name} must be an integer in [0, {1 << DECAY_SHIFT}], got {decay}")
+
+
+def _keeps(current_decay: int, voltage_decay: int) -> tuple[float, float]:
+    """The factors that keep ``(4096 - decay) / 4096`` of a state per step (exact in binary)."""
+    return tuple(((1 << DECAY_SHIFT) - d) / (1 << DECAY_SHIFT) for d in (current_decay, voltage_decay))
 
 
 class _CubaIntegrator(torch.autograd.Function):
@@ -46,14 +59,14 @@ class _CubaIntegrator(torch.autograd.Function):
     @staticmethod
     def forward(ctx, x: torch.Tensor, current_decay: int, voltage_decay: int, w_scale: int, threshold: float,
                 with_current: bool):
-        keep_c, keep_v = (((1 << DECAY_SHIFT) - d) / (1 << DECAY_SHIFT)  # exact in binary
-                          for d in (current_decay, voltage_decay))
+        keep_c, keep_v = _keeps(current_decay, voltage_decay)
         limit = threshold * w_scale
         ctx.keeps = keep_c, keep_v  # the backward pass decays by the same factors, without the reset
         ctx.with_current = with_current
         native = cuba_forward_native(x, keep_c, keep_v, w_scale, limit, with_current)
         if native is not None:
-            return tuple(native) if with_current else native[0]
+            voltage, current, _ = native
+            return (current, voltage) if with_current else voltage
         current, voltage = torch.empty_like(x) if with_current else None, torch.empty_like(x)
         c = torch.zeros(x.shape[1:], dtype=torch.float64, device=x.device)
         v, drive = torch.zeros_like(c), torch.empty_like(c)
@@ -93,24 +106,24 @@ def cuba_integrate(x: torch.Tensor, current_decay: int, voltage_decay: int, w_sc
     two, ``threshold`` the voltage's reset level."""
     if x.ndim < 2:
         raise ValueError(f"expected [time, ...], got shape {tuple(x.shape)}")
-    if w_scale < 1 or w_scale & (w_scale - 1):
-        raise ValueError(f"w_scale must be a power of two (slayer's scale, 64 here), got {w_scale}")
-    for name, decay in (("current_decay", current_decay), ("voltage_decay", voltage_decay)):
-        if not 0 <= decay <= 1 << DECAY_SHIFT:
-            raise ValueError(f"{name} must be an integer in [0, {1 << DECAY_SHIFT}], got {decay}")
+    _check_constants(current_decay, voltage_decay, w_scale)
     return _CubaIntegrator.apply(x, int(current_decay), int(voltage_decay), int(w_scale), float(threshold),
                                  bool(with_current))
 
 
-def _neuron_integrate(neuron, current_in: torch.Tensor, with_current: bool):
+def _neuron_constants(neuron) -> tuple[int, int, int, float]:
+    """``(current_decay, voltage_decay, w_scale, threshold)`` of a slayer CUBA neuron that these paths cover."""
     from lava.lib.dl.slayer.utils import quantize
 
     if neuron.persistent_state or neuron.norm is not None or neuron.current_decay.numel() != 1:
-        raise ValueError("cuba_dynamics and cuba_voltage cover neurons with shared decays, no persistent state "
-                         "and no norm")
-    return cuba_integrate(current_in.permute(2, 0, 1), int(quantize(neuron.current_decay).item()),
-                          int(quantize(neuron.voltage_decay).item()), neuron.s_scale,
-                          neuron.threshold + neuron.threshold_eps, with_current)
+        raise ValueError("cuba_dynamics, cuba_voltage and cuba_spikes cover neurons with shared decays, no "
+                         "persistent state and no norm")
+    return (int(quantize(neuron.current_decay).item()), int(quantize(neuron.voltage_decay).item()),
+            neuron.s_scale, neuron.threshold + neuron.threshold_eps)
+
+
+def _neuron_integrate(neuron, current_in: torch.Tensor, with_current: bool):
+    return cuba_integrate(current_in.permute(2, 0, 1), *_neuron_constants(neuron), with_current)
 
 
 def cuba_dynamics(neuron, current_in: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
@@ -127,3 +140,23 @@ def cuba_dynamics(neuron, current_in: torch.Tensor) -> tuple[torch.Tensor, torch
 def cuba_voltage(neuron, current_in: torch.Tensor) -> torch.Tensor:
     """The voltage of :func:`cuba_dynamics` alone, without storing the current."""
     return _neuron_integrate(neuron, current_in, False).permute(1, 2, 0)
+
+
+def cuba_spikes(neuron, current_in: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """``(spikes, voltage)`` of a slayer ``cuba.Neuron`` driven by
+    ``current_in`` ``[B, N, T]``: :func:`cuba_voltage` and the neuron's own
+    spike function. Where no gradient is needed and the compiled kernel runs
+    (:mod:`lava_ff.native`), it emits the spikes while it integrates (the
+    reset condition, which is slayer's spike condition: voltages lie on the
+    ``1 / w_scale`` grid), saving two passes over ``[B, N, T]``; equal
+    either way (tested)."""
+    if not (torch.is_grad_enabled() and current_in.requires_grad):
+        current_decay, voltage_decay, w_scale, threshold = _neuron_constants(neuron)
+        _check_constants(current_decay, voltage_decay, w_scale)
+        native = cuba_forward_native(current_in.permute(2, 0, 1), *_keeps(current_decay, voltage_decay), w_scale,
+                                     threshold * w_scale, False, with_spikes=True)
+        if native is not None:
+            voltage, _, spikes = native
+            return spikes.permute(1, 2, 0), voltage.permute(1, 2, 0)
+    voltage = cuba_voltage(neuron, current_in)
+    return neuron.spike(voltage), voltage

@@ -16,7 +16,7 @@ import torch
 from torch import nn
 
 from .config import LOIHI2, FFConfig, NeuronParams, quantize_weights
-from .dynamics import cuba_voltage
+from .dynamics import cuba_spikes
 from .kernels import combine_layer_scores, combined_scores, goodness_scale, raw_goodness
 from .negatives import overlay_encoded
 
@@ -153,7 +153,7 @@ def spike_rate(spikes: torch.Tensor) -> torch.Tensor:
 
 class FFLayer(nn.Module):
     """Dense + CUBA LIF layer with slayer's integer-exact neuron dynamics
-    (integrated by :func:`lava_ff.dynamics.cuba_voltage`, bit-identical to
+    (integrated by :func:`lava_ff.dynamics.cuba_spikes`, bit-identical to
     ``slayer.neuron.cuba.Neuron.dynamics`` and faster on a CPU)."""
 
     def __init__(self, in_features: int, out_features: int, neuron: NeuronParams,
@@ -217,15 +217,12 @@ class FFLayer(nn.Module):
             )
         if black_box:
             with torch.no_grad():
-                voltage = cuba_voltage(self.neuron, self._current(spikes_in))
-                spikes = self.neuron.spike(voltage)
+                spikes, voltage = cuba_spikes(self.neuron, self._current(spikes_in))
             if not torch.is_grad_enabled():
                 return spikes, voltage
             linear = self._current(_time_mean(spikes_in)) / self.neuron_params.threshold  # [B, O, 1]
             return _BlackBox.apply(spikes, linear), voltage
-        voltage = cuba_voltage(self.neuron, self._current(spikes_in))
-        spikes = self.neuron.spike(voltage)
-        return spikes, voltage
+        return cuba_spikes(self.neuron, self._current(spikes_in))
 
 
 def torch_goodness(spikes: torch.Tensor, kind: str, voltage: torch.Tensor | None = None,

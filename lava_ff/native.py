@@ -39,66 +39,77 @@ _SOURCE = r"""
 
 namespace {
 
+constexpr int64_t kBlock = 512;
+
+// One block of at most kBlock neurons over the whole window, states in L1:
 // c[t] = trunc(keep_c c[t-1]) + trunc(w_scale x[t]); v[t] = trunc(keep_v v[t-1]) + c[t];
-// out[t] = v[t] / w_scale; v restarts from 0 once it reaches limit. Time-major [T, N].
-template <typename scalar_t>
+// out[t] = v[t] / w_scale; a spike where v reached limit, and v restarts from 0 there.
+template <typename scalar_t, bool kSpikes>
 void integrate_block(const scalar_t* __restrict__ x, scalar_t* __restrict__ current,
-                     scalar_t* __restrict__ voltage, const int64_t steps, const int64_t count,
-                     const int64_t first, const int64_t n, const double keep_c, const double keep_v,
-                     const double w_scale, const double limit) {
-  constexpr int64_t kBlock = 512;
+                     scalar_t* __restrict__ voltage, scalar_t* __restrict__ spikes, const int64_t steps,
+                     const int64_t count, const int64_t first, const int64_t n, const double keep_c,
+                     const double keep_v, const double w_scale, const double limit) {
   const scalar_t inverse = static_cast<scalar_t>(1.0 / w_scale);
   double c[kBlock], v[kBlock];
   std::fill(c, c + n, 0.0);
   std::fill(v, v + n, 0.0);
   for (int64_t t = 0; t < steps; ++t) {
-    const scalar_t* __restrict__ xt = x + t * count + first;
-    scalar_t* __restrict__ vt = voltage + t * count + first;
+    const int64_t offset = t * count + first;
+    const scalar_t* __restrict__ xt = x + offset;
+    scalar_t* __restrict__ vt = voltage + offset;
+    scalar_t* __restrict__ st = kSpikes ? spikes + offset : nullptr;
     for (int64_t j = 0; j < n; ++j) {
       const double cj = std::trunc(c[j] * keep_c) + std::trunc(static_cast<double>(xt[j]) * w_scale);
       const double vj = std::trunc(v[j] * keep_v) + cj;
+      const bool fire = vj >= limit;
       c[j] = cj;
       vt[j] = static_cast<scalar_t>(vj) * inverse;
-      v[j] = vj >= limit ? 0.0 : vj;
+      v[j] = fire ? 0.0 : vj;
+      if constexpr (kSpikes) st[j] = fire ? scalar_t(1) : scalar_t(0);
     }
     if (current != nullptr) {
-      scalar_t* __restrict__ ct = current + t * count + first;
+      scalar_t* __restrict__ ct = current + offset;
       for (int64_t j = 0; j < n; ++j) ct[j] = static_cast<scalar_t>(c[j]) * inverse;
     }
   }
 }
 
-// c[t] = trunc(keep_c c[t-1]) + trunc(w_scale x[t]); v[t] = trunc(keep_v v[t-1]) + c[t];
-// out[t] = v[t] / w_scale; v restarts from 0 once it reaches limit. Time-major [T, N], blocks of
-// 512 neurons whose states stay in L1 over the whole window.
+// Time-major [T, N]; blocks of neurons in parallel.
 template <typename scalar_t>
-void integrate(const scalar_t* x, scalar_t* current, scalar_t* voltage, int64_t steps, int64_t count,
-               double keep_c, double keep_v, double w_scale, double limit) {
-  at::parallel_for(0, (count + 511) / 512, 8, [=](int64_t begin, int64_t end) {
+void integrate(const scalar_t* x, scalar_t* current, scalar_t* voltage, scalar_t* spikes, int64_t steps,
+               int64_t count, double keep_c, double keep_v, double w_scale, double limit) {
+  at::parallel_for(0, (count + kBlock - 1) / kBlock, 8, [=](int64_t begin, int64_t end) {
     for (int64_t block = begin; block < end; ++block) {
-      const int64_t first = block * 512;
-      integrate_block<scalar_t>(x, current, voltage, steps, count, first, std::min<int64_t>(512, count - first),
-                                keep_c, keep_v, w_scale, limit);
+      const int64_t first = block * kBlock, n = std::min<int64_t>(kBlock, count - first);
+      if (spikes != nullptr) {
+        integrate_block<scalar_t, true>(x, current, voltage, spikes, steps, count, first, n, keep_c, keep_v,
+                                        w_scale, limit);
+      } else {
+        integrate_block<scalar_t, false>(x, current, voltage, spikes, steps, count, first, n, keep_c, keep_v,
+                                         w_scale, limit);
+      }
     }
   });
 }
 
 }  // namespace
 
+// [voltage, current or None, spikes or None]
 std::vector<torch::Tensor> cuba_forward(torch::Tensor x, double keep_c, double keep_v, double w_scale,
-                                        double limit, bool with_current) {
+                                        double limit, bool with_current, bool with_spikes) {
   TORCH_CHECK(x.device().is_cpu(), "cuba_forward: CPU tensors only");
   TORCH_CHECK(x.dim() >= 1, "cuba_forward: expected [time, ...]");
   x = x.contiguous();
   auto voltage = torch::empty_like(x);
   auto current = with_current ? torch::empty_like(x) : torch::Tensor();
+  auto spikes = with_spikes ? torch::empty_like(x) : torch::Tensor();
   const int64_t steps = x.size(0), count = steps == 0 ? 0 : x.numel() / steps;
   AT_DISPATCH_FLOATING_TYPES(x.scalar_type(), "cuba_forward", [&] {
     integrate<scalar_t>(x.data_ptr<scalar_t>(), with_current ? current.data_ptr<scalar_t>() : nullptr,
-                        voltage.data_ptr<scalar_t>(), steps, count, keep_c, keep_v, w_scale, limit);
+                        voltage.data_ptr<scalar_t>(), with_spikes ? spikes.data_ptr<scalar_t>() : nullptr,
+                        steps, count, keep_c, keep_v, w_scale, limit);
   });
-  if (with_current) return {current, voltage};
-  return {voltage};
+  return {voltage, current, spikes};
 }
 """
 
@@ -127,7 +138,7 @@ def cuba_kernel():
         try:
             from torch.utils.cpp_extension import load_inline
 
-            _STATE["module"] = load_inline(name="lava_ff_cuba_cpu", cpp_sources=_SOURCE, functions=["cuba_forward"],
+            _STATE["module"] = load_inline(name="lava_ff_cuba_cpu_v2", cpp_sources=_SOURCE, functions=["cuba_forward"],
                                            extra_cflags=_flags(), verbose=False)
         except Exception as err:  # no compiler, no ninja, headers missing: the torch loop still works
             _STATE["module"] = None
@@ -138,15 +149,19 @@ def cuba_kernel():
 
 
 def cuba_forward_native(x: torch.Tensor, keep_c: float, keep_v: float, w_scale: int, limit: float,
-                        with_current: bool):
-    """The kernel's ``[current,] voltage`` for time-major ``x``, or None where
-    it does not apply (disabled, unbuildable, not a CPU float tensor)."""
+                        with_current: bool, with_spikes: bool = False):
+    """The kernel's ``(voltage, current or None, spikes or None)`` for
+    time-major ``x`` (spikes: 1 where the voltage reached ``limit``, the
+    reset condition), or None where it does not apply (disabled,
+    unbuildable, not a CPU float tensor)."""
     if x.device.type != "cpu" or x.dtype not in (torch.float32, torch.float64):
         return None
     module = cuba_kernel()
     if module is None:
         return None
-    return module.cuba_forward(x, float(keep_c), float(keep_v), float(w_scale), float(limit), bool(with_current))
+    voltage, current, spikes = module.cuba_forward(x, float(keep_c), float(keep_v), float(w_scale), float(limit),
+                                                   bool(with_current), bool(with_spikes))
+    return voltage, current, spikes
 
 
 _M_TRIM_THRESHOLD, _M_MMAP_MAX = -1, -4  # glibc's mallopt parameters (malloc.h)
