@@ -3,10 +3,11 @@
 lava-dl slayer compiles its CUDA neuron kernels on first use
 (``torch.utils.cpp_extension.load``); this does the same for the CPU loop of
 :class:`lava_ff.dynamics._CubaIntegrator`. The torch loop makes about a dozen
-passes over the whole state per time step; the kernel keeps each neuron's
-current and voltage in registers over the whole window and reads the input
-and writes the voltage once, with the same float64 arithmetic in the same
-order, so its outputs are bit-identical (tests compare them).
+passes over the whole state per time step; the kernel takes 512 neurons at a
+time through the whole window with their current and voltage in a small
+array that stays in the L1 cache, reading the input and writing the voltage
+(and, if asked, the spikes) once, with the same float64 arithmetic in the
+same order, so its outputs are bit-identical (tests compare them).
 
 Set ``LAVA_FF_NATIVE=0`` to use the torch loop only. Without a C++ compiler
 (or ninja) the build fails once, with a warning naming the reason, and the
