@@ -19,7 +19,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from .config import LOIHI2, FixedNeuronParams, NeuronParams, quantize_neuron
+from .config import LOIHI2, LOSS_KINDS, FixedNeuronParams, NeuronParams, quantize_neuron
 
 __all__ = [
     "CubaState",
@@ -376,7 +376,7 @@ def label_log_likelihood(per_layer: np.ndarray, loss: str, theta: float, alpha: 
         return alpha * g
     if loss == "softplus":
         return -softplus(theta - g)
-    raise ValueError(f"unknown loss {loss!r}; valid: softplus, symba, softmax")
+    raise ValueError(f"unknown loss {loss!r}; valid: {', '.join(LOSS_KINDS)}")
 
 
 def combined_scores(per_layer: np.ndarray, logits: np.ndarray, loss: str, theta: float,

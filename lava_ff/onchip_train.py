@@ -150,9 +150,9 @@ def onchip_fit(config: FFConfig, start_weights: list, neuron: FixedNeuronParams,
         record = {"epoch": epoch, "seconds": seconds, "learning_rate": rule.learning_rate}
         if val_x is not None:
             # goodness only: the chip learns no readout (the host trains one after the last epoch),
-            # so its untrained one is not measured
+            # so neither it nor the combined classifier is measured, and the record carries neither
             accuracy = evaluate_accuracy(onchip_network(config, weights, neuron), val_x, val_y, readout=False)
-            record.update({f"val_{k}": v for k, v in accuracy.items() if k != "readout"})
+            record.update({f"val_{k}": v for k, v in accuracy.items() if v is not None})
         history.append(record)
         _save_state(state_path, weights, epoch, 0, seconds, updates, history, run_info)
     return {"weights": weights, "history": history, "train_seconds": seconds, "weight_updates": updates,

@@ -371,6 +371,7 @@ def test_cli_onchip_training_resume_continual_and_export(tmp_path, capsys):
     assert metrics["samples_per_second"] > 0 and 0 <= metrics["test_accuracy"] <= 1
     # the chip learns no readout: validation readout accuracy is that of the host-trained one
     assert all("val_readout" not in record for record in metrics["history"])
+    assert all("val_combined" not in record and "val_goodness" in record for record in metrics["history"])
     _, val, _, _ = load_split("digits", None, 0)
     host = load_trained(str(out)).predict(flatten_images(val.images), "readout")
     assert metrics["val_accuracy_readout"] == pytest.approx(np.mean(host == np.asarray(val.labels)))

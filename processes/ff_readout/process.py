@@ -7,7 +7,7 @@ from lava.magma.core.process.ports.ports import InPort
 from lava.magma.core.process.process import AbstractProcess
 from lava.magma.core.process.variable import Var
 
-from lava_ff.config import LOSS_KINDS, PREDICTION_COLUMNS, check_positive_int
+from lava_ff.config import LOSS_KINDS, PREDICTION_COLUMNS, check_positive_float, check_positive_int
 from lava_ff.kernels import quantize_readout
 
 
@@ -58,10 +58,7 @@ every layer's label log-likelihood under the training ``loss`` (with
             raise ValueError(f"latency must be a non-negative integer, got {latency!r}")
         if loss not in LOSS_KINDS:
             raise ValueError(f"unknown loss {loss!r}; valid: {', '.join(LOSS_KINDS)}")
-        for label, value in (("theta", theta), ("alpha", alpha)):
-            if isinstance(value, bool) or not isinstance(value, (int, float, np.number)) \
-                    or not np.isfinite(value) or value <= 0:
-                raise ValueError(f"{label} must be a positive finite number, got {value!r}")
+        theta, alpha = check_positive_float("theta", theta), check_positive_float("alpha", alpha)
         scales = np.asarray(layer_scales, np.float64)
         scales_fixed = scales if layer_scales_fixed is None else np.asarray(layer_scales_fixed, np.float64)
         for label, value in (("layer_scales", scales), ("layer_scales_fixed", scales_fixed)):
@@ -89,7 +86,7 @@ every layer's label log-likelihood under the training ``loss`` (with
         super().__init__(num_samples=num_samples, num_classes=num_classes, time_steps=time_steps,
                          layer_scales=scales, layer_scales_fixed=scales_fixed, has_candidates=has_candidates,
                          has_readout=has_readout, record_scores=record_scores, period=period,
-                         latency=int(latency), loss=loss, theta=float(theta), alpha=float(alpha),
+                         latency=int(latency), loss=loss, theta=theta, alpha=alpha,
                          readout_exponent=int(exponent), name=name)
         self.g_in = InPort(shape=(num_layers, copies))
         self.r_in = InPort(shape=(width,))
