@@ -17,7 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
-from lava_ff.cli import load_trained, summarise_predictions, torch_predictions
+from lava_ff.cli import load_trained, summarise_predictions
 from lava_ff.datasets import load_mnist
 from lava_ff.lava_net import TAGS, build_lava_network, run_lava_inference
 from lava_ff.spec import NetworkSpec
@@ -38,7 +38,7 @@ def main(argv=None) -> dict:
         test = test.subset(np.arange(args.limit))
     x, y = flatten_images(test.images), np.asarray(test.labels)
     start = time.perf_counter()
-    reference = torch_predictions(net, x)
+    reference = net.prediction_table(x)
     torch_seconds = time.perf_counter() - start
     result = {"benchmark": "lava_inference", "samples": len(x), "layers": list(net.config.layer_sizes),
               "time_steps": net.config.time_steps,

@@ -25,7 +25,7 @@ import torch
 from lava_ff.netx_export import export, load
 from lava_ff.netx_export.run import build_netx_network, run_netx_inference
 
-from lava_ff.cli import load_trained, summarise_predictions, torch_predictions
+from lava_ff.cli import load_trained, summarise_predictions
 from lava_ff.datasets import load_mnist
 from lava_ff.train import flatten_images
 
@@ -63,7 +63,7 @@ def main(argv=None) -> dict:
     with tempfile.TemporaryDirectory() as tmp:
         path = export(net, Path(tmp) / "model.net")
         spec = load(path)
-        reference = torch_predictions(net, x)
+        reference = net.prediction_table(x)
         n_spike = min(args.spike_samples, len(x))
         expected = torch_window_spikes(net, x[:n_spike])
         start = time.perf_counter()

@@ -420,19 +420,6 @@ def load_trained(model: str):
     return net
 
 
-def torch_predictions(net, x: np.ndarray, batch: int = 250) -> np.ndarray:
-    """``[N, 4]``: goodness, goodness skipping layer 0, readout, combined
-    (the columns of :class:`FFReadout`, ``PREDICTION_COLUMNS``)."""
-    out = []
-    for start in range(0, len(x), batch):
-        xb = x[start:start + batch]
-        per_layer, logits = net.layer_label_scores(xb), net.readout_logits(xb)
-        out.append(np.stack([net.combine_scores(per_layer, False).argmax(1),
-                             net.combine_scores(per_layer, True).argmax(1),
-                             logits.argmax(1), net.combined_scores(per_layer, logits).argmax(1)], axis=1))
-    return np.concatenate(out)
-
-
 def summarise_predictions(predictions: np.ndarray, labels: np.ndarray, reference: np.ndarray) -> dict:
     """Accuracy and agreement with the torch ``reference``, per prediction column."""
     from .config import PREDICTION_COLUMNS
@@ -471,7 +458,7 @@ def cmd_evaluate(args) -> dict:
         test = test.subset(slice(0, args.limit))
     x, y = prepare_inputs(test.images, cfg), np.asarray(test.labels)
     start = time.perf_counter()
-    reference = torch_predictions(net, x)
+    reference = net.prediction_table(x)
     torch_seconds = time.perf_counter() - start
     result = {"backend": args.backend, "samples": len(x)}
     if BACKENDS[args.backend] is None:

@@ -15,7 +15,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from .config import LOIHI2, FFConfig, NeuronParams, quantize_weights
+from .config import LOIHI2, PREDICTION_COLUMNS, FFConfig, NeuronParams, quantize_weights
 from .dynamics import cuba_spikes
 from .kernels import combine_layer_scores, combined_scores, goodness_scale, raw_goodness
 from .negatives import overlay_encoded
@@ -384,6 +384,26 @@ class FFNetwork(nn.Module):
         ``logits`` from :meth:`readout_logits`."""
         cfg = self.config
         return combined_scores(per_layer, logits, cfg.loss, cfg.theta, cfg.symba_alpha)
+
+    @torch.no_grad()
+    def prediction_table(self, x: np.ndarray, rng: np.random.Generator | None = None, batch: int = 250,
+                         readout: bool = True) -> np.ndarray:
+        """``[N, 4]`` predicted labels in the columns of ``PREDICTION_COLUMNS``
+        (what :class:`FFReadout` stores): goodness, goodness skipping layer 0,
+        readout, combined. One goodness pass and one readout pass per batch
+        serve all four; ``readout=False`` skips the readout pass and leaves
+        its two columns at -1, as FFReadout does for absent inputs."""
+        table = np.full((len(x), len(PREDICTION_COLUMNS)), -1, np.int64)
+        for start in range(0, len(x), batch):
+            xb, rows = x[start:start + batch], slice(start, start + batch)
+            per_layer = self.layer_label_scores(xb, rng)
+            table[rows, 0] = self.combine_scores(per_layer, False).argmax(1)
+            table[rows, 1] = self.combine_scores(per_layer, True).argmax(1)
+            if readout:
+                logits = self.readout_logits(xb, rng)
+                table[rows, 2] = logits.argmax(1)
+                table[rows, 3] = self.combined_scores(per_layer, logits).argmax(1)
+        return table
 
     @torch.no_grad()
     def predict(self, x: np.ndarray, method: str = "goodness",

@@ -22,7 +22,7 @@ import numpy as np
 import torch
 from tqdm.auto import tqdm
 
-from .config import FFConfig, check_greedy_epochs, check_positive_int, describe_changes
+from .config import PREDICTION_COLUMNS, FFConfig, check_greedy_epochs, check_positive_int, describe_changes
 from .fileio import atomic_path
 from .kernels import three_factor_update
 from .model import FFNetwork, dense_spikes, torch_ff_loss, torch_softmax_ff_loss
@@ -152,18 +152,8 @@ def evaluate_accuracy(net: FFNetwork, x: np.ndarray, y: np.ndarray, batch: int =
     the first), of the linear readout and of both as one product of experts
     (``combined``; :meth:`FFNetwork.combined_scores`). ``readout=False``:
     the last two are ``None``, not measured."""
-    correct = {"goodness": 0, "goodness_skip_first": 0, "readout": 0, "combined": 0}
-    for start in range(0, len(x), batch):
-        xb, yb = x[start:start + batch], y[start:start + batch]
-        per_layer = net.layer_label_scores(xb, rng)
-        for key, skip in (("goodness", False), ("goodness_skip_first", True)):
-            scores = net.combine_scores(per_layer, skip)
-            correct[key] += int((scores.argmax(1) == yb).sum())
-        if readout:
-            logits = net.readout_logits(xb, rng)
-            correct["readout"] += int((logits.argmax(1) == yb).sum())
-            correct["combined"] += int((net.combined_scores(per_layer, logits).argmax(1) == yb).sum())
-    out = {k: v / max(len(x), 1) for k, v in correct.items()}
+    table = net.prediction_table(x, rng, batch, readout)
+    out = {column: float((table[:, i] == y).sum()) / max(len(x), 1) for i, column in enumerate(PREDICTION_COLUMNS)}
     if not readout:
         out["readout"] = out["combined"] = None
     if len(net.layers) == 1:
