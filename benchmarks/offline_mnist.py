@@ -36,7 +36,7 @@ FFGAF-style with translation augmentation, 8 epochs
 Six epochs per layer (``--epochs 12 --out runs/bench_ffgaf_shift1_e12``): test 98.13% goodness /
 98.04% readout, but 68 min of training alone on 2 cores (before the faster dynamics).
 
-The headline: layer 1 trained for 20 epochs, layer 2 for 6, with the faster dynamics
+The best 784-1000-1000 run: layer 1 trained for 20 epochs, layer 2 for 6, with the faster dynamics
 (test 98.52% goodness / 98.32% readout, 45 min of training alone on 2 cores):
 
     .venv/bin/python benchmarks/offline_mnist.py --rule ffgaf --loss softmax --alpha 1 --layers 1000,1000 \
