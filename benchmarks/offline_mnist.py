@@ -125,6 +125,10 @@ def main(argv=None) -> dict:
     p.add_argument("--val-size", type=int, default=5000)
     p.add_argument("--test-limit", type=int, default=None)
     p.add_argument("--shift", type=int, default=0, help="translation augmentation, pixels (TrainSettings.shift)")
+    p.add_argument("--rotate", type=float, default=0.0,
+                   help="rotation augmentation, degrees either way (TrainSettings.rotate)")
+    p.add_argument("--zoom", type=float, default=0.0,
+                   help="scale augmentation, relative, factor in [1-ZOOM, 1+ZOOM] (TrainSettings.zoom)")
     p.add_argument("--readout-every", type=int, default=1,
                    help="train the readout after every N epochs and the last (TrainSettings.readout_every)")
     p.add_argument("--threads", type=int, default=None)
@@ -151,7 +155,7 @@ def main(argv=None) -> dict:
                    three_factor_lr=args.three_factor_lr, seed=args.seed,
                    **parse_overrides(args.set))
     trainer = Trainer(cfg, TrainSettings(epochs=args.epochs, batch_size=args.batch_size, shift=args.shift,
-                                         readout_every=args.readout_every),
+                                         rotate=args.rotate, zoom=args.zoom, readout_every=args.readout_every),
                       out_dir=Path(args.out))
     trainer.resume()
     start = time.perf_counter()
@@ -169,7 +173,7 @@ def main(argv=None) -> dict:
         "train_samples": len(train), "test_samples": len(test),
         "history": trainer.history,
         "config": cfg.to_dict(),
-        "shift": args.shift,
+        "shift": args.shift, "rotate": args.rotate, "zoom": args.zoom,
     }
     print(json.dumps(result))
     Path(args.out).mkdir(parents=True, exist_ok=True)

@@ -168,6 +168,12 @@ def _add_train_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--shift", type=int, default=0, metavar="PIXELS",
                    help="translation augmentation (offline training): each training image moves by a "
                         "random offset of up to PIXELS per axis, anew every epoch (default 0: none)")
+    p.add_argument("--rotate", type=float, default=0.0, metavar="DEGREES",
+                   help="rotation augmentation (offline training): each training image turns by a random "
+                        "angle of up to DEGREES either way, anew every epoch, before --shift (default 0)")
+    p.add_argument("--zoom", type=float, default=0.0, metavar="FRACTION",
+                   help="scale augmentation (offline training): each training image is scaled about its "
+                        "centre by a random factor in [1-FRACTION, 1+FRACTION] (default 0)")
     p.add_argument("--no-progress", action="store_true", help="no progress bars")
     p.add_argument("--backend", choices=["torch", "lava-float", "lava-fixed", "loihi2"], default="torch",
                    help="torch: offline training (CPU, or CUDA when present); lava-float / lava-fixed: "
@@ -239,7 +245,8 @@ def cmd_train(args) -> dict:
     out = Path(args.out)
     trainer = Trainer(cfg, TrainSettings(epochs=args.epochs, batch_size=args.batch_size,
                                          progress=not args.no_progress, patience=args.patience,
-                                         shift=args.shift, readout_every=args.readout_every), out_dir=out)
+                                         shift=args.shift, rotate=args.rotate, zoom=args.zoom,
+                                         readout_every=args.readout_every), out_dir=out)
     if args.resume:
         if not trainer.resume():
             raise SystemExit(f"--resume: no checkpoint at {trainer.checkpoint_path}")
@@ -318,9 +325,10 @@ def cmd_train_onchip(args) -> dict:
     if args.block_lr_scale is not None:
         raise SystemExit(f"--block-lr-scale {args.block_lr_scale}: on-chip learning runs one --onchip-lr in "
                          "every layer; drop --block-lr-scale or train offline with --backend torch")
-    if args.shift:
-        raise SystemExit(f"--shift {args.shift}: on-chip learning streams the images as they are; drop --shift "
-                         "or train offline with --backend torch")
+    for flag, value in (("--shift", args.shift), ("--rotate", args.rotate), ("--zoom", args.zoom)):
+        if value:
+            raise SystemExit(f"{flag} {value}: on-chip learning streams the images as they are; drop {flag} "
+                             "or train offline with --backend torch")
     if (out / ONCHIP_STATE).exists() and not args.resume:
         raise SystemExit(f"{out / ONCHIP_STATE} exists: pass --resume to continue it, or choose another --out")
     rule = FFLearningRule(learning_rate=args.onchip_lr, pre_trace_tau=args.pre_trace_tau,
