@@ -13,6 +13,7 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import sys
 import time
@@ -275,6 +276,8 @@ def cmd_train(args) -> dict:
         "epochs": trainer.epoch,
         "history": trainer.history,
         "config": cfg.to_dict(),
+        # how it was trained: epochs, batch, augmentation (shift, rotate, zoom), readout schedule
+        "train_settings": dataclasses.asdict(trainer.settings),
     }
     (out / "metrics.json").write_text(json.dumps(metrics, indent=2))
     plot_history(trainer.history, out / "training_curves.png")

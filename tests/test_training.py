@@ -677,12 +677,13 @@ def test_cli_bad_values_are_named(args, match, tmp_path):
 def test_cli_train_evaluate_writes_metrics_and_plots(tmp_path):
     out = tmp_path / "run"
     result = _cli("train", "--dataset", "digits", "--layers", "64", "--epochs", "1",
-                  "--limit", "300", "--no-progress", "--out", str(out))
+                  "--limit", "300", "--no-progress", "--rotate", "5", "--out", str(out))
     assert result.returncode == 0, result.stderr
     metrics = json.loads((out / "metrics.json").read_text())
     for key in ("test_accuracy", "val_accuracy", "train_seconds", "samples_per_second", "config"):
         assert key in metrics
     assert metrics["config"]["layer_sizes"] == [64]
+    assert metrics["train_settings"]["rotate"] == 5.0 and metrics["train_settings"]["shift"] == 0
     for png in ("training_curves.png", "goodness_histograms.png"):
         assert (out / png).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     again = _cli("train", "--dataset", "digits", "--layers", "64", "--epochs", "1", "--out", str(out))
