@@ -86,6 +86,7 @@ and after 12 epochs with cosine step sizes and one-pixel shifts (test 98.04% goo
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import time
 from pathlib import Path
@@ -183,7 +184,7 @@ def main(argv=None) -> dict:
         "train_samples": len(train), "test_samples": len(test),
         "history": trainer.history,
         "config": cfg.to_dict(),
-        "shift": args.shift, "rotate": args.rotate, "zoom": args.zoom,
+        "train_settings": dataclasses.asdict(trainer.settings),  # epochs, shift / rotate / zoom, readout
     }
     print(json.dumps(result))
     Path(args.out).mkdir(parents=True, exist_ok=True)

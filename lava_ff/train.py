@@ -49,13 +49,20 @@ def prepare_inputs(x: np.ndarray, config: FFConfig) -> np.ndarray:
     return flatten_images(x)
 
 
+def check_image_rows(features: int, image_shape: tuple[int, int], what: str) -> None:
+    """A ValueError unless rows of ``features`` values are flat images of
+    ``image_shape``, which ``what`` (an augmentation) needs."""
+    height, width = image_shape
+    if features != height * width:
+        raise ValueError(f"{what} needs flat images [N, {height * width}] of shape {tuple(image_shape)}, "
+                         f"got rows of {features} values")
+
+
 def check_shift(shift: int, image_shape: tuple[int, int], features: int) -> None:
     """A ValueError naming the value unless ``shift`` pixels is a positive
     translation inside ``image_shape`` and rows of ``features`` are such images."""
     height, width = image_shape
-    if features != height * width:
-        raise ValueError(f"translation needs flat images [N, {height * width}] of shape {tuple(image_shape)}, "
-                         f"got rows of {features} values")
+    check_image_rows(features, image_shape, "translation")
     check_positive_int("shift", shift)
     if shift >= min(height, width):
         raise ValueError(f"shift={shift} would move a {height}x{width} image out of its frame; "
@@ -126,9 +133,7 @@ def random_affine(x: np.ndarray, image_shape: tuple[int, int], rotate: float, zo
     x = np.asarray(x)
     if x.ndim != 2:
         raise ValueError(f"random_affine needs flat images [N, H*W], got shape {x.shape}")
-    if x.shape[1] != int(np.prod(image_shape)):
-        raise ValueError(f"rotation and zoom need flat images [N, {int(np.prod(image_shape))}] of shape "
-                         f"{tuple(image_shape)}, got rows of {x.shape[1]} values")
+    check_image_rows(x.shape[1], image_shape, "rotation and zoom")
     check_affine(rotate, zoom)
     angles = np.deg2rad(rng.uniform(-rotate, rotate, len(x)))
     scales = rng.uniform(1.0 - zoom, 1.0 + zoom, len(x))

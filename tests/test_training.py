@@ -632,6 +632,11 @@ def test_rotation_and_zoom_augmented_training_learns_digits(digits_split):
     trainer = Trainer(cfg, TrainSettings(epochs=2, batch_size=50, progress=False, rotate=10.0, zoom=0.1))
     history = trainer.fit(train.images, train.labels, val.images, val.labels, (8, 8))
     assert history[-1]["val_goodness"] >= 0.6, history
+    # rows that are not images of the given shape are refused at the first batch, before it learns
+    fresh = Trainer(cfg, TrainSettings(epochs=1, progress=False, zoom=0.1))
+    with pytest.raises(ValueError, match=r"rotation and zoom needs flat images \[N, 63\] of shape \(7, 9\)"):
+        fresh.fit(train.images, train.labels, val.images, val.labels, (7, 9))
+    assert fresh.epoch == 0 and fresh.history == []
 
 
 def test_cli_help_documents_every_option():
