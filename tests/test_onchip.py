@@ -17,6 +17,7 @@ from lava_ff.onchip import (
     deployable_weights,
     phase_windows,
     simulate_onchip,
+    simulate_onchip_windows,
     window_length,
 )
 
@@ -188,6 +189,36 @@ def test_reference_rounding_models_the_engine_shared_random(rng):
         simulate_onchip(weights, neuron, rule, cfg, windows, [1, 0], fixed=True, rounding="nearest")
     with pytest.raises(ValueError, match="float mode"):
         simulate_onchip(weights, neuron, rule, cfg, windows, [1, 0], fixed=False, rounding="shared")
+
+
+@pytest.mark.parametrize("fixed, rounding", [(False, "expected"), (True, "expected"), (True, "shared"),
+                                             (True, "independent")])
+def test_window_simulator_equals_the_step_reference_bit_for_bit(rng, fixed, rounding):
+    """The window-by-window simulator is the step reference reorganised:
+    same weights and goodness, exactly, over several samples with a
+    no-learning window among them (the random streams advance alike)."""
+    cfg, weights, x, y, negative = small_problem(rng, samples=6)
+    windows = np.concatenate([phase_windows(x[i], y[i], negative[i], cfg) for i in range(6)])
+    phases = np.tile([1, -1], 6)
+    phases[3] = 0
+    neuron, rule = quantize_neuron(cfg.neuron), FFLearningRule(learning_rate=16.0, pre_trace_impulse=32)
+    step = simulate_onchip(weights, neuron, rule, cfg, windows, phases, fixed=fixed, rounding=rounding,
+                           rng=np.random.default_rng(4))
+    fast = simulate_onchip_windows(weights, neuron, rule, cfg, windows, phases, fixed=fixed, rounding=rounding,
+                                   rng=np.random.default_rng(4))
+    for layer, (got, want) in enumerate(zip(fast.weights, step.weights, strict=True)):
+        assert np.abs(want - weights[layer]).max() > 1, "the run must learn"
+        np.testing.assert_array_equal(got, want)
+    np.testing.assert_array_equal(fast.goodness, step.goodness)
+    assert fast.goodness.min() > 0
+
+
+def test_window_simulator_refuses_more_layers_than_window_steps(rng):
+    cfg = FFConfig(in_features=4, layer_sizes=(3,) * 4, num_classes=2, time_steps=2)
+    weights = [np.zeros((3, 6), np.int32)] + [np.zeros((3, 3), np.int32)] * 3
+    with pytest.raises(ValueError, match="at most 3 layers"):
+        simulate_onchip_windows(weights, quantize_neuron(cfg.neuron), FFLearningRule(), cfg,
+                                np.zeros((2, 6, 2)), [1, -1], fixed=False)
 
 
 def test_initial_weights_scale_with_the_threshold():
