@@ -187,6 +187,9 @@ def _add_train_options(p: argparse.ArgumentParser) -> None:
     onchip.add_argument("--onchip-lr", type=float, default=16.0,
                         help="rule learning rate: dw = lr * pre_trace * rate * m in integer weight units "
                              "(default 16; below ~0.07 it underflows in fixed point and is refused)")
+    onchip.add_argument("--onchip-lr-decay", type=float, default=1.0, metavar="FACTOR",
+                        help="epoch e runs at --onchip-lr * FACTOR**e, FACTOR in (0, 1] (default 1: no decay; "
+                             "0.5 halves the rate every pass)")
     onchip.add_argument("--pre-trace-tau", type=int, default=4, help="pre-trace decay in steps (default 4)")
     onchip.add_argument("--pre-trace-impulse", type=int, default=16,
                         help="pre-trace increment per spike, 7-bit units (default 16)")
@@ -332,6 +335,8 @@ def cmd_train_onchip(args) -> dict:
         if value:
             raise SystemExit(f"{flag} {value}: on-chip learning streams the images as they are; drop {flag} "
                              "or train offline with --backend torch")
+    if not 0 < args.onchip_lr_decay <= 1:  # NaN fails too
+        raise SystemExit(f"--onchip-lr-decay {args.onchip_lr_decay}: the per-epoch rate factor must lie in (0, 1]")
     if (out / ONCHIP_STATE).exists() and not args.resume:
         raise SystemExit(f"{out / ONCHIP_STATE} exists: pass --resume to continue it, or choose another --out")
     rule = FFLearningRule(learning_rate=args.onchip_lr, pre_trace_tau=args.pre_trace_tau,
@@ -365,7 +370,7 @@ def cmd_train_onchip(args) -> dict:
         run = onchip_fit(cfg, start, neuron, rule, train_x, np.asarray(train.labels), tag=tag,
                          epochs=args.epochs, out_dir=out, val_x=val_x, val_y=np.asarray(val.labels),
                          resume=args.resume, samples_per_run=args.samples_per_run,
-                         progress=not args.no_progress, seed=args.seed)
+                         progress=not args.no_progress, seed=args.seed, rate_decay=args.onchip_lr_decay)
     except KeyboardInterrupt:
         print(f"\ninterrupted: the weights after the last chunk are saved in {out / ONCHIP_STATE}; rerun "
               "with --resume to continue", file=sys.stderr)

@@ -101,21 +101,32 @@ def _check_resumable(path: Path, stored: dict | None, current: dict) -> None:
 def onchip_fit(config: FFConfig, start_weights: list, neuron: FixedNeuronParams, rule: FFLearningRule,
                train_x: np.ndarray, train_y: np.ndarray, *, tag: str, epochs: int, out_dir: Path,
                val_x: np.ndarray | None = None, val_y: np.ndarray | None = None, resume: bool = False,
-               samples_per_run: int = 500, progress: bool = True, seed: int = 0) -> dict:
+               samples_per_run: int = 500, progress: bool = True, seed: int = 0, rate_decay: float = 1.0) -> dict:
     """Train on chip (simulated) for ``epochs`` passes; returns the learned
     weights, per-epoch history (validation accuracy, the rule's learning
     rate), wall time, samples/s and weight updates.
+
+    ``rate_decay``: epoch ``e`` (from 0) runs the rule at
+    ``rule.learning_rate * rate_decay**e`` (a new rule, hence a new Lava
+    network, per epoch: the engine's constants are fixed within a run).
+    Every epoch's rule is built before training starts, so a rate that
+    would underflow in fixed point by the last epoch fails at once.
 
     ``resume=True`` refuses a state trained with another network, neuron,
     training-set size or seed (its position would point at other samples);
     a different ``rule`` is allowed (a step-size schedule across resumes)
     and each epoch's record names the learning rate it ran at."""
     import json
-    from dataclasses import asdict
+    from dataclasses import asdict, replace
 
     from .onchip_lava import train_onchip, weight_updates
     from .train import evaluate_accuracy
 
+    if isinstance(rate_decay, bool) or not isinstance(rate_decay, (int, float, np.floating)) \
+            or not 0 < rate_decay <= 1:
+        raise ValueError(f"rate_decay must be a number in (0, 1], got {rate_decay!r}")
+    rules = [rule if rate_decay == 1 else replace(rule, learning_rate=rule.learning_rate * rate_decay**e)
+             for e in range(epochs)]
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     state_path = out_dir / ONCHIP_STATE
@@ -141,13 +152,13 @@ def onchip_fit(config: FFConfig, start_weights: list, neuron: FixedNeuronParams,
                         updates + weight_updates(done, learned), history, run_info)
 
         if len(order):
-            run = train_onchip(config, weights, neuron, rule, train_x[order], train_y[order], tag=tag,
+            run = train_onchip(config, weights, neuron, rules[epoch], train_x[order], train_y[order], tag=tag,
                                rng=np.random.default_rng([seed, epoch, position]),
                                samples_per_run=samples_per_run, progress=progress, on_chunk=checkpoint)
             weights, seconds, updates = run["weights"], seconds + run["seconds"], updates + run["weight_updates"]
             samples_run, run_seconds = samples_run + len(order), run_seconds + run["seconds"]
         epoch, position = epoch + 1, 0
-        record = {"epoch": epoch, "seconds": seconds, "learning_rate": rule.learning_rate}
+        record = {"epoch": epoch, "seconds": seconds, "learning_rate": rules[epoch - 1].learning_rate}
         if val_x is not None:
             # goodness only: the chip learns no readout (the host trains one after the last epoch),
             # so neither it nor the combined classifier is measured, and the record carries neither

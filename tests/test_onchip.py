@@ -385,6 +385,22 @@ def test_fixed_training_refuses_fractional_weights(rng):
                          rng=rng, progress=False)
 
 
+@pytest.mark.parametrize("decay, match", [(0.0, "rate_decay must be a number in"), (1.5, "got 1.5"),
+                                          (float("nan"), "got nan"), (True, "got True"),
+                                          (0.25, "learning_rate=0.03125 underflows")])
+def test_onchip_fit_refuses_a_bad_rate_decay_before_training(rng, tmp_path, decay, match):
+    """Epochs 0..2 at 0.5 * decay**e: 0.25 makes the last one underflow."""
+    from lava_ff.onchip_train import onchip_fit
+
+    cfg, weights, x, y, _ = small_problem(rng)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # the coarse-gain warning of rate 0.5
+        with pytest.raises(ValueError, match=match):
+            onchip_fit(cfg, weights, quantize_neuron(cfg.neuron), FFLearningRule(learning_rate=0.5), x, y,
+                       tag="fixed_pt", epochs=3, out_dir=tmp_path / "run", rate_decay=decay, progress=False)
+    assert not (tmp_path / "run").exists()
+
+
 # ---------------------------------------------------------------------- CLI
 def test_cli_onchip_training_resume_continual_and_export(tmp_path, capsys):
     import json
@@ -420,6 +436,12 @@ def test_cli_onchip_training_resume_continual_and_export(tmp_path, capsys):
     assert main(["train", "--backend", "lava-fixed", "--epochs", "2", "--resume", "--out", str(out), *common[:-4],
                  "--onchip-lr", "4", "--pre-trace-impulse", "4"]) == 0
     history = json.loads((out / "metrics.json").read_text())["history"]
+    assert [(r["epoch"], r["learning_rate"]) for r in history] == [(1, 8.0), (2, 4.0)]
+    # a per-epoch decay runs each epoch at its own rate, in one command
+    decayed = tmp_path / "decayed"
+    assert main(["train", "--backend", "lava-fixed", "--epochs", "2", "--onchip-lr-decay", "0.5",
+                 "--out", str(decayed), *common]) == 0
+    history = json.loads((decayed / "metrics.json").read_text())["history"]
     assert [(r["epoch"], r["learning_rate"]) for r in history] == [(1, 8.0), (2, 4.0)]
     # the on-chip-trained network exports to netx and evaluates
     assert main(["export", "--model", str(out), "--out", str(tmp_path / "onchip.net")]) == 0

@@ -672,6 +672,11 @@ def test_cli_help_documents_every_option():
     (["--rotate", "-3"], r"rotate must be a number in \[0, 180\), got -3.0"),
     (["--zoom", "1.5"], r"zoom must be a number in \[0, 1\), got 1.5"),
     (["--rotate", "5", "--backend", "lava-float"], "--rotate 5.0: on-chip learning streams the images as they"),
+    (["--onchip-lr-decay", "0", "--backend", "lava-fixed"], r"--onchip-lr-decay 0.0: .* must lie in \(0, 1\]"),
+    (["--onchip-lr-decay", "nan", "--backend", "lava-float"], r"--onchip-lr-decay nan: .* must lie in \(0, 1\]"),
+    # the last epoch's rate (0.2 * 0.25) would underflow: refused before the first epoch runs
+    (["--backend", "lava-fixed", "--epochs", "2", "--onchip-lr", "0.2", "--onchip-lr-decay", "0.25"],
+     "learning_rate=0.05 underflows to zero in fixed point"),
 ])
 def test_cli_bad_values_are_named(args, match, tmp_path):
     result = _cli("train", "--out", str(tmp_path / "o"), "--epochs", "1", *args)
