@@ -44,6 +44,7 @@ def main(argv=None) -> list[dict]:
     # defaults chosen on a validation split (the last 1,000 training images) with the numpy reference,
     # simulate_onchip(rounding="shared"), 2,000 samples: see the README's on-chip section
     p.add_argument("--onchip-lr", type=float, default=16.0)
+    p.add_argument("--onchip-lr-decay", type=float, default=1.0, help="epoch e runs at --onchip-lr * this**e")
     p.add_argument("--pre-trace-impulse", type=int, default=16)
     p.add_argument("--theta", type=float, default=5.0)
     p.add_argument("--threshold", type=float, default=32.0, help="neuron threshold (weights scale with it)")
@@ -58,6 +59,7 @@ def main(argv=None) -> list[dict]:
         out = Path(args.out) / f"{args.backend}_{size}"
         argv_train = ["train", "--dataset", "mnist", "--data", args.data, "--backend", args.backend,
                       "--limit", str(size), "--epochs", str(args.epochs), "--onchip-lr", str(args.onchip_lr),
+                      "--onchip-lr-decay", str(args.onchip_lr_decay),
                       "--pre-trace-impulse", str(args.pre_trace_impulse), "--theta", str(args.theta),
                       "--threshold", str(args.threshold), "--label-repeat", str(args.label_repeat),
                       "--out", str(out), "--no-progress"]
@@ -76,6 +78,7 @@ def main(argv=None) -> list[dict]:
                   "samples_per_second": metrics["samples_per_second"],
                   "weight_updates": metrics["weight_updates"], "train_seconds": metrics["train_seconds"],
                   "wall_seconds": wall, "init_from": args.init_from, "rule": metrics["rule"],
+                  "learning_rates": [r["learning_rate"] for r in metrics["history"]],
                   "theta": metrics["config"]["theta"], "layers": metrics["config"]["layer_sizes"],
                   "threshold": metrics["config"]["neuron"]["threshold"],
                   "label_repeat": metrics["config"]["label_repeat"]}
