@@ -7,7 +7,8 @@ import numpy as np
 from .config import OVERLAYS
 from .encoding import check_intensities, check_spike_trains, encode
 
-__all__ = ["overlay_label", "neutral_label", "random_wrong_labels", "hard_negative_labels",
+__all__ = ["overlay_label", "neutral_label", "random_wrong_labels", "hard_negative_labels", "wrong_labels",
+           "LABEL_NEGATIVES",
            "hybrid_masks", "hybrid_images", "check_labels", "overlay_encoded"]
 
 
@@ -74,6 +75,35 @@ def hard_negative_labels(scores: np.ndarray, labels: np.ndarray) -> np.ndarray:
     labels = check_labels(labels, scores.shape[1], scores.shape[0])
     scores[np.arange(len(labels)), labels] = -np.inf
     return scores.argmax(axis=1)
+
+
+#: the negatives that carry a wrong label (``hybrid`` mixes images instead)
+LABEL_NEGATIVES = ("random", "hard", "mixed")
+
+
+def wrong_labels(kind: str, labels: np.ndarray, num_classes: int, rng: np.random.Generator,
+                 scores=None) -> np.ndarray:
+    """The wrong label each sample's negative carries, as ``kind`` says.
+
+    * ``random``: uniform over the wrong classes (:func:`random_wrong_labels`);
+    * ``hard``: the wrong label the current network scores highest
+      (:func:`hard_negative_labels`; Hinton's negatives from the net's own predictions);
+    * ``mixed``: per sample, hard or random with probability 1/2 each.
+
+    ``scores`` is a callable returning the current goodness ``[B, C]`` of
+    every label; it is called only for ``hard`` and ``mixed``, after the
+    random draw, so a ``random`` run never pays for a goodness pass. The
+    offline trainer and on-chip learning both pick their negatives here.
+    """
+    if kind not in LABEL_NEGATIVES:
+        raise ValueError(f"negatives {kind!r} carry no wrong label; valid: {', '.join(LABEL_NEGATIVES)}")
+    wrong = random_wrong_labels(labels, num_classes, rng)
+    if kind == "random":
+        return wrong
+    if scores is None:
+        raise ValueError(f"negatives {kind!r} need the current goodness of every label (scores=)")
+    hard = hard_negative_labels(scores(), labels)
+    return hard if kind == "hard" else np.where(rng.random(len(labels)) < 0.5, hard, wrong)
 
 
 def hybrid_masks(shape: tuple[int, int], count: int, rng: np.random.Generator,

@@ -26,7 +26,7 @@ from .config import PREDICTION_COLUMNS, FFConfig, check_greedy_epochs, check_pos
 from .fileio import atomic_path
 from .kernels import three_factor_update
 from .model import FFNetwork, dense_spikes, torch_ff_loss, torch_softmax_ff_loss
-from .negatives import hard_negative_labels, hybrid_images, random_wrong_labels
+from .negatives import hybrid_images, wrong_labels
 
 __all__ = ["TrainSettings", "Trainer", "evaluate_accuracy", "save_checkpoint", "load_checkpoint",
            "flatten_images", "prepare_inputs", "random_shift", "random_affine", "affine_resample"]
@@ -331,10 +331,7 @@ class Trainer:
         if kind == "hybrid":
             hybrids = hybrid_images(xb.reshape((-1,) + tuple(image_shape)), self.rng)
             return net.encode(hybrids.reshape(len(xb), -1), None, self.rng), None
-        wrong = random_wrong_labels(yb, cfg.num_classes, self.rng)
-        if kind in ("hard", "mixed"):
-            hard = hard_negative_labels(net.label_scores(xb, self.rng), yb)
-            wrong = hard if kind == "hard" else np.where(self.rng.random(len(yb)) < 0.5, hard, wrong)
+        wrong = wrong_labels(kind, yb, cfg.num_classes, self.rng, scores=lambda: net.label_scores(xb, self.rng))
         return net.encode(xb, wrong, self.rng), wrong
 
     def _objective(self, xb: np.ndarray, yb: np.ndarray, image_shape):

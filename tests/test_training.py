@@ -22,6 +22,7 @@ from lava_ff.negatives import (
     hybrid_images,
     overlay_label,
     random_wrong_labels,
+    wrong_labels,
 )
 from lava_ff.train import (
     Trainer,
@@ -433,6 +434,35 @@ def test_random_wrong_label_never_equals_true(rng):
 def test_hard_negative_is_most_plausible_wrong_label():
     scores = np.array([[5.0, 9.0, 1.0], [0.0, 1.0, 2.0]])
     assert hard_negative_labels(scores, np.array([1, 0])).tolist() == [0, 2]
+
+
+def test_wrong_labels_random_hard_and_mixed():
+    """random: the uniform draw; hard: the argmax; mixed: per sample the hard
+    label where the next uniform number is below 1/2, else the random one,
+    replayed from the same seed."""
+    labels = np.arange(200) % 10
+    scores = np.random.default_rng(7).normal(size=(200, 10))
+    hard = hard_negative_labels(scores, labels)
+
+    def never_called():
+        raise AssertionError("random negatives must not compute goodness")
+
+    random = wrong_labels("random", labels, 10, np.random.default_rng(1), scores=never_called)
+    assert np.array_equal(random, random_wrong_labels(labels, 10, np.random.default_rng(1)))
+    assert np.array_equal(wrong_labels("hard", labels, 10, np.random.default_rng(1), scores=lambda: scores), hard)
+    replay = np.random.default_rng(1)
+    uniform = (labels + replay.integers(1, 10, size=200)) % 10
+    expected = np.where(replay.random(200) < 0.5, hard, uniform)
+    mixed = wrong_labels("mixed", labels, 10, np.random.default_rng(1), scores=lambda: scores)
+    assert np.array_equal(mixed, expected)
+    assert 0 < np.mean(mixed == hard) < 1 and not np.any(mixed == labels)
+
+
+@pytest.mark.parametrize("kind, scores, match", [("hybrid", None, "'hybrid' carry no wrong label"),
+                                                 ("hard", None, "need the current goodness")])
+def test_wrong_labels_refuse_kinds_without_a_label_or_scores(kind, scores, match, rng):
+    with pytest.raises(ValueError, match=match):
+        wrong_labels(kind, np.array([0, 1]), 3, rng, scores=scores)
 
 
 def test_overlay_schemes(rng):
