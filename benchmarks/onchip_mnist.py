@@ -49,6 +49,9 @@ def main(argv=None) -> list[dict]:
     p.add_argument("--theta", type=float, default=5.0)
     p.add_argument("--threshold", type=float, default=32.0, help="neuron threshold (weights scale with it)")
     p.add_argument("--label-repeat", type=int, default=20)
+    p.add_argument("--negatives", choices=["random", "hard", "mixed"], default="random",
+                   help="each sample's wrong label: random, or chosen by the weights learned so far (hard, "
+                        "or hard and random half each: mixed), refreshed every chunk of samples")
     p.add_argument("--out", default="runs/onchip")
     args = p.parse_args(argv)
     test = load_mnist(args.data, "test")
@@ -62,7 +65,7 @@ def main(argv=None) -> list[dict]:
                       "--onchip-lr-decay", str(args.onchip_lr_decay),
                       "--pre-trace-impulse", str(args.pre_trace_impulse), "--theta", str(args.theta),
                       "--threshold", str(args.threshold), "--label-repeat", str(args.label_repeat),
-                      "--out", str(out), "--no-progress"]
+                      "--negatives", args.negatives, "--out", str(out), "--no-progress"]
         if args.init_from:
             argv_train += ["--init-from", args.init_from]
         if (out / "onchip_state.npz").exists():
@@ -81,7 +84,7 @@ def main(argv=None) -> list[dict]:
                   "learning_rates": [r["learning_rate"] for r in metrics["history"]],
                   "theta": metrics["config"]["theta"], "layers": metrics["config"]["layer_sizes"],
                   "threshold": metrics["config"]["neuron"]["threshold"],
-                  "label_repeat": metrics["config"]["label_repeat"]}
+                  "label_repeat": metrics["config"]["label_repeat"], "negatives": metrics["config"]["negatives"]}
         print(json.dumps(result), flush=True)
         results.append(result)
     Path(args.out).mkdir(parents=True, exist_ok=True)

@@ -145,8 +145,8 @@ def _add_train_options(p: argparse.ArgumentParser) -> None:
                    help="label input neurons per class with --overlay label_neurons (default 1; on MNIST "
                         "the on-chip rule needs ~20, or 10 labels are lost among 784 pixels)")
     p.add_argument("--negatives", choices=NEGATIVES, default="random",
-                   help="random wrong label, hard (most plausible wrong label), mixed, or "
-                        "hybrid (unsupervised: Hinton's masked image mixtures)")
+                   help="random wrong label, hard (most plausible wrong label), mixed (hard or random, "
+                        "half each), or hybrid (unsupervised: Hinton's masked image mixtures; offline only)")
     p.add_argument("--lr", type=float, default=3e-3, help="Adam learning rate (surrogate rule)")
     p.add_argument("--three-factor-lr", type=float, default=0.05,
                    help="step size of the gradient-free three-factor rule; 0.05 suits the softplus/symba "
@@ -331,6 +331,9 @@ def cmd_train_onchip(args) -> dict:
     if args.block_lr_scale is not None:
         raise SystemExit(f"--block-lr-scale {args.block_lr_scale}: on-chip learning runs one --onchip-lr in "
                          "every layer; drop --block-lr-scale or train offline with --backend torch")
+    if args.negatives == "hybrid":
+        raise SystemExit("--negatives hybrid: on-chip learning shows each sample with a wrong label; use random, "
+                         "hard or mixed, or train offline with --backend torch")
     for flag, value in (("--shift", args.shift), ("--rotate", args.rotate), ("--zoom", args.zoom)):
         if value:
             raise SystemExit(f"{flag} {value}: on-chip learning streams the images as they are; drop {flag} "
@@ -344,7 +347,9 @@ def cmd_train_onchip(args) -> dict:
     if args.init_from:
         base = load_trained(args.init_from)
         spec = NetworkSpec.from_torch(base)
-        cfg, start, neuron = base.config, list(spec.weights), spec.neurons[0]
+        # the on-chip run picks its own negatives (the offline model's may be hybrid images)
+        cfg = dataclasses.replace(base.config, negatives=args.negatives)
+        start, neuron = list(spec.weights), spec.neurons[0]
     else:
         base = None
     train, val, test, shape = load_split(args.dataset, args.data, args.seed,

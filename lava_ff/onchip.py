@@ -25,7 +25,10 @@ of both models, so float and fixed learn at the same effective rate.
 
 Phase schedule: every sample takes two windows of ``T + 1`` steps, first
 with its true label overlaid (positive phase), then with a wrong label
-(negative phase). The first step of every window is silent, so each layer
+(negative phase): a random one, or with ``FFConfig.negatives`` ``hard`` /
+``mixed`` the wrong label the weights learned so far score highest
+(:func:`lava_ff.negatives.wrong_labels`, refreshed every chunk of samples by
+:func:`lava_ff.onchip_lava.train_onchip`). The first step of every window is silent, so each layer
 (``l + 1`` steps behind the input: one ``Dense`` delay per layer) starts its
 window after a reset with no input: every layer sees exactly the ``T``-step
 forward pass of the offline model, and the trained weights need no
@@ -489,10 +492,12 @@ def simulate_onchip_windows(weights: list, neuron: FixedNeuronParams, rule: FFLe
 
 
 def check_phase_labels(labels: np.ndarray, negative_labels: np.ndarray, num_classes: int,
-                       count: int) -> tuple[np.ndarray, np.ndarray]:
+                       count: int, first: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """Both label arrays checked; a negative equal to its true label is named
+    by its sample index (``first``: the index of the arrays' first sample)."""
     labels = check_labels(labels, num_classes, count)
     negative_labels = check_labels(negative_labels, num_classes, count)
-    same = np.flatnonzero(labels == negative_labels)
+    same = first + np.flatnonzero(labels == negative_labels)
     if len(same):
         raise ValueError(f"negative_labels equal the true labels at samples {same[:5].tolist()}; "
                          "a negative label must be wrong")

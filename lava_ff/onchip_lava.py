@@ -24,7 +24,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .config import FFConfig, FixedNeuronParams
+from .config import FFConfig, FixedNeuronParams, check_positive_int
 from .onchip import POST_SYNAPTIC_PORTS, FFLearningRule, check_start_weights, post_synaptic_ports, window_length
 from .runtime import lava_session
 
@@ -65,6 +65,29 @@ class OnChipNetwork:
             synapse.snapshot.get()
             out.append(np.load(path))
         return out
+
+    @property
+    def negative_block(self) -> int:
+        """Samples whose negatives the input holds at a time (see :class:`FFPhaseInput`)."""
+        return self.source.negatives.shape[0]
+
+    def set_negatives(self, start: int, negative_labels: np.ndarray) -> None:
+        """Hand the input the negatives of samples ``start .. start + len - 1``,
+        the next block it will read (``start`` a multiple of the block, at most
+        one block long; a shorter last block is padded with a wrong label no
+        sample reads). Call while the network is paused before that block."""
+        from .onchip import check_phase_labels
+
+        block, labels = self.negative_block, self.source.proc_params["labels"]
+        negative_labels = np.asarray(negative_labels)
+        if start % block or not 1 <= len(negative_labels) <= block or start + len(negative_labels) > len(labels):
+            raise ValueError(f"negatives for samples {start}..{start + len(negative_labels) - 1} do not fill one "
+                             f"block of {block} of the {len(labels)} samples")
+        true = labels[start:start + len(negative_labels)]
+        _, negative_labels = check_phase_labels(true, negative_labels, self.source.proc_params["config"].num_classes,
+                                                len(true), first=start)
+        padded = np.resize(negative_labels, block)  # repeats: wrong for the samples they stand beside
+        self.source.negatives.set(padded.astype(np.int32))
 
     def goodness_logs(self) -> np.ndarray:
         """Raw goodness per layer and window ``[L, windows]`` (see ``log_windows``)."""
@@ -118,42 +141,65 @@ def train_onchip(config: FFConfig, weights: list, neuron: FixedNeuronParams, rul
                  timeout: float | None = None) -> dict:
     """One pass of on-chip FF learning over ``x, y`` in Lava's simulator.
 
-    Negative labels are drawn here (uniform over the wrong classes).
-    ``on_chunk(samples_done, weights)`` is called after every chunk with the
-    weights read back from Lava. Returns the learned weights (integer units),
-    the goodness log, wall time, samples/s and the number of weight updates
-    (learning events x synapses).
+    Negative labels follow ``config.negatives``
+    (:func:`lava_ff.negatives.wrong_labels`): ``random`` draws them all up
+    front; ``hard`` and ``mixed`` choose each chunk's from the goodness of
+    every label under the weights learned so far (read back after the chunk
+    before; the host computes it on the deployable network, where Loihi 2
+    would run ten inference windows per sample) and hand them to the input
+    before the chunk runs. ``on_chunk(samples_done, weights)`` is called
+    after every chunk with the weights read back from Lava. Returns the
+    learned weights (integer units), the goodness log, wall time, samples/s
+    and the number of weight updates (learning events x synapses).
     """
     from lava.magma.core.run_configs import Loihi2SimCfg
     from tqdm.auto import tqdm
 
-    from .negatives import random_wrong_labels
+    from .negatives import LABEL_NEGATIVES, random_wrong_labels, wrong_labels
 
     if tag not in ONCHIP_TAGS:
         raise ValueError(f"unknown tag {tag!r}; valid: {', '.join(ONCHIP_TAGS)}")
+    if config.negatives not in LABEL_NEGATIVES:
+        raise ValueError(f"on-chip learning shows each sample with a wrong label; negatives={config.negatives!r} "
+                         f"carries none (valid: {', '.join(LABEL_NEGATIVES)})")
+    samples_per_run = check_positive_int("samples_per_run", samples_per_run)
     x, y = np.asarray(x), np.asarray(y)
     if tag == "fixed_pt" and any(not np.array_equal(w, np.round(w)) for w in weights):
         raise ValueError("fixed_pt learning needs integer weights; these have fractions (from a floating_pt "
                          "run?): round them first")
+    # the random draws come first, as before hard negatives existed, so random runs repeat bit for bit
     negative = random_wrong_labels(y, config.num_classes, rng)
+    seed = int(rng.integers(2**31))
+
+    def negatives_of(begin: int, learned: list) -> np.ndarray:
+        rows = slice(begin, min(begin + samples_per_run, len(x)))
+        if config.negatives == "random":
+            return negative[rows]
+        from .onchip_train import onchip_network
+
+        scores = lambda: onchip_network(config, learned, neuron).label_scores(x[rows])  # noqa: E731
+        return wrong_labels(config.negatives, y[rows], config.num_classes, rng, scores=scores)
+
     start = time.perf_counter()
     with tempfile.TemporaryDirectory(prefix="lava_ff_onchip_") as snapshots:
-        net = build_learning_network(config, weights, neuron, rule, x, y, negative, snapshot_dir=snapshots,
-                                     log_windows=log_windows, seed=int(rng.integers(2**31)))
+        learned = list(weights)
+        net = build_learning_network(config, weights, neuron, rule, x, y, negatives_of(0, learned),
+                                     snapshot_dir=snapshots, log_windows=log_windows, seed=seed)
         with lava_session(net.source, Loihi2SimCfg(select_tag=tag), timeout=timeout) as session:
-            done, learned = 0, None
+            done = 0
             with tqdm(total=len(x), desc=f"on-chip FF ({tag})", unit="sample", disable=not progress,
                       leave=False) as bar:
                 while done < len(x):
+                    if done:
+                        net.set_negatives(done, negatives_of(done, learned))
                     chunk = min(samples_per_run, len(x) - done)
                     done += chunk
                     session.run(chunk * net.steps_per_sample + (net.tail_steps if done == len(x) else 0))
                     bar.update(chunk)
-                    if on_chunk is not None:
+                    if on_chunk is not None or config.negatives != "random" or done == len(x):
                         learned = net.weights()
+                    if on_chunk is not None:
                         on_chunk(done, learned)
-            if learned is None:  # the last chunk's weights are the learned ones
-                learned = net.weights()
             goodness = net.goodness_logs() if log_windows else None
     seconds = time.perf_counter() - start
     return {"weights": learned, "goodness_log": goodness, "seconds": seconds,

@@ -249,6 +249,65 @@ def test_lava_float_weights_after_n_samples_equal_the_reference(rng, tmp_path):
     np.testing.assert_array_equal(goodness, ref.goodness)
 
 
+def test_hard_negatives_are_chosen_per_chunk_from_the_weights_learned_so_far(rng):
+    """``train_onchip`` with ``negatives='hard'`` and two chunks of three
+    samples: chunk 1's negatives are the wrong labels the start weights score
+    highest, chunk 2's those the weights read back after chunk 1 (the step
+    reference stopped at that step: the last layer has not yet learned from
+    the last window) score highest; the float weights then equal the step
+    reference run on those negatives."""
+    from lava_ff.negatives import hard_negative_labels
+    from lava_ff.onchip_lava import train_onchip
+    from lava_ff.onchip_train import onchip_network
+
+    cfg, weights, x, y, _ = small_problem(rng, samples=6)
+    cfg = replace(cfg, negatives="hard")
+    neuron, rule = quantize_neuron(cfg.neuron), FFLearningRule(learning_rate=16.0, pre_trace_impulse=32)
+    first = hard_negative_labels(onchip_network(cfg, weights, neuron).label_scores(x[:3]), y[:3])
+    chunk_end = reference(cfg, weights, rule, x[:3], y[:3], first, fixed=False,
+                          steps=3 * 2 * window_length(cfg.time_steps)).weights
+    second = hard_negative_labels(onchip_network(cfg, chunk_end, neuron).label_scores(x[3:]), y[3:])
+    negative = np.concatenate([first, second])
+    want = reference(cfg, weights, rule, x, y, negative, fixed=False).weights
+    run = train_onchip(cfg, weights, neuron, rule, x, y, tag="floating_pt", rng=rng, samples_per_run=3,
+                       progress=False, timeout=300)
+    for got, ref, start in zip(run["weights"], want, weights, strict=True):
+        assert np.abs(ref - start).max() > 1, "the reference must have learned something"
+        np.testing.assert_allclose(got, ref, rtol=0, atol=1e-9)
+    # the test tells refreshed negatives from ones all chosen by the start weights
+    stale = hard_negative_labels(onchip_network(cfg, weights, neuron).label_scores(x[3:]), y[3:])
+    assert not np.array_equal(second, stale)
+
+
+def test_input_reads_each_block_of_negatives_the_host_sets(rng, tmp_path):
+    """Four samples with a block of two negatives, the second block set
+    between runs, learn exactly what four samples with all four negatives
+    fixed up front learn; bad blocks are refused by name."""
+    from lava.magma.core.run_configs import Loihi2SimCfg
+
+    from lava_ff.onchip_lava import build_learning_network
+    from lava_ff.runtime import lava_session
+
+    cfg, weights, x, y, negative = small_problem(rng, samples=4)
+    negative = np.array([1, 2, 0, 2])  # y = 0, 1, 2, 0
+    rule, neuron = FFLearningRule(learning_rate=16.0, pre_trace_impulse=32), quantize_neuron(cfg.neuron)
+    steps = 2 * window_length(cfg.time_steps)
+    want, _ = run_lava("floating_pt", cfg, weights, rule, x, y, negative, 4 * steps + 2, tmp_path)
+    net = build_learning_network(cfg, weights, neuron, rule, x, y, negative[:2], snapshot_dir=tmp_path)
+    assert net.negative_block == 2
+    with lava_session(net.source, Loihi2SimCfg(select_tag="floating_pt"), timeout=300) as session:
+        session.run(2 * steps)
+        with pytest.raises(ValueError, match="samples 1..2 do not fill one block of 2"):
+            net.set_negatives(1, negative[1:3])
+        with pytest.raises(ValueError, match="equal the true labels at samples \\[2, 3\\]"):
+            net.set_negatives(2, y[2:])
+        net.set_negatives(2, negative[2:])
+        session.run(2 * steps + 2)
+        got = net.weights()
+    for a, b in zip(got, want, strict=True):
+        np.testing.assert_array_equal(a, b)
+
+
 def test_lava_fixed_update_within_the_fixed_point_bound_of_the_reference(rng, tmp_path):
     """One learning event per layer (the first window of each): same spikes,
     so Lava fixed's update differs from the reference's expected one only by
@@ -458,3 +517,19 @@ def test_cli_onchip_training_resume_continual_and_export(tmp_path, capsys):
     assert main(["train", "--backend", "lava-fixed", "--out", str(tmp_path / "bad"), *common[:-4],
                  "--onchip-lr", "0.01"]) == 2
     assert "learning_rate=0.01 underflows" in capsys.readouterr().err
+
+
+def test_cli_onchip_negatives_mixed_runs_and_hybrid_is_refused(tmp_path):
+    import json
+
+    from lava_ff.cli import main
+
+    common = ["--dataset", "digits", "--layers", "20", "--theta", "1", "--limit", "20", "--no-progress",
+              "--samples-per-run", "10", "--onchip-lr", "8", "--pre-trace-impulse", "4", "--epochs", "1"]
+    out = tmp_path / "mixed"
+    assert main(["train", "--backend", "lava-fixed", "--negatives", "mixed", "--out", str(out), *common]) == 0
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert metrics["config"]["negatives"] == "mixed" and metrics["train_samples"] == 20
+    with pytest.raises(SystemExit, match="--negatives hybrid: on-chip learning shows each sample with a wrong"):
+        main(["train", "--backend", "lava-fixed", "--negatives", "hybrid", "--out", str(tmp_path / "h"), *common])
+    assert not (tmp_path / "h").exists()

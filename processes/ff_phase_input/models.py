@@ -19,7 +19,7 @@ class _AbstractFFPhaseInputModel(PyLoihiProcessModel):
     def __init__(self, proc_params):
         super().__init__(proc_params)
         p = proc_params
-        self.data, self.labels, self.negative_labels = p["data"], p["labels"], p["negative_labels"]
+        self.data, self.labels = p["data"], p["labels"]
         self.config = p["config"]
         self.rng = np.random.default_rng(p["seed"])
         self.length = window_length(self.config.time_steps)
@@ -31,7 +31,7 @@ class _AbstractFFPhaseInputModel(PyLoihiProcessModel):
         inside = sample < len(self.data)
         if step == 0 and phase_index == 0 and inside:
             self.windows = phase_windows(self.data[sample], int(self.labels[sample]),
-                                         int(self.negative_labels[sample]), self.config, self.rng)
+                                         int(self.negatives[sample % len(self.negatives)]), self.config, self.rng)
             self.sample_index[0] = sample + 1
         spikes = self.windows[phase_index][:, step - 1] if inside and step > 0 else np.zeros(self.s_out.shape)
         self.s_out.send(spikes)
@@ -46,6 +46,7 @@ class PyFFPhaseInputModelFloat(_AbstractFFPhaseInputModel):
     s_out: PyOutPort = LavaPyType(PyOutPort.VEC_DENSE, float)
     phase_out: PyOutPort = LavaPyType(PyOutPort.VEC_DENSE, float)
     sample_index: np.ndarray = LavaPyType(np.ndarray, int)
+    negatives: np.ndarray = LavaPyType(np.ndarray, int)
 
 
 @implements(proc=FFPhaseInput, protocol=LoihiProtocol)
@@ -55,3 +56,4 @@ class PyFFPhaseInputModelFixed(_AbstractFFPhaseInputModel):
     s_out: PyOutPort = LavaPyType(PyOutPort.VEC_DENSE, np.int32, precision=1)
     phase_out: PyOutPort = LavaPyType(PyOutPort.VEC_DENSE, np.int32, precision=2)
     sample_index: np.ndarray = LavaPyType(np.ndarray, np.int32, precision=24)
+    negatives: np.ndarray = LavaPyType(np.ndarray, np.int32, precision=8)

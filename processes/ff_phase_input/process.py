@@ -9,6 +9,7 @@ from lava.magma.core.process.variable import Var
 
 from lava_ff.config import FFConfig
 from lava_ff.encoding import check_input_data
+from lava_ff.negatives import check_labels
 from lava_ff.onchip import check_phase_labels, window_length
 
 
@@ -26,6 +27,15 @@ class FFPhaseInput(AbstractProcess):
     ``data``: intensities ``[N, F]`` in [0, 1] or binary spike trains
     ``[N, F, T]``; ``config`` says how labels are overlaid and inputs
     encoded. ``sample_index`` counts the samples started.
+
+    ``negative_labels`` ``[B]``, ``B <= N``: the negatives of the first ``B``
+    samples, held in the Var ``negatives``; sample ``n`` reads
+    ``negatives[n % B]`` when its first window starts. ``B = N`` fixes every
+    negative up front. With ``B < N`` the host writes each next block's
+    negatives into ``negatives`` while the network is paused between runs of
+    ``B`` samples (:meth:`lava_ff.onchip_lava.OnChipNetwork.set_negatives`):
+    how negatives chosen by the network being learned (hard negatives)
+    reach the chip.
     """
 
     def __init__(self, *, data: np.ndarray, labels: np.ndarray, negative_labels: np.ndarray,
@@ -36,11 +46,16 @@ class FFPhaseInput(AbstractProcess):
         data = check_input_data(data, config.time_steps, config.encoding)
         if data.shape[1] != config.in_features:
             raise ValueError(f"data has {data.shape[1]} features, the network expects {config.in_features}")
-        labels, negative_labels = check_phase_labels(labels, negative_labels, config.num_classes, len(data))
-        super().__init__(data=data, labels=labels, negative_labels=negative_labels, config=config, seed=seed,
-                         name=name)
+        block = np.asarray(negative_labels).size
+        if not 1 <= block <= len(data):
+            raise ValueError(f"negative_labels must hold the negatives of the first 1..{len(data)} samples "
+                             f"(a block of samples), got {block}")
+        labels = check_labels(labels, config.num_classes, len(data))
+        _, negative_labels = check_phase_labels(labels[:block], negative_labels, config.num_classes, block)
+        super().__init__(data=data, labels=labels, config=config, seed=seed, name=name)
         self.num_samples = len(data)
         self.window_length = window_length(config.time_steps)
         self.s_out = OutPort(shape=(config.input_size,))
         self.phase_out = OutPort(shape=(1,))
         self.sample_index = Var(shape=(1,), init=0)
+        self.negatives = Var(shape=(block,), init=negative_labels)
