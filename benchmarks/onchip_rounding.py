@@ -15,24 +15,36 @@ pass, as ``onchip_fit`` does), in each mode of ``--modes``:
 * ``shared``: fixed, one random number per update shared by every synapse,
   as Lava's fixed-point learning engine does.
 
+Each pass runs in chunks of ``--chunk`` samples, as ``lava-ff train`` runs
+Lava (``--samples-per-run``): ``--negatives hard`` or ``mixed`` choose each
+chunk's wrong labels from the weights learned so far, as the Lava run does
+(the reference restarts the pre-traces at every chunk, which Lava does not:
+a trace left from the previous sample's last step).
+
 Prints one JSON line per mode: validation accuracy by goodness (the first
-``--val-size`` images of the CLI's validation split) after each pass.
+``--val-size`` images of the CLI's validation split) after each pass, and
+with ``--test-limit N`` the accuracy on the first N test images after the
+last pass (the final figure: tune on validation).
 
     .venv/bin/python benchmarks/onchip_rounding.py --samples 10000 --rates 16,8 --modes float,shared
     .venv/bin/python benchmarks/onchip_rounding.py --samples 10000 --rates 16,8 --modes expected,independent
+    .venv/bin/python benchmarks/onchip_rounding.py --samples 60000 --rates 16,8 --modes float --negatives mixed \
+        --test-limit 10000
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import sys
 import time
 
 import numpy as np
+from tqdm.auto import tqdm
 
 from lava_ff.cli import load_split
 from lava_ff.config import FFConfig, NeuronParams, quantize_neuron
-from lava_ff.negatives import random_wrong_labels
+from lava_ff.negatives import LABEL_NEGATIVES, wrong_labels
 from lava_ff.onchip import ROUNDING_MODES, FFLearningRule, phase_windows, simulate_onchip_windows
 from lava_ff.onchip_train import initial_weights, onchip_network
 from lava_ff.train import evaluate_accuracy, prepare_inputs
@@ -41,24 +53,30 @@ MODES = ("float",) + ROUNDING_MODES
 
 
 def run_mode(mode: str, cfg: FFConfig, rates: list[float], x: np.ndarray, y: np.ndarray,
-             val_x: np.ndarray, val_y: np.ndarray, impulse: int) -> list[dict]:
+             val_x: np.ndarray, val_y: np.ndarray, impulse: int, chunk: int) -> tuple[list[dict], list]:
+    """One mode's passes: the log and the learned weights."""
     neuron, weights, log = quantize_neuron(cfg.neuron), initial_weights(cfg), []
     sim_rng = np.random.default_rng(2)  # the rounding draws; Lava's engine is seeded at 2 too
     for index, rate in enumerate(rates):
         rng = np.random.default_rng([cfg.seed, index])
         order = rng.permutation(len(x))
-        negative = random_wrong_labels(y[order], cfg.num_classes, rng)
-        windows = np.concatenate([phase_windows(x[i], y[i], negative[k], cfg, rng) for k, i in enumerate(order)])
         start = time.perf_counter()
         rule = FFLearningRule(learning_rate=rate, pre_trace_impulse=impulse)
-        weights = simulate_onchip_windows(weights, neuron, rule, cfg, windows, np.tile([1, -1], len(x)),
-                                          fixed=mode != "float", rounding="expected" if mode == "float" else mode,
-                                          rng=sim_rng).weights
+        for begin in tqdm(range(0, len(order), chunk), desc=f"{mode} pass {index + 1}", unit="chunk",
+                          mininterval=5):
+            rows = order[begin:begin + chunk]
+            scores = lambda rows=rows, w=weights: onchip_network(cfg, w, neuron).label_scores(x[rows])  # noqa: E731
+            negative = wrong_labels(cfg.negatives, y[rows], cfg.num_classes, rng, scores=scores)
+            windows = np.concatenate([phase_windows(x[i], y[i], negative[k], cfg, rng) for k, i in enumerate(rows)])
+            weights = simulate_onchip_windows(weights, neuron, rule, cfg, windows, np.tile([1, -1], len(rows)),
+                                              fixed=mode != "float",
+                                              rounding="expected" if mode == "float" else mode, rng=sim_rng).weights
         seconds = time.perf_counter() - start
         accuracy = evaluate_accuracy(onchip_network(cfg, weights, neuron), val_x, val_y, readout=False)
         log.append({"pass": index + 1, "rate": rate, "val_goodness": accuracy["goodness"],
                     "val_goodness_skip_first": accuracy["goodness_skip_first"], "seconds": seconds})
-    return log
+        print(json.dumps({"mode": mode, **log[-1]}), file=sys.stderr, flush=True)
+    return log, weights
 
 
 def main(argv=None) -> list[dict]:
@@ -73,23 +91,34 @@ def main(argv=None) -> list[dict]:
     p.add_argument("--label-repeat", type=int, default=20)
     p.add_argument("--pre-trace-impulse", type=int, default=16)
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--negatives", choices=LABEL_NEGATIVES, default="random",
+                   help="each sample's wrong label (hard, mixed: chosen per chunk by the weights learned so far)")
+    p.add_argument("--chunk", type=int, default=500, help="samples per chunk (lava-ff train's --samples-per-run)")
+    p.add_argument("--test-limit", type=int, default=0, help="test images evaluated after the last pass (0: none)")
     args = p.parse_args(argv)
     modes = args.modes.split(",")
     unknown = [m for m in modes if m not in MODES]
     if unknown:
         raise SystemExit(f"unknown mode(s) {', '.join(unknown)}; valid: {', '.join(MODES)}")
     rates = [float(r) for r in args.rates.split(",")]
-    train, val, _, _ = load_split("mnist", args.data, args.seed, time_steps=10)
+    train, val, test, _ = load_split("mnist", args.data, args.seed, time_steps=10)
     cfg = FFConfig(in_features=784, layer_sizes=(500, 500), time_steps=10,
                    neuron=NeuronParams(args.threshold, 0.25, 0.03), theta=args.theta,
-                   label_repeat=args.label_repeat, seed=args.seed)
+                   label_repeat=args.label_repeat, seed=args.seed, negatives=args.negatives)
     x, y = prepare_inputs(train.images[:args.samples], cfg), np.asarray(train.labels[:args.samples])
     val_x = prepare_inputs(val.images[:args.val_size], cfg)
     val_y = np.asarray(val.labels[:args.val_size])
     results = []
     for mode in modes:
+        passes, weights = run_mode(mode, cfg, rates, x, y, val_x, val_y, args.pre_trace_impulse, args.chunk)
         result = {"benchmark": "onchip_rounding", "mode": mode, "samples": len(x), "val_samples": len(val_x),
-                  "passes": run_mode(mode, cfg, rates, x, y, val_x, val_y, args.pre_trace_impulse)}
+                  "negatives": args.negatives, "passes": passes}
+        if args.test_limit:
+            test_x = prepare_inputs(test.images[:args.test_limit], cfg)
+            accuracy = evaluate_accuracy(onchip_network(cfg, weights, quantize_neuron(cfg.neuron)), test_x,
+                                         np.asarray(test.labels[:args.test_limit]), readout=False)
+            result.update(test_samples=len(test_x), test_goodness=accuracy["goodness"],
+                          test_goodness_skip_first=accuracy["goodness_skip_first"])
         print(json.dumps(result), flush=True)
         results.append(result)
     return results
