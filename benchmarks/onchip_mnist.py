@@ -16,6 +16,12 @@ A finished run's folder resumes: ``--epochs 2`` on the folder of a one-pass
 run trains the second pass only (how the full split's second pass was run:
 ``--subsets 60000 --epochs 2 --out runs/onchip_2pass`` on a copy of
 ``runs/onchip_full``; test 90.6 % goodness / 95.2 % readout, 31.5 samples/s).
+
+Negatives chosen by the weights learned so far, two passes at rate 16 then 8
+(the README's on-chip section has the figures):
+
+    .venv/bin/python benchmarks/onchip_mnist.py --subsets 60000 --epochs 2 --onchip-lr-decay 0.5 \
+        --negatives mixed --out runs/onchip_mixed
 """
 
 from __future__ import annotations

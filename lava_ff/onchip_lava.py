@@ -167,7 +167,7 @@ def train_onchip(config: FFConfig, weights: list, neuron: FixedNeuronParams, rul
     if tag == "fixed_pt" and any(not np.array_equal(w, np.round(w)) for w in weights):
         raise ValueError("fixed_pt learning needs integer weights; these have fractions (from a floating_pt "
                          "run?): round them first")
-    # the random draws come first, as before hard negatives existed, so random runs repeat bit for bit
+    # drawn up front whatever the kind, so the input's seed (and a random run) is the same for every chunk size
     negative = random_wrong_labels(y, config.num_classes, rng)
     seed = int(rng.integers(2**31))
 
