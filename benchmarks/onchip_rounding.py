@@ -44,9 +44,9 @@ from tqdm.auto import tqdm
 
 from lava_ff.cli import load_split
 from lava_ff.config import FFConfig, NeuronParams, quantize_neuron
-from lava_ff.negatives import LABEL_NEGATIVES, wrong_labels
+from lava_ff.negatives import LABEL_NEGATIVES
 from lava_ff.onchip import ROUNDING_MODES, FFLearningRule, phase_windows, simulate_onchip_windows
-from lava_ff.onchip_train import initial_weights, onchip_network
+from lava_ff.onchip_train import initial_weights, onchip_network, onchip_wrong_labels
 from lava_ff.train import evaluate_accuracy, prepare_inputs
 
 MODES = ("float",) + ROUNDING_MODES
@@ -65,8 +65,7 @@ def run_mode(mode: str, cfg: FFConfig, rates: list[float], x: np.ndarray, y: np.
         for begin in tqdm(range(0, len(order), chunk), desc=f"{mode} pass {index + 1}", unit="chunk",
                           mininterval=5):
             rows = order[begin:begin + chunk]
-            scores = lambda rows=rows, w=weights: onchip_network(cfg, w, neuron).label_scores(x[rows])  # noqa: E731
-            negative = wrong_labels(cfg.negatives, y[rows], cfg.num_classes, rng, scores=scores)
+            negative = onchip_wrong_labels(cfg, weights, neuron, x[rows], y[rows], rng)
             windows = np.concatenate([phase_windows(x[i], y[i], negative[k], cfg, rng) for k, i in enumerate(rows)])
             weights = simulate_onchip_windows(weights, neuron, rule, cfg, windows, np.tile([1, -1], len(rows)),
                                               fixed=mode != "float",

@@ -155,7 +155,7 @@ def train_onchip(config: FFConfig, weights: list, neuron: FixedNeuronParams, rul
     from lava.magma.core.run_configs import Loihi2SimCfg
     from tqdm.auto import tqdm
 
-    from .negatives import LABEL_NEGATIVES, random_wrong_labels, wrong_labels
+    from .negatives import LABEL_NEGATIVES, random_wrong_labels
 
     if tag not in ONCHIP_TAGS:
         raise ValueError(f"unknown tag {tag!r}; valid: {', '.join(ONCHIP_TAGS)}")
@@ -175,10 +175,9 @@ def train_onchip(config: FFConfig, weights: list, neuron: FixedNeuronParams, rul
         rows = slice(begin, min(begin + samples_per_run, len(x)))
         if config.negatives == "random":
             return negative[rows]
-        from .onchip_train import onchip_network
+        from .onchip_train import onchip_wrong_labels
 
-        scores = lambda: onchip_network(config, learned, neuron).label_scores(x[rows])  # noqa: E731
-        return wrong_labels(config.negatives, y[rows], config.num_classes, rng, scores=scores)
+        return onchip_wrong_labels(config, learned, neuron, x[rows], y[rows], rng)
 
     start = time.perf_counter()
     with tempfile.TemporaryDirectory(prefix="lava_ff_onchip_") as snapshots:

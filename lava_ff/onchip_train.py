@@ -25,7 +25,7 @@ from .config import FFConfig, FixedNeuronParams, dequantize_neuron, describe_cha
 from .fileio import atomic_path
 from .onchip import FFLearningRule, deployable_weights
 
-__all__ = ["ONCHIP_STATE", "onchip_fit", "onchip_network", "initial_weights"]
+__all__ = ["ONCHIP_STATE", "onchip_fit", "onchip_network", "onchip_wrong_labels", "initial_weights"]
 
 ONCHIP_STATE = "onchip_state.npz"
 
@@ -64,6 +64,18 @@ def onchip_network(config: FFConfig, learned: list, neuron: FixedNeuronParams):
     cfg = replace(config, neuron=dequantize_neuron(neuron))
     spec = NetworkSpec(cfg, tuple(deployable_weights(w) for w in learned), (neuron,) * len(learned))
     return spec.to_torch()
+
+
+def onchip_wrong_labels(config: FFConfig, weights: list, neuron: FixedNeuronParams, x: np.ndarray,
+                        y: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """The negatives' wrong labels for samples ``x, y`` as ``config.negatives``
+    says (:func:`lava_ff.negatives.wrong_labels`), ``hard`` ones scored by the
+    deployable network of the learned ``weights``: what the Lava run and the
+    numpy reference both hand each chunk."""
+    from .negatives import wrong_labels
+
+    scores = lambda: onchip_network(config, weights, neuron).label_scores(x)  # noqa: E731
+    return wrong_labels(config.negatives, y, config.num_classes, rng, scores=scores)
 
 
 def _save_state(path: Path, weights: list, epoch: int, position: int, seconds: float, updates: int,
