@@ -36,6 +36,7 @@ import numpy as np
 from lava_ff.cli import load_trained
 from lava_ff.cli import main as cli_main
 from lava_ff.datasets import load_mnist
+from lava_ff.negatives import LABEL_NEGATIVES
 from lava_ff.train import evaluate_accuracy, flatten_images
 
 
@@ -55,7 +56,7 @@ def main(argv=None) -> list[dict]:
     p.add_argument("--theta", type=float, default=5.0)
     p.add_argument("--threshold", type=float, default=32.0, help="neuron threshold (weights scale with it)")
     p.add_argument("--label-repeat", type=int, default=20)
-    p.add_argument("--negatives", choices=["random", "hard", "mixed"], default="random",
+    p.add_argument("--negatives", choices=LABEL_NEGATIVES, default="random",
                    help="each sample's wrong label: random, or chosen by the weights learned so far (hard, "
                         "or hard and random half each: mixed), refreshed every chunk of samples")
     p.add_argument("--out", default="runs/onchip")
