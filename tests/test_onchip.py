@@ -371,9 +371,8 @@ def test_fixed_block_update_equals_lavas_engine_arithmetic(rng):
     integer stochastic rounding equals ``_stochastic_round_synaptic_variable``
     on every accumulator value, for randoms on and beside the rounding
     thresholds; the applier over the live products alone equals Lava's
-    applier over the whole rule, fixed and float, on blocks where one third
-    factor is zero."""
-    from lava.magma.core.learning.learning_rule_applier import LearningRuleApplierBitApprox, LearningRuleApplierFloat
+    applier over the whole rule on blocks where one third factor is zero."""
+    from lava.magma.core.learning.learning_rule_applier import LearningRuleApplierBitApprox
     from lava.magma.core.model.py.connection import LearningConnectionModelBitApproximate as Engine
     from lava_ff.processes.ff_learning_dense.models import live_products, stochastic_round_shift
 
@@ -384,24 +383,21 @@ def test_fixed_block_update_equals_lavas_engine_arithmetic(rng):
     for random in randoms:
         want = Engine._stochastic_round_synaptic_variable("weights", accumulator, random)
         np.testing.assert_array_equal(stochastic_round_shift(accumulator, random, 7), want, err_msg=f"{random!r}")
+    series = FFLearningRule(learning_rate=400.0, pre_trace_impulse=32).lava_rule(fixed=True).dw
+    whole = LearningRuleApplierBitApprox(series)
     rows, cols = 40, 60
-    start = rng.integers(-256, 256, (rows, cols)).astype(np.int32)
-    start[:2] = np.array([-256, 255], np.int32)[:, np.newaxis]  # saturating rows
+    init = rng.integers(-256, 256, (rows, cols)).astype(np.int32) << 7
+    init[:2] = np.array([-256, 255], np.int32)[:, np.newaxis] << 7  # saturating rows
     x1 = rng.integers(0, 128, (1, cols))
     third = rng.integers(0, 128, (rows, 1))
-    rule = FFLearningRule(learning_rate=400.0, pre_trace_impulse=32)
-    for fixed, applier, init, scale in ((True, LearningRuleApplierBitApprox, start << 7, 1),
-                                        (False, LearningRuleApplierFloat, start.astype(np.float64), 1 / 128)):
-        series = rule.lava_rule(fixed=fixed).dw
-        whole = applier(series)
-        for name, (y2, y3) in {"positive": (third, 0 * third), "negative": (0 * third, third)}.items():
-            args = {"shape": (rows, cols), "u": 1, "x1_u": x1 * scale, "y2_u": y2 * scale, "y3_u": y3 * scale}
-            live = live_products(series.products, args)
-            assert live == ((0,) if name == "positive" else (1,))
-            part = applier(SimpleNamespace(products=[series.products[i] for i in live]))
-            want = whole.apply(init.copy(), **args)
-            assert np.any(want != init), "the test needs weight changes"
-            np.testing.assert_array_equal(part.apply(init.copy(), **args), want, err_msg=f"{fixed=} {name}")
+    for name, (y2, y3) in {"positive": (third, 0 * third), "negative": (0 * third, third)}.items():
+        args = {"shape": (rows, cols), "u": 1, "x1_u": x1, "y2_u": y2, "y3_u": y3}
+        live = live_products(series.products, args)
+        assert live == ((0,) if name == "positive" else (1,))
+        part = LearningRuleApplierBitApprox(SimpleNamespace(products=[series.products[i] for i in live]))
+        want = whole.apply(init.copy(), **args)
+        assert np.any(want != init), "the test needs weight changes"
+        np.testing.assert_array_equal(part.apply(init.copy(), **args), want, err_msg=name)
     assert live_products(series.products, {**args, "y3_u": 0 * third}) == ()
 
 

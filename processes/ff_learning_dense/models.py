@@ -12,7 +12,7 @@ from lava.magma.core.learning.constants import (
     W_SYN_VAR_U,
     GradedSpikeCfg,
 )
-from lava.magma.core.learning.learning_rule_applier import LearningRuleApplierBitApprox, LearningRuleApplierFloat
+from lava.magma.core.learning.learning_rule_applier import LearningRuleApplierBitApprox
 from lava.magma.core.model.py.connection import (
     LearningConnectionModelBitApproximate,
     LearningConnectionModelFloat,
@@ -203,24 +203,6 @@ class _FFLearningDenseMixin:
         if self._weights_t is not None:
             self._weights_t[np.ix_(cols, rows)] = updated.T
 
-    _block_appliers = None  # live product indices -> Lava's applier for those products alone
-
-    def _live_applier(self, args):
-        """Lava's applier (the model's kind) for the rule's products that can
-        be nonzero on this block, or None when none can: in a window one of
-        y2, y3 is zero, and a zero product changes nothing (float: adds 0;
-        fixed: the applier's saturation keeps in-range values, and 9-bit
-        weights shifted into the accumulator are in range)."""
-        products = self._learning_rule_appliers["weights"]._product_series.products
-        live = live_products(products, args)
-        if not live:
-            return None
-        if self._block_appliers is None:
-            self._block_appliers = {}
-        if live not in self._block_appliers:
-            self._block_appliers[live] = self._APPLIER(SimpleNamespace(products=[products[i] for i in live]))
-        return self._block_appliers[live]
-
     def _get_var(self):
         message = self.service_to_process.recv()
         if self.var_id_to_var_map[int(message[0].item())] == "snapshot":
@@ -272,12 +254,9 @@ class PyFFLearningDenseModelFloat(_FFLearningDenseMixin, LearningConnectionModel
     def _weight_random(self):
         return None
 
-    _APPLIER = LearningRuleApplierFloat
-
     def _update_block(self, weights, args, random):
-        applier = self._live_applier(args)
-        return weights if applier is None else self._saturate_synaptic_variable("weights",
-                                                                               applier.apply(weights, **args))
+        return self._saturate_synaptic_variable("weights",
+                                                self._learning_rule_appliers["weights"].apply(weights, **args))
 
     def _saturate_synaptic_variable(self, synaptic_variable_name, synaptic_variable_values):
         if synaptic_variable_name == "weights":
@@ -317,17 +296,27 @@ class PyFFLearningDenseModelFixed(_FFLearningDenseMixin, LearningConnectionModel
     def _weight_random(self):
         return self._conn_var_random.random_stochastic_round
 
-    _APPLIER = LearningRuleApplierBitApprox
+    _block_appliers = None  # live product indices -> Lava's applier for those products alone
 
     def _update_block(self, weights, args, random):
         """LearningConnectionModelBitApproximate._apply_learning_rules on the
-        block, with the same numbers in fewer operations: the live products
-        alone (:meth:`_live_applier`) and the stochastic rounding in integers
-        (:func:`stochastic_round_shift`)."""
-        applier = self._live_applier(args)
-        if applier is None:
-            return weights
+        block, with the same numbers in fewer operations: Lava's applier runs
+        only the products that can be nonzero here (in a window one of y2, y3
+        is zero; a zero product leaves the accumulator as it is, because the
+        applier's saturation keeps in-range values and 9-bit weights shifted
+        into the accumulator are in range), and the stochastic rounding runs
+        in integers (:func:`stochastic_round_shift`)."""
         shift = W_ACCUMULATOR_S - W_SYN_VAR_S["weights"]
-        accumulator = self._saturate_synaptic_variable_accumulator("weights", applier.apply(weights << shift, **args))
+        products = self._learning_rule_appliers["weights"]._product_series.products
+        live = live_products(products, args)
+        if not live:
+            return weights
+        if self._block_appliers is None:
+            self._block_appliers = {}
+        if live not in self._block_appliers:
+            self._block_appliers[live] = LearningRuleApplierBitApprox(
+                SimpleNamespace(products=[products[i] for i in live]))
+        accumulator = self._block_appliers[live].apply(weights << shift, **args)
+        accumulator = self._saturate_synaptic_variable_accumulator("weights", accumulator)
         accumulator = stochastic_round_shift(accumulator, random, W_ACCUMULATOR_U - W_SYN_VAR_U["weights"])
         return self._saturate_synaptic_variable("weights", accumulator >> shift)
