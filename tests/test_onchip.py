@@ -5,7 +5,6 @@ from __future__ import annotations
 import math
 import warnings
 from dataclasses import replace
-from types import SimpleNamespace
 
 import numpy as np
 import pytest
@@ -364,41 +363,6 @@ def test_streamlined_bookkeeping_equals_lavas_engine(tag, rng, tmp_path):
     if tag == "fixed_pt":
         ideal = reference(cfg, weights, rule, x[:4], y[:4], negative[:4], fixed=True).weights[0]
         assert np.any(w_lava[0] != np.round(ideal)), "fractional updates: stochastic rounding must matter"
-
-
-def test_fixed_block_update_equals_lavas_engine_arithmetic(rng):
-    """The fixed synapse's shortcuts against Lava's own functions: the
-    integer stochastic rounding equals ``_stochastic_round_synaptic_variable``
-    on every accumulator value, for randoms on and beside the rounding
-    thresholds; the applier over the live products alone equals Lava's
-    applier over the whole rule on blocks where one third factor is zero."""
-    from lava.magma.core.learning.learning_rule_applier import LearningRuleApplierBitApprox
-    from lava.magma.core.model.py.connection import LearningConnectionModelBitApproximate as Engine
-    from lava_ff.processes.ff_learning_dense.models import live_products, stochastic_round_shift
-
-    accumulator = np.arange(-(2**15) - 1, 2**15, dtype=np.int32)
-    thresholds = np.arange(128) / 128
-    randoms = np.concatenate([[0.0, 0.5, np.nextafter(1.0, 0)], thresholds[1:], np.nextafter(thresholds[1:], 0),
-                              np.nextafter(thresholds, 1), rng.random(20)])
-    for random in randoms:
-        want = Engine._stochastic_round_synaptic_variable("weights", accumulator, random)
-        np.testing.assert_array_equal(stochastic_round_shift(accumulator, random, 7), want, err_msg=f"{random!r}")
-    series = FFLearningRule(learning_rate=400.0, pre_trace_impulse=32).lava_rule(fixed=True).dw
-    whole = LearningRuleApplierBitApprox(series)
-    rows, cols = 40, 60
-    init = rng.integers(-256, 256, (rows, cols)).astype(np.int32) << 7
-    init[:2] = np.array([-256, 255], np.int32)[:, np.newaxis] << 7  # saturating rows
-    x1 = rng.integers(0, 128, (1, cols))
-    third = rng.integers(0, 128, (rows, 1))
-    for name, (y2, y3) in {"positive": (third, 0 * third), "negative": (0 * third, third)}.items():
-        args = {"shape": (rows, cols), "u": 1, "x1_u": x1, "y2_u": y2, "y3_u": y3}
-        live = live_products(series.products, args)
-        assert live == ((0,) if name == "positive" else (1,))
-        part = LearningRuleApplierBitApprox(SimpleNamespace(products=[series.products[i] for i in live]))
-        want = whole.apply(init.copy(), **args)
-        assert np.any(want != init), "the test needs weight changes"
-        np.testing.assert_array_equal(part.apply(init.copy(), **args), want, err_msg=name)
-    assert live_products(series.products, {**args, "y3_u": 0 * third}) == ()
 
 
 @pytest.mark.parametrize("tag", TAGS)

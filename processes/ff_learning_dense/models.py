@@ -1,18 +1,10 @@
 """ProcessModels of :class:`FFLearningDense`: Lava's learning engine, event-driven synapses."""
 
 import os
-from types import SimpleNamespace
 
 import numpy as np
 from lava.magma.core.decorator import implements, requires, tag
-from lava.magma.core.learning.constants import (
-    W_ACCUMULATOR_S,
-    W_ACCUMULATOR_U,
-    W_SYN_VAR_S,
-    W_SYN_VAR_U,
-    GradedSpikeCfg,
-)
-from lava.magma.core.learning.learning_rule_applier import LearningRuleApplierBitApprox
+from lava.magma.core.learning.constants import W_ACCUMULATOR_S, W_SYN_VAR_S, GradedSpikeCfg
 from lava.magma.core.model.py.connection import (
     LearningConnectionModelBitApproximate,
     LearningConnectionModelFloat,
@@ -63,27 +55,6 @@ class _EpochRandoms:
             self.index = 0
         self.index += 1
         return self.values[:, self.index - 1]
-
-
-def stochastic_round_shift(accumulator: np.ndarray, random: float, bits: int) -> np.ndarray:
-    """Lava's fixed engine's stochastic rounding of a weight accumulator to
-    multiples of ``2**bits`` (``_stochastic_round_synaptic_variable``: up
-    where ``random`` < the fraction, computed in float64), in integers: the
-    fraction is exactly ``(a mod 2**bits) / 2**bits``, and ``random < r / 2**bits``
-    holds for an integer ``r`` exactly when ``r > floor(random * 2**bits)``."""
-    unit = 1 << bits
-    return ((accumulator >> bits) + ((accumulator & (unit - 1)) > int(random * unit))) << bits
-
-
-def live_products(products, args: dict) -> tuple:
-    """Indices of the rule's products that can be nonzero with these applier
-    arguments: a product with a trace factor (no constant) that is zero
-    everywhere in ``args`` adds exactly zero."""
-    def zero(product, factor):
-        values = args.get(f"{factor.state_var}_{product.dependency}")
-        return values is not None and not factor.has_const() and not np.any(values)
-
-    return tuple(i for i, product in enumerate(products) if not any(zero(product, f) for f in product.factors))
 
 
 class _FFLearningDenseMixin:
@@ -296,27 +267,10 @@ class PyFFLearningDenseModelFixed(_FFLearningDenseMixin, LearningConnectionModel
     def _weight_random(self):
         return self._conn_var_random.random_stochastic_round
 
-    _block_appliers = None  # live product indices -> Lava's applier for those products alone
-
     def _update_block(self, weights, args, random):
-        """LearningConnectionModelBitApproximate._apply_learning_rules on the
-        block, with the same numbers in fewer operations: Lava's applier runs
-        only the products that can be nonzero here (in a window one of y2, y3
-        is zero; a zero product leaves the accumulator as it is, because the
-        applier's saturation keeps in-range values and 9-bit weights shifted
-        into the accumulator are in range), and the stochastic rounding runs
-        in integers (:func:`stochastic_round_shift`)."""
+        # LearningConnectionModelBitApproximate._apply_learning_rules, on the block
         shift = W_ACCUMULATOR_S - W_SYN_VAR_S["weights"]
-        products = self._learning_rule_appliers["weights"]._product_series.products
-        live = live_products(products, args)
-        if not live:
-            return weights
-        if self._block_appliers is None:
-            self._block_appliers = {}
-        if live not in self._block_appliers:
-            self._block_appliers[live] = LearningRuleApplierBitApprox(
-                SimpleNamespace(products=[products[i] for i in live]))
-        accumulator = self._block_appliers[live].apply(weights << shift, **args)
+        accumulator = self._learning_rule_appliers["weights"].apply(weights << shift, **args)
         accumulator = self._saturate_synaptic_variable_accumulator("weights", accumulator)
-        accumulator = stochastic_round_shift(accumulator, random, W_ACCUMULATOR_U - W_SYN_VAR_U["weights"])
+        accumulator = self._stochastic_round_synaptic_variable("weights", accumulator, random)
         return self._saturate_synaptic_variable("weights", accumulator >> shift)
