@@ -22,6 +22,9 @@ Negatives chosen by the weights learned so far, two passes at rate 16 then 8
 
     .venv/bin/python benchmarks/onchip_mnist.py --subsets 60000 --epochs 2 --onchip-lr-decay 0.5 \
         --negatives mixed --out runs/onchip_mixed
+
+A third pass at rate 4: the same command with ``--epochs 3`` on a copy of
+that folder (test 94.12 % by goodness, 96.14 % readout).
 """
 
 from __future__ import annotations
