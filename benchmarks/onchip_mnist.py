@@ -59,6 +59,7 @@ def main(argv=None) -> list[dict]:
     p.add_argument("--theta", type=float, default=5.0)
     p.add_argument("--threshold", type=float, default=32.0, help="neuron threshold (weights scale with it)")
     p.add_argument("--label-repeat", type=int, default=20)
+    p.add_argument("--time-steps", type=int, default=10, help="input steps per phase window (T)")
     p.add_argument("--negatives", choices=LABEL_NEGATIVES, default="random",
                    help="each sample's wrong label: random, or chosen by the weights learned so far (hard, "
                         "or hard and random half each: mixed), refreshed every chunk of samples")
@@ -75,6 +76,7 @@ def main(argv=None) -> list[dict]:
                       "--onchip-lr-decay", str(args.onchip_lr_decay),
                       "--pre-trace-impulse", str(args.pre_trace_impulse), "--theta", str(args.theta),
                       "--threshold", str(args.threshold), "--label-repeat", str(args.label_repeat),
+                      "--time-steps", str(args.time_steps),
                       "--negatives", args.negatives, "--out", str(out), "--no-progress"]
         if args.init_from:
             argv_train += ["--init-from", args.init_from]
@@ -94,7 +96,8 @@ def main(argv=None) -> list[dict]:
                   "learning_rates": [r["learning_rate"] for r in metrics["history"]],
                   "theta": metrics["config"]["theta"], "layers": metrics["config"]["layer_sizes"],
                   "threshold": metrics["config"]["neuron"]["threshold"],
-                  "label_repeat": metrics["config"]["label_repeat"], "negatives": metrics["config"]["negatives"]}
+                  "label_repeat": metrics["config"]["label_repeat"],
+                  "time_steps": metrics["config"]["time_steps"], "negatives": metrics["config"]["negatives"]}
         print(json.dumps(result), flush=True)
         results.append(result)
     Path(args.out).mkdir(parents=True, exist_ok=True)

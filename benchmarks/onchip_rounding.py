@@ -53,7 +53,7 @@ MODES = ("float",) + ROUNDING_MODES
 
 
 def run_mode(mode: str, cfg: FFConfig, rates: list[float], x: np.ndarray, y: np.ndarray,
-             val_x: np.ndarray, val_y: np.ndarray, impulse: int, chunk: int) -> tuple[list[dict], list]:
+             val_x: np.ndarray, val_y: np.ndarray, impulse: int, chunk: int, tau: int = 4) -> tuple[list[dict], list]:
     """One mode's passes: the log and the learned weights."""
     neuron, weights, log = quantize_neuron(cfg.neuron), initial_weights(cfg), []
     sim_rng = np.random.default_rng(2)  # the rounding draws; Lava's engine is seeded at 2 too
@@ -61,7 +61,7 @@ def run_mode(mode: str, cfg: FFConfig, rates: list[float], x: np.ndarray, y: np.
         rng = np.random.default_rng([cfg.seed, index])
         order = rng.permutation(len(x))
         start = time.perf_counter()
-        rule = FFLearningRule(learning_rate=rate, pre_trace_impulse=impulse)
+        rule = FFLearningRule(learning_rate=rate, pre_trace_impulse=impulse, pre_trace_tau=tau)
         for begin in tqdm(range(0, len(order), chunk), desc=f"{mode} pass {index + 1}", unit="chunk",
                           mininterval=5):
             rows = order[begin:begin + chunk]
@@ -89,6 +89,8 @@ def main(argv=None) -> list[dict]:
     p.add_argument("--theta", type=float, default=5.0)
     p.add_argument("--label-repeat", type=int, default=20)
     p.add_argument("--pre-trace-impulse", type=int, default=16)
+    p.add_argument("--pre-trace-tau", type=int, default=4, help="pre-trace decay in steps")
+    p.add_argument("--time-steps", type=int, default=10, help="input steps per phase window (T)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--negatives", choices=LABEL_NEGATIVES, default="random",
                    help="each sample's wrong label (hard, mixed: chosen per chunk by the weights learned so far)")
@@ -100,8 +102,8 @@ def main(argv=None) -> list[dict]:
     if unknown:
         raise SystemExit(f"unknown mode(s) {', '.join(unknown)}; valid: {', '.join(MODES)}")
     rates = [float(r) for r in args.rates.split(",")]
-    train, val, test, _ = load_split("mnist", args.data, args.seed, time_steps=10)
-    cfg = FFConfig(in_features=784, layer_sizes=(500, 500), time_steps=10,
+    train, val, test, _ = load_split("mnist", args.data, args.seed, time_steps=args.time_steps)
+    cfg = FFConfig(in_features=784, layer_sizes=(500, 500), time_steps=args.time_steps,
                    neuron=NeuronParams(args.threshold, 0.25, 0.03), theta=args.theta,
                    label_repeat=args.label_repeat, seed=args.seed, negatives=args.negatives)
     x, y = prepare_inputs(train.images[:args.samples], cfg), np.asarray(train.labels[:args.samples])
@@ -109,9 +111,11 @@ def main(argv=None) -> list[dict]:
     val_y = np.asarray(val.labels[:args.val_size])
     results = []
     for mode in modes:
-        passes, weights = run_mode(mode, cfg, rates, x, y, val_x, val_y, args.pre_trace_impulse, args.chunk)
+        passes, weights = run_mode(mode, cfg, rates, x, y, val_x, val_y, args.pre_trace_impulse, args.chunk,
+                                   args.pre_trace_tau)
         result = {"benchmark": "onchip_rounding", "mode": mode, "samples": len(x), "val_samples": len(val_x),
-                  "negatives": args.negatives, "passes": passes}
+                  "negatives": args.negatives, "time_steps": args.time_steps, "pre_trace_tau": args.pre_trace_tau,
+                  "pre_trace_impulse": args.pre_trace_impulse, "passes": passes}
         if args.test_limit:
             test_x = prepare_inputs(test.images[:args.test_limit], cfg)
             accuracy = evaluate_accuracy(onchip_network(cfg, weights, quantize_neuron(cfg.neuron)), test_x,

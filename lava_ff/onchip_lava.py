@@ -6,7 +6,10 @@
 
 (the post-synaptic inputs the rule reads, :func:`lava_ff.onchip.post_synaptic_ports`:
 the FF rule has no ``y1`` term and no post-spike dependency, so ``s_in_bap``
-and ``s_in_y1`` stay unconnected and read as zeros).
+and ``s_in_y1`` stay unconnected and read as zeros). With the streamlined
+engine (the default) the neurons send ``y2``/``y3`` only at their windows'
+last steps and each synapse reads them then (``post_window``), the only
+steps they are nonzero.
 
 :func:`train_onchip` streams a training set through it in chunks (one
 ``run()`` each, under a progress bar), reads the weights back after every
@@ -119,11 +122,15 @@ def build_learning_network(config: FFConfig, weights: list, neuron: FixedNeuronP
     if unknown:
         raise ValueError(f"unknown post-synaptic ports {sorted(unknown)}; valid: {', '.join(POST_SYNAPTIC_PORTS)}")
     for index, w in enumerate(weights):
+        # streamlined: the third factor travels only at the window's end (two messages fewer per step)
+        sparse = engine == "streamlined"
         synapse = FFLearningDense(weights=w, rule=rule, snapshot_path=paths[index], engine=engine,
+                                  post_window=(config.time_steps, index + 1) if sparse else None,
                                   name=f"ff_learning_dense_{index}")
         cell = FFLearningNeuron(shape=(w.shape[0],), neuron=neuron, time_steps=config.time_steps,
                                 latency=index + 1, theta=config.theta, rule=rule, goodness=config.goodness,
-                                log_windows=log_windows, name=f"ff_learning_neuron_{index}")
+                                log_windows=log_windows, third_factor_every_step=not sparse,
+                                name=f"ff_learning_neuron_{index}")
         spikes.connect(synapse.s_in)
         synapse.a_out.connect(cell.a_in)
         source.phase_out.connect(cell.phase_in)

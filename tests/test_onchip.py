@@ -338,8 +338,9 @@ def test_lava_fixed_update_within_the_fixed_point_bound_of_the_reference(rng, tm
 @pytest.mark.parametrize("tag", TAGS)
 def test_streamlined_bookkeeping_equals_lavas_engine(tag, rng, tmp_path):
     """The default network (streamlined bookkeeping, only the post-synaptic
-    inputs the rule reads wired) against Lava's own engine methods step by
-    step (``engine="lava"``) with every post-synaptic input wired, over four
+    inputs the rule reads wired, the third factor sent at window ends only)
+    against Lava's own engine methods step by step (``engine="lava"``) with
+    every post-synaptic input wired and sent every step, over four
     samples and a part of a fifth: identical weights, pre-traces and
     spikes. In fixed point the updates are fractional, so the weights also
     pin the stochastic rounding to the same random numbers; the fifth
@@ -350,6 +351,13 @@ def test_streamlined_bookkeeping_equals_lavas_engine(tag, rng, tmp_path):
     rule = FFLearningRule(learning_rate=16.0, pre_trace_impulse=32)
     assert post_synaptic_ports(rule.lava_rule(fixed=True)) == ("s_in_y2", "s_in_y3")
     steps = 4 * 2 * window_length(cfg.time_steps) + 5
+    from lava_ff.onchip_lava import build_learning_network
+
+    for engine, window in (("streamlined", (cfg.time_steps, 2)), ("lava", None)):
+        net = build_learning_network(cfg, weights, quantize_neuron(cfg.neuron), rule, x, y, negative,
+                                     snapshot_dir=tmp_path, engine=engine)
+        assert net.synapses[1].proc_params["post_window"] == window
+        assert net.neurons[1].proc_params["third_factor_every_step"] is (window is None)
     every_port = ("s_in_bap", "s_in_y1", "s_in_y2", "s_in_y3")
     runs = [run_lava(tag, cfg, weights, rule, x, y, negative, steps, tmp_path, engine=engine, traces=True,
                      post_ports=ports) for engine, ports in (("lava", every_port), ("streamlined", None))]
@@ -406,7 +414,16 @@ def test_learning_processes_refuse_bad_input(rng, tmp_path):
         FFLearningDense(weights=weights[0], rule="dw")
     with pytest.raises(ValueError, match="unknown engine 'loihi'; valid: streamlined, lava"):
         FFLearningDense(weights=weights[0], rule=rule, engine="loihi")
+    with pytest.raises(ValueError, match=r"post_window must be a \(time_steps, latency\) tuple, got 3"):
+        FFLearningDense(weights=weights[0], rule=rule, post_window=3)
+    with pytest.raises(ValueError, match="post_window latency=4 must be below the window length 4"):
+        FFLearningDense(weights=weights[0], rule=rule, post_window=(3, 4))
+    with pytest.raises(ValueError, match="post_window needs engine='streamlined'.*engine='lava'"):
+        FFLearningDense(weights=weights[0], rule=rule, post_window=(3, 1), engine="lava")
     neuron = quantize_neuron(cfg.neuron)
+    with pytest.raises(TypeError, match="third_factor_every_step must be a bool, got 'no'"):
+        FFLearningNeuron(shape=(4,), neuron=neuron, time_steps=3, latency=1, theta=1.0, rule=rule,
+                         third_factor_every_step="no")
     with pytest.raises(ValueError, match="latency"):
         FFLearningNeuron(shape=(4,), neuron=neuron, time_steps=3, latency=4, theta=1.0, rule=rule)
     with pytest.raises(ValueError, match="goodness"):

@@ -16,7 +16,8 @@ from lava.proc.dense.models import AbstractPyDenseModelBitAcc, AbstractPyDenseMo
 from lava_ff.processes.ff_learning_dense.process import FFLearningDense
 
 from lava_ff.config import LOIHI2
-from lava_ff.onchip import LEARNED_WEIGHT_MAX, LEARNED_WEIGHT_MIN
+from lava_ff.kernels import window_position
+from lava_ff.onchip import LEARNED_WEIGHT_MAX, LEARNED_WEIGHT_MIN, window_length
 
 
 class _Replay:
@@ -95,6 +96,11 @@ class _FFLearningDenseMixin:
         # the rule, its impulses and Lava's random generators are set up by now
         self._streamlined = self._can_streamline()
         self._randoms = self._epoch_randoms() if self._streamlined else None
+        window = proc_params["post_window"]
+        if window is not None and not self._streamlined:
+            raise ValueError("post_window needs the streamlined bookkeeping, which this rule does not allow "
+                             "(one-step epochs, regular impulses, whole fixed-point impulses)")
+        self._post_window = None if window is None else (window_length(window[0]), window[1])
 
     def on_var_update(self):
         super().on_var_update()
@@ -147,7 +153,10 @@ class _FFLearningDenseMixin:
     def _streamlined_epoch(self, s_in):
         """This step's trace update and, at a window's end, its weight update."""
         bap = self.s_in_bap.recv().astype(bool)
-        y_in = np.stack((self.s_in_y1.recv(), self.s_in_y2.recv(), self.s_in_y3.recv()))
+        if self._post_window is None or self._post_window_end():
+            y_in = np.stack((self.s_in_y1.recv(), self.s_in_y2.recv(), self.s_in_y3.recv()))
+        else:  # the neuron sends its traces only at its window's end: zero until then
+            y_in = np.zeros((3,) + self.y1.shape, self.y1.dtype)
         self.y1[...], self.y2[...], self.y3[...] = y_in
         x_random, y_random, w_random = self._randoms.next()
         x = self._epoch_traces(np.stack((self.x1, self.x2)), self._x_taus, "x", s_in, x_random)
@@ -155,6 +164,11 @@ class _FFLearningDenseMixin:
         if np.any(y_in[1]) or np.any(y_in[2]):
             y = self._epoch_traces(y_in, self._y_taus, "y", bap, y_random)
             self._learn(x[0], y[1], y[2], w_random)
+
+    def _post_window_end(self) -> bool:
+        length, latency = self._post_window
+        window, step = window_position(self.time_step, length, latency)
+        return step == length - 1 and window >= 0
 
     # ------------------------------------------------------------ the update
     def _apply_learning_rules(self, x_traces_history, y_traces_history):

@@ -6,7 +6,20 @@ import numpy as np
 from lava.magma.core.process.variable import Var
 from lava.proc.dense.process import LearningDense
 
-from lava_ff.onchip import FFLearningRule, check_learning_weights
+from lava_ff.config import check_positive_int
+from lava_ff.onchip import FFLearningRule, check_learning_weights, window_length
+
+
+def check_post_window(post_window) -> tuple[int, int]:
+    """``(time_steps, latency)`` of a post-synaptic window schedule, checked."""
+    if not isinstance(post_window, tuple) or len(post_window) != 2:
+        raise ValueError(f"post_window must be a (time_steps, latency) tuple, got {post_window!r}")
+    time_steps, latency = post_window
+    length = window_length(time_steps)
+    latency = check_positive_int("post_window latency", latency)
+    if latency >= length:
+        raise ValueError(f"post_window latency={latency} must be below the window length {length}")
+    return int(time_steps), latency
 
 
 class FFLearningDense(LearningDense):
@@ -45,19 +58,32 @@ class FFLearningDense(LearningDense):
         random numbers for this rule's one-step epochs in a few array
         operations per step, about half the synapse's CPU time; the tests
         prove both give identical weights and traces.
+    post_window : (time_steps, latency) or None
+        The post-synaptic :class:`FFLearningNeuron`'s window schedule when it
+        sends its third factor only at a window's last step
+        (``third_factor_every_step=False``): the synapse then reads
+        ``y1..y3`` on those steps only and takes them as zero on the others,
+        which is what they are. Needs ``engine="streamlined"``. ``None``
+        (default): read them every step.
     """
 
     ENGINES = ("streamlined", "lava")
 
     def __init__(self, *, weights: np.ndarray, rule: FFLearningRule, snapshot_path: str | None = None,
-                 engine: str = "streamlined", name: str | None = None):
+                 engine: str = "streamlined", post_window: tuple[int, int] | None = None,
+                 name: str | None = None):
         self._runtime = None  # Lava's __del__ reads it, also when validation below raises
         weights = check_learning_weights(weights)
         if not isinstance(rule, FFLearningRule):
             raise TypeError(f"rule must be an FFLearningRule, got {type(rule).__name__}")
         if engine not in self.ENGINES:
             raise ValueError(f"unknown engine {engine!r}; valid: {', '.join(self.ENGINES)}")
+        if post_window is not None:
+            post_window = check_post_window(post_window)
+            if engine != "streamlined":
+                raise ValueError(f"post_window needs engine='streamlined' (Lava's engine reads the "
+                                 f"post-synaptic traces every step), got engine={engine!r}")
         super().__init__(weights=weights, learning_rule=rule.lava_rule(fixed=True), num_weight_bits=8,
                          ff_rule=rule, snapshot_path=None if snapshot_path is None else str(snapshot_path),
-                         engine=engine, name=name)
+                         engine=engine, post_window=post_window, name=name)
         self.snapshot = Var(shape=(1,), init=0)

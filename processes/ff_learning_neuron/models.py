@@ -34,6 +34,7 @@ class _AbstractFFLearningNeuronModel(PyLoihiProcessModel):
         self.time_steps, self.latency = p["time_steps"], p["latency"]
         self.length = window_length(self.time_steps)
         self.theta, self.gain, self.goodness_kind = p["theta"], p["gain"], p["goodness"]
+        self.every_step = p["third_factor_every_step"]
         self._ready = False
 
     def _setup(self):
@@ -56,7 +57,8 @@ class _AbstractFFLearningNeuronModel(PyLoihiProcessModel):
         self.u[...], self.v[...] = state.u, state.v
         self.spike_count += spikes
         y2 = y3 = self.zeros
-        if step == self.length - 1 and window >= 0:
+        window_end = step == self.length - 1 and window >= 0
+        if window_end:
             raw = raw_goodness(self.goodness_kind, self.spike_count, self.zeros)
             if window < self.goodness_log.shape[0]:
                 self.goodness_log[window] = raw
@@ -67,9 +69,10 @@ class _AbstractFFLearningNeuronModel(PyLoihiProcessModel):
         self.y2[...], self.y3[...] = y2, y3
         self.s_out.send(spikes)
         self.s_out_bap.send(spikes)
-        self.s_out_y1.send(self.zeros)
-        self.s_out_y2.send(y2)
-        self.s_out_y3.send(y3)
+        if self.every_step or window_end:
+            self.s_out_y1.send(self.zeros)
+            self.s_out_y2.send(y2)
+            self.s_out_y3.send(y3)
 
 
 @implements(proc=FFLearningNeuron, protocol=LoihiProtocol)

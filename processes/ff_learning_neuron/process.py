@@ -41,6 +41,14 @@ class FFLearningNeuron(LearningNeuronProcess, AbstractProcess):
     window's first step; the channel holds it over the ``latency`` steps);
     Lava's per-neuron ``a_third_factor_in`` is left unused.
 
+    ``third_factor_every_step=False`` sends ``y1..y3`` only at the window's
+    last step, the only step they can be nonzero: two messages fewer per
+    step in the simulator (on Loihi 2 the neuron hands its traces to the
+    synapse on the core, no message at all). The synapse must then read them
+    on that step only: an :class:`FFLearningDense` built with
+    ``post_window=(time_steps, latency)``, as
+    :func:`lava_ff.onchip_lava.build_learning_network` wires them.
+
     ``goodness_log[k]`` keeps the raw goodness ``sum_n count_n**2`` of window
     ``k`` (even ``k``: positive, odd: negative) for the first
     ``log_windows`` windows.
@@ -61,11 +69,14 @@ class FFLearningNeuron(LearningNeuronProcess, AbstractProcess):
         ``sum_sq_rate`` or ``mean_sq_rate``.
     log_windows : int
         Length of ``goodness_log`` (0: keep none).
+    third_factor_every_step : bool
+        Send ``y1..y3`` every step (Lava's convention, default) or only at
+        the window's last step (see above).
     """
 
     def __init__(self, *, shape: tuple[int], neuron: FixedNeuronParams, time_steps: int, latency: int,
                  theta: float, rule: FFLearningRule, goodness: str = "sum_sq_rate", log_windows: int = 0,
-                 name: str | None = None):
+                 third_factor_every_step: bool = True, name: str | None = None):
         self._runtime = None  # Lava's __del__ reads it, also when validation below raises
         if not isinstance(shape, tuple) or len(shape) != 1:
             raise ValueError(f"shape must be a 1-tuple (neurons,), got {shape!r}")
@@ -85,8 +96,11 @@ class FFLearningNeuron(LearningNeuronProcess, AbstractProcess):
             raise ValueError(f"theta must be a positive finite number, got {theta!r}")
         if isinstance(log_windows, bool) or not isinstance(log_windows, (int, np.integer)) or log_windows < 0:
             raise ValueError(f"log_windows must be a non-negative integer, got {log_windows!r}")
+        if not isinstance(third_factor_every_step, (bool, np.bool_)):
+            raise TypeError(f"third_factor_every_step must be a bool, got {third_factor_every_step!r}")
         super().__init__(shape=shape, learning_rule=rule.lava_rule(fixed=True), time_steps=time_steps,
-                         latency=latency, theta=float(theta), gain=rule.gain, goodness=goodness, name=name)
+                         latency=latency, theta=float(theta), gain=rule.gain, goodness=goodness,
+                         third_factor_every_step=bool(third_factor_every_step), name=name)
         self.a_in = InPort(shape=shape)
         self.phase_in = InPort(shape=(1,))
         self.s_out = OutPort(shape=shape)
