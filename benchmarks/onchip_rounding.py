@@ -2,7 +2,7 @@
 
 Runs the numpy reference of the on-chip network (:func:`lava_ff.onchip.simulate_onchip_windows`,
 bit-identical to the step reference :func:`lava_ff.onchip.simulate_onchip` and faster)
-on 784-500-500 with the on-chip benchmark's defaults (threshold 32, theta 5,
+on 784-500-500 (``--layers``) with the on-chip benchmark's defaults (threshold 32, theta 5,
 label repeat 20, pre-trace impulse 16), one pass over the first ``--samples``
 training images per rate in ``--rates`` (a new order and new negatives each
 pass, as ``onchip_fit`` does), in each mode of ``--modes``:
@@ -91,6 +91,7 @@ def main(argv=None) -> list[dict]:
     p.add_argument("--pre-trace-impulse", type=int, default=16)
     p.add_argument("--pre-trace-tau", type=int, default=4, help="pre-trace decay in steps")
     p.add_argument("--time-steps", type=int, default=10, help="input steps per phase window (T)")
+    p.add_argument("--layers", default="500,500", help="hidden layer sizes")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--negatives", choices=LABEL_NEGATIVES, default="random",
                    help="each sample's wrong label (hard, mixed: chosen per chunk by the weights learned so far)")
@@ -103,7 +104,8 @@ def main(argv=None) -> list[dict]:
         raise SystemExit(f"unknown mode(s) {', '.join(unknown)}; valid: {', '.join(MODES)}")
     rates = [float(r) for r in args.rates.split(",")]
     train, val, test, _ = load_split("mnist", args.data, args.seed, time_steps=args.time_steps)
-    cfg = FFConfig(in_features=784, layer_sizes=(500, 500), time_steps=args.time_steps,
+    cfg = FFConfig(in_features=784, layer_sizes=tuple(int(n) for n in args.layers.split(",")),
+                   time_steps=args.time_steps,
                    neuron=NeuronParams(args.threshold, 0.25, 0.03), theta=args.theta,
                    label_repeat=args.label_repeat, seed=args.seed, negatives=args.negatives)
     x, y = prepare_inputs(train.images[:args.samples], cfg), np.asarray(train.labels[:args.samples])
@@ -114,8 +116,9 @@ def main(argv=None) -> list[dict]:
         passes, weights = run_mode(mode, cfg, rates, x, y, val_x, val_y, args.pre_trace_impulse, args.chunk,
                                    args.pre_trace_tau)
         result = {"benchmark": "onchip_rounding", "mode": mode, "samples": len(x), "val_samples": len(val_x),
-                  "negatives": args.negatives, "time_steps": args.time_steps, "pre_trace_tau": args.pre_trace_tau,
-                  "pre_trace_impulse": args.pre_trace_impulse, "passes": passes}
+                  "negatives": args.negatives, "layers": list(cfg.layer_sizes), "time_steps": args.time_steps,
+                  "pre_trace_tau": args.pre_trace_tau, "pre_trace_impulse": args.pre_trace_impulse,
+                  "passes": passes}
         if args.test_limit:
             test_x = prepare_inputs(test.images[:args.test_limit], cfg)
             accuracy = evaluate_accuracy(onchip_network(cfg, weights, quantize_neuron(cfg.neuron)), test_x,
