@@ -43,11 +43,12 @@ class FFLearningNeuron(LearningNeuronProcess, AbstractProcess):
 
     ``third_factor_every_step=False`` sends ``y1..y3`` only at the window's
     last step, the only step they can be nonzero: two messages fewer per
-    step in the simulator (on Loihi 2 the neuron hands its traces to the
-    synapse on the core, no message at all). The synapse must then read them
-    on that step only: an :class:`FFLearningDense` built with
-    ``post_window=(time_steps, latency)``, as
-    :func:`lava_ff.onchip_lava.build_learning_network` wires them.
+    step in the simulator, the same learning. The synapse must then read
+    them on that step only, an :class:`FFLearningDense` built with
+    ``post_window=(time_steps, latency)`` of this neuron (as
+    :func:`lava_ff.onchip_lava.build_learning_network` wires them); a
+    synapse that reads every step would wait forever for the messages
+    this neuron no longer sends.
 
     ``goodness_log[k]`` keeps the raw goodness ``sum_n count_n**2`` of window
     ``k`` (even ``k``: positive, odd: negative) for the first
