@@ -53,7 +53,7 @@ MODES = ("float",) + ROUNDING_MODES
 
 
 def run_mode(mode: str, cfg: FFConfig, rates: list[float], x: np.ndarray, y: np.ndarray,
-             val_x: np.ndarray, val_y: np.ndarray, impulse: int, chunk: int, tau: int = 4) -> tuple[list[dict], list]:
+             val_x: np.ndarray, val_y: np.ndarray, impulse: int, chunk: int, tau: int) -> tuple[list[dict], list]:
     """One mode's passes: the log and the learned weights."""
     neuron, weights, log = quantize_neuron(cfg.neuron), initial_weights(cfg), []
     sim_rng = np.random.default_rng(2)  # the rounding draws; Lava's engine is seeded at 2 too

@@ -37,6 +37,7 @@ __all__ = [
     "softmax_ff_loss",
     "softmax_modulatory_factor",
     "three_factor_update",
+    "is_window_end",
     "softplus",
     "sigmoid",
     "voltage_goodness_step",
@@ -355,6 +356,13 @@ def window_position(time_step: int, window_length: int, latency: int = 0) -> tup
     before the first one. The one clock every FF Process reads."""
     local = time_step - latency - 1
     return local // window_length, local % window_length
+
+
+def is_window_end(window: int, step: int, window_length: int) -> bool:
+    """Whether :func:`window_position`'s ``(window, step)`` is a window's
+    last step, where a learning neuron sends its third factor and its
+    synapse learns (both Processes and the reference ask this)."""
+    return step == window_length - 1 and window >= 0
 
 
 def combine_layer_scores(per_layer: np.ndarray, skip_first: bool) -> np.ndarray:

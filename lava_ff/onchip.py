@@ -59,6 +59,7 @@ from .kernels import (
     cuba_step_float,
     ff_post_factors,
     goodness_scale,
+    is_window_end,
     pre_trace_step,
     raw_goodness,
     three_factor_update,
@@ -74,6 +75,7 @@ __all__ = [
     "POST_SYNAPTIC_PORTS",
     "phase_windows",
     "window_length",
+    "check_latency",
     "simulate_onchip",
     "simulate_onchip_windows",
     "ROUNDING_MODES",
@@ -276,6 +278,16 @@ def window_length(time_steps: int) -> int:
     return check_positive_int("time_steps", time_steps) + 1
 
 
+def check_latency(latency, time_steps: int, name: str = "latency") -> int:
+    """A layer's delay behind the input, a positive int below the window length."""
+    length = window_length(time_steps)
+    latency = check_positive_int(name, latency)
+    if latency >= length:
+        raise ValueError(f"{name}={latency} must be below the window length {length} (time_steps + 1): "
+                         "a layer must start its window while the input still shows it")
+    return latency
+
+
 def phase_windows(x: np.ndarray, label: int, negative_label: int, config: FFConfig,
                   rng: np.random.Generator | None = None) -> np.ndarray:
     """One sample's two windows ``[2, F', T]``: true label, then the wrong one.
@@ -380,7 +392,7 @@ def simulate_onchip(weights: list, neuron: FixedNeuronParams, rule: FFLearningRu
                 out, state, _ = cuba_step_float(a_in, states[i], params, neuron)
             states[i] = state
             counts[i] += out
-            if nstep == length - 1 and win >= 0:
+            if is_window_end(win, nstep, length):
                 raw = raw_goodness(config.goodness, counts[i], np.zeros(()))
                 if win < len(windows):
                     raw_log[i, win] = raw

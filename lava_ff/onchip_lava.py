@@ -121,9 +121,8 @@ def build_learning_network(config: FFConfig, weights: list, neuron: FixedNeuronP
     unknown = set(post_ports) - set(POST_SYNAPTIC_PORTS)
     if unknown:
         raise ValueError(f"unknown post-synaptic ports {sorted(unknown)}; valid: {', '.join(POST_SYNAPTIC_PORTS)}")
+    sparse = engine == "streamlined"  # the third factor travels only at window ends: two messages fewer a step
     for index, w in enumerate(weights):
-        # streamlined: the third factor travels only at the window's end (two messages fewer per step)
-        sparse = engine == "streamlined"
         synapse = FFLearningDense(weights=w, rule=rule, snapshot_path=paths[index], engine=engine,
                                   post_window=(config.time_steps, index + 1) if sparse else None,
                                   name=f"ff_learning_dense_{index}")

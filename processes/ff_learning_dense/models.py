@@ -16,7 +16,7 @@ from lava.proc.dense.models import AbstractPyDenseModelBitAcc, AbstractPyDenseMo
 from lava_ff.processes.ff_learning_dense.process import FFLearningDense
 
 from lava_ff.config import LOIHI2
-from lava_ff.kernels import window_position
+from lava_ff.kernels import is_window_end, window_position
 from lava_ff.onchip import LEARNED_WEIGHT_MAX, LEARNED_WEIGHT_MIN, window_length
 
 
@@ -168,7 +168,7 @@ class _FFLearningDenseMixin:
     def _post_window_end(self) -> bool:
         length, latency = self._post_window
         window, step = window_position(self.time_step, length, latency)
-        return step == length - 1 and window >= 0
+        return is_window_end(window, step, length)
 
     # ------------------------------------------------------------ the update
     def _apply_learning_rules(self, x_traces_history, y_traces_history):

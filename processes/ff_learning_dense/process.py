@@ -6,8 +6,7 @@ import numpy as np
 from lava.magma.core.process.variable import Var
 from lava.proc.dense.process import LearningDense
 
-from lava_ff.config import check_positive_int
-from lava_ff.onchip import FFLearningRule, check_learning_weights, window_length
+from lava_ff.onchip import FFLearningRule, check_latency, check_learning_weights
 
 
 def check_post_window(post_window) -> tuple[int, int]:
@@ -15,11 +14,7 @@ def check_post_window(post_window) -> tuple[int, int]:
     if not isinstance(post_window, tuple) or len(post_window) != 2:
         raise ValueError(f"post_window must be a (time_steps, latency) tuple, got {post_window!r}")
     time_steps, latency = post_window
-    length = window_length(time_steps)
-    latency = check_positive_int("post_window latency", latency)
-    if latency >= length:
-        raise ValueError(f"post_window latency={latency} must be below the window length {length}")
-    return int(time_steps), latency
+    return int(time_steps), check_latency(latency, time_steps, "post_window latency")
 
 
 class FFLearningDense(LearningDense):

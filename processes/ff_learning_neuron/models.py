@@ -17,6 +17,7 @@ from lava_ff.kernels import (
     cuba_step_float,
     ff_post_factors,
     goodness_scale,
+    is_window_end,
     raw_goodness,
     window_position,
 )
@@ -57,7 +58,7 @@ class _AbstractFFLearningNeuronModel(PyLoihiProcessModel):
         self.u[...], self.v[...] = state.u, state.v
         self.spike_count += spikes
         y2 = y3 = self.zeros
-        window_end = step == self.length - 1 and window >= 0
+        window_end = is_window_end(window, step, self.length)
         if window_end:
             raw = raw_goodness(self.goodness_kind, self.spike_count, self.zeros)
             if window < self.goodness_log.shape[0]:

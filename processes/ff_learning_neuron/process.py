@@ -9,7 +9,7 @@ from lava.magma.core.process.process import AbstractProcess
 from lava.magma.core.process.variable import Var
 
 from lava_ff.config import FixedNeuronParams, check_positive_int
-from lava_ff.onchip import ONCHIP_GOODNESS, FFLearningRule, window_length
+from lava_ff.onchip import ONCHIP_GOODNESS, FFLearningRule, check_latency
 
 
 class FFLearningNeuron(LearningNeuronProcess, AbstractProcess):
@@ -86,11 +86,7 @@ class FFLearningNeuron(LearningNeuronProcess, AbstractProcess):
             raise TypeError(f"neuron must be FixedNeuronParams (integers), got {type(neuron).__name__}")
         if not isinstance(rule, FFLearningRule):
             raise TypeError(f"rule must be an FFLearningRule, got {type(rule).__name__}")
-        length = window_length(time_steps)
-        latency = check_positive_int("latency", latency)
-        if latency >= length:
-            raise ValueError(f"latency={latency} must be below the window length {length} (time_steps + 1): "
-                             "a layer must start its window while the input still shows it")
+        latency = check_latency(latency, time_steps)
         if goodness not in ONCHIP_GOODNESS:
             raise ValueError(f"goodness {goodness!r} is not computed on chip; valid: {', '.join(ONCHIP_GOODNESS)}")
         if not isinstance(theta, (int, float)) or not np.isfinite(theta) or theta <= 0:
