@@ -40,6 +40,7 @@ from lava_ff.cli import load_trained
 from lava_ff.cli import main as cli_main
 from lava_ff.datasets import load_mnist
 from lava_ff.negatives import LABEL_NEGATIVES
+from lava_ff.onchip import MESSAGES
 from lava_ff.train import evaluate_accuracy, flatten_images
 
 
@@ -63,6 +64,8 @@ def main(argv=None) -> list[dict]:
     p.add_argument("--negatives", choices=LABEL_NEGATIVES, default="random",
                    help="each sample's wrong label: random, or chosen by the weights learned so far (hard, "
                         "or hard and random half each: mixed), refreshed every chunk of samples")
+    p.add_argument("--lava-messages", choices=MESSAGES, default="window",
+                   help="the Lava network's steps: window (default) or step (see lava-ff train --help)")
     p.add_argument("--out", default="runs/onchip")
     args = p.parse_args(argv)
     test = load_mnist(args.data, "test")
@@ -77,7 +80,8 @@ def main(argv=None) -> list[dict]:
                       "--pre-trace-impulse", str(args.pre_trace_impulse), "--theta", str(args.theta),
                       "--threshold", str(args.threshold), "--label-repeat", str(args.label_repeat),
                       "--time-steps", str(args.time_steps),
-                      "--negatives", args.negatives, "--out", str(out), "--no-progress"]
+                      "--negatives", args.negatives, "--lava-messages", args.lava_messages,
+                      "--out", str(out), "--no-progress"]
         if args.init_from:
             argv_train += ["--init-from", args.init_from]
         if (out / "onchip_state.npz").exists():
@@ -97,7 +101,8 @@ def main(argv=None) -> list[dict]:
                   "theta": metrics["config"]["theta"], "layers": metrics["config"]["layer_sizes"],
                   "threshold": metrics["config"]["neuron"]["threshold"],
                   "label_repeat": metrics["config"]["label_repeat"],
-                  "time_steps": metrics["config"]["time_steps"], "negatives": metrics["config"]["negatives"]}
+                  "time_steps": metrics["config"]["time_steps"], "negatives": metrics["config"]["negatives"],
+                  "lava_messages": metrics["lava_messages"]}
         print(json.dumps(result), flush=True)
         results.append(result)
     Path(args.out).mkdir(parents=True, exist_ok=True)

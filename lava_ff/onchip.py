@@ -76,6 +76,8 @@ __all__ = [
     "phase_windows",
     "window_length",
     "check_latency",
+    "MESSAGES",
+    "check_messages",
     "simulate_onchip",
     "simulate_onchip_windows",
     "ROUNDING_MODES",
@@ -286,6 +288,22 @@ def check_latency(latency, time_steps: int, name: str = "latency") -> int:
         raise ValueError(f"{name}={latency} must be below the window length {length} (time_steps + 1): "
                          "a layer must start its window while the input still shows it")
     return latency
+
+
+#: how the learning network's Processes exchange spikes and currents in Lava's simulator
+MESSAGES = ("step", "window")
+
+
+def check_messages(messages) -> str:
+    """``"step"``: one message per port and time step, as Loihi 2 runs the
+    network. ``"window"``: one Lava step per phase window, each message
+    holding the window's ``T`` steps (``[n, T]``); the same arithmetic, in
+    the same order, with the same random numbers, so the same weights bit
+    for bit (tested), and a tenth of the runtime's message rounds. A
+    simulator mode: Loihi 2 has no window messages."""
+    if messages not in MESSAGES:
+        raise ValueError(f"unknown messages {messages!r}; valid: {', '.join(MESSAGES)}")
+    return messages
 
 
 def phase_windows(x: np.ndarray, label: int, negative_label: int, config: FFConfig,

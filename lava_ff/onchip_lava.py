@@ -9,7 +9,9 @@ the FF rule has no ``y1`` term and no post-spike dependency, so ``s_in_bap``
 and ``s_in_y1`` stay unconnected and read as zeros). With the streamlined
 engine (the default) the neurons send ``y2``/``y3`` only at their windows'
 last steps and each synapse reads them then (``post_window``), the only
-steps they are nonzero.
+steps they are nonzero. With ``messages="window"`` (what :func:`train_onchip`
+runs by default) each Lava step carries one whole window through every
+Process, and the network learns the same weights bit for bit.
 
 :func:`train_onchip` streams a training set through it in chunks (one
 ``run()`` each, under a progress bar), reads the weights back after every
@@ -28,7 +30,14 @@ from pathlib import Path
 import numpy as np
 
 from .config import FFConfig, FixedNeuronParams, check_positive_int
-from .onchip import POST_SYNAPTIC_PORTS, FFLearningRule, check_start_weights, post_synaptic_ports, window_length
+from .onchip import (
+    POST_SYNAPTIC_PORTS,
+    FFLearningRule,
+    check_messages,
+    check_start_weights,
+    post_synaptic_ports,
+    window_length,
+)
 from .runtime import lava_session
 
 __all__ = ["OnChipNetwork", "build_learning_network", "train_onchip", "weight_updates", "ONCHIP_TAGS"]
@@ -49,15 +58,17 @@ class OnChipNetwork:
     neurons: list  # FFLearningNeuron per layer
     window_length: int
     snapshot_paths: list  # where each synapse writes its weights on snapshot.get()
+    messages: str = "step"  # one Lava step per time step, or per window (see lava_ff.onchip.check_messages)
 
     @property
     def steps_per_sample(self) -> int:
-        return 2 * self.window_length
+        """Lava steps per sample: two windows."""
+        return 2 if self.messages == "window" else 2 * self.window_length
 
     @property
     def tail_steps(self) -> int:
         """Steps after the input's last window until the last layer learned from it."""
-        return len(self.neurons)
+        return 0 if self.messages == "window" else len(self.neurons)
 
     def weights(self) -> list[np.ndarray]:
         """The learned weights, in integer units (float model: float64), read
@@ -100,20 +111,27 @@ class OnChipNetwork:
 def build_learning_network(config: FFConfig, weights: list, neuron: FixedNeuronParams, rule: FFLearningRule,
                            data: np.ndarray, labels: np.ndarray, negative_labels: np.ndarray, *,
                            snapshot_dir, log_windows: int = 0, seed: int = 0,
-                           engine: str = "streamlined", post_ports: tuple | None = None) -> OnChipNetwork:
+                           engine: str = "streamlined", post_ports: tuple | None = None,
+                           messages: str = "step") -> OnChipNetwork:
     """Wire the Processes for on-chip FF learning on ``data``; the synapses
     write weight snapshots into ``snapshot_dir`` and keep the learning
     engine's books the ``engine`` way (see :class:`FFLearningDense`).
     ``post_ports``: the synapse inputs each neuron feeds (default: those
-    the rule reads, :func:`lava_ff.onchip.post_synaptic_ports`)."""
+    the rule reads, :func:`lava_ff.onchip.post_synaptic_ports`).
+    ``messages``: ``"step"`` (default), one Lava step per time step, the
+    network Loihi 2 runs; ``"window"``, one per phase window (needs the
+    streamlined engine), the same learning in a tenth of the steps."""
     from lava_ff.processes.ff_learning_dense.process import FFLearningDense
     from lava_ff.processes.ff_learning_neuron.process import FFLearningNeuron
     from lava_ff.processes.ff_phase_input.process import FFPhaseInput
 
     weights = check_start_weights(weights, config)
+    if check_messages(messages) == "window" and engine != "streamlined":
+        raise ValueError(f"messages='window' needs engine='streamlined', got engine={engine!r}")
     if not Path(snapshot_dir).is_dir():  # the synapses would fail to write there, inside Lava
         raise FileNotFoundError(f"snapshot_dir {str(snapshot_dir)!r} is not a directory")
-    source = FFPhaseInput(data=data, labels=labels, negative_labels=negative_labels, config=config, seed=seed)
+    source = FFPhaseInput(data=data, labels=labels, negative_labels=negative_labels, config=config, seed=seed,
+                          messages=messages)
     synapses, neurons, spikes = [], [], source.s_out
     paths = [str(Path(snapshot_dir) / f"weights_{index}.npy") for index in range(len(weights))]
     if post_ports is None:
@@ -125,11 +143,11 @@ def build_learning_network(config: FFConfig, weights: list, neuron: FixedNeuronP
     for index, w in enumerate(weights):
         synapse = FFLearningDense(weights=w, rule=rule, snapshot_path=paths[index], engine=engine,
                                   post_window=(config.time_steps, index + 1) if sparse else None,
-                                  name=f"ff_learning_dense_{index}")
+                                  messages=messages, name=f"ff_learning_dense_{index}")
         cell = FFLearningNeuron(shape=(w.shape[0],), neuron=neuron, time_steps=config.time_steps,
                                 latency=index + 1, theta=config.theta, rule=rule, goodness=config.goodness,
                                 log_windows=log_windows, third_factor_every_step=not sparse,
-                                name=f"ff_learning_neuron_{index}")
+                                messages=messages, name=f"ff_learning_neuron_{index}")
         spikes.connect(synapse.s_in)
         synapse.a_out.connect(cell.a_in)
         source.phase_out.connect(cell.phase_in)
@@ -138,13 +156,13 @@ def build_learning_network(config: FFConfig, weights: list, neuron: FixedNeuronP
         synapses.append(synapse)
         neurons.append(cell)
         spikes = cell.s_out
-    return OnChipNetwork(source, synapses, neurons, window_length(config.time_steps), paths)
+    return OnChipNetwork(source, synapses, neurons, window_length(config.time_steps), paths, messages)
 
 
 def train_onchip(config: FFConfig, weights: list, neuron: FixedNeuronParams, rule: FFLearningRule,
                  x: np.ndarray, y: np.ndarray, *, tag: str, rng: np.random.Generator,
                  samples_per_run: int = 500, progress: bool = True, on_chunk=None, log_windows: int = 0,
-                 timeout: float | None = None) -> dict:
+                 timeout: float | None = None, messages: str = "window") -> dict:
     """One pass of on-chip FF learning over ``x, y`` in Lava's simulator.
 
     Negative labels follow ``config.negatives``
@@ -157,6 +175,9 @@ def train_onchip(config: FFConfig, weights: list, neuron: FixedNeuronParams, rul
     after every chunk with the weights read back from Lava. Returns the
     learned weights (integer units), the goodness log, wall time, samples/s
     and the number of weight updates (learning events x synapses).
+    ``messages``: the network's Lava steps (:func:`build_learning_network`);
+    ``"window"`` (default) learns what ``"step"`` learns, bit for bit, with a
+    tenth of the simulator's message rounds.
     """
     from lava.magma.core.run_configs import Loihi2SimCfg
     from tqdm.auto import tqdm
@@ -189,7 +210,8 @@ def train_onchip(config: FFConfig, weights: list, neuron: FixedNeuronParams, rul
     with tempfile.TemporaryDirectory(prefix="lava_ff_onchip_") as snapshots:
         learned = list(weights)
         net = build_learning_network(config, weights, neuron, rule, x, y, negatives_of(0, learned),
-                                     snapshot_dir=snapshots, log_windows=log_windows, seed=seed)
+                                     snapshot_dir=snapshots, log_windows=log_windows, seed=seed,
+                                     messages=messages)
         with lava_session(net.source, Loihi2SimCfg(select_tag=tag), timeout=timeout) as session:
             done = 0
             with tqdm(total=len(x), desc=f"on-chip FF ({tag})", unit="sample", disable=not progress,

@@ -113,7 +113,8 @@ def _check_resumable(path: Path, stored: dict | None, current: dict) -> None:
 def onchip_fit(config: FFConfig, start_weights: list, neuron: FixedNeuronParams, rule: FFLearningRule,
                train_x: np.ndarray, train_y: np.ndarray, *, tag: str, epochs: int, out_dir: Path,
                val_x: np.ndarray | None = None, val_y: np.ndarray | None = None, resume: bool = False,
-               samples_per_run: int = 500, progress: bool = True, seed: int = 0, rate_decay: float = 1.0) -> dict:
+               samples_per_run: int = 500, progress: bool = True, seed: int = 0, rate_decay: float = 1.0,
+               messages: str = "window") -> dict:
     """Train on chip (simulated) for ``epochs`` passes; returns the learned
     weights, per-epoch history (validation accuracy, the rule's learning
     rate), wall time, samples/s and weight updates.
@@ -127,7 +128,9 @@ def onchip_fit(config: FFConfig, start_weights: list, neuron: FixedNeuronParams,
     ``resume=True`` refuses a state trained with another network, neuron,
     training-set size or seed (its position would point at other samples);
     a different ``rule`` is allowed (a step-size schedule across resumes)
-    and each epoch's record names the learning rate it ran at."""
+    and each epoch's record names the learning rate it ran at.
+
+    ``messages``: the Lava network's steps (:func:`lava_ff.onchip_lava.train_onchip`)."""
     import json
     from dataclasses import asdict, replace
 
@@ -166,7 +169,8 @@ def onchip_fit(config: FFConfig, start_weights: list, neuron: FixedNeuronParams,
         if len(order):
             run = train_onchip(config, weights, neuron, rules[epoch], train_x[order], train_y[order], tag=tag,
                                rng=np.random.default_rng([seed, epoch, position]),
-                               samples_per_run=samples_per_run, progress=progress, on_chunk=checkpoint)
+                               samples_per_run=samples_per_run, progress=progress, on_chunk=checkpoint,
+                               messages=messages)
             weights, seconds, updates = run["weights"], seconds + run["seconds"], updates + run["weight_updates"]
             samples_run, run_seconds = samples_run + len(order), run_seconds + run["seconds"]
         epoch, position = epoch + 1, 0

@@ -249,13 +249,15 @@ def test_lava_float_weights_after_n_samples_equal_the_reference(rng, tmp_path):
     np.testing.assert_array_equal(goodness, ref.goodness)
 
 
-def test_hard_negatives_are_chosen_per_chunk_from_the_weights_learned_so_far(rng):
+@pytest.mark.parametrize("messages", ["step", "window"])
+def test_hard_negatives_are_chosen_per_chunk_from_the_weights_learned_so_far(rng, messages):
     """``train_onchip`` with ``negatives='hard'`` and two chunks of three
     samples: chunk 1's negatives are the wrong labels the start weights score
-    highest, chunk 2's those the weights read back after chunk 1 (the step
-    reference stopped at that step: the last layer has not yet learned from
-    the last window) score highest; the float weights then equal the step
-    reference run on those negatives."""
+    highest, chunk 2's those the weights read back after chunk 1 score
+    highest; the float weights then equal the step reference run on those
+    negatives. The step network is read back mid-pipeline (the reference
+    stopped at that step: the last layer has not yet learned from the last
+    window); the window network after every layer learned all of chunk 1."""
     from lava_ff.negatives import hard_negative_labels
     from lava_ff.onchip_lava import train_onchip
     from lava_ff.onchip_train import onchip_network
@@ -264,13 +266,13 @@ def test_hard_negatives_are_chosen_per_chunk_from_the_weights_learned_so_far(rng
     cfg = replace(cfg, negatives="hard")
     neuron, rule = quantize_neuron(cfg.neuron), FFLearningRule(learning_rate=16.0, pre_trace_impulse=32)
     first = hard_negative_labels(onchip_network(cfg, weights, neuron).label_scores(x[:3]), y[:3])
-    chunk_end = reference(cfg, weights, rule, x[:3], y[:3], first, fixed=False,
-                          steps=3 * 2 * window_length(cfg.time_steps)).weights
+    chunk_steps = 3 * 2 * window_length(cfg.time_steps) + (len(weights) if messages == "window" else 0)
+    chunk_end = reference(cfg, weights, rule, x[:3], y[:3], first, fixed=False, steps=chunk_steps).weights
     second = hard_negative_labels(onchip_network(cfg, chunk_end, neuron).label_scores(x[3:]), y[3:])
     negative = np.concatenate([first, second])
     want = reference(cfg, weights, rule, x, y, negative, fixed=False).weights
     run = train_onchip(cfg, weights, neuron, rule, x, y, tag="floating_pt", rng=rng, samples_per_run=3,
-                       progress=False, timeout=300)
+                       progress=False, timeout=300, messages=messages)
     for got, ref, start in zip(run["weights"], want, weights, strict=True):
         assert np.abs(ref - start).max() > 1, "the reference must have learned something"
         np.testing.assert_allclose(got, ref, rtol=0, atol=1e-9)
@@ -374,6 +376,44 @@ def test_streamlined_bookkeeping_equals_lavas_engine(tag, rng, tmp_path):
 
 
 @pytest.mark.parametrize("tag", TAGS)
+def test_window_messages_learn_what_the_step_network_learns(tag, rng, tmp_path):
+    """The window network (one Lava step per phase window, ``[n, T]``
+    messages) against the default step network over five samples: the same
+    weights and goodness bit for bit, and the same pre-trace where both
+    clocks stop at the same epoch (the last layer's; the step network runs
+    one tail step per layer, so earlier layers' traces decay further). In
+    fixed point the updates are fractional, so equal weights also pin the
+    stochastic rounding and the traces' stochastic decay to the same random
+    numbers."""
+    from lava.magma.core.run_configs import Loihi2SimCfg
+
+    from lava_ff.onchip_lava import build_learning_network
+    from lava_ff.runtime import lava_session
+
+    cfg, weights, x, y, negative = small_problem(rng, samples=5)
+    rule = FFLearningRule(learning_rate=16.0, pre_trace_impulse=32)
+    runs = {}
+    for messages in ("step", "window"):
+        net = build_learning_network(cfg, weights, quantize_neuron(cfg.neuron), rule, x, y, negative,
+                                     snapshot_dir=tmp_path, log_windows=2 * len(x), messages=messages)
+        assert net.steps_per_sample == (2 if messages == "window" else 2 * window_length(cfg.time_steps))
+        with lava_session(net.source, Loihi2SimCfg(select_tag=tag), timeout=300) as session:
+            session.run(len(x) * net.steps_per_sample + net.tail_steps)
+            runs[messages] = net.weights(), net.goodness_logs(), net.synapses[-1].x1.get()
+    (w_step, g_step, x_step), (w_window, g_window, x_window) = runs["step"], runs["window"]
+    for layer in range(2):
+        assert np.abs(w_step[layer] - weights[layer]).max() > 2, "the test needs learning"
+        np.testing.assert_array_equal(w_window[layer], w_step[layer])
+    np.testing.assert_array_equal(g_window, g_step)
+    assert np.all(g_step > 0), "the test needs every window to spike"
+    np.testing.assert_array_equal(x_window, x_step)
+    assert np.any(x_step != 0), "the test needs pre-traces in flight"
+    if tag == "fixed_pt":
+        ideal = reference(cfg, weights, rule, x, y, negative, fixed=True).weights[0]
+        assert np.any(w_step[0] != np.round(ideal)), "fractional updates: stochastic rounding must matter"
+
+
+@pytest.mark.parametrize("tag", TAGS)
 def test_lava_learning_raises_positive_over_negative_goodness(tag, rng, tmp_path):
     cfg, weights, x, y, negative = small_problem(rng, samples=1)
     rule = FFLearningRule(learning_rate=16.0, pre_trace_impulse=32)
@@ -420,6 +460,12 @@ def test_learning_processes_refuse_bad_input(rng, tmp_path):
         FFLearningDense(weights=weights[0], rule=rule, post_window=(3, 4))
     with pytest.raises(ValueError, match="post_window needs engine='streamlined'.*engine='lava'"):
         FFLearningDense(weights=weights[0], rule=rule, post_window=(3, 1), engine="lava")
+    with pytest.raises(ValueError, match="unknown messages 'batch'; valid: step, window"):
+        FFLearningDense(weights=weights[0], rule=rule, messages="batch")
+    with pytest.raises(ValueError, match="messages='window' needs post_window"):
+        FFLearningDense(weights=weights[0], rule=rule, messages="window")
+    with pytest.raises(ValueError, match="unknown messages 'batch'"):
+        FFPhaseInput(data=x, labels=y, negative_labels=negative, config=cfg, messages="batch")
     neuron = quantize_neuron(cfg.neuron)
     with pytest.raises(TypeError, match="third_factor_every_step must be a bool, got 'no'"):
         FFLearningNeuron(shape=(4,), neuron=neuron, time_steps=3, latency=1, theta=1.0, rule=rule,
@@ -447,6 +493,12 @@ def test_learning_processes_refuse_bad_input(rng, tmp_path):
     with pytest.raises(ValueError, match=r"unknown post-synaptic ports \['s_out_y2'\]"):
         build_learning_network(cfg, weights, neuron, rule, x, y, negative, snapshot_dir=tmp_path,
                                post_ports=("s_out_y2",))
+    with pytest.raises(ValueError, match="messages='window' needs engine='streamlined', got engine='lava'"):
+        build_learning_network(cfg, weights, neuron, rule, x, y, negative, snapshot_dir=tmp_path,
+                               engine="lava", messages="window")
+    with pytest.raises(ValueError, match="unknown messages 'steps'"):
+        FFLearningNeuron(shape=(4,), neuron=neuron, time_steps=3, latency=1, theta=1.0, rule=rule,
+                         messages="steps")
 
 
 def test_fixed_training_refuses_fractional_weights(rng):

@@ -101,6 +101,7 @@ class _FFLearningDenseMixin:
             raise ValueError("post_window needs the streamlined bookkeeping, which this rule does not allow "
                              "(one-step epochs, regular impulses, whole fixed-point impulses)")
         self._post_window = None if window is None else (window_length(window[0]), window[1])
+        self._per_window = proc_params["messages"] == "window"
 
     def on_var_update(self):
         super().on_var_update()
@@ -114,6 +115,9 @@ class _FFLearningDenseMixin:
         return self._weights_t[s_in].sum(axis=0)
 
     def run_spk(self):
+        if self._per_window:
+            self._run_window()
+            return
         self.a_out.send(self.a_buff)
         s_in = self.s_in.recv().astype(bool)
         self.a_buff = self._accumulate(self._input_current(s_in))
@@ -152,15 +156,42 @@ class _FFLearningDenseMixin:
 
     def _streamlined_epoch(self, s_in):
         """This step's trace update and, at a window's end, its weight update."""
+        x_random, y_random, w_random = self._randoms.next()
+        x = self._epoch_traces(np.stack((self.x1, self.x2)), self._x_taus, "x", s_in, x_random)
+        self.x1[...], self.x2[...] = x
+        self._post_synaptic_epoch(x, y_random, w_random)
+
+    def _run_window(self):
+        """``messages="window"``: window ``time_step - 1`` in one Lava step.
+
+        The step network's synapse sends, at the post-synaptic neuron's step
+        ``s``, the current of its input's step ``s`` (silent at ``s = 0``),
+        and its learning epochs for the window see the input's steps
+        ``1..T`` and then the next window's silent first step; it learns at
+        the last of them with the ``y2``/``y3`` its neuron computed for the
+        window. The same here: the currents of all ``T`` steps go out at
+        once, then the ``T + 1`` epochs run in order (the first window also
+        the ``latency`` silent epochs before the neuron's first window),
+        each drawing its random numbers, and the last one learns."""
+        s_in = self.s_in.recv().astype(bool)
+        self.a_out.send(np.stack([self._accumulate(self._input_current(step)) for step in s_in.T], axis=1))
+        silent = np.zeros(s_in.shape[0], bool)
+        leading = self._post_window[1] if self.time_step == 1 else 0
+        x = np.stack((self.x1, self.x2))
+        for spiked in [silent] * leading + list(s_in.T) + [silent]:
+            x_random, y_random, w_random = self._randoms.next()
+            x = self._epoch_traces(x, self._x_taus, "x", spiked, x_random)
+        self.x1[...], self.x2[...] = x
+        self._post_synaptic_epoch(x, y_random, w_random)
+
+    def _post_synaptic_epoch(self, x, y_random, w_random):
+        """The epoch's post-synaptic traces and, where they are nonzero, the weight update."""
         bap = self.s_in_bap.recv().astype(bool)
-        if self._post_window is None or self._post_window_end():
+        if self._per_window or self._post_window is None or self._post_window_end():
             y_in = np.stack((self.s_in_y1.recv(), self.s_in_y2.recv(), self.s_in_y3.recv()))
         else:  # the neuron sends its traces only at its window's end: zero until then
             y_in = np.zeros((3,) + self.y1.shape, self.y1.dtype)
         self.y1[...], self.y2[...], self.y3[...] = y_in
-        x_random, y_random, w_random = self._randoms.next()
-        x = self._epoch_traces(np.stack((self.x1, self.x2)), self._x_taus, "x", s_in, x_random)
-        self.x1[...], self.x2[...] = x
         if np.any(y_in[1]) or np.any(y_in[2]):
             y = self._epoch_traces(y_in, self._y_taus, "y", bap, y_random)
             self._learn(x[0], y[1], y[2], w_random)

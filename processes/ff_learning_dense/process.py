@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import numpy as np
+from lava.magma.core.process.ports.ports import InPort, OutPort
 from lava.magma.core.process.variable import Var
 from lava.proc.dense.process import LearningDense
 
-from lava_ff.onchip import FFLearningRule, check_latency, check_learning_weights
+from lava_ff.onchip import FFLearningRule, check_latency, check_learning_weights, check_messages
 
 
 def check_post_window(post_window) -> tuple[int, int]:
@@ -60,13 +61,22 @@ class FFLearningDense(LearningDense):
         ``y1..y3`` on those steps only and takes them as zero on the others,
         which is what they are. Needs ``engine="streamlined"``. ``None``
         (default): read them every step.
+    messages : {"step", "window"}
+        ``"window"`` (see :func:`lava_ff.onchip.check_messages`; needs
+        ``post_window``): one Lava step per window. ``s_in`` takes the
+        window's ``T`` input steps at once (``[in, T]``) and ``a_out`` sends
+        their currents (``[out, T]``) in the same step; the learning engine
+        then runs the window's ``T + 1`` one-step epochs (the first window
+        also the ``latency`` epochs before it) in order, with the same
+        random numbers as the step network, and learns at the last one from
+        the ``y2``/``y3`` its neuron sends for the window.
     """
 
     ENGINES = ("streamlined", "lava")
 
     def __init__(self, *, weights: np.ndarray, rule: FFLearningRule, snapshot_path: str | None = None,
                  engine: str = "streamlined", post_window: tuple[int, int] | None = None,
-                 name: str | None = None):
+                 messages: str = "step", name: str | None = None):
         self._runtime = None  # Lava's __del__ reads it, also when validation below raises
         weights = check_learning_weights(weights)
         if not isinstance(rule, FFLearningRule):
@@ -78,7 +88,14 @@ class FFLearningDense(LearningDense):
             if engine != "streamlined":
                 raise ValueError(f"post_window needs engine='streamlined' (Lava's engine reads the "
                                  f"post-synaptic traces every step), got engine={engine!r}")
+        if check_messages(messages) == "window" and post_window is None:
+            raise ValueError("messages='window' needs post_window=(time_steps, latency): the window's "
+                             "length and where the step network's learning epochs fall")
         super().__init__(weights=weights, learning_rule=rule.lava_rule(fixed=True), num_weight_bits=8,
                          ff_rule=rule, snapshot_path=None if snapshot_path is None else str(snapshot_path),
-                         engine=engine, post_window=post_window, name=name)
+                         engine=engine, post_window=post_window, messages=messages, name=name)
         self.snapshot = Var(shape=(1,), init=0)
+        if messages == "window":  # replaces Dense's per-step ports before Lava collects the ports
+            out_size, in_size = weights.shape
+            self.s_in = InPort(shape=(in_size, post_window[0]))
+            self.a_out = OutPort(shape=(out_size, post_window[0]))

@@ -36,6 +36,7 @@ class _AbstractFFLearningNeuronModel(PyLoihiProcessModel):
         self.length = window_length(self.time_steps)
         self.theta, self.gain, self.goodness_kind = p["theta"], p["gain"], p["goodness"]
         self.every_step = p["third_factor_every_step"]
+        self.per_window = p["messages"] == "window"
         self._ready = False
 
     def _setup(self):
@@ -49,31 +50,61 @@ class _AbstractFFLearningNeuronModel(PyLoihiProcessModel):
         if not self._ready:  # Var values arrive after __init__
             self._setup()
             self._ready = True
+        if self.per_window:
+            self._run_window()
+            return
         a_in = self.a_in.recv()
         window, step = window_position(self.time_step, self.length, self.latency)
         if step == 0:  # latency < length: the first step 0 is window 0's
-            self.u[...] = self.v[...] = self.spike_count[...] = 0
-            self.phase[0] = int(self.phase_in.recv()[0])  # sent at the input's window start
-        spikes, state = self._neuron_step(a_in, CubaState(self.u, self.v))
-        self.u[...], self.v[...] = state.u, state.v
-        self.spike_count += spikes
+            self._start_window()
+        spikes = self._step(a_in)
         y2 = y3 = self.zeros
         window_end = is_window_end(window, step, self.length)
         if window_end:
-            raw = raw_goodness(self.goodness_kind, self.spike_count, self.zeros)
-            if window < self.goodness_log.shape[0]:
-                self.goodness_log[window] = raw
-            y2, y3 = ff_post_factors(self.spike_count, raw, scale=self.scale, theta=self.theta,
-                                     time_steps=self.time_steps, phase=int(self.phase[0]), gain=self.gain,
-                                     fixed=self.FIXED)
-            y2, y3 = y2.astype(self.zeros.dtype), y3.astype(self.zeros.dtype)
+            y2, y3 = self._third_factor(window)
         self.y2[...], self.y3[...] = y2, y3
         self.s_out.send(spikes)
         self.s_out_bap.send(spikes)
         if self.every_step or window_end:
-            self.s_out_y1.send(self.zeros)
-            self.s_out_y2.send(y2)
-            self.s_out_y3.send(y3)
+            self._send_third_factor(y2, y3)
+
+    def _run_window(self):
+        """``messages="window"``: this Lava step is window ``time_step - 1``;
+        ``a_in`` holds the currents of its steps ``1..T`` (step 0's is zero)."""
+        a_in = self.a_in.recv()
+        self._start_window()
+        self._step(np.zeros(self.u.shape))
+        spikes = np.stack([self._step(a_in[:, s]) for s in range(self.time_steps)], axis=1)
+        y2, y3 = self._third_factor(self.time_step - 1)
+        self.y2[...], self.y3[...] = y2, y3
+        self.s_out.send(spikes)
+        self.s_out_bap.send(spikes[:, -1])  # the window's last step, where the synapse learns
+        self._send_third_factor(y2, y3)
+
+    def _start_window(self):
+        self.u[...] = self.v[...] = self.spike_count[...] = 0
+        self.phase[0] = int(self.phase_in.recv()[0])  # sent at the input's window start
+
+    def _step(self, a_in):
+        spikes, state = self._neuron_step(a_in, CubaState(self.u, self.v))
+        self.u[...], self.v[...] = state.u, state.v
+        self.spike_count += spikes
+        return spikes
+
+    def _third_factor(self, window):
+        """The window's goodness (logged) and its ``y2``, ``y3``."""
+        raw = raw_goodness(self.goodness_kind, self.spike_count, self.zeros)
+        if window < self.goodness_log.shape[0]:
+            self.goodness_log[window] = raw
+        y2, y3 = ff_post_factors(self.spike_count, raw, scale=self.scale, theta=self.theta,
+                                 time_steps=self.time_steps, phase=int(self.phase[0]), gain=self.gain,
+                                 fixed=self.FIXED)
+        return y2.astype(self.zeros.dtype), y3.astype(self.zeros.dtype)
+
+    def _send_third_factor(self, y2, y3):
+        self.s_out_y1.send(self.zeros)
+        self.s_out_y2.send(y2)
+        self.s_out_y3.send(y3)
 
 
 @implements(proc=FFLearningNeuron, protocol=LoihiProtocol)

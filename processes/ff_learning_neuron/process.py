@@ -9,7 +9,7 @@ from lava.magma.core.process.process import AbstractProcess
 from lava.magma.core.process.variable import Var
 
 from lava_ff.config import FixedNeuronParams, check_positive_int
-from lava_ff.onchip import ONCHIP_GOODNESS, FFLearningRule, check_latency
+from lava_ff.onchip import ONCHIP_GOODNESS, FFLearningRule, check_latency, check_messages
 
 
 class FFLearningNeuron(LearningNeuronProcess, AbstractProcess):
@@ -50,6 +50,14 @@ class FFLearningNeuron(LearningNeuronProcess, AbstractProcess):
     synapse that reads every step would wait forever for the messages
     this neuron no longer sends.
 
+    ``messages="window"`` (see :func:`lava_ff.onchip.check_messages`): one
+    Lava step per window, every layer's window ``k`` at step ``k + 1``;
+    ``a_in`` takes the window's ``T`` currents at once (``[n, T]``),
+    ``s_out`` sends its ``T`` spike vectors, ``s_out_bap`` the last step's
+    and ``y1..y3`` go out every (window) step. The same spikes and third
+    factors as the step network's (``latency`` then only names the step
+    network the window network stands for).
+
     ``goodness_log[k]`` keeps the raw goodness ``sum_n count_n**2`` of window
     ``k`` (even ``k``: positive, odd: negative) for the first
     ``log_windows`` windows.
@@ -73,11 +81,13 @@ class FFLearningNeuron(LearningNeuronProcess, AbstractProcess):
     third_factor_every_step : bool
         Send ``y1..y3`` every step (Lava's convention, default) or only at
         the window's last step (see above).
+    messages : {"step", "window"}
+        One message per port and step (default) or per window (above).
     """
 
     def __init__(self, *, shape: tuple[int], neuron: FixedNeuronParams, time_steps: int, latency: int,
                  theta: float, rule: FFLearningRule, goodness: str = "sum_sq_rate", log_windows: int = 0,
-                 third_factor_every_step: bool = True, name: str | None = None):
+                 third_factor_every_step: bool = True, messages: str = "step", name: str | None = None):
         self._runtime = None  # Lava's __del__ reads it, also when validation below raises
         if not isinstance(shape, tuple) or len(shape) != 1:
             raise ValueError(f"shape must be a 1-tuple (neurons,), got {shape!r}")
@@ -95,12 +105,14 @@ class FFLearningNeuron(LearningNeuronProcess, AbstractProcess):
             raise ValueError(f"log_windows must be a non-negative integer, got {log_windows!r}")
         if not isinstance(third_factor_every_step, (bool, np.bool_)):
             raise TypeError(f"third_factor_every_step must be a bool, got {third_factor_every_step!r}")
+        messages = check_messages(messages)
         super().__init__(shape=shape, learning_rule=rule.lava_rule(fixed=True), time_steps=time_steps,
                          latency=latency, theta=float(theta), gain=rule.gain, goodness=goodness,
-                         third_factor_every_step=bool(third_factor_every_step), name=name)
-        self.a_in = InPort(shape=shape)
+                         third_factor_every_step=bool(third_factor_every_step), messages=messages, name=name)
+        steps = shape + ((int(time_steps),) if messages == "window" else ())
+        self.a_in = InPort(shape=steps)
         self.phase_in = InPort(shape=(1,))
-        self.s_out = OutPort(shape=shape)
+        self.s_out = OutPort(shape=steps)
         lif = neuron.lava_lif_params
         self.vth = Var(shape=(1,), init=lif["vth"])
         self.du = Var(shape=(1,), init=lif["du"])

@@ -14,7 +14,8 @@ from lava_ff.onchip import phase_windows, window_length
 
 
 class _AbstractFFPhaseInputModel(PyLoihiProcessModel):
-    """Encodes a sample's two windows at its first step, then sends them step by step."""
+    """Encodes a sample's two windows at its first step, then sends them
+    step by step (or, with ``messages="window"``, one window per step)."""
 
     def __init__(self, proc_params):
         super().__init__(proc_params)
@@ -23,17 +24,26 @@ class _AbstractFFPhaseInputModel(PyLoihiProcessModel):
         self.config = p["config"]
         self.rng = np.random.default_rng(p["seed"])
         self.length = window_length(self.config.time_steps)
+        self.per_window = p["messages"] == "window"
         self.windows = None
 
     def run_spk(self):
-        window, step = window_position(self.time_step, self.length)
+        if self.per_window:
+            window, step = self.time_step - 1, 0
+        else:
+            window, step = window_position(self.time_step, self.length)
         sample, phase_index = divmod(window, 2)
         inside = sample < len(self.data)
         if step == 0 and phase_index == 0 and inside:
             self.windows = phase_windows(self.data[sample], int(self.labels[sample]),
                                          int(self.negatives[sample % len(self.negatives)]), self.config, self.rng)
             self.sample_index[0] = sample + 1
-        spikes = self.windows[phase_index][:, step - 1] if inside and step > 0 else np.zeros(self.s_out.shape)
+        if not inside:
+            spikes = np.zeros(self.s_out.shape)
+        elif self.per_window:
+            spikes = self.windows[phase_index]
+        else:
+            spikes = self.windows[phase_index][:, step - 1] if step > 0 else np.zeros(self.s_out.shape)
         self.s_out.send(spikes)
         if step == 0:  # one phase message per window
             self.phase_out.send(np.array([(1 if phase_index == 0 else -1) if inside else 0]))

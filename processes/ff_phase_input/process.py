@@ -10,7 +10,7 @@ from lava.magma.core.process.variable import Var
 from lava_ff.config import FFConfig
 from lava_ff.encoding import check_input_data
 from lava_ff.negatives import check_labels
-from lava_ff.onchip import check_phase_labels, window_length
+from lava_ff.onchip import check_messages, check_phase_labels, window_length
 
 
 class FFPhaseInput(AbstractProcess):
@@ -36,10 +36,15 @@ class FFPhaseInput(AbstractProcess):
     ``B`` samples (:meth:`lava_ff.onchip_lava.OnChipNetwork.set_negatives`):
     how negatives chosen by the network being learned (hard negatives)
     reach the chip.
+
+    ``messages="window"`` (see :func:`lava_ff.onchip.check_messages`): one
+    Lava step per window; ``s_out`` sends the window's ``T`` encoded steps
+    at once (``[F', T]``; the silent step is left out) and ``phase_out`` its
+    phase, for learning Processes built with the same ``messages``.
     """
 
     def __init__(self, *, data: np.ndarray, labels: np.ndarray, negative_labels: np.ndarray,
-                 config: FFConfig, seed: int = 0, name: str | None = None):
+                 config: FFConfig, seed: int = 0, messages: str = "step", name: str | None = None):
         self._runtime = None  # Lava's __del__ reads it, also when validation below raises
         if not isinstance(config, FFConfig):
             raise TypeError(f"config must be an FFConfig, got {type(config).__name__}")
@@ -52,10 +57,11 @@ class FFPhaseInput(AbstractProcess):
                              f"(a block of samples), got {block}")
         labels = check_labels(labels, config.num_classes, len(data))
         _, negative_labels = check_phase_labels(labels[:block], negative_labels, config.num_classes, block)
-        super().__init__(data=data, labels=labels, config=config, seed=seed, name=name)
+        messages = check_messages(messages)
+        super().__init__(data=data, labels=labels, config=config, seed=seed, messages=messages, name=name)
         self.num_samples = len(data)
         self.window_length = window_length(config.time_steps)
-        self.s_out = OutPort(shape=(config.input_size,))
+        self.s_out = OutPort(shape=(config.input_size,) + ((config.time_steps,) if messages == "window" else ()))
         self.phase_out = OutPort(shape=(1,))
         self.sample_index = Var(shape=(1,), init=0)
         self.negatives = Var(shape=(block,), init=negative_labels)
