@@ -10,7 +10,9 @@ negatives, the host's scoring), and the seconds.
 Tiny layers (``--layers 500,500 4,4``) measure the floor: the same
 Processes, ports and messages per step with almost nothing to compute, so
 their rate is the most Lava 0.10's multiprocess runtime delivers on this
-machine for that many Processes, whatever the models do.
+machine for that many Processes, whatever the models do. The window network
+(the default) needs a tenth of the step network's Lava steps, so its floor
+is about ten times higher.
 
     .venv/bin/python benchmarks/onchip_speed.py --layers 500,500 4,4 4 --samples 1000
     .venv/bin/python benchmarks/onchip_speed.py --layers 500,500 --negatives mixed --time-steps 6

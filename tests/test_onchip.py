@@ -499,6 +499,11 @@ def test_learning_processes_refuse_bad_input(rng, tmp_path):
     with pytest.raises(ValueError, match="unknown messages 'steps'"):
         FFLearningNeuron(shape=(4,), neuron=neuron, time_steps=3, latency=1, theta=1.0, rule=rule,
                          messages="steps")
+    # a window neuron behind a step synapse: Lava refuses the connection ([n, T] against [n]), no hang
+    cell = FFLearningNeuron(shape=(12,), neuron=neuron, time_steps=cfg.time_steps, latency=1, theta=1.0,
+                            rule=rule, messages="window")
+    with pytest.raises(AssertionError, match=r"Shapes \(12,\) and \(12, 6\) are incompatible"):
+        FFLearningDense(weights=weights[0], rule=rule).a_out.connect(cell.a_in)
 
 
 def test_fixed_training_refuses_fractional_weights(rng):
