@@ -204,7 +204,7 @@ def _add_train_options(p: argparse.ArgumentParser) -> None:
                         help="window (default): one Lava step per phase window, each message carrying the "
                              "window's T steps; step: one Lava step per time step, as Loihi 2 runs the "
                              "network. Both learn the same weights (with hard/mixed negatives the step "
-                             "network is read back one window behind in its last layer); window is ~3x faster")
+                             "network is read back one window behind in its last layer); window is 3-5x faster")
 
 
 def _classes(text: str) -> tuple[int, ...]:
