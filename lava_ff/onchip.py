@@ -78,6 +78,7 @@ __all__ = [
     "check_latency",
     "MESSAGES",
     "check_messages",
+    "message_shape",
     "simulate_onchip",
     "simulate_onchip_windows",
     "ROUNDING_MODES",
@@ -304,6 +305,12 @@ def check_messages(messages) -> str:
     if messages not in MESSAGES:
         raise ValueError(f"unknown messages {messages!r}; valid: {', '.join(MESSAGES)}")
     return messages
+
+
+def message_shape(size: int, time_steps: int, messages: str) -> tuple[int, ...]:
+    """The shape of a spike or current port of ``size`` units: ``(size,)``
+    with step messages, ``(size, T)`` with window messages."""
+    return (int(size), int(time_steps)) if messages == "window" else (int(size),)
 
 
 def phase_windows(x: np.ndarray, label: int, negative_label: int, config: FFConfig,

@@ -174,7 +174,7 @@ class _FFLearningDenseMixin:
         the ``latency`` silent epochs before the neuron's first window),
         each drawing its random numbers, and the last one learns."""
         s_in = self.s_in.recv().astype(bool)
-        self.a_out.send(np.stack([self._accumulate(self._input_current(step)) for step in s_in.T], axis=1))
+        self.a_out.send(self._accumulate(np.stack([self._input_current(step) for step in s_in.T], axis=1)))
         silent = np.zeros(s_in.shape[0], bool)
         leading = self._post_window[1] if self.time_step == 1 else 0
         x = np.stack((self.x1, self.x2))

@@ -7,7 +7,7 @@ from lava.magma.core.process.ports.ports import InPort, OutPort
 from lava.magma.core.process.variable import Var
 from lava.proc.dense.process import LearningDense
 
-from lava_ff.onchip import FFLearningRule, check_latency, check_learning_weights, check_messages
+from lava_ff.onchip import FFLearningRule, check_latency, check_learning_weights, check_messages, message_shape
 
 
 def check_post_window(post_window) -> tuple[int, int]:
@@ -97,5 +97,5 @@ class FFLearningDense(LearningDense):
         self.snapshot = Var(shape=(1,), init=0)
         if messages == "window":  # replaces Dense's per-step ports before Lava collects the ports
             out_size, in_size = weights.shape
-            self.s_in = InPort(shape=(in_size, post_window[0]))
-            self.a_out = OutPort(shape=(out_size, post_window[0]))
+            self.s_in = InPort(shape=message_shape(in_size, post_window[0], messages))
+            self.a_out = OutPort(shape=message_shape(out_size, post_window[0], messages))

@@ -9,7 +9,7 @@ from lava.magma.core.process.process import AbstractProcess
 from lava.magma.core.process.variable import Var
 
 from lava_ff.config import FixedNeuronParams, check_positive_int
-from lava_ff.onchip import ONCHIP_GOODNESS, FFLearningRule, check_latency, check_messages
+from lava_ff.onchip import ONCHIP_GOODNESS, FFLearningRule, check_latency, check_messages, message_shape
 
 
 class FFLearningNeuron(LearningNeuronProcess, AbstractProcess):
@@ -109,10 +109,9 @@ class FFLearningNeuron(LearningNeuronProcess, AbstractProcess):
         super().__init__(shape=shape, learning_rule=rule.lava_rule(fixed=True), time_steps=time_steps,
                          latency=latency, theta=float(theta), gain=rule.gain, goodness=goodness,
                          third_factor_every_step=bool(third_factor_every_step), messages=messages, name=name)
-        steps = shape + ((int(time_steps),) if messages == "window" else ())
-        self.a_in = InPort(shape=steps)
+        self.a_in = InPort(shape=message_shape(shape[0], time_steps, messages))
         self.phase_in = InPort(shape=(1,))
-        self.s_out = OutPort(shape=steps)
+        self.s_out = OutPort(shape=message_shape(shape[0], time_steps, messages))
         lif = neuron.lava_lif_params
         self.vth = Var(shape=(1,), init=lif["vth"])
         self.du = Var(shape=(1,), init=lif["du"])

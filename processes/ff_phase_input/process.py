@@ -10,7 +10,7 @@ from lava.magma.core.process.variable import Var
 from lava_ff.config import FFConfig
 from lava_ff.encoding import check_input_data
 from lava_ff.negatives import check_labels
-from lava_ff.onchip import check_messages, check_phase_labels, window_length
+from lava_ff.onchip import check_messages, check_phase_labels, message_shape, window_length
 
 
 class FFPhaseInput(AbstractProcess):
@@ -61,7 +61,7 @@ class FFPhaseInput(AbstractProcess):
         super().__init__(data=data, labels=labels, config=config, seed=seed, messages=messages, name=name)
         self.num_samples = len(data)
         self.window_length = window_length(config.time_steps)
-        self.s_out = OutPort(shape=(config.input_size,) + ((config.time_steps,) if messages == "window" else ()))
+        self.s_out = OutPort(shape=message_shape(config.input_size, config.time_steps, messages))
         self.phase_out = OutPort(shape=(1,))
         self.sample_index = Var(shape=(1,), init=0)
         self.negatives = Var(shape=(block,), init=negative_labels)
