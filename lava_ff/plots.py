@@ -18,8 +18,15 @@ def _pyplot():
     return plt
 
 
+def _integer_locator():
+    from matplotlib.ticker import MaxNLocator
+
+    return MaxNLocator(integer=True)
+
+
 def plot_history(history: list[dict], path: Path) -> Path:
-    """Validation accuracy and per-layer FF loss per epoch."""
+    """Validation accuracy per epoch, and the per-layer FF loss (offline
+    training) or the on-chip schedule (on-chip training, which logs no loss)."""
     plt = _pyplot()
     epochs = [r["epoch"] for r in history]
     fig, (ax_acc, ax_loss) = plt.subplots(1, 2, figsize=(10, 4))
@@ -31,20 +38,43 @@ def plot_history(history: list[dict], path: Path) -> Path:
         ax_acc.plot(epochs, values, marker="o", label=key[4:])
     ax_acc.set(xlabel="epoch", ylabel="validation accuracy (%)", title="accuracy")
     ax_acc.legend()
-    # None (a layer that did not learn that epoch) plots as a gap
-    losses = np.array([r.get("layer_loss", []) for r in history], dtype=float)
-    if losses.size == 0:  # on-chip training logs no loss: say so instead of an empty plot
-        ax_loss.text(0.5, 0.5, "no FF loss logged\n(on-chip rule)", ha="center", va="center")
-        losses = np.zeros((len(history), 0))
-    for layer in range(losses.shape[1]):
-        ax_loss.plot(epochs, losses[:, layer], marker="o", label=f"layer {layer + 1}")
-    ax_loss.set(xlabel="epoch", ylabel="FF loss", title="per-layer FF loss")
-    if losses.shape[1]:
-        ax_loss.legend()
+    if any("layer_loss" in r for r in history):
+        _plot_layer_losses(ax_loss, history, epochs)
+    else:  # on-chip training logs no loss: its schedule instead, step size and time per pass
+        _plot_onchip_schedule(ax_loss, history, epochs)
+    for ax in (ax_acc, ax_loss):
+        ax.xaxis.set_major_locator(_integer_locator())  # epochs are whole
     fig.tight_layout()
     fig.savefig(path, dpi=120)
     plt.close(fig)
     return Path(path)
+
+
+def _plot_layer_losses(ax, history: list[dict], epochs: list) -> None:
+    # None (a layer that did not learn that epoch) plots as a gap
+    losses = np.array([r.get("layer_loss") or [] for r in history], dtype=float)
+    for layer in range(losses.shape[1]):
+        ax.plot(epochs, losses[:, layer], marker="o", label=f"layer {layer + 1}")
+    ax.set(xlabel="epoch", ylabel="FF loss", title="per-layer FF loss")
+    if losses.shape[1]:
+        ax.legend()
+
+
+def _plot_onchip_schedule(ax, history: list[dict], epochs: list) -> None:
+    """The on-chip learning rate of every pass and, on a second axis, the
+    minutes each pass took (``seconds`` is cumulative, resumed runs included)."""
+    rates = [np.nan if r.get("learning_rate") is None else r["learning_rate"] for r in history]
+    ax.plot(epochs, rates, marker="o", color="C0", label="learning rate")
+    ax.set(xlabel="epoch", ylabel="on-chip learning rate", title="on-chip schedule")
+    seconds = [np.nan if r.get("seconds") is None else r["seconds"] for r in history]
+    if not np.all(np.isnan(seconds)):
+        minutes = np.diff(np.concatenate([[0.0], seconds])) / 60
+        twin = ax.twinx()
+        twin.plot(epochs, minutes, marker="s", color="C1", label="minutes per pass")
+        twin.set_ylabel("minutes per pass")
+        twin.set_ylim(bottom=0)
+        ax.legend(handles=ax.get_lines() + twin.get_lines(), loc="lower left")  # rates fall: that corner stays clear
+    ax.set_ylim(bottom=0)
 
 
 def plot_goodness_histograms(g_pos: list[np.ndarray], g_neg: list[np.ndarray], theta: float,

@@ -134,6 +134,31 @@ def test_history_plot_takes_measurements_some_epochs_lack(tmp_path, monkeypatch)
     assert lines["readout"][0] == pytest.approx(7.0) and np.isnan(lines["readout"][1])
 
 
+def test_onchip_history_plot_shows_the_schedule(tmp_path, monkeypatch):
+    """On-chip training logs no FF loss: the second panel plots each pass's
+    learning rate and the minutes it took, from the cumulative seconds (a
+    pass without a rate, from an older state, plots as a gap)."""
+    import matplotlib.axes
+
+    from lava_ff.plots import plot_history
+
+    lines = {}
+    plot = matplotlib.axes.Axes.plot
+
+    def record(ax, x, y, *args, label=None, **kw):
+        lines[label] = list(y)
+        return plot(ax, x, y, *args, label=label, **kw)
+
+    monkeypatch.setattr(matplotlib.axes.Axes, "plot", record)
+    history = [{"epoch": 1, "seconds": 120.0, "val_goodness": 0.9},
+               {"epoch": 2, "seconds": 300.0, "learning_rate": 8.0, "val_goodness": 0.93},
+               {"epoch": 3, "seconds": 390.0, "learning_rate": 4.0, "val_goodness": 0.94}]
+    plot_history(history, tmp_path / "curves.png")
+    assert (tmp_path / "curves.png").stat().st_size > 0
+    assert np.isnan(lines["learning rate"][0]) and lines["learning rate"][1:] == [8.0, 4.0]
+    np.testing.assert_allclose(lines["minutes per pass"], [2.0, 3.0, 1.5])
+
+
 def test_greedy_schedule_stops_early_only_after_its_last_layer_learned(digits_split, monkeypatch):
     """Validation never improves (patience 1): plain FF stops after epoch 2,
     greedy (2 epochs per layer) goes on to epoch 3, the first of layer 2."""
