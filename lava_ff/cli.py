@@ -190,7 +190,7 @@ def _add_train_options(p: argparse.ArgumentParser) -> None:
                              "(default 16; below ~0.07 it underflows in fixed point and is refused)")
     onchip.add_argument("--onchip-lr-decay", type=float, default=1.0, metavar="FACTOR",
                         help="epoch e runs at --onchip-lr * FACTOR**e, FACTOR in (0, 1] (default 1: no decay; "
-                             "0.5 halves the rate every pass)")
+                             "0.5 halves the rate every pass; MNIST's best measured: 5 passes at 0.7071, 16 down to 4)")
     onchip.add_argument("--pre-trace-tau", type=int, default=4, help="pre-trace decay in steps (default 4)")
     onchip.add_argument("--pre-trace-impulse", type=int, default=16,
                         help="pre-trace increment per spike, 7-bit units (default 16)")
