@@ -110,22 +110,28 @@ def test_greedy_schedule_trains_one_layer_at_a_time(rule, digits_split, tmp_path
     assert (tmp_path / "curves.png").stat().st_size > 0
 
 
-def test_history_plot_takes_measurements_some_epochs_lack(tmp_path, monkeypatch):
-    """An on-chip run resumed from a state whose epochs logged other keys
-    (here: a readout accuracy only in epoch 1) plots every key, each line
-    with a gap where its epoch has no value, instead of failing after training."""
+@pytest.fixture
+def plotted_lines(monkeypatch):
+    """{label: y values} of every line matplotlib plots during the test."""
     import matplotlib.axes
 
-    from lava_ff.plots import plot_history
-
-    lines = {}
-    plot = matplotlib.axes.Axes.plot
+    lines, plot = {}, matplotlib.axes.Axes.plot
 
     def record(ax, x, y, *args, label=None, **kw):
         lines[label] = list(y)
         return plot(ax, x, y, *args, label=label, **kw)
 
     monkeypatch.setattr(matplotlib.axes.Axes, "plot", record)
+    return lines
+
+
+def test_history_plot_takes_measurements_some_epochs_lack(tmp_path, plotted_lines):
+    """An on-chip run resumed from a state whose epochs logged other keys
+    (here: a readout accuracy only in epoch 1) plots every key, each line
+    with a gap where its epoch has no value, instead of failing after training."""
+    from lava_ff.plots import plot_history
+
+    lines = plotted_lines
     history = [{"epoch": 1, "seconds": 1.0, "val_goodness": 0.9, "val_readout": 0.07},
                {"epoch": 2, "seconds": 2.0, "val_goodness": 0.91}]
     plot_history(history, tmp_path / "curves.png")
@@ -134,22 +140,13 @@ def test_history_plot_takes_measurements_some_epochs_lack(tmp_path, monkeypatch)
     assert lines["readout"][0] == pytest.approx(7.0) and np.isnan(lines["readout"][1])
 
 
-def test_onchip_history_plot_shows_the_schedule(tmp_path, monkeypatch):
+def test_onchip_history_plot_shows_the_schedule(tmp_path, plotted_lines):
     """On-chip training logs no FF loss: the second panel plots each pass's
     learning rate and the minutes it took, from the cumulative seconds (a
     pass without a rate, from an older state, plots as a gap)."""
-    import matplotlib.axes
-
     from lava_ff.plots import plot_history
 
-    lines = {}
-    plot = matplotlib.axes.Axes.plot
-
-    def record(ax, x, y, *args, label=None, **kw):
-        lines[label] = list(y)
-        return plot(ax, x, y, *args, label=label, **kw)
-
-    monkeypatch.setattr(matplotlib.axes.Axes, "plot", record)
+    lines = plotted_lines
     history = [{"epoch": 1, "seconds": 120.0, "val_goodness": 0.9},
                {"epoch": 2, "seconds": 300.0, "learning_rate": 8.0, "val_goodness": 0.93},
                {"epoch": 3, "seconds": 390.0, "learning_rate": 4.0, "val_goodness": 0.94}]
