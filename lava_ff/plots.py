@@ -18,24 +18,25 @@ def _pyplot():
     return plt
 
 
-def _integer_locator():
-    from matplotlib.ticker import MaxNLocator
-
-    return MaxNLocator(integer=True)
+def _per_epoch(history: list[dict], key: str) -> np.ndarray:
+    """``key``'s value in every epoch's record, NaN (a gap in a plot) where
+    an epoch has none (e.g. an on-chip run resumed from a state that logged
+    other keys)."""
+    return np.array([np.nan if r.get(key) is None else r[key] for r in history], dtype=float)
 
 
 def plot_history(history: list[dict], path: Path) -> Path:
     """Validation accuracy per epoch, and the per-layer FF loss (offline
     training) or the on-chip schedule (on-chip training, which logs no loss)."""
     plt = _pyplot()
+    from matplotlib.ticker import MaxNLocator
+
     epochs = [r["epoch"] for r in history]
     fig, (ax_acc, ax_loss) = plt.subplots(1, 2, figsize=(10, 4))
-    # every measurement any epoch made; an epoch without it (e.g. an on-chip run resumed from a
-    # state that logged other keys) plots as a gap
+    # every measurement any epoch made
     keys = sorted({k for r in history for k in r if k.startswith("val_")})
     for key in keys:
-        values = [np.nan if r.get(key) is None else 100 * r[key] for r in history]
-        ax_acc.plot(epochs, values, marker="o", label=key[4:])
+        ax_acc.plot(epochs, 100 * _per_epoch(history, key), marker="o", label=key[4:])
     ax_acc.set(xlabel="epoch", ylabel="validation accuracy (%)", title="accuracy")
     ax_acc.legend()
     if any("layer_loss" in r for r in history):
@@ -43,7 +44,7 @@ def plot_history(history: list[dict], path: Path) -> Path:
     else:  # on-chip training logs no loss: its schedule instead, step size and time per pass
         _plot_onchip_schedule(ax_loss, history, epochs)
     for ax in (ax_acc, ax_loss):
-        ax.xaxis.set_major_locator(_integer_locator())  # epochs are whole
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))  # epochs are whole
     fig.tight_layout()
     fig.savefig(path, dpi=120)
     plt.close(fig)
@@ -63,10 +64,9 @@ def _plot_layer_losses(ax, history: list[dict], epochs: list) -> None:
 def _plot_onchip_schedule(ax, history: list[dict], epochs: list) -> None:
     """The on-chip learning rate of every pass and, on a second axis, the
     minutes each pass took (``seconds`` is cumulative, resumed runs included)."""
-    rates = [np.nan if r.get("learning_rate") is None else r["learning_rate"] for r in history]
-    ax.plot(epochs, rates, marker="o", color="C0", label="learning rate")
+    ax.plot(epochs, _per_epoch(history, "learning_rate"), marker="o", color="C0", label="learning rate")
     ax.set(xlabel="epoch", ylabel="on-chip learning rate", title="on-chip schedule")
-    seconds = [np.nan if r.get("seconds") is None else r["seconds"] for r in history]
+    seconds = _per_epoch(history, "seconds")
     if not np.all(np.isnan(seconds)):
         minutes = np.diff(np.concatenate([[0.0], seconds])) / 60
         twin = ax.twinx()

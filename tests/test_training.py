@@ -131,13 +131,12 @@ def test_history_plot_takes_measurements_some_epochs_lack(tmp_path, plotted_line
     with a gap where its epoch has no value, instead of failing after training."""
     from lava_ff.plots import plot_history
 
-    lines = plotted_lines
     history = [{"epoch": 1, "seconds": 1.0, "val_goodness": 0.9, "val_readout": 0.07},
                {"epoch": 2, "seconds": 2.0, "val_goodness": 0.91}]
     plot_history(history, tmp_path / "curves.png")
     assert (tmp_path / "curves.png").stat().st_size > 0
-    np.testing.assert_allclose(lines["goodness"], [90.0, 91.0])
-    assert lines["readout"][0] == pytest.approx(7.0) and np.isnan(lines["readout"][1])
+    np.testing.assert_allclose(plotted_lines["goodness"], [90.0, 91.0])
+    assert plotted_lines["readout"][0] == pytest.approx(7.0) and np.isnan(plotted_lines["readout"][1])
 
 
 def test_onchip_history_plot_shows_the_schedule(tmp_path, plotted_lines):
@@ -146,14 +145,13 @@ def test_onchip_history_plot_shows_the_schedule(tmp_path, plotted_lines):
     pass without a rate, from an older state, plots as a gap)."""
     from lava_ff.plots import plot_history
 
-    lines = plotted_lines
     history = [{"epoch": 1, "seconds": 120.0, "val_goodness": 0.9},
                {"epoch": 2, "seconds": 300.0, "learning_rate": 8.0, "val_goodness": 0.93},
                {"epoch": 3, "seconds": 390.0, "learning_rate": 4.0, "val_goodness": 0.94}]
     plot_history(history, tmp_path / "curves.png")
     assert (tmp_path / "curves.png").stat().st_size > 0
-    assert np.isnan(lines["learning rate"][0]) and lines["learning rate"][1:] == [8.0, 4.0]
-    np.testing.assert_allclose(lines["minutes per pass"], [2.0, 3.0, 1.5])
+    assert np.isnan(plotted_lines["learning rate"][0]) and plotted_lines["learning rate"][1:] == [8.0, 4.0]
+    np.testing.assert_allclose(plotted_lines["minutes per pass"], [2.0, 3.0, 1.5])
 
 
 def test_greedy_schedule_stops_early_only_after_its_last_layer_learned(digits_split, monkeypatch):
