@@ -55,6 +55,13 @@ def _positive_int(text: str) -> int:
     return value
 
 
+def _non_negative_int(text: str) -> int:
+    value = int(text)
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must be a non-negative integer, got {value}")
+    return value
+
+
 def load_split(dataset: str, data: str | None, seed: int, val_fraction: float = 0.1,
                time_steps: int = 10):
     """(train, val, test, image_shape). N-MNIST comes as binned spike trains
@@ -155,7 +162,9 @@ def _add_train_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--threshold", type=float, default=None,
                    help="neuron threshold (1/64 grid; default 1, and 4 for on-chip learning with "
                         "--backend lava-float|lava-fixed: weights scale with it, so fixed-point updates "
-                        "are several weight units and survive the engine's stochastic rounding)")
+                        "are several weight units and survive the engine's stochastic rounding; "
+                        "with --init-from, the model's weights scale from its own threshold to this one, "
+                        "by default to 4 or the model's own if higher)")
     p.add_argument("--current-decay", type=float, default=0.25)
     p.add_argument("--voltage-decay", type=float, default=0.03)
     p.add_argument("--out", default="runs/train", help="output folder (checkpoint, metrics, plots)")
@@ -184,7 +193,8 @@ def _add_train_options(p: argparse.ArgumentParser) -> None:
     onchip = p.add_argument_group("on-chip learning (--backend lava-float|lava-fixed)")
     onchip.add_argument("--init-from", default=None, metavar="MODEL",
                         help="start from an offline-trained model (folder, checkpoint.pt or .net) instead "
-                             "of random weights: continual learning; its configuration is used")
+                             "of random weights: continual learning; its configuration is used, its "
+                             "threshold and weights scaled together to the on-chip --threshold")
     onchip.add_argument("--onchip-lr", type=float, default=16.0,
                         help="rule learning rate: dw = lr * pre_trace * rate * m in integer weight units "
                              "(default 16; below ~0.07 it underflows in fixed point and is refused)")
@@ -194,9 +204,14 @@ def _add_train_options(p: argparse.ArgumentParser) -> None:
     onchip.add_argument("--pre-trace-tau", type=int, default=4, help="pre-trace decay in steps (default 4)")
     onchip.add_argument("--pre-trace-impulse", type=int, default=16,
                         help="pre-trace increment per spike, 7-bit units (default 16)")
-    onchip.add_argument("--train-classes", type=_classes, default=None, metavar="C,C,...",
-                        help="learn only these classes (the new data of a continual-learning run); "
-                             "test accuracy is then also reported on these and on the other classes")
+    p.add_argument("--train-classes", type=_classes, default=None, metavar="C,C,...",
+                   help="learn only these classes: offline, the old classes a continual-learning run "
+                        "starts from; on chip (with --init-from), the new ones. Test accuracy is then "
+                        "also reported on these and on the other classes")
+    onchip.add_argument("--replay", type=_non_negative_int, default=0, metavar="N",
+                        help="with --train-classes: also learn N training images of the other (old) classes, "
+                             "drawn at random once (a rehearsal buffer the host streams with the new data), "
+                             "against forgetting them; validation then covers all classes (default 0)")
     onchip.add_argument("--samples-per-run", type=_positive_int, default=500,
                         help="samples per Lava run() between checkpoints (default 500: about 10-30 s of "
                              "784-500-500 learning; each pause costs a weight read-back and a checkpoint)")
@@ -248,10 +263,20 @@ def cmd_train(args) -> dict:
         _require_loihi2()
     if args.backend in ONCHIP_BACKENDS:
         return cmd_train_onchip(args)
+    if args.init_from:
+        raise SystemExit(f"--init-from {args.init_from}: starts on-chip learning from a trained model "
+                         "(--backend lava-float|lava-fixed); offline training starts from random weights "
+                         "(--resume continues an offline run)")
+    if args.replay:
+        raise SystemExit(f"--replay {args.replay}: rehearses old classes in an on-chip continual-learning run "
+                         "(--backend lava-float|lava-fixed with --init-from and --train-classes)")
     train, val, test, shape = load_split(args.dataset, args.data, args.seed, time_steps=args.time_steps)
+    cfg = _config_from_args(args, _in_features(args.dataset, shape))
+    classes = _check_classes(args.train_classes, cfg.num_classes)
+    if classes:  # the old classes a continual-learning run starts from
+        train, val = _class_subset(train, classes), _class_subset(val, classes)
     if args.limit:
         train, test = train.subset(slice(0, args.limit)), test.subset(slice(0, args.limit))
-    cfg = _config_from_args(args, _in_features(args.dataset, shape))
     out = Path(args.out)
     trainer = Trainer(cfg, TrainSettings(epochs=args.epochs, batch_size=args.batch_size,
                                          progress=not args.no_progress, patience=args.patience,
@@ -270,7 +295,8 @@ def cmd_train(args) -> dict:
         print(f"\ninterrupted: the last completed epoch ({trainer.epoch}) is saved in "
               f"{trainer.checkpoint_path}; rerun with --resume to continue", file=sys.stderr)
         raise SystemExit(130) from None
-    test_acc = evaluate_accuracy(trainer.net, prepare_inputs(test.images, cfg), test.labels)
+    test_x = prepare_inputs(test.images, cfg)
+    test_acc = evaluate_accuracy(trainer.net, test_x, test.labels)
     last = trainer.history[-1]
     metrics = {
         "dataset": args.dataset,
@@ -287,7 +313,11 @@ def cmd_train(args) -> dict:
         "config": cfg.to_dict(),
         # how it was trained: epochs, batch, augmentation (shift, rotate, zoom), readout schedule
         "train_settings": dataclasses.asdict(trainer.settings),
+        "train_classes": list(classes) if classes else None,
     }
+    if classes:
+        metrics["test_classes"] = _class_split_accuracy(trainer.net, test_x, np.asarray(test.labels), classes,
+                                                        names=("trained_classes", "other_classes"))
     (out / "metrics.json").write_text(json.dumps(metrics, indent=2))
     plot_history(trainer.history, out / "training_curves.png")
     n = min(1000, len(val))
@@ -301,14 +331,37 @@ def cmd_train(args) -> dict:
     return metrics
 
 
-def _class_split_accuracy(net, x, y, classes) -> dict:
-    """Goodness accuracy on all of ``x``, on ``classes`` (new) and on the rest (old)."""
+def _check_classes(classes, num_classes: int):
+    """``--train-classes``, checked against the data set's classes."""
+    if classes and max(classes) >= num_classes:
+        raise SystemExit(f"--train-classes {','.join(map(str, classes))}: outside the {num_classes} classes "
+                         f"0-{num_classes - 1}")
+    return classes
+
+
+def _class_subset(split, classes, replay: int = 0, seed: int = 0):
+    """The samples of ``split`` whose label is in ``classes``, and ``replay``
+    of the others drawn at random (``seed``), in the split's order."""
+    inside = np.isin(split.labels, classes)
+    keep = np.flatnonzero(inside)
+    if replay:
+        others = np.flatnonzero(~inside)
+        if replay > len(others):
+            raise SystemExit(f"--replay {replay}: the training split has only {len(others)} images of the "
+                             "other classes")
+        keep = np.sort(np.concatenate([keep, np.random.default_rng(seed).choice(others, replay, replace=False)]))
+    return split.subset(keep)
+
+
+def _class_split_accuracy(net, x, y, classes, names=("new_classes", "old_classes")) -> dict:
+    """Accuracy on all of ``x``, on ``classes`` and on the rest, keyed
+    ``"all"`` and ``names`` (on chip: the new classes and the old ones)."""
     from .train import evaluate_accuracy
 
     out = {"all": evaluate_accuracy(net, x, y)}
     if classes:
-        new = np.isin(y, classes)
-        for key, mask in (("new_classes", new), ("old_classes", ~new)):
+        inside = np.isin(y, classes)
+        for key, mask in zip(names, (inside, ~inside), strict=True):
             if mask.any():
                 out[key] = evaluate_accuracy(net, x[mask], y[mask])
     return out
@@ -317,10 +370,9 @@ def _class_split_accuracy(net, x, y, classes) -> dict:
 def cmd_train_onchip(args) -> dict:
     """On-chip FF learning in Lava's simulator; writes a model ``evaluate``/``export`` take."""
     from .config import quantize_neuron
-    from .onchip import FFLearningRule
-    from .onchip_train import ONCHIP_STATE, initial_weights, onchip_fit, onchip_network
+    from .onchip import ONCHIP_THRESHOLD, FFLearningRule
+    from .onchip_train import ONCHIP_STATE, initial_weights, onchip_fit, onchip_network, to_onchip_threshold
     from .plots import plot_goodness_histograms, plot_history
-    from .spec import NetworkSpec
     from .train import Trainer, TrainSettings, prepare_inputs, save_checkpoint
 
     tag = BACKENDS[args.backend]
@@ -352,31 +404,44 @@ def cmd_train_onchip(args) -> dict:
                           pre_trace_impulse=args.pre_trace_impulse)
     if args.init_from:
         base = load_trained(args.init_from)
-        spec = NetworkSpec.from_torch(base)
+        # an offline model (threshold 1) moves to the on-chip scale; an on-chip one keeps its own
+        threshold = args.threshold if args.threshold is not None else max(base.config.neuron.threshold,
+                                                                          ONCHIP_THRESHOLD)
+        try:
+            cfg, start, neuron, clipped = to_onchip_threshold(base, threshold)
+        except ValueError as err:
+            raise SystemExit(f"--threshold: {err}") from None
+        print(f"--init-from {args.init_from}: neuron threshold {base.config.neuron.threshold:g} -> {threshold:g}, "
+              f"weights scaled with it ({clipped:.3%} clipped to the 8-bit range)", file=sys.stderr)
         # the on-chip run picks its own negatives (the offline model's may be hybrid images)
-        cfg = dataclasses.replace(base.config, negatives=args.negatives)
-        start, neuron = list(spec.weights), spec.neurons[0]
+        cfg = dataclasses.replace(cfg, negatives=args.negatives)
+        init = {"model": args.init_from, "threshold": base.config.neuron.threshold, "clipped": clipped}
     else:
         base = None
     train, val, test, shape = load_split(args.dataset, args.data, args.seed,
                                          time_steps=base.config.time_steps if base else args.time_steps)
     if base is None:
         cfg = _config_from_args(args, _in_features(args.dataset, shape))
-        start, neuron = initial_weights(cfg), quantize_neuron(cfg.neuron)
+        start, neuron, init = initial_weights(cfg), quantize_neuron(cfg.neuron), None
     elif _in_features(args.dataset, shape) != cfg.in_features:
         raise SystemExit(f"--init-from model expects {cfg.in_features} input features but {args.dataset} "
                          f"samples have {_in_features(args.dataset, shape)}")
-    classes = args.train_classes
-    if classes and max(classes) >= cfg.num_classes:
-        raise SystemExit(f"--train-classes {classes} outside the {cfg.num_classes} classes")
+    classes = _check_classes(args.train_classes, cfg.num_classes)
+    if args.replay and not classes:
+        raise SystemExit(f"--replay {args.replay}: replays old classes while --train-classes names the new "
+                         "ones; without --train-classes every class is learned already")
     if classes:
-        train = train.subset(np.flatnonzero(np.isin(train.labels, classes)))
-        val = val.subset(np.flatnonzero(np.isin(val.labels, classes)))
+        train = _class_subset(train, classes, replay=args.replay, seed=args.seed)
+        if not args.replay:  # with replay the run learns every class, and validation covers them all
+            val = _class_subset(val, classes)
     if args.limit:
         train, test = train.subset(slice(0, args.limit)), test.subset(slice(0, args.limit))
     train_x, val_x = prepare_inputs(train.images, cfg), prepare_inputs(val.images, cfg)
     test_x, test_y = prepare_inputs(test.images, cfg), np.asarray(test.labels)
-    before = _class_split_accuracy(onchip_network(cfg, start, neuron), test_x, test_y, classes)
+    start_net = onchip_network(cfg, start, neuron)
+    if base is not None:  # the same hidden rates as the offline model, so its readout reads them too
+        start_net.readout.load_state_dict(base.readout.state_dict())
+    before = _class_split_accuracy(start_net, test_x, test_y, classes)
     try:
         run = onchip_fit(cfg, start, neuron, rule, train_x, np.asarray(train.labels), tag=tag,
                          epochs=args.epochs, out_dir=out, val_x=val_x, val_y=np.asarray(val.labels),
@@ -405,7 +470,7 @@ def cmd_train_onchip(args) -> dict:
         "val_accuracy": last.get("val_goodness"), "val_accuracy_readout": val_readout,
         "train_seconds": run["train_seconds"], "samples_per_second": run["samples_per_second"],
         "weight_updates": run["weight_updates"], "train_samples": len(train_x), "epochs": args.epochs,
-        "train_classes": list(classes) if classes else None, "init_from": args.init_from,
+        "train_classes": list(classes) if classes else None, "replay": args.replay, "init_from": init,
         "rule": rule.to_dict(), "history": run["history"], "config": cfg.to_dict(),
         "lava_messages": args.lava_messages,
         "readout": "host-trained softmax on the on-chip-learned features",

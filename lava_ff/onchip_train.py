@@ -21,11 +21,20 @@ from pathlib import Path
 
 import numpy as np
 
-from .config import FFConfig, FixedNeuronParams, dequantize_neuron, describe_changes
+from .config import (
+    LOIHI2,
+    FFConfig,
+    FixedNeuronParams,
+    dequantize_neuron,
+    describe_changes,
+    quantize_neuron,
+    quantize_weights,
+)
 from .fileio import atomic_path
 from .onchip import FFLearningRule, deployable_weights
 
-__all__ = ["ONCHIP_STATE", "onchip_fit", "onchip_network", "onchip_wrong_labels", "initial_weights"]
+__all__ = ["ONCHIP_STATE", "onchip_fit", "onchip_network", "onchip_wrong_labels", "initial_weights",
+           "to_onchip_threshold"]
 
 ONCHIP_STATE = "onchip_state.npz"
 
@@ -42,17 +51,45 @@ def initial_weights(config: FFConfig) -> list[np.ndarray]:
     synapses, and updates far below one weight unit then move whole rows
     together (see :func:`lava_ff.onchip.simulate_onchip`, ``rounding``).
     """
-    import torch
-
     from .model import FFNetwork
-    from .spec import NetworkSpec
 
-    net = FFNetwork(config)
-    with torch.no_grad():
-        for layer in net.layers:
-            layer.weight.mul_(config.neuron.threshold)
-            layer.clamp_()
-    return list(NetworkSpec.from_torch(net).weights)
+    # the raw float draws, in their own precision, as FFLayer.clamp_ would scale and clamp them
+    draws = [layer.weight.detach().cpu().numpy() for layer in FFNetwork(config).layers]
+    return _scaled_weights(draws, np.float32(config.neuron.threshold))[0]
+
+
+def to_onchip_threshold(net, threshold: float) -> tuple[FFConfig, list[np.ndarray], FixedNeuronParams, float]:
+    """An offline-trained :class:`lava_ff.model.FFNetwork` moved to the
+    on-chip neuron ``threshold``: ``(config, integer weights, neuron,
+    clipped)``, the start of a continual-learning run.
+
+    Weights and threshold are multiplied by the same factor, which keeps the
+    CUBA dynamics (linear in both) and so every spike and goodness, up to the
+    8-bit grid, while the on-chip learning rate (in integer weight units) and
+    the fixed engine's rounding meet the weights at the scale they were
+    tuned at (:func:`initial_weights`). ``clipped`` is the fraction of
+    weights the 8-bit range cut to its ends; above a few per cent the start
+    is no longer the offline model, and a lower ``threshold`` keeps more.
+    """
+    import dataclasses
+
+    if not (np.isfinite(threshold) and threshold > 0):
+        raise ValueError(f"threshold={threshold!r}: the on-chip neuron threshold must be a positive number")
+    config = net.config
+    # the weights the offline model runs with (its 8-bit grid): a power-of-two factor keeps them exactly
+    deployed = [layer.integer_weight() / LOIHI2.w_scale for layer in net.layers]
+    weights, clipped = _scaled_weights(deployed, threshold / config.neuron.threshold)
+    config = dataclasses.replace(config, neuron=dataclasses.replace(config.neuron, threshold=float(threshold)))
+    return config, weights, quantize_neuron(config.neuron), clipped
+
+
+def _scaled_weights(weights: list[np.ndarray], factor) -> tuple[list[np.ndarray], float]:
+    """Float ``weights`` times ``factor`` on the 8-bit grid, and the fraction
+    the 8-bit range clamped."""
+    lo, hi = LOIHI2.weight_min / LOIHI2.w_scale, LOIHI2.weight_max / LOIHI2.w_scale
+    scaled = [w * factor for w in weights]
+    clipped = sum(int(np.count_nonzero((w < lo) | (w > hi))) for w in scaled) / sum(w.size for w in scaled)
+    return [quantize_weights(np.clip(w, lo, hi)) for w in scaled], clipped
 
 
 def onchip_network(config: FFConfig, learned: list, neuron: FixedNeuronParams):

@@ -236,6 +236,44 @@ def test_initial_weights_scale_with_the_threshold():
         assert b.min() >= -256 and b.max() <= 254
 
 
+def test_offline_model_moves_to_the_onchip_threshold_with_the_same_goodness(rng):
+    """Continual learning's start: threshold and deployed weights scaled
+    together by a power of two give the same dynamics (the decays truncate
+    the scaled state, so a rare spike may move; none does here: every
+    label's goodness is equal); weights past the 8-bit range are clamped and
+    counted; a bad threshold is refused naming it."""
+    import torch
+
+    from lava_ff.config import LOIHI2
+    from lava_ff.model import FFNetwork
+    from lava_ff.onchip_train import onchip_network, to_onchip_threshold
+
+    cfg = FFConfig(in_features=20, layer_sizes=(12, 8), num_classes=3, time_steps=6, theta=0.5, seed=1)
+    net = FFNetwork(cfg)
+    with torch.no_grad():
+        for layer in net.layers:  # inside 254 / 8 integer units, so that x8 stays in the 8-bit range
+            layer.weight.clamp_(-0.45, 0.45)
+    x = rng.random((16, 20)).astype(np.float32)
+    moved_cfg, weights, neuron, clipped = to_onchip_threshold(net, 8.0)
+    assert moved_cfg.neuron.threshold == 8.0 and neuron.vth == 8 * quantize_neuron(cfg.neuron).vth
+    assert moved_cfg.layer_sizes == cfg.layer_sizes and moved_cfg.theta == cfg.theta
+    assert clipped == 0.0
+    for layer, w in zip(net.layers, weights, strict=True):
+        np.testing.assert_array_equal(w, 8 * layer.integer_weight())
+    before, after = net.label_scores(x), onchip_network(moved_cfg, weights, neuron).label_scores(x)
+    assert np.abs(before).max() > 0  # the layers fire
+    np.testing.assert_array_equal(after, before)
+    # one weight past 254 / 8 integer units: clamped to the range's end and counted
+    with torch.no_grad():
+        net.layers[1].weight[2, 3] = 40 / LOIHI2.w_scale
+    _, weights, _, clipped = to_onchip_threshold(net, 8.0)
+    assert weights[1][2, 3] == LOIHI2.weight_max
+    assert clipped == pytest.approx(1 / sum(w.size for w in weights))
+    for bad in (0.0, -4.0, float("nan")):
+        with pytest.raises(ValueError, match=f"threshold={bad!r}"):
+            to_onchip_threshold(net, bad)
+
+
 # ------------------------------------------------------------ Lava vs numpy
 def test_lava_float_weights_after_n_samples_equal_the_reference(rng, tmp_path):
     cfg, weights, x, y, negative = small_problem(rng, samples=3)
@@ -591,6 +629,86 @@ def test_cli_onchip_training_resume_continual_and_export(tmp_path, capsys):
     assert main(["train", "--backend", "lava-fixed", "--out", str(tmp_path / "bad"), *common[:-4],
                  "--onchip-lr", "0.01"]) == 2
     assert "learning_rate=0.01 underflows" in capsys.readouterr().err
+
+
+def test_cli_continual_learning_from_an_offline_model_of_other_classes(tmp_path, capsys, monkeypatch):
+    """Offline training on old classes (--train-classes), then on-chip
+    learning of new ones from it: the offline run sees only its classes, the
+    on-chip run starts from that very model moved to the on-chip threshold
+    (its accuracy before learning is the offline model's) and reports old and
+    new classes; flags that would be ignored are refused."""
+    import json
+
+    import lava_ff.onchip_train as onchip_train
+    from lava_ff.cli import main
+    from lava_ff.train import Trainer
+
+    seen = {}
+    fit, onchip_fit = Trainer.fit, onchip_train.onchip_fit
+
+    def recording_fit(self, x, y, val_x, val_y, shape):
+        seen["train"], seen["val"] = set(np.asarray(y).tolist()), set(np.asarray(val_y).tolist())
+        return fit(self, x, y, val_x, val_y, shape)
+
+    def recording_onchip_fit(*args, val_y, **kwargs):
+        seen["val"] = set(np.asarray(val_y).tolist())
+        return onchip_fit(*args, val_y=val_y, **kwargs)
+
+    monkeypatch.setattr(Trainer, "fit", recording_fit)
+    monkeypatch.setattr(onchip_train, "onchip_fit", recording_onchip_fit)
+    common = ["--dataset", "digits", "--layers", "20", "--theta", "1", "--limit", "60", "--no-progress"]
+    offline = tmp_path / "offline"
+    assert main(["train", "--epochs", "1", "--train-classes", "0,1,2", "--out", str(offline), *common]) == 0
+    assert seen == {"train": {0, 1, 2}, "val": {0, 1, 2}}
+    old = json.loads((offline / "metrics.json").read_text())
+    assert old["train_classes"] == [0, 1, 2] and set(old["test_classes"]) == {"all", "trained_classes",
+                                                                            "other_classes"}
+    assert old["test_classes"]["all"]["goodness"] == old["test_accuracy"]
+    capsys.readouterr()
+    cont = tmp_path / "continual"
+    assert main(["train", "--backend", "lava-fixed", "--epochs", "1", "--init-from", str(offline),
+                 "--train-classes", "3,4", "--samples-per-run", "10", "--onchip-lr", "8",
+                 "--pre-trace-impulse", "4", "--out", str(cont), *common]) == 0
+    assert f"--init-from {offline}: neuron threshold 1 -> 4" in capsys.readouterr().err
+    new = json.loads((cont / "metrics.json").read_text())
+    assert new["init_from"] == {"model": str(offline), "threshold": 1.0, "clipped": 0.0}
+    assert new["config"]["neuron"]["threshold"] == 4.0
+    # the same network: its goodness and, through the offline readout, its readout accuracy
+    assert new["test_before_onchip"]["all"]["goodness"] == old["test_accuracy"]
+    assert new["test_before_onchip"]["all"]["readout"] == old["test_accuracy_readout"]
+    assert set(new["test"]) == {"all", "new_classes", "old_classes"} and new["replay"] == 0
+    assert seen["val"] == {3, 4}
+    # rehearsal: old-class images learned with the new ones, validated on every class
+    assert main(["train", "--backend", "lava-fixed", "--epochs", "1", "--init-from", str(offline),
+                 "--train-classes", "3,4", "--replay", "20", "--samples-per-run", "10", "--onchip-lr", "8",
+                 "--pre-trace-impulse", "4", "--out", str(tmp_path / "replay"), *common]) == 0
+    assert json.loads((tmp_path / "replay" / "metrics.json").read_text())["replay"] == 20
+    assert seen["val"] == set(range(10))
+    with pytest.raises(SystemExit, match="--replay 5: replays old classes while --train-classes names"):
+        main(["train", "--backend", "lava-fixed", "--replay", "5", "--out", str(tmp_path / "r"), *common])
+    with pytest.raises(SystemExit, match="--replay 5: rehearses old classes in an on-chip"):
+        main(["train", "--replay", "5", "--train-classes", "3", "--out", str(tmp_path / "r"), *common])
+    with pytest.raises(SystemExit, match="--init-from .*offline training starts from random weights"):
+        main(["train", "--init-from", str(offline), "--out", str(tmp_path / "x"), *common])
+    with pytest.raises(SystemExit, match="--train-classes 3,10: outside the 10 classes 0-9"):
+        main(["train", "--train-classes", "3,10", "--out", str(tmp_path / "y"), *common])
+
+
+def test_class_subset_keeps_the_classes_and_replays_others_at_random():
+    from lava_ff.cli import _class_subset, load_split
+
+    train = load_split("digits", None, 0)[0]
+    labels = np.asarray(train.labels)
+    new = _class_subset(train, (3, 4))
+    assert np.array_equal(np.asarray(new.labels), labels[np.isin(labels, (3, 4))])
+    replayed = [np.asarray(_class_subset(train, (3, 4), replay=50, seed=seed).labels) for seed in (0, 0, 1)]
+    for subset in replayed:
+        assert np.sum(np.isin(subset, (3, 4))) == np.sum(np.isin(labels, (3, 4)))  # every new image
+        assert np.sum(~np.isin(subset, (3, 4))) == 50  # and 50 of the others
+    assert np.array_equal(replayed[0], replayed[1]) and not np.array_equal(replayed[0], replayed[2])
+    others = int(np.sum(~np.isin(labels, (3, 4))))
+    with pytest.raises(SystemExit, match=f"--replay {others + 1}: the training split has only {others} images"):
+        _class_subset(train, (3, 4), replay=others + 1)
 
 
 def test_cli_onchip_negatives_mixed_runs_and_hybrid_is_refused(tmp_path):
