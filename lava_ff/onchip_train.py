@@ -64,10 +64,12 @@ def to_onchip_threshold(net, threshold: float) -> tuple[FFConfig, list[np.ndarra
     clipped)``, the start of a continual-learning run.
 
     Weights and threshold are multiplied by the same factor, which keeps the
-    CUBA dynamics (linear in both) and so every spike and goodness, up to the
-    8-bit grid, while the on-chip learning rate (in integer weight units) and
-    the fixed engine's rounding meet the weights at the scale they were
-    tuned at (:func:`initial_weights`). ``clipped`` is the fraction of
+    CUBA dynamics (linear in both) and so the spikes and goodness, up to the
+    8-bit grid and the decays' truncation of the scaled state (a power of two
+    keeps the grid; on MNIST at 1 -> 32 the offline model's accuracy on its
+    classes moved from 97.28 to 97.24 %), while the on-chip learning rate (in
+    integer weight units) and the fixed engine's rounding meet the weights
+    at the scale they were tuned at (:func:`initial_weights`). ``clipped`` is the fraction of
     weights the 8-bit range cut to its ends; above a few per cent the start
     is no longer the offline model, and a lower ``threshold`` keeps more.
     """
