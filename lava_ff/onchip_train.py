@@ -53,7 +53,7 @@ def initial_weights(config: FFConfig) -> list[np.ndarray]:
     """
     from .model import FFNetwork
 
-    # the raw float draws, in their own precision, as FFLayer.clamp_ would scale and clamp them
+    # the raw float draws scaled in their own precision (float32), as the layers hold them
     draws = [layer.weight.detach().cpu().numpy() for layer in FFNetwork(config).layers]
     return _scaled_weights(draws, np.float32(config.neuron.threshold))[0]
 
@@ -69,9 +69,10 @@ def to_onchip_threshold(net, threshold: float) -> tuple[FFConfig, list[np.ndarra
     keeps the grid; on MNIST at 1 -> 32 the offline model's accuracy on its
     classes moved from 97.28 to 97.24 %), while the on-chip learning rate (in
     integer weight units) and the fixed engine's rounding meet the weights
-    at the scale they were tuned at (:func:`initial_weights`). ``clipped`` is the fraction of
-    weights the 8-bit range cut to its ends; above a few per cent the start
-    is no longer the offline model, and a lower ``threshold`` keeps more.
+    at the scale they were tuned at (:func:`initial_weights`). ``clipped`` is
+    the fraction of weights the 8-bit range cut to its ends; above a few per
+    cent the start is no longer the offline model, and a lower ``threshold``
+    keeps more.
     """
     import dataclasses
 
@@ -86,12 +87,13 @@ def to_onchip_threshold(net, threshold: float) -> tuple[FFConfig, list[np.ndarra
 
 
 def _scaled_weights(weights: list[np.ndarray], factor) -> tuple[list[np.ndarray], float]:
-    """Float ``weights`` times ``factor`` on the 8-bit grid, and the fraction
-    the 8-bit range clamped."""
+    """Float ``weights`` times ``factor`` on the 8-bit grid (which
+    :func:`lava_ff.config.quantize_weights` clamps to its range), and the
+    fraction of them outside that range."""
     lo, hi = LOIHI2.weight_min / LOIHI2.w_scale, LOIHI2.weight_max / LOIHI2.w_scale
     scaled = [w * factor for w in weights]
     clipped = sum(int(np.count_nonzero((w < lo) | (w > hi))) for w in scaled) / sum(w.size for w in scaled)
-    return [quantize_weights(np.clip(w, lo, hi)) for w in scaled], clipped
+    return [quantize_weights(w) for w in scaled], clipped
 
 
 def onchip_network(config: FFConfig, learned: list, neuron: FixedNeuronParams):
