@@ -47,26 +47,29 @@ from lava_ff.config import FFConfig, NeuronParams, quantize_neuron
 from lava_ff.negatives import LABEL_NEGATIVES
 from lava_ff.onchip import ROUNDING_MODES, FFLearningRule, phase_windows, simulate_onchip_windows
 from lava_ff.onchip_train import initial_weights, onchip_network, onchip_wrong_labels
-from lava_ff.train import evaluate_accuracy, prepare_inputs
+from lava_ff.train import evaluate_accuracy, prepare_inputs, random_shift
 
 MODES = ("float",) + ROUNDING_MODES
 
 
 def run_mode(mode: str, cfg: FFConfig, rates: list[float], x: np.ndarray, y: np.ndarray,
-             val_x: np.ndarray, val_y: np.ndarray, impulse: int, chunk: int, tau: int) -> tuple[list[dict], list]:
-    """One mode's passes: the log and the learned weights."""
+             val_x: np.ndarray, val_y: np.ndarray, impulse: int, chunk: int, tau: int,
+             shift: int = 0) -> tuple[list[dict], list]:
+    """One mode's passes: the log and the learned weights; ``shift``: each
+    pass's images translated anew by up to that many pixels (0: none)."""
     neuron, weights, log = quantize_neuron(cfg.neuron), initial_weights(cfg), []
     sim_rng = np.random.default_rng(2)  # the rounding draws; Lava's engine is seeded at 2 too
     for index, rate in enumerate(rates):
         rng = np.random.default_rng([cfg.seed, index])
         order = rng.permutation(len(x))
+        images = random_shift(x, (28, 28), shift, np.random.default_rng([cfg.seed, index, 1])) if shift else x
         start = time.perf_counter()
         rule = FFLearningRule(learning_rate=rate, pre_trace_impulse=impulse, pre_trace_tau=tau)
         for begin in tqdm(range(0, len(order), chunk), desc=f"{mode} pass {index + 1}", unit="chunk",
                           mininterval=5):
             rows = order[begin:begin + chunk]
-            negative = onchip_wrong_labels(cfg, weights, neuron, x[rows], y[rows], rng)
-            windows = np.concatenate([phase_windows(x[i], y[i], negative[k], cfg, rng) for k, i in enumerate(rows)])
+            negative = onchip_wrong_labels(cfg, weights, neuron, images[rows], y[rows], rng)
+            windows = np.concatenate([phase_windows(images[i], y[i], negative[k], cfg, rng) for k, i in enumerate(rows)])
             weights = simulate_onchip_windows(weights, neuron, rule, cfg, windows, np.tile([1, -1], len(rows)),
                                               fixed=mode != "float",
                                               rounding="expected" if mode == "float" else mode, rng=sim_rng).weights
@@ -96,6 +99,7 @@ def main(argv=None) -> list[dict]:
     p.add_argument("--negatives", choices=LABEL_NEGATIVES, default="random",
                    help="each sample's wrong label (hard, mixed: chosen per chunk by the weights learned so far)")
     p.add_argument("--chunk", type=int, default=500, help="samples per chunk (lava-ff train's --samples-per-run)")
+    p.add_argument("--shift", type=int, default=0, help="translation augmentation: up to PIXELS, anew each pass")
     p.add_argument("--test-limit", type=int, default=0, help="test images evaluated after the last pass (0: none)")
     args = p.parse_args(argv)
     modes = args.modes.split(",")
@@ -114,11 +118,11 @@ def main(argv=None) -> list[dict]:
     results = []
     for mode in modes:
         passes, weights = run_mode(mode, cfg, rates, x, y, val_x, val_y, args.pre_trace_impulse, args.chunk,
-                                   args.pre_trace_tau)
+                                   args.pre_trace_tau, args.shift)
         result = {"benchmark": "onchip_rounding", "mode": mode, "samples": len(x), "val_samples": len(val_x),
                   "negatives": args.negatives, "layers": list(cfg.layer_sizes), "time_steps": args.time_steps,
                   "pre_trace_tau": args.pre_trace_tau, "pre_trace_impulse": args.pre_trace_impulse,
-                  "passes": passes}
+                  "shift": args.shift, "passes": passes}
         if args.test_limit:
             test_x = prepare_inputs(test.images[:args.test_limit], cfg)
             accuracy = evaluate_accuracy(onchip_network(cfg, weights, quantize_neuron(cfg.neuron)), test_x,
