@@ -69,7 +69,8 @@ def run_mode(mode: str, cfg: FFConfig, rates: list[float], x: np.ndarray, y: np.
                           mininterval=5):
             rows = order[begin:begin + chunk]
             negative = onchip_wrong_labels(cfg, weights, neuron, images[rows], y[rows], rng)
-            windows = np.concatenate([phase_windows(images[i], y[i], negative[k], cfg, rng) for k, i in enumerate(rows)])
+            windows = np.concatenate([phase_windows(images[i], y[i], negative[k], cfg, rng)
+                                      for k, i in enumerate(rows)])
             weights = simulate_onchip_windows(weights, neuron, rule, cfg, windows, np.tile([1, -1], len(rows)),
                                               fixed=mode != "float",
                                               rounding="expected" if mode == "float" else mode, rng=sim_rng).weights
