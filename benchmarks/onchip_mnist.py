@@ -70,6 +70,7 @@ def main(argv=None) -> list[dict]:
     p.add_argument("--onchip-lr", type=float, default=16.0)
     p.add_argument("--onchip-lr-decay", type=float, default=1.0, help="epoch e runs at --onchip-lr * this**e")
     p.add_argument("--pre-trace-impulse", type=int, default=16)
+    p.add_argument("--layers", default="500,500", help="hidden layer sizes")
     p.add_argument("--theta", type=float, default=5.0)
     p.add_argument("--threshold", type=float, default=32.0, help="neuron threshold (weights scale with it)")
     p.add_argument("--label-repeat", type=int, default=20)
@@ -88,7 +89,8 @@ def main(argv=None) -> list[dict]:
     for size in (int(s) for s in args.subsets.split(",")):
         out = Path(args.out) / f"{args.backend}_{size}"
         argv_train = ["train", "--dataset", "mnist", "--data", args.data, "--backend", args.backend,
-                      "--limit", str(size), "--epochs", str(args.epochs), "--onchip-lr", str(args.onchip_lr),
+                      "--limit", str(size), "--layers", args.layers, "--epochs", str(args.epochs),
+                      "--onchip-lr", str(args.onchip_lr),
                       "--onchip-lr-decay", str(args.onchip_lr_decay),
                       "--pre-trace-impulse", str(args.pre_trace_impulse), "--theta", str(args.theta),
                       "--threshold", str(args.threshold), "--label-repeat", str(args.label_repeat),
