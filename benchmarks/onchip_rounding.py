@@ -100,7 +100,8 @@ def main(argv=None) -> list[dict]:
     p.add_argument("--negatives", choices=LABEL_NEGATIVES, default="random",
                    help="each sample's wrong label (hard, mixed: chosen per chunk by the weights learned so far)")
     p.add_argument("--chunk", type=int, default=500, help="samples per chunk (lava-ff train's --samples-per-run)")
-    p.add_argument("--shift", type=int, default=0, help="translation augmentation: up to PIXELS, anew each pass")
+    p.add_argument("--shift", type=int, default=0, metavar="PIXELS",
+                   help="translation augmentation: each pass's images moved anew by up to PIXELS per axis")
     p.add_argument("--test-limit", type=int, default=0, help="test images evaluated after the last pass (0: none)")
     args = p.parse_args(argv)
     modes = args.modes.split(",")
