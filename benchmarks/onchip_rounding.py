@@ -54,15 +54,16 @@ MODES = ("float",) + ROUNDING_MODES
 
 def run_mode(mode: str, cfg: FFConfig, rates: list[float], x: np.ndarray, y: np.ndarray,
              val_x: np.ndarray, val_y: np.ndarray, impulse: int, chunk: int, tau: int,
-             shift: int = 0) -> tuple[list[dict], list]:
+             shift: int = 0, image_shape: tuple[int, int] = (28, 28)) -> tuple[list[dict], list]:
     """One mode's passes: the log and the learned weights; ``shift``: each
-    pass's images translated anew by up to that many pixels (0: none)."""
+    pass's images (of ``image_shape``) translated anew by up to that many
+    pixels (0: none)."""
     neuron, weights, log = quantize_neuron(cfg.neuron), initial_weights(cfg), []
     sim_rng = np.random.default_rng(2)  # the rounding draws; Lava's engine is seeded at 2 too
     for index, rate in enumerate(rates):
         rng = np.random.default_rng([cfg.seed, index])
         order = rng.permutation(len(x))
-        images = random_shift(x, (28, 28), shift, np.random.default_rng([cfg.seed, index, 1])) if shift else x
+        images = random_shift(x, image_shape, shift, np.random.default_rng([cfg.seed, index, 1])) if shift else x
         start = time.perf_counter()
         rule = FFLearningRule(learning_rate=rate, pre_trace_impulse=impulse, pre_trace_tau=tau)
         for begin in tqdm(range(0, len(order), chunk), desc=f"{mode} pass {index + 1}", unit="chunk",
@@ -109,7 +110,7 @@ def main(argv=None) -> list[dict]:
     if unknown:
         raise SystemExit(f"unknown mode(s) {', '.join(unknown)}; valid: {', '.join(MODES)}")
     rates = [float(r) for r in args.rates.split(",")]
-    train, val, test, _ = load_split("mnist", args.data, args.seed, time_steps=args.time_steps)
+    train, val, test, shape = load_split("mnist", args.data, args.seed, time_steps=args.time_steps)
     cfg = FFConfig(in_features=784, layer_sizes=tuple(int(n) for n in args.layers.split(",")),
                    time_steps=args.time_steps,
                    neuron=NeuronParams(args.threshold, 0.25, 0.03), theta=args.theta,
@@ -120,7 +121,7 @@ def main(argv=None) -> list[dict]:
     results = []
     for mode in modes:
         passes, weights = run_mode(mode, cfg, rates, x, y, val_x, val_y, args.pre_trace_impulse, args.chunk,
-                                   args.pre_trace_tau, args.shift)
+                                   args.pre_trace_tau, args.shift, shape)
         result = {"benchmark": "onchip_rounding", "mode": mode, "samples": len(x), "val_samples": len(val_x),
                   "negatives": args.negatives, "layers": list(cfg.layer_sizes), "time_steps": args.time_steps,
                   "pre_trace_tau": args.pre_trace_tau, "pre_trace_impulse": args.pre_trace_impulse,
