@@ -86,6 +86,8 @@ def main(argv=None) -> list[dict]:
                         "or hard and random half each: mixed), refreshed every chunk of samples")
     p.add_argument("--lava-messages", choices=MESSAGES, default="window",
                    help="the Lava network's steps: window (default) or step (see lava-ff train --help)")
+    p.add_argument("--seed", type=int, default=0,
+                   help="lava-ff train's seed: validation split, initial weights, sample order, negatives")
     p.add_argument("--out", default="runs/onchip")
     args = p.parse_args(argv)
     test = load_mnist(args.data, "test")
@@ -102,7 +104,7 @@ def main(argv=None) -> list[dict]:
                       "--threshold", str(args.threshold), "--label-repeat", str(args.label_repeat),
                       "--time-steps", str(args.time_steps),
                       "--negatives", args.negatives, "--lava-messages", args.lava_messages,
-                      "--out", str(out), "--no-progress"]
+                      "--seed", str(args.seed), "--out", str(out), "--no-progress"]
         if args.init_from:
             argv_train += ["--init-from", args.init_from]
         if (out / "onchip_state.npz").exists():
@@ -117,7 +119,7 @@ def main(argv=None) -> list[dict]:
                   "epochs": args.epochs, "test_samples": len(x_test), "test_accuracy": accuracy,
                   "samples_per_second": metrics["samples_per_second"],
                   "weight_updates": metrics["weight_updates"], "train_seconds": metrics["train_seconds"],
-                  "wall_seconds": wall, "init_from": args.init_from, "rule": metrics["rule"],
+                  "wall_seconds": wall, "init_from": args.init_from, "seed": args.seed, "rule": metrics["rule"],
                   "learning_rates": [r["learning_rate"] for r in metrics["history"]],
                   "theta": metrics["config"]["theta"], "layers": metrics["config"]["layer_sizes"],
                   "threshold": metrics["config"]["neuron"]["threshold"],
