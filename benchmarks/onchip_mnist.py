@@ -86,6 +86,7 @@ def main(argv=None) -> list[dict]:
                         "or hard and random half each: mixed), refreshed every chunk of samples")
     p.add_argument("--lava-messages", choices=MESSAGES, default="window",
                    help="the Lava network's steps: window (default) or step (see lava-ff train --help)")
+    p.add_argument("--readout-epochs", type=int, default=3, help="epochs of the host-trained readout")
     p.add_argument("--seed", type=int, default=0,
                    help="lava-ff train's seed: validation split, initial weights, sample order, negatives")
     p.add_argument("--out", default="runs/onchip")
@@ -104,7 +105,8 @@ def main(argv=None) -> list[dict]:
                       "--threshold", str(args.threshold), "--label-repeat", str(args.label_repeat),
                       "--time-steps", str(args.time_steps),
                       "--negatives", args.negatives, "--lava-messages", args.lava_messages,
-                      "--seed", str(args.seed), "--out", str(out), "--no-progress"]
+                      "--seed", str(args.seed), "--readout-epochs", str(args.readout_epochs),
+                      "--out", str(out), "--no-progress"]
         if args.init_from:
             argv_train += ["--init-from", args.init_from]
         if (out / "onchip_state.npz").exists():
@@ -125,7 +127,7 @@ def main(argv=None) -> list[dict]:
                   "threshold": metrics["config"]["neuron"]["threshold"],
                   "label_repeat": metrics["config"]["label_repeat"],
                   "time_steps": metrics["config"]["time_steps"], "negatives": metrics["config"]["negatives"],
-                  "lava_messages": metrics["lava_messages"]}
+                  "lava_messages": metrics["lava_messages"], "readout_epochs": args.readout_epochs}
         print(json.dumps(result), flush=True)
         results.append(result)
     Path(args.out).mkdir(parents=True, exist_ok=True)

@@ -176,6 +176,9 @@ def _add_train_options(p: argparse.ArgumentParser) -> None:
                    help="train the linear readout after every N epochs and after the last (default 1; "
                         "N >= --epochs: after the last only, which saves computing the hidden rates of "
                         "the training set every epoch; epochs without it report no readout accuracy)")
+    p.add_argument("--readout-epochs", type=_positive_int, default=3, metavar="N",
+                   help="epochs of the host's linear softmax readout each time it learns (default 3; "
+                        "Adam at a constant rate, weights averaged over the last epoch)")
     p.add_argument("--shift", type=int, default=0, metavar="PIXELS",
                    help="translation augmentation (offline training): each training image moves by a "
                         "random offset of up to PIXELS per axis, anew every epoch (default 0: none)")
@@ -281,7 +284,8 @@ def cmd_train(args) -> dict:
     trainer = Trainer(cfg, TrainSettings(epochs=args.epochs, batch_size=args.batch_size,
                                          progress=not args.no_progress, patience=args.patience,
                                          shift=args.shift, rotate=args.rotate, zoom=args.zoom,
-                                         readout_every=args.readout_every), out_dir=out)
+                                         readout_every=args.readout_every,
+                                         readout_epochs=args.readout_epochs), out_dir=out)
     if args.resume:
         if not trainer.resume():
             raise SystemExit(f"--resume: no checkpoint at {trainer.checkpoint_path}")
@@ -454,7 +458,8 @@ def cmd_train_onchip(args) -> dict:
         raise SystemExit(130) from None
     net = onchip_network(cfg, run["weights"], neuron)
     trainer = Trainer(net.config, TrainSettings(epochs=max(run["history"][-1]["epoch"], 1),
-                                                progress=not args.no_progress), out_dir=out)
+                                                progress=not args.no_progress, readout_epochs=args.readout_epochs),
+                      out_dir=out)
     trainer.net.load_state_dict(net.state_dict())
     trainer.train_readout(train_x, np.asarray(train.labels))  # host-side readout on the learned features
     val_readout = float(np.mean(trainer.net.predict(val_x, "readout") == np.asarray(val.labels))) if len(val) else None
@@ -473,7 +478,7 @@ def cmd_train_onchip(args) -> dict:
         "train_classes": list(classes) if classes else None, "replay": args.replay, "init_from": init,
         "rule": rule.to_dict(), "history": run["history"], "config": cfg.to_dict(),
         "lava_messages": args.lava_messages,
-        "readout": "host-trained softmax on the on-chip-learned features",
+        "readout": "host-trained softmax on the on-chip-learned features", "readout_epochs": args.readout_epochs,
     }
     (out / "metrics.json").write_text(json.dumps(metrics, indent=2))
     plot_history(run["history"], out / "training_curves.png")

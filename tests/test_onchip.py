@@ -576,6 +576,8 @@ def test_onchip_fit_refuses_a_bad_rate_decay_before_training(rng, tmp_path, deca
 def test_cli_onchip_training_resume_continual_and_export(tmp_path, capsys):
     import json
 
+    import torch
+
     from lava_ff.cli import load_split, load_trained, main
     from lava_ff.train import flatten_images
 
@@ -608,6 +610,14 @@ def test_cli_onchip_training_resume_continual_and_export(tmp_path, capsys):
                  "--onchip-lr", "4", "--pre-trace-impulse", "4"]) == 0
     history = json.loads((out / "metrics.json").read_text())["history"]
     assert [(r["epoch"], r["learning_rate"]) for r in history] == [(1, 8.0), (2, 4.0)]
+    # a finished run resumed with another --readout-epochs retrains the host readout, not the chip's weights
+    before = load_trained(str(out)).state_dict()
+    assert main(["train", "--backend", "lava-fixed", "--epochs", "2", "--resume", "--out", str(out), *common[:-4],
+                 "--onchip-lr", "4", "--pre-trace-impulse", "4", "--readout-epochs", "6"]) == 0
+    metrics, after = json.loads((out / "metrics.json").read_text()), load_trained(str(out)).state_dict()
+    assert metrics["readout_epochs"] == 6 and [r["epoch"] for r in metrics["history"]] == [1, 2]
+    assert all(torch.equal(before[k], after[k]) for k in before if not k.startswith("readout"))
+    assert not torch.equal(before["readout.weight"], after["readout.weight"])
     # a per-epoch decay runs each epoch at its own rate, in one command
     decayed = tmp_path / "decayed"
     assert main(["train", "--backend", "lava-fixed", "--epochs", "2", "--onchip-lr-decay", "0.5",

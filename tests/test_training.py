@@ -701,6 +701,7 @@ def test_cli_help_documents_every_option():
 @pytest.mark.parametrize("args, match", [
     (["--layers", "100,0"], "layer size 0 is not positive"),
     (["--time-steps", "0"], "must be a positive integer, got 0"),
+    (["--readout-epochs", "0"], "--readout-epochs: must be a positive integer, got 0"),
     (["--theta", "-1"], "theta must be a positive finite number, got -1.0"),
     (["--dataset", "cifar"], "invalid choice: 'cifar'"),
     (["--dataset", "mnist", "--data", "/nonexistent/mnist"], "/nonexistent/mnist: dataset directory not found"),
@@ -737,13 +738,14 @@ def test_cli_bad_values_are_named(args, match, tmp_path):
 def test_cli_train_evaluate_writes_metrics_and_plots(tmp_path):
     out = tmp_path / "run"
     result = _cli("train", "--dataset", "digits", "--layers", "64", "--epochs", "1",
-                  "--limit", "300", "--no-progress", "--rotate", "5", "--out", str(out))
+                  "--limit", "300", "--no-progress", "--rotate", "5", "--readout-epochs", "2", "--out", str(out))
     assert result.returncode == 0, result.stderr
     metrics = json.loads((out / "metrics.json").read_text())
     for key in ("test_accuracy", "val_accuracy", "train_seconds", "samples_per_second", "config"):
         assert key in metrics
     assert metrics["config"]["layer_sizes"] == [64]
     assert metrics["train_settings"]["rotate"] == 5.0 and metrics["train_settings"]["shift"] == 0
+    assert metrics["train_settings"]["readout_epochs"] == 2
     for png in ("training_curves.png", "goodness_histograms.png"):
         assert (out / png).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     again = _cli("train", "--dataset", "digits", "--layers", "64", "--epochs", "1", "--out", str(out))
