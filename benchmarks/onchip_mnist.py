@@ -94,6 +94,10 @@ def main(argv=None) -> list[dict]:
     p.add_argument("--lava-messages", choices=MESSAGES, default="window",
                    help="the Lava network's steps: window (default) or step (see lava-ff train --help)")
     p.add_argument("--readout-epochs", type=int, default=3, help="epochs of the host-trained readout")
+    p.add_argument("--onchip-readout-epochs", type=int, default=0,
+                   help="passes of on-chip readout learning after the FF passes (lava-ff train's; 0: none)")
+    p.add_argument("--onchip-readout-lr", type=float, default=32.0, help="its rule's rate, halved every pass")
+    p.add_argument("--onchip-readout-scale", type=float, default=1.0, help="its logit per unit of W @ rates")
     p.add_argument("--seed", type=int, default=0,
                    help="lava-ff train's seed: validation split, initial weights, sample order, negatives")
     p.add_argument("--out", default="runs/onchip")
@@ -113,6 +117,9 @@ def main(argv=None) -> list[dict]:
                       "--time-steps", str(args.time_steps),
                       "--negatives", args.negatives, "--lava-messages", args.lava_messages,
                       "--seed", str(args.seed), "--readout-epochs", str(args.readout_epochs),
+                      "--onchip-readout-epochs", str(args.onchip_readout_epochs),
+                      "--onchip-readout-lr", str(args.onchip_readout_lr),
+                      "--onchip-readout-scale", str(args.onchip_readout_scale),
                       "--out", str(out), "--no-progress"]
         if args.init_from:
             argv_train += ["--init-from", args.init_from]
@@ -134,7 +141,10 @@ def main(argv=None) -> list[dict]:
                   "threshold": metrics["config"]["neuron"]["threshold"],
                   "label_repeat": metrics["config"]["label_repeat"],
                   "time_steps": metrics["config"]["time_steps"], "negatives": metrics["config"]["negatives"],
-                  "lava_messages": metrics["lava_messages"], "readout_epochs": args.readout_epochs}
+                  "lava_messages": metrics["lava_messages"], "readout_epochs": args.readout_epochs,
+                  # the readout learned on chip (None without --onchip-readout-epochs): accuracy, speed, rules
+                  "test_accuracy_onchip_readout": metrics.get("test_accuracy_onchip_readout"),
+                  "onchip_readout": metrics.get("onchip_readout")}
         print(json.dumps(result), flush=True)
         results.append(result)
     Path(args.out).mkdir(parents=True, exist_ok=True)

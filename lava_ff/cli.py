@@ -215,6 +215,19 @@ def _add_train_options(p: argparse.ArgumentParser) -> None:
                         help="with --train-classes: also learn N training images of the other (old) classes, "
                              "drawn at random once (a rehearsal buffer the host streams with the new data), "
                              "against forgetting them; validation then covers all classes (default 0)")
+    onchip.add_argument("--onchip-readout-epochs", type=_non_negative_int, default=0, metavar="N",
+                        help="after the FF passes, N passes of on-chip readout learning: one readout neuron per "
+                             "class behind the last layer learns a one-vs-rest logistic readout of the label "
+                             "through Lava's learning engine (the FF rule's string; the FF layers frozen, "
+                             "each image once with the neutral label); reported as test_accuracy_onchip_readout "
+                             "(default 0: the host-trained readout only)")
+    onchip.add_argument("--onchip-readout-lr", type=float, default=32.0,
+                        help="the readout's rule learning rate, integer weight units (default 32)")
+    onchip.add_argument("--onchip-readout-lr-decay", type=float, default=0.5, metavar="FACTOR",
+                        help="readout pass e runs at --onchip-readout-lr * FACTOR**e (default 0.5)")
+    onchip.add_argument("--onchip-readout-scale", type=float, default=1.0,
+                        help="the readout neuron's logit per unit of W @ rates, W in float weight units "
+                             "(default 1)")
     onchip.add_argument("--samples-per-run", type=_positive_int, default=500,
                         help="samples per Lava run() between checkpoints (default 500: about 10-30 s of "
                              "784-500-500 learning; each pause costs a weight read-back and a checkpoint)")
@@ -402,10 +415,20 @@ def cmd_train_onchip(args) -> dict:
                              "or train offline with --backend torch")
     if not 0 < args.onchip_lr_decay <= 1:  # NaN fails too
         raise SystemExit(f"--onchip-lr-decay {args.onchip_lr_decay}: the per-epoch rate factor must lie in (0, 1]")
+    if not 0 < args.onchip_readout_lr_decay <= 1:
+        raise SystemExit(f"--onchip-readout-lr-decay {args.onchip_readout_lr_decay}: the per-pass rate factor "
+                         "must lie in (0, 1]")
+    if not (np.isfinite(args.onchip_readout_scale) and args.onchip_readout_scale > 0):
+        raise SystemExit(f"--onchip-readout-scale {args.onchip_readout_scale}: the logit scale must be a positive "
+                         "number")
     if (out / ONCHIP_STATE).exists() and not args.resume:
         raise SystemExit(f"{out / ONCHIP_STATE} exists: pass --resume to continue it, or choose another --out")
     rule = FFLearningRule(learning_rate=args.onchip_lr, pre_trace_tau=args.pre_trace_tau,
                           pre_trace_impulse=args.pre_trace_impulse)
+    # every readout pass's rule up front: a rate that underflows by the last pass fails before any training
+    readout_rules = [FFLearningRule(learning_rate=args.onchip_readout_lr * args.onchip_readout_lr_decay**e,
+                                    pre_trace_tau=args.pre_trace_tau, pre_trace_impulse=args.pre_trace_impulse)
+                     for e in range(args.onchip_readout_epochs)]
     if args.init_from:
         base = load_trained(args.init_from)
         # an offline model (threshold 1) moves to the on-chip scale; an on-chip one keeps its own
@@ -467,6 +490,8 @@ def cmd_train_onchip(args) -> dict:
     trainer.train_seconds, trainer.samples_seen = run["train_seconds"], len(train_x) * args.epochs
     save_checkpoint(trainer.checkpoint_path, trainer.state())
     after = _class_split_accuracy(trainer.net, test_x, test_y, classes)
+    onchip_readout = _onchip_readout(args, cfg, run["weights"], neuron, readout_rules, tag, out, train_x,
+                                     np.asarray(train.labels), val_x, np.asarray(val.labels), test_x, test_y)
     last = run["history"][-1]
     metrics = {
         "dataset": args.dataset, "backend": args.backend, "tag": tag,
@@ -479,6 +504,9 @@ def cmd_train_onchip(args) -> dict:
         "rule": rule.to_dict(), "history": run["history"], "config": cfg.to_dict(),
         "lava_messages": args.lava_messages,
         "readout": "host-trained softmax on the on-chip-learned features", "readout_epochs": args.readout_epochs,
+        "test_accuracy_onchip_readout": onchip_readout and onchip_readout["test_accuracy"],
+        "val_accuracy_onchip_readout": onchip_readout and onchip_readout["val_accuracy"],
+        "onchip_readout": onchip_readout,
     }
     (out / "metrics.json").write_text(json.dumps(metrics, indent=2))
     plot_history(run["history"], out / "training_curves.png")
@@ -486,11 +514,48 @@ def cmd_train_onchip(args) -> dict:
     g_pos, g_neg = trainer.goodness_samples(val.images[:n], val.labels[:n], shape)
     plot_goodness_histograms(g_pos, g_neg, cfg.theta, out / "goodness_histograms.png")
     print(json.dumps({k: metrics[k] for k in ("dataset", "backend", "test_accuracy", "test_accuracy_readout",
-                                               "val_accuracy", "train_seconds", "samples_per_second",
-                                               "weight_updates")}))
+                                               "test_accuracy_onchip_readout", "val_accuracy", "train_seconds",
+                                               "samples_per_second", "weight_updates")}))
     print(f"wrote {out / 'metrics.json'}, {out / 'checkpoint.pt'}, {out / 'training_curves.png'}, "
           f"{out / 'goodness_histograms.png'}", file=sys.stderr)
     return metrics
+
+
+def _onchip_readout(args, cfg, weights, neuron, rules, tag, out, train_x, train_y, val_x, val_y, test_x,
+                    test_y) -> dict | None:
+    """``--onchip-readout-epochs`` passes of on-chip readout learning on the
+    learned FF ``weights`` (resumed where a state of the same FF weights
+    exists, restarted where they changed); its figures, and its weights in
+    ``OUT/onchip_readout.npy``. None without those passes."""
+    from .onchip_train import ONCHIP_READOUT_STATE, ReadoutTask, onchip_fit, onchip_readout_accuracy
+
+    if not rules:
+        return None
+    task = ReadoutTask(tuple(weights), args.onchip_readout_scale)
+    state = out / ONCHIP_READOUT_STATE
+    resume = args.resume and task.resumable(state)
+    if state.exists() and not resume:
+        print(f"{state}: a readout of other FF weights (or no --resume); learning the readout anew",
+              file=sys.stderr)
+    start = [np.zeros((cfg.num_classes, cfg.layer_sizes[-1]), np.int32)]
+    try:
+        run = onchip_fit(cfg, start, neuron, rules[0], train_x, train_y, tag=tag, epochs=len(rules), out_dir=out,
+                         val_x=val_x, val_y=val_y, resume=resume, samples_per_run=args.samples_per_run,
+                         progress=not args.no_progress, seed=args.seed, rate_decay=args.onchip_readout_lr_decay,
+                         messages=args.lava_messages, readout=task)
+    except KeyboardInterrupt:
+        print(f"\ninterrupted: the readout after the last chunk is saved in {state}; rerun with --resume to "
+              "continue", file=sys.stderr)
+        raise SystemExit(130) from None
+    learned = run["weights"][0]
+    np.save(out / "onchip_readout.npy", learned)
+    deployed = task.deployed()
+    return {"test_accuracy": onchip_readout_accuracy(cfg, deployed, neuron, learned, test_x, test_y),
+            "val_accuracy": run["history"][-1].get("val_onchip_readout"), "epochs": len(rules),
+            "rules": [r.to_dict() for r in rules], "logit_scale": args.onchip_readout_scale,
+            "history": run["history"], "train_seconds": run["train_seconds"],
+            "samples_per_second": run["samples_per_second"], "weight_updates": run["weight_updates"],
+            "weights": str(out / "onchip_readout.npy")}
 
 
 BACKENDS = {"torch": None, "lava-float": "floating_pt", "lava-fixed": "fixed_pt",

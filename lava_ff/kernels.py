@@ -37,6 +37,8 @@ __all__ = [
     "softmax_ff_loss",
     "softmax_modulatory_factor",
     "three_factor_update",
+    "readout_logits",
+    "readout_post_factors",
     "is_window_end",
     "softplus",
     "sigmoid",
@@ -284,6 +286,37 @@ def ff_post_factors(counts: np.ndarray, raw: float, *, scale: float, theta: floa
     else:
         y = gain / 128 * (counts.astype(np.float64) / time_steps) * m
     return (y, zero) if phase > 0 else (zero, y)
+
+
+def readout_logits(score: np.ndarray, *, logit_scale: float, time_steps: int, fixed: bool) -> np.ndarray:
+    """An on-chip readout neuron's logits from its window's summed input
+    ``score`` (``sum_t a_in[t] = W @ counts``): ``logit_scale * W @ rates``
+    with ``W`` in float weight units (integer units / 64; the float synapse
+    already sends them divided by 64, the fixed one in integers)."""
+    units = LOIHI2.w_scale if fixed else 1
+    return logit_scale * np.asarray(score, np.float64) / (units * time_steps)
+
+
+def readout_post_factors(logits: np.ndarray, label: int, *, gain: int, fixed: bool) -> tuple[np.ndarray, np.ndarray]:
+    """The third factors ``(y2, y3)`` of an on-chip readout that learns a
+    one-vs-rest logistic regression of the label: neuron ``c`` has the error
+    ``e_c = [c == label] - sigmoid(logit_c)`` (``-dL/dlogit`` of its binary
+    cross-entropy, from its own logit alone: a local rule) and sends
+    ``gain / 128 * |e_c|`` on ``y2`` where ``e_c > 0`` (raise its weights
+    from the active inputs) and on ``y3`` where ``e_c < 0``. Fixed point
+    sends ``(gain * round(128 |e_c|)) // 128`` in [0, 127] (``|e_c|``: a
+    table of the integer score, as the FF neuron's factor is); float the
+    same unrounded, divided by 128. ``label < 0``: no learning, both zero."""
+    logits = np.asarray(logits, np.float64)
+    zero = np.zeros(logits.shape, np.int64 if fixed else np.float64)
+    if label < 0:
+        return zero, zero
+    error = (np.arange(len(logits)) == label) - sigmoid(logits)
+    if fixed:
+        size = (int(gain) * np.rint(np.abs(error) * 128).astype(np.int64)) // 128
+    else:
+        size = gain / 128 * np.abs(error)
+    return np.where(error > 0, size, zero), np.where(error < 0, size, zero)
 
 
 # ------------------------------------------------- goodness inside a Lava layer

@@ -62,6 +62,8 @@ from .kernels import (
     is_window_end,
     pre_trace_step,
     raw_goodness,
+    readout_logits,
+    readout_post_factors,
     three_factor_update,
     window_position,
 )
@@ -74,6 +76,8 @@ __all__ = [
     "post_synaptic_ports",
     "POST_SYNAPTIC_PORTS",
     "phase_windows",
+    "readout_window",
+    "INPUT_SCHEDULES",
     "window_length",
     "check_latency",
     "MESSAGES",
@@ -81,6 +85,9 @@ __all__ = [
     "message_shape",
     "simulate_onchip",
     "simulate_onchip_windows",
+    "hidden_window_spikes",
+    "simulate_readout_windows",
+    "ReadoutResult",
     "ROUNDING_MODES",
     "ONCHIP_THRESHOLD",
     "OnChipResult",
@@ -326,6 +333,18 @@ def phase_windows(x: np.ndarray, label: int, negative_label: int, config: FFConf
                            label_repeat=config.label_repeat)
 
 
+#: what the input Process streams per sample: the FF phases, or one neutral window for an on-chip readout
+INPUT_SCHEDULES = ("ff", "readout")
+
+
+def readout_window(x: np.ndarray, config: FFConfig, rng: np.random.Generator | None = None) -> np.ndarray:
+    """One sample's window ``[F', T]`` with the neutral label overlaid: what
+    the readout sees at inference, and learns from on chip."""
+    return overlay_encoded(np.asarray(x)[None], None, config.num_classes, config.time_steps, config.encoding, rng,
+                           scheme=config.overlay, label_scale=config.label_scale,
+                           label_repeat=config.label_repeat)[0]
+
+
 def deployable_weights(learned: np.ndarray) -> np.ndarray:
     """Learned weights -> the 8-bit even grid inference (and netx) uses:
     floor to even, exactly what Lava's ``Dense(num_weight_bits=8)`` does to
@@ -498,20 +517,8 @@ def simulate_onchip_windows(weights: list, neuron: FixedNeuronParams, rule: FFLe
         # the input's steps 0..T: silent, then the window's T steps
         pre = [silent[0]] + list(windows[k].T.astype(bool))
         for i in range(len(w)):
-            synapse = np.rint(w[i]) if fixed else w[i]
             n = w[i].shape[0]
-            state = CubaState(np.zeros(n), np.zeros(n))
-            counts = np.zeros(n, np.int64)
-            out_steps = []
-            for s in range(length):
-                a_in = np.zeros(n) if s == 0 else synapse[:, pre[s]].sum(axis=1)
-                if fixed:
-                    out, state, _ = cuba_step_fixed(a_in.astype(np.int64), CubaState(
-                        state.u.astype(np.int64), state.v.astype(np.int64)), neuron)
-                else:
-                    out, state, _ = cuba_step_float(a_in / LOIHI2.w_scale if s else a_in, state, params, neuron)
-                counts += out
-                out_steps.append(out.astype(bool))
+            counts, out_steps = _neuron_window(np.rint(w[i]) if fixed else w[i], pre, neuron, params, fixed)
             for s in range(1, length):
                 x1[i] = pre_trace_step(x1[i], pre[s], rule.pre_trace_retention, impulse)
             x1[i] = pre_trace_step(x1[i], silent[i], rule.pre_trace_retention, impulse)
@@ -526,6 +533,93 @@ def simulate_onchip_windows(weights: list, neuron: FixedNeuronParams, rule: FFLe
                 w[i] = _learn(w[i], x1[i], y2 - y3, constant, rounding, rng)
             pre = out_steps
     return OnChipResult(w, raw_log)
+
+
+def _neuron_window(synapse: np.ndarray, pre: list, neuron: FixedNeuronParams, params, fixed: bool):
+    """One layer's window: CUBA neurons reset, then driven through ``synapse``
+    by the input steps ``pre`` (``pre[0]`` the silent step, whose current is
+    zero). Returns the spike counts and every step's spikes (step 0 first)."""
+    n = synapse.shape[0]
+    state = CubaState(np.zeros(n), np.zeros(n))
+    counts = np.zeros(n, np.int64)
+    out_steps = []
+    for s in range(len(pre)):
+        a_in = np.zeros(n) if s == 0 else synapse[:, pre[s]].sum(axis=1)
+        if fixed:
+            out, state, _ = cuba_step_fixed(a_in.astype(np.int64), CubaState(
+                state.u.astype(np.int64), state.v.astype(np.int64)), neuron)
+        else:
+            out, state, _ = cuba_step_float(a_in / LOIHI2.w_scale if s else a_in, state, params, neuron)
+        counts += out
+        out_steps.append(out.astype(bool))
+    return counts, out_steps
+
+
+def hidden_window_spikes(weights: list, neuron: FixedNeuronParams, config: FFConfig, windows: np.ndarray, *,
+                         fixed: bool) -> np.ndarray:
+    """The last layer's spikes ``[K, H, T]`` (its window's steps ``1..T``)
+    for input windows ``[K, F', T]`` through layers that do not learn: what
+    the on-chip readout's synapse receives (:func:`simulate_readout_windows`).
+    ``weights`` as the synapses hold them (fixed: integers)."""
+    windows = np.asarray(windows)
+    if windows.ndim != 3:
+        raise ValueError(f"windows must be [K, F, T], got shape {windows.shape}")
+    w = [np.asarray(wi, np.float64) for wi in check_start_weights(weights, config)]
+    params, silent = dequantize_neuron(neuron), np.zeros(windows.shape[1], bool)
+    out = np.zeros((len(windows), w[-1].shape[0], config.time_steps), bool)
+    for k, window in enumerate(windows):
+        pre = [silent] + list(window.T.astype(bool))
+        for wi in w:
+            _, pre = _neuron_window(wi, pre, neuron, params, fixed)
+        out[k] = np.stack(pre[1:], axis=1)
+    return out
+
+
+class ReadoutResult(NamedTuple):
+    weights: np.ndarray  # [classes, hidden], float64
+    scores: np.ndarray  # [windows, classes]: each window's summed input, as the readout neuron holds it
+
+
+def simulate_readout_windows(weights: np.ndarray, rule: FFLearningRule, hidden_spikes: np.ndarray,
+                             labels: np.ndarray, *, logit_scale: float, fixed: bool, rounding: str = "expected",
+                             rng: np.random.Generator | None = None) -> ReadoutResult:
+    """Numpy reference of the on-chip readout learning, window by window.
+
+    ``hidden_spikes`` ``[K, H, T]``: the last hidden layer's spikes in ``K``
+    neutral-label windows (:func:`hidden_window_spikes`), ``labels`` their
+    true labels (``-1``: no learning). Per window the readout neuron ``c``
+    sums its input into ``score_c = W_c @ counts`` and sends
+    :func:`lava_ff.kernels.readout_post_factors`; the synapse's rule, the
+    FF rule ``S*u0*x1*y2 - S*u0*x1*y3`` of ``rule``, then changes
+    ``W[c, j]`` by ``constant * x1_j * (y2_c - y3_c)`` with the pre-trace
+    ``x1`` after the window's ``T`` steps and the next window's silent
+    step, as :func:`simulate_onchip_windows` does for an FF layer; fixed
+    point with the same ``rounding`` modes."""
+    spikes, labels = np.asarray(hidden_spikes), np.asarray(labels, np.int64)
+    if spikes.ndim != 3 or len(spikes) != len(labels):
+        raise ValueError(f"hidden_spikes must be [K, H, T] with one label each, got {spikes.shape} and "
+                         f"{labels.shape}")
+    w = check_learning_weights(weights, "readout weights", (weights.shape[0], spikes.shape[1])).astype(np.float64)
+    if labels.size and labels.max() >= w.shape[0]:
+        raise ValueError(f"labels must lie below the {w.shape[0]} readout classes, got {labels.max()}")
+    if rounding not in ROUNDING_MODES or (rounding != "expected" and not fixed):
+        raise ValueError(f"rounding {rounding!r}: valid {', '.join(ROUNDING_MODES)}, and only 'expected' in float")
+    rng = np.random.default_rng(rule.rng_seed) if rng is None else rng
+    time_steps = spikes.shape[2]
+    impulse = rule.pre_trace_impulse if fixed else rule.pre_trace_impulse / TRACE_UNITY
+    constant = rule.rule_constant(fixed=fixed) * rule.post_trace_retention
+    x1, scores = np.zeros(w.shape[1]), np.zeros((len(spikes), w.shape[0]))
+    silent = np.zeros(w.shape[1], bool)
+    for k, window in enumerate(spikes):
+        synapse = np.rint(w) if fixed else w / LOIHI2.w_scale
+        scores[k] = synapse @ window.sum(axis=1)
+        for step in list(window.T) + [silent]:
+            x1 = pre_trace_step(x1, step, rule.pre_trace_retention, impulse)
+        y2, y3 = readout_post_factors(readout_logits(scores[k], logit_scale=logit_scale, time_steps=time_steps,
+                                                     fixed=fixed), int(labels[k]), gain=rule.gain, fixed=fixed)
+        if labels[k] >= 0:
+            w = _learn(w, x1, y2 - y3, constant, rounding, rng)
+    return ReadoutResult(w, scores)
 
 
 def check_phase_labels(labels: np.ndarray, negative_labels: np.ndarray, num_classes: int,

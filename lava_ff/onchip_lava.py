@@ -40,7 +40,8 @@ from .onchip import (
 )
 from .runtime import lava_session
 
-__all__ = ["OnChipNetwork", "build_learning_network", "train_onchip", "weight_updates", "ONCHIP_TAGS"]
+__all__ = ["OnChipNetwork", "OnChipReadout", "build_learning_network", "train_onchip", "train_onchip_readout",
+           "weight_updates", "ONCHIP_TAGS"]
 
 ONCHIP_TAGS = ("floating_pt", "fixed_pt")
 
@@ -51,6 +52,18 @@ def weight_updates(samples: int, weights: list) -> int:
     return 2 * samples * sum(w.size for w in weights)
 
 
+@dataclass(frozen=True)
+class OnChipReadout:
+    """What an on-chip readout learns with (:func:`build_learning_network`'s
+    ``readout``): its start weights ``[classes, last hidden layer]`` in
+    integer units, its rule (the FF rule's string, its own rate and trace)
+    and the logit per unit of ``W @ rates`` (see :class:`FFReadoutNeuron`)."""
+
+    weights: np.ndarray
+    rule: FFLearningRule
+    logit_scale: float = 1.0
+
+
 @dataclass
 class OnChipNetwork:
     source: object  # FFPhaseInput
@@ -59,26 +72,47 @@ class OnChipNetwork:
     window_length: int
     snapshot_paths: list  # where each synapse writes its weights on snapshot.get()
     messages: str = "step"  # one Lava step per time step, or per window (see lava_ff.onchip.check_messages)
+    readout_synapse: object = None  # FFLearningDense into the readout (schedule "readout")
+    readout_neuron: object = None  # FFReadoutNeuron
+    readout_path: str | None = None
+
+    @property
+    def windows_per_sample(self) -> int:
+        """Two phase windows, or one neutral window for the readout."""
+        return 1 if self.readout_neuron is not None else 2
 
     @property
     def steps_per_sample(self) -> int:
-        """Lava steps per sample: two windows."""
-        return 2 if self.messages == "window" else 2 * self.window_length
+        """Lava steps per sample."""
+        return self.windows_per_sample * (1 if self.messages == "window" else self.window_length)
 
     @property
     def tail_steps(self) -> int:
-        """Steps after the input's last window until the last layer learned from it."""
-        return 0 if self.messages == "window" else len(self.neurons)
+        """Steps after the input's last window until the last learner learned from it."""
+        return 0 if self.messages == "window" else len(self.neurons) + (self.readout_neuron is not None)
+
+    @staticmethod
+    def _snapshot(synapse, path) -> np.ndarray:
+        synapse.snapshot.get()
+        return np.load(path)
 
     def weights(self) -> list[np.ndarray]:
         """The learned weights, in integer units (float model: float64), read
         through each synapse's snapshot file (``Var.get`` of a whole matrix
         takes Lava 0.10 tens of seconds). Call while the network is paused."""
-        out = []
-        for synapse, path in zip(self.synapses, self.snapshot_paths, strict=True):
-            synapse.snapshot.get()
-            out.append(np.load(path))
-        return out
+        return [self._snapshot(s, p) for s, p in zip(self.synapses, self.snapshot_paths, strict=True)]
+
+    def readout_weights(self) -> np.ndarray:
+        """The on-chip readout's learned weights ``[classes, hidden]``, as :meth:`weights`."""
+        if self.readout_synapse is None:
+            raise ValueError("this network has no on-chip readout (build it with readout=)")
+        return self._snapshot(self.readout_synapse, self.readout_path)
+
+    def predictions(self) -> np.ndarray:
+        """The readout's predicted class per window (``-1``: not reached; see ``log_windows``)."""
+        if self.readout_neuron is None:
+            raise ValueError("this network has no on-chip readout (build it with readout=)")
+        return np.asarray(self.readout_neuron.prediction_log.get(), np.int64)
 
     @property
     def negative_block(self) -> int:
@@ -112,7 +146,7 @@ def build_learning_network(config: FFConfig, weights: list, neuron: FixedNeuronP
                            data: np.ndarray, labels: np.ndarray, negative_labels: np.ndarray, *,
                            snapshot_dir, log_windows: int = 0, seed: int = 0,
                            engine: str = "streamlined", post_ports: tuple | None = None,
-                           messages: str = "step") -> OnChipNetwork:
+                           messages: str = "step", readout: OnChipReadout | None = None) -> OnChipNetwork:
     """Wire the Processes for on-chip FF learning on ``data``; the synapses
     write weight snapshots into ``snapshot_dir`` and keep the learning
     engine's books the ``engine`` way (see :class:`FFLearningDense`).
@@ -120,7 +154,14 @@ def build_learning_network(config: FFConfig, weights: list, neuron: FixedNeuronP
     the rule reads, :func:`lava_ff.onchip.post_synaptic_ports`).
     ``messages``: ``"step"`` (default), one Lava step per time step, the
     network Loihi 2 runs; ``"window"``, one per phase window (needs the
-    streamlined engine), the same learning in a tenth of the steps."""
+    streamlined engine), the same learning in a tenth of the steps.
+
+    ``readout``: the network learns an on-chip readout instead
+    (``negative_labels`` None): the input shows each sample once with the
+    neutral label (``schedule="readout"``), the FF layers run with phase 0
+    and learn nothing, and an :class:`FFReadoutNeuron` behind the last layer
+    learns through its own ``FFLearningDense`` from the true label the
+    input sends it."""
     from lava_ff.processes.ff_learning_dense.process import FFLearningDense
     from lava_ff.processes.ff_learning_neuron.process import FFLearningNeuron
     from lava_ff.processes.ff_phase_input.process import FFPhaseInput
@@ -131,7 +172,7 @@ def build_learning_network(config: FFConfig, weights: list, neuron: FixedNeuronP
     if not Path(snapshot_dir).is_dir():  # the synapses would fail to write there, inside Lava
         raise FileNotFoundError(f"snapshot_dir {str(snapshot_dir)!r} is not a directory")
     source = FFPhaseInput(data=data, labels=labels, negative_labels=negative_labels, config=config, seed=seed,
-                          messages=messages)
+                          messages=messages, schedule="ff" if readout is None else "readout")
     synapses, neurons, spikes = [], [], source.s_out
     paths = [str(Path(snapshot_dir) / f"weights_{index}.npy") for index in range(len(weights))]
     if post_ports is None:
@@ -140,10 +181,13 @@ def build_learning_network(config: FFConfig, weights: list, neuron: FixedNeuronP
     if unknown:
         raise ValueError(f"unknown post-synaptic ports {sorted(unknown)}; valid: {', '.join(POST_SYNAPTIC_PORTS)}")
     sparse = engine == "streamlined"  # the third factor travels only at window ends: two messages fewer a step
+    def learning_synapse(w, synapse_rule, path, latency, name):
+        return FFLearningDense(weights=w, rule=synapse_rule, snapshot_path=path, engine=engine,
+                               post_window=(config.time_steps, latency) if sparse else None,
+                               messages=messages, name=name)
+
     for index, w in enumerate(weights):
-        synapse = FFLearningDense(weights=w, rule=rule, snapshot_path=paths[index], engine=engine,
-                                  post_window=(config.time_steps, index + 1) if sparse else None,
-                                  messages=messages, name=f"ff_learning_dense_{index}")
+        synapse = learning_synapse(w, rule, paths[index], index + 1, f"ff_learning_dense_{index}")
         cell = FFLearningNeuron(shape=(w.shape[0],), neuron=neuron, time_steps=config.time_steps,
                                 latency=index + 1, theta=config.theta, rule=rule, goodness=config.goodness,
                                 log_windows=log_windows, third_factor_every_step=not sparse,
@@ -156,7 +200,35 @@ def build_learning_network(config: FFConfig, weights: list, neuron: FixedNeuronP
         synapses.append(synapse)
         neurons.append(cell)
         spikes = cell.s_out
-    return OnChipNetwork(source, synapses, neurons, window_length(config.time_steps), paths, messages)
+    net = OnChipNetwork(source, synapses, neurons, window_length(config.time_steps), paths, messages)
+    if readout is not None:
+        _attach_readout(net, readout, config, spikes, learning_synapse, post_ports, log_windows,
+                        str(Path(snapshot_dir) / "weights_readout.npy"))
+    return net
+
+
+def _attach_readout(net: OnChipNetwork, readout: OnChipReadout, config: FFConfig, spikes, learning_synapse,
+                    post_ports: tuple, log_windows: int, path: str) -> None:
+    """The readout synapse and neuron behind the last layer's ``spikes``."""
+    from lava_ff.processes.ff_readout_neuron.process import FFReadoutNeuron
+
+    from .onchip import check_learning_weights
+
+    if not isinstance(readout, OnChipReadout):
+        raise TypeError(f"readout must be an OnChipReadout, got {type(readout).__name__}")
+    weights = check_learning_weights(readout.weights, "readout weights",
+                                     (config.num_classes, config.layer_sizes[-1]))
+    latency = len(net.neurons) + 1
+    synapse = learning_synapse(weights, readout.rule, path, latency, "ff_readout_dense")
+    cell = FFReadoutNeuron(shape=(config.num_classes,), time_steps=config.time_steps, latency=latency,
+                           logit_scale=readout.logit_scale, rule=readout.rule, log_windows=log_windows,
+                           messages=net.messages, name="ff_readout_neuron")
+    spikes.connect(synapse.s_in)
+    synapse.a_out.connect(cell.a_in)
+    net.source.label_out.connect(cell.label_in)
+    for port in post_ports:
+        getattr(cell, port.replace("s_in_", "s_out_")).connect(getattr(synapse, port))
+    net.readout_synapse, net.readout_neuron, net.readout_path = synapse, cell, path
 
 
 def train_onchip(config: FFConfig, weights: list, neuron: FixedNeuronParams, rule: FFLearningRule,
@@ -179,9 +251,6 @@ def train_onchip(config: FFConfig, weights: list, neuron: FixedNeuronParams, rul
     ``"window"`` (default) learns what ``"step"`` learns, bit for bit, with a
     tenth of the simulator's message rounds.
     """
-    from lava.magma.core.run_configs import Loihi2SimCfg
-    from tqdm.auto import tqdm
-
     from .negatives import LABEL_NEGATIVES, random_wrong_labels
 
     if tag not in ONCHIP_TAGS:
@@ -208,27 +277,82 @@ def train_onchip(config: FFConfig, weights: list, neuron: FixedNeuronParams, rul
 
     start = time.perf_counter()
     with tempfile.TemporaryDirectory(prefix="lava_ff_onchip_") as snapshots:
-        learned = list(weights)
-        net = build_learning_network(config, weights, neuron, rule, x, y, negatives_of(0, learned),
+        net = build_learning_network(config, weights, neuron, rule, x, y, negatives_of(0, list(weights)),
                                      snapshot_dir=snapshots, log_windows=log_windows, seed=seed,
                                      messages=messages)
-        with lava_session(net.source, Loihi2SimCfg(select_tag=tag), timeout=timeout) as session:
-            done = 0
-            with tqdm(total=len(x), desc=f"on-chip FF ({tag})", unit="sample", disable=not progress,
-                      leave=False) as bar:
-                while done < len(x):
-                    if done:
-                        net.set_negatives(done, negatives_of(done, learned))
-                    chunk = min(samples_per_run, len(x) - done)
-                    done += chunk
-                    session.run(chunk * net.steps_per_sample + (net.tail_steps if done == len(x) else 0))
-                    bar.update(chunk)
-                    if on_chunk is not None or config.negatives != "random" or done == len(x):
-                        learned = net.weights()
-                    if on_chunk is not None:
-                        on_chunk(done, learned)
-            goodness = net.goodness_logs() if log_windows else None
+        learned, goodness = _run_chunks(
+            net, tag, len(x), samples_per_run, read=net.weights, initial=list(weights), timeout=timeout,
+            progress=progress, desc=f"on-chip FF ({tag})",
+            before_chunk=lambda done, learned: net.set_negatives(done, negatives_of(done, learned)),
+            read_every_chunk=on_chunk is not None or config.negatives != "random", on_chunk=on_chunk,
+            finish=lambda: net.goodness_logs() if log_windows else None)
     seconds = time.perf_counter() - start
     return {"weights": learned, "goodness_log": goodness, "seconds": seconds,
             "samples_per_second": len(x) / seconds, "learning_events": 2 * len(x) * len(learned),
             "weight_updates": weight_updates(len(x), learned)}
+
+
+def _run_chunks(net: OnChipNetwork, tag: str, total: int, samples_per_run: int, *, read, initial, timeout,
+                progress: bool, desc: str, before_chunk, read_every_chunk: bool, on_chunk, finish):
+    """Run ``net`` over ``total`` samples, ``samples_per_run`` per ``run()``
+    under a progress bar, stopped on every path. Before every chunk but the
+    first ``before_chunk(done, learned)``; after each, ``learned = read()``
+    (every chunk with ``read_every_chunk``, else after the last) and
+    ``on_chunk(done, learned)``. Returns ``learned`` and ``finish()``, read
+    while the network is still up."""
+    from lava.magma.core.run_configs import Loihi2SimCfg
+    from tqdm.auto import tqdm
+
+    learned = initial
+    with lava_session(net.source, Loihi2SimCfg(select_tag=tag), timeout=timeout) as session:
+        done = 0
+        with tqdm(total=total, desc=desc, unit="sample", disable=not progress, leave=False) as bar:
+            while done < total:
+                if done:
+                    before_chunk(done, learned)
+                chunk = min(samples_per_run, total - done)
+                done += chunk
+                session.run(chunk * net.steps_per_sample + (net.tail_steps if done == total else 0))
+                bar.update(chunk)
+                if read_every_chunk or done == total:
+                    learned = read()
+                if on_chunk is not None:
+                    on_chunk(done, learned)
+        return learned, finish()
+
+
+def train_onchip_readout(config: FFConfig, weights: list, neuron: FixedNeuronParams, readout: OnChipReadout,
+                         x: np.ndarray, y: np.ndarray, *, tag: str, rng: np.random.Generator,
+                         samples_per_run: int = 500, progress: bool = True, on_chunk=None, log_windows: int = 0,
+                         timeout: float | None = None, messages: str = "window") -> dict:
+    """One pass of on-chip readout learning over ``x, y`` in Lava's simulator.
+
+    The FF layers run ``weights`` (as deployed: the even 8-bit grid, see
+    :func:`lava_ff.onchip.deployable_weights`) without learning, each sample
+    once with the neutral label, and the :class:`FFReadoutNeuron` behind the
+    last layer learns ``readout.weights`` with ``readout.rule`` from the
+    true labels (:func:`build_learning_network` with ``readout``).
+    ``on_chunk(samples_done, readout_weights)`` after every chunk. Returns the
+    learned readout weights (integer units), the readout's prediction per
+    sample while it learned (with ``log_windows``), wall time, samples/s
+    and the number of weight updates."""
+    if tag not in ONCHIP_TAGS:
+        raise ValueError(f"unknown tag {tag!r}; valid: {', '.join(ONCHIP_TAGS)}")
+    samples_per_run = check_positive_int("samples_per_run", samples_per_run)
+    x, y = np.asarray(x), np.asarray(y)
+    start_weights = np.asarray(readout.weights)
+    if tag == "fixed_pt" and not np.array_equal(start_weights, np.round(start_weights)):
+        raise ValueError("fixed_pt learning needs integer readout weights; these have fractions: round them first")
+    start = time.perf_counter()
+    with tempfile.TemporaryDirectory(prefix="lava_ff_readout_") as snapshots:
+        net = build_learning_network(config, weights, neuron, readout.rule, x, y, None, snapshot_dir=snapshots,
+                                     log_windows=log_windows, seed=int(rng.integers(2**31)), messages=messages,
+                                     readout=readout)
+        learned, predictions = _run_chunks(
+            net, tag, len(x), samples_per_run, read=net.readout_weights, initial=start_weights,
+            timeout=timeout, progress=progress, desc=f"on-chip readout ({tag})", before_chunk=lambda *_: None,
+            read_every_chunk=on_chunk is not None, on_chunk=on_chunk,
+            finish=lambda: net.predictions()[:len(x)] if log_windows else None)
+    seconds = time.perf_counter() - start
+    return {"weights": learned, "predictions": predictions, "seconds": seconds,
+            "samples_per_second": len(x) / seconds, "weight_updates": len(x) * start_weights.size}

@@ -16,6 +16,7 @@ netx export take: weights floored to the even 8-bit grid
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from pathlib import Path
 
@@ -33,10 +34,12 @@ from .config import (
 from .fileio import atomic_path
 from .onchip import FFLearningRule, deployable_weights
 
-__all__ = ["ONCHIP_STATE", "onchip_fit", "onchip_network", "onchip_wrong_labels", "initial_weights",
+__all__ = ["ONCHIP_STATE", "ONCHIP_READOUT_STATE", "ReadoutTask", "onchip_readout_scores",
+           "onchip_readout_accuracy", "onchip_fit", "onchip_network", "onchip_wrong_labels", "initial_weights",
            "to_onchip_threshold"]
 
 ONCHIP_STATE = "onchip_state.npz"
+ONCHIP_READOUT_STATE = "onchip_readout_state.npz"
 
 
 def initial_weights(config: FFConfig) -> list[np.ndarray]:
@@ -151,11 +154,110 @@ def _check_resumable(path: Path, stored: dict | None, current: dict) -> None:
                          "or choose another output folder")
 
 
+def onchip_readout_scores(config: FFConfig, weights: list, neuron: FixedNeuronParams, readout: np.ndarray,
+                          x: np.ndarray, batch: int = 1000) -> np.ndarray:
+    """What the on-chip readout computes at inference, ``[N, classes]``: each
+    sample's neutral-label window through the deployable FF network, and the
+    readout neuron's score ``W @ counts`` of the last layer's spike counts
+    with the readout's deployable weights (integer units; the same argmax
+    as its logits)."""
+    import torch
+
+    net, w = onchip_network(config, weights, neuron), deployable_weights(readout).astype(np.float64)
+    if w.shape != (config.num_classes, config.layer_sizes[-1]):
+        raise ValueError(f"readout weights must have shape {(config.num_classes, config.layer_sizes[-1])}, "
+                         f"got {w.shape}")
+    out = []
+    with torch.no_grad():
+        for begin in range(0, len(x), batch):
+            spikes = net.layer_outputs(net.encode(x[begin:begin + batch], None))[-1][0]
+            out.append(spikes.sum(-1).double().cpu().numpy() @ w.T)
+    return np.concatenate(out) if out else np.zeros((0, config.num_classes))
+
+
+def onchip_readout_accuracy(config: FFConfig, weights: list, neuron: FixedNeuronParams, readout: np.ndarray,
+                            x: np.ndarray, y: np.ndarray) -> float:
+    """Accuracy of :func:`onchip_readout_scores`'s argmax on ``x, y``."""
+    return float(np.mean(onchip_readout_scores(config, weights, neuron, readout, x).argmax(axis=1)
+                         == np.asarray(y)))
+
+
+class _FFTask:
+    """What :func:`onchip_fit` trains by default: the FF layers."""
+
+    state = ONCHIP_STATE
+
+    def train(self, config, weights, neuron, rule, x, y, **kwargs):
+        from .onchip_lava import train_onchip
+
+        return train_onchip(config, weights, neuron, rule, x, y, **kwargs)
+
+    @staticmethod
+    def updates(samples, weights):
+        from .onchip_lava import weight_updates
+
+        return weight_updates(samples, weights)
+
+    def validate(self, config, weights, neuron, x, y):
+        from .train import evaluate_accuracy
+
+        # goodness only: the chip learns no readout here (the host trains one after the last epoch),
+        # so neither it nor the combined classifier is measured, and the record carries neither
+        accuracy = evaluate_accuracy(onchip_network(config, weights, neuron), x, y, readout=False)
+        return {f"val_{k}": v for k, v in accuracy.items() if v is not None}
+
+
+@dataclasses.dataclass(frozen=True)
+class ReadoutTask:
+    """:func:`onchip_fit` trains an on-chip readout instead: ``start_weights``
+    is then ``[readout weights]`` and the FF layers run the learned
+    ``ff_weights`` (deployed on the even 8-bit grid) without learning; the
+    readout neuron's logit is ``logit_scale * W @ rates``."""
+
+    ff_weights: tuple
+    logit_scale: float = 1.0
+    state = ONCHIP_READOUT_STATE
+
+    def train(self, config, weights, neuron, rule, x, y, **kwargs):
+        from .onchip_lava import OnChipReadout, train_onchip_readout
+
+        on_chunk = kwargs.pop("on_chunk", None)  # it checkpoints a list of matrices
+        run = train_onchip_readout(config, self.deployed(), neuron, OnChipReadout(weights[0], rule, self.logit_scale),
+                                   x, y, on_chunk=None if on_chunk is None else
+                                   lambda done, learned: on_chunk(done, [learned]), **kwargs)
+        return {**run, "weights": [run["weights"]]}
+
+    def deployed(self) -> list:
+        return [deployable_weights(w) for w in self.ff_weights]
+
+    @staticmethod
+    def updates(samples, weights):
+        return samples * weights[0].size
+
+    def validate(self, config, weights, neuron, x, y):
+        return {"val_onchip_readout": onchip_readout_accuracy(config, self.deployed(), neuron, weights[0], x, y)}
+
+    def resumable(self, path: Path) -> bool:
+        """Whether ``path`` holds a readout state of these FF weights and this scale."""
+        if not Path(path).is_file():
+            return False
+        stored = _load_state(Path(path), 1)["run"] or {}
+        return stored.get("readout") == self.describe()
+
+    def describe(self) -> dict:
+        """What a resumed state must match: the FF weights it reads and the logit scale."""
+        import hashlib
+
+        digest = hashlib.sha256(b"".join(np.ascontiguousarray(deployable_weights(w)).tobytes()
+                                         for w in self.ff_weights)).hexdigest()
+        return {"ff_weights_sha256": digest, "logit_scale": self.logit_scale}
+
+
 def onchip_fit(config: FFConfig, start_weights: list, neuron: FixedNeuronParams, rule: FFLearningRule,
                train_x: np.ndarray, train_y: np.ndarray, *, tag: str, epochs: int, out_dir: Path,
                val_x: np.ndarray | None = None, val_y: np.ndarray | None = None, resume: bool = False,
                samples_per_run: int = 500, progress: bool = True, seed: int = 0, rate_decay: float = 1.0,
-               messages: str = "window") -> dict:
+               messages: str = "window", readout: ReadoutTask | None = None) -> dict:
     """Train on chip (simulated) for ``epochs`` passes; returns the learned
     weights, per-epoch history (validation accuracy, the rule's learning
     rate), wall time, samples/s and weight updates.
@@ -171,12 +273,16 @@ def onchip_fit(config: FFConfig, start_weights: list, neuron: FixedNeuronParams,
     a different ``rule`` is allowed (a step-size schedule across resumes)
     and each epoch's record names the learning rate it ran at.
 
-    ``messages``: the Lava network's steps (:func:`lava_ff.onchip_lava.train_onchip`)."""
+    ``messages``: the Lava network's steps (:func:`lava_ff.onchip_lava.train_onchip`).
+
+    ``readout``: train an on-chip readout on the learned FF layers instead
+    (:class:`ReadoutTask`, :func:`lava_ff.onchip_lava.train_onchip_readout`),
+    with its own state file, ``OUT/onchip_readout_state.npz``; validation
+    records ``val_onchip_readout``, the readout's accuracy."""
     import json
     from dataclasses import asdict, replace
 
-    from .onchip_lava import train_onchip, weight_updates
-    from .train import evaluate_accuracy
+    task = _FFTask() if readout is None else readout
 
     if isinstance(rate_decay, bool) or not isinstance(rate_decay, (int, float, np.floating)) \
             or not 0 < rate_decay <= 1:
@@ -185,11 +291,12 @@ def onchip_fit(config: FFConfig, start_weights: list, neuron: FixedNeuronParams,
              for e in range(epochs)]
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
-    state_path = out_dir / ONCHIP_STATE
+    state_path = out_dir / task.state
     train_x, train_y = np.asarray(train_x), np.asarray(train_y)
     # as the state stores it (JSON: tuples come back as lists)
     run_info = json.loads(json.dumps({"config": config.to_dict(), "neuron": asdict(neuron),
-                                      "train_samples": len(train_x), "seed": seed}))
+                                      "train_samples": len(train_x), "seed": seed,
+                                      **({} if readout is None else {"readout": readout.describe()})}))
     weights, epoch, position, seconds, updates, history = list(start_weights), 0, 0, 0.0, 0, []
     if resume:
         if not state_path.is_file():
@@ -205,22 +312,19 @@ def onchip_fit(config: FFConfig, start_weights: list, neuron: FixedNeuronParams,
 
         def checkpoint(done, learned, epoch=epoch, base=base, begin=begin, seconds=seconds, updates=updates):
             _save_state(state_path, learned, epoch, base + done, seconds + time.perf_counter() - begin,
-                        updates + weight_updates(done, learned), history, run_info)
+                        updates + task.updates(done, learned), history, run_info)
 
         if len(order):
-            run = train_onchip(config, weights, neuron, rules[epoch], train_x[order], train_y[order], tag=tag,
-                               rng=np.random.default_rng([seed, epoch, position]),
-                               samples_per_run=samples_per_run, progress=progress, on_chunk=checkpoint,
-                               messages=messages)
+            run = task.train(config, weights, neuron, rules[epoch], train_x[order], train_y[order], tag=tag,
+                             rng=np.random.default_rng([seed, epoch, position]),
+                             samples_per_run=samples_per_run, progress=progress, on_chunk=checkpoint,
+                             messages=messages)
             weights, seconds, updates = run["weights"], seconds + run["seconds"], updates + run["weight_updates"]
             samples_run, run_seconds = samples_run + len(order), run_seconds + run["seconds"]
         epoch, position = epoch + 1, 0
         record = {"epoch": epoch, "seconds": seconds, "learning_rate": rules[epoch - 1].learning_rate}
         if val_x is not None:
-            # goodness only: the chip learns no readout (the host trains one after the last epoch),
-            # so neither it nor the combined classifier is measured, and the record carries neither
-            accuracy = evaluate_accuracy(onchip_network(config, weights, neuron), val_x, val_y, readout=False)
-            record.update({f"val_{k}": v for k, v in accuracy.items() if v is not None})
+            record.update(task.validate(config, weights, neuron, val_x, val_y))
         history.append(record)
         _save_state(state_path, weights, epoch, 0, seconds, updates, history, run_info)
     return {"weights": weights, "history": history, "train_seconds": seconds, "weight_updates": updates,

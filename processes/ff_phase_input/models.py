@@ -10,7 +10,7 @@ from lava.magma.core.sync.protocols.loihi_protocol import LoihiProtocol
 from lava_ff.processes.ff_phase_input.process import FFPhaseInput
 
 from lava_ff.kernels import window_position
-from lava_ff.onchip import phase_windows, window_length
+from lava_ff.onchip import phase_windows, readout_window, window_length
 
 
 class _AbstractFFPhaseInputModel(PyLoihiProcessModel):
@@ -25,6 +25,7 @@ class _AbstractFFPhaseInputModel(PyLoihiProcessModel):
         self.rng = np.random.default_rng(p["seed"])
         self.length = window_length(self.config.time_steps)
         self.per_window = p["messages"] == "window"
+        self.readout = p["schedule"] == "readout"
         self.windows = None
 
     def run_spk(self):
@@ -32,11 +33,15 @@ class _AbstractFFPhaseInputModel(PyLoihiProcessModel):
             window, step = self.time_step - 1, 0
         else:
             window, step = window_position(self.time_step, self.length)
-        sample, phase_index = divmod(window, 2)
+        sample, phase_index = divmod(window, 1 if self.readout else 2)
         inside = sample < len(self.data)
         if step == 0 and phase_index == 0 and inside:
-            self.windows = phase_windows(self.data[sample], int(self.labels[sample]),
-                                         int(self.negatives[sample % len(self.negatives)]), self.config, self.rng)
+            if self.readout:
+                self.windows = readout_window(self.data[sample], self.config, self.rng)[None]
+            else:
+                self.windows = phase_windows(self.data[sample], int(self.labels[sample]),
+                                             int(self.negatives[sample % len(self.negatives)]), self.config,
+                                             self.rng)
             self.sample_index[0] = sample + 1
         if not inside:
             spikes = np.zeros(self.s_out.shape)
@@ -45,8 +50,10 @@ class _AbstractFFPhaseInputModel(PyLoihiProcessModel):
         else:
             spikes = self.windows[phase_index][:, step - 1] if step > 0 else np.zeros(self.s_out.shape)
         self.s_out.send(spikes)
-        if step == 0:  # one phase message per window
-            self.phase_out.send(np.array([(1 if phase_index == 0 else -1) if inside else 0]))
+        if step == 0:  # one phase (and readout label) message per window
+            learns = inside and not self.readout
+            self.phase_out.send(np.array([(1 if phase_index == 0 else -1) if learns else 0]))
+            self.label_out.send(np.array([int(self.labels[sample]) if inside and self.readout else -1]))
 
 
 @implements(proc=FFPhaseInput, protocol=LoihiProtocol)
@@ -55,6 +62,7 @@ class _AbstractFFPhaseInputModel(PyLoihiProcessModel):
 class PyFFPhaseInputModelFloat(_AbstractFFPhaseInputModel):
     s_out: PyOutPort = LavaPyType(PyOutPort.VEC_DENSE, float)
     phase_out: PyOutPort = LavaPyType(PyOutPort.VEC_DENSE, float)
+    label_out: PyOutPort = LavaPyType(PyOutPort.VEC_DENSE, float)
     sample_index: np.ndarray = LavaPyType(np.ndarray, int)
     negatives: np.ndarray = LavaPyType(np.ndarray, int)
 
@@ -65,5 +73,6 @@ class PyFFPhaseInputModelFloat(_AbstractFFPhaseInputModel):
 class PyFFPhaseInputModelFixed(_AbstractFFPhaseInputModel):
     s_out: PyOutPort = LavaPyType(PyOutPort.VEC_DENSE, np.int32, precision=1)
     phase_out: PyOutPort = LavaPyType(PyOutPort.VEC_DENSE, np.int32, precision=2)
+    label_out: PyOutPort = LavaPyType(PyOutPort.VEC_DENSE, np.int32, precision=8)
     sample_index: np.ndarray = LavaPyType(np.ndarray, np.int32, precision=24)
     negatives: np.ndarray = LavaPyType(np.ndarray, np.int32, precision=8)

@@ -10,7 +10,7 @@ from lava.magma.core.process.variable import Var
 from lava_ff.config import FFConfig
 from lava_ff.encoding import check_input_data
 from lava_ff.negatives import check_labels
-from lava_ff.onchip import check_messages, check_phase_labels, message_shape, window_length
+from lava_ff.onchip import INPUT_SCHEDULES, check_messages, check_phase_labels, message_shape, window_length
 
 
 class FFPhaseInput(AbstractProcess):
@@ -37,31 +37,50 @@ class FFPhaseInput(AbstractProcess):
     how negatives chosen by the network being learned (hard negatives)
     reach the chip.
 
+    ``schedule="readout"``: one window per sample instead, the image with
+    the neutral label (:func:`lava_ff.onchip.readout_window`) and phase 0,
+    so the FF layers do not learn, while ``label_out`` sends the sample's
+    true label at the window's first step for an on-chip readout to learn
+    from (:class:`lava_ff.processes.ff_readout_neuron.process.FFReadoutNeuron`);
+    ``negative_labels`` is then unused (``None``). In the FF schedule and
+    past the last sample ``label_out`` sends ``-1``: no readout learning.
+
     ``messages="window"`` (see :func:`lava_ff.onchip.check_messages`): one
     Lava step per window; ``s_out`` sends the window's ``T`` encoded steps
     at once (``[F', T]``; the silent step is left out) and ``phase_out`` its
     phase, for learning Processes built with the same ``messages``.
     """
 
-    def __init__(self, *, data: np.ndarray, labels: np.ndarray, negative_labels: np.ndarray,
-                 config: FFConfig, seed: int = 0, messages: str = "step", name: str | None = None):
+    def __init__(self, *, data: np.ndarray, labels: np.ndarray, negative_labels: np.ndarray | None,
+                 config: FFConfig, seed: int = 0, messages: str = "step", schedule: str = "ff",
+                 name: str | None = None):
         self._runtime = None  # Lava's __del__ reads it, also when validation below raises
         if not isinstance(config, FFConfig):
             raise TypeError(f"config must be an FFConfig, got {type(config).__name__}")
         data = check_input_data(data, config.time_steps, config.encoding)
         if data.shape[1] != config.in_features:
             raise ValueError(f"data has {data.shape[1]} features, the network expects {config.in_features}")
-        block = np.asarray(negative_labels).size
-        if not 1 <= block <= len(data):
-            raise ValueError(f"negative_labels must hold the negatives of the first 1..{len(data)} samples "
-                             f"(a block of samples), got {block}")
+        if schedule not in INPUT_SCHEDULES:
+            raise ValueError(f"unknown schedule {schedule!r}; valid: {', '.join(INPUT_SCHEDULES)}")
         labels = check_labels(labels, config.num_classes, len(data))
-        _, negative_labels = check_phase_labels(labels[:block], negative_labels, config.num_classes, block)
+        if schedule == "readout":
+            if negative_labels is not None:
+                raise ValueError("schedule='readout' shows every sample once, with the neutral label: "
+                                 "negative_labels must be None")
+            negative_labels = np.zeros(1, np.int64)  # the Var exists in both schedules; nothing reads it
+        else:
+            block = np.asarray(negative_labels).size
+            if not 1 <= block <= len(data):
+                raise ValueError(f"negative_labels must hold the negatives of the first 1..{len(data)} samples "
+                                 f"(a block of samples), got {block}")
+            _, negative_labels = check_phase_labels(labels[:block], negative_labels, config.num_classes, block)
         messages = check_messages(messages)
-        super().__init__(data=data, labels=labels, config=config, seed=seed, messages=messages, name=name)
+        super().__init__(data=data, labels=labels, config=config, seed=seed, messages=messages, schedule=schedule,
+                         name=name)
         self.num_samples = len(data)
         self.window_length = window_length(config.time_steps)
         self.s_out = OutPort(shape=message_shape(config.input_size, config.time_steps, messages))
         self.phase_out = OutPort(shape=(1,))
+        self.label_out = OutPort(shape=(1,))
         self.sample_index = Var(shape=(1,), init=0)
-        self.negatives = Var(shape=(block,), init=negative_labels)
+        self.negatives = Var(shape=(len(negative_labels),), init=negative_labels)

@@ -1,0 +1,259 @@
+"""On-chip readout learning: the error factors, the numpy reference, and Lava float/fixed against it."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from lava_ff.config import FFConfig, quantize_neuron, quantize_weights
+from lava_ff.kernels import readout_logits, readout_post_factors, sigmoid
+from lava_ff.onchip import (
+    FFLearningRule,
+    hidden_window_spikes,
+    readout_window,
+    simulate_readout_windows,
+    window_length,
+)
+
+TAGS = ["floating_pt", "fixed_pt"]
+
+
+def readout_problem(rng, samples=4):
+    """A 20-12-8 network whose last layer spikes under the neutral label, and a zero 3-class readout."""
+    cfg = FFConfig(in_features=20, layer_sizes=(12, 8), num_classes=3, time_steps=6, theta=0.5)
+    weights = [quantize_weights(rng.normal(0.1, 0.8, (12, 23))), quantize_weights(rng.normal(0.1, 0.8, (8, 12)))]
+    x = rng.random((samples, 20)).astype(np.float32)
+    y = np.arange(samples) % 3
+    return cfg, weights, x, y, np.zeros((3, 8), np.int32)
+
+
+def reference(cfg, weights, readout, rule, x, y, *, fixed, logit_scale=1.0, rounding="expected"):
+    windows = np.stack([readout_window(xi, cfg) for xi in x])
+    spikes = hidden_window_spikes(weights, quantize_neuron(cfg.neuron), cfg, windows, fixed=fixed)
+    assert spikes.sum(axis=(1, 2)).min() > 0, "the test needs the last layer to spike in every window"
+    return simulate_readout_windows(readout, rule, spikes, y, logit_scale=logit_scale, fixed=fixed,
+                                    rounding=rounding)
+
+
+def run_lava(tag, cfg, weights, readout, rule, x, y, tmp_path, *, messages="step", logit_scale=1.0):
+    """The learned readout weights and the readout's prediction per window."""
+    from lava.magma.core.run_configs import Loihi2SimCfg
+
+    from lava_ff.onchip_lava import OnChipReadout, build_learning_network
+    from lava_ff.runtime import lava_session
+
+    net = build_learning_network(cfg, weights, quantize_neuron(cfg.neuron), rule, x, y, None,
+                                 snapshot_dir=tmp_path, log_windows=len(x), messages=messages,
+                                 readout=OnChipReadout(readout, rule, logit_scale))
+    assert net.steps_per_sample == (1 if messages == "window" else window_length(cfg.time_steps))
+    with lava_session(net.source, Loihi2SimCfg(select_tag=tag), timeout=300) as session:
+        session.run(len(x) * net.steps_per_sample + net.tail_steps)
+        return net.readout_weights(), net.predictions(), net.weights()
+
+
+# ------------------------------------------------------------- the factors
+@pytest.mark.parametrize("fixed", [False, True])
+def test_readout_factors_are_each_neurons_logistic_error(fixed):
+    """Logits 0, 2, -2 with label 0: errors 1 - 1/2, -sigmoid(2), -sigmoid(-2);
+    the true class raises its weights (y2), the others lower theirs (y3)."""
+    logits = np.array([0.0, 2.0, -2.0])
+    y2, y3 = readout_post_factors(logits, 0, gain=64, fixed=fixed)
+    error = np.array([0.5, -sigmoid(2.0), -sigmoid(-2.0)])
+    want = (64 * np.rint(np.abs(error) * 128)) // 128 if fixed else 64 / 128 * np.abs(error)
+    np.testing.assert_array_equal(y2, [want[0], 0, 0])
+    np.testing.assert_array_equal(y3, [0, want[1], want[2]])
+    none2, none3 = readout_post_factors(logits, -1, gain=64, fixed=fixed)
+    assert not none2.any() and not none3.any()
+
+
+def test_readout_logits_are_the_same_in_float_and_fixed_units():
+    """The fixed score is in integer weight units (64 per float unit), the float one in float units."""
+    fixed = readout_logits(np.array([64 * 6]), logit_scale=0.5, time_steps=6, fixed=True)
+    floating = readout_logits(np.array([6.0]), logit_scale=0.5, time_steps=6, fixed=False)
+    np.testing.assert_allclose(fixed, [0.5])
+    np.testing.assert_allclose(floating, [0.5])
+
+
+def test_reference_readout_learns_to_classify_its_training_set(rng):
+    """Three passes over 12 samples of three classes, Lava's shared
+    rounding: the learned readout (the scores of a pass that does not
+    learn) classifies them far above chance (1/3)."""
+    cfg, weights, x, y, readout = readout_problem(rng, samples=12)
+    # each class lights its own third of the image, so the hidden layer can tell them apart
+    x = (0.2 * x + np.repeat(np.eye(3), 7, axis=1)[y, :20] * 0.8).astype(np.float32)
+    rule = FFLearningRule(learning_rate=16.0, pre_trace_impulse=32)
+    learned = readout
+    for _ in range(3):
+        learned = reference(cfg, weights, learned, rule, x, y, fixed=True, rounding="shared").weights
+    scores = reference(cfg, weights, learned, rule, x, -np.ones_like(y), fixed=True).scores
+    accuracy = (scores.argmax(axis=1) == y).mean()
+    assert accuracy >= 11 / 12, accuracy
+    assert np.abs(learned).max() > 2, "the readout must have learned"
+
+
+# ------------------------------------------------------------------- Lava
+def test_lava_float_readout_equals_the_reference(rng, tmp_path):
+    cfg, weights, x, y, readout = readout_problem(rng)
+    rule = FFLearningRule(learning_rate=16.0, pre_trace_impulse=32)
+    learned, predictions, ff_weights = run_lava("floating_pt", cfg, weights, readout, rule, x, y, tmp_path)
+    ref = reference(cfg, weights, readout, rule, x, y, fixed=False)
+    assert np.abs(ref.weights).max() > 1, "the reference must have learned something"
+    np.testing.assert_allclose(learned, ref.weights, rtol=0, atol=1e-9)
+    np.testing.assert_array_equal(predictions, ref.scores.argmax(axis=1))
+    for got, start in zip(ff_weights, weights, strict=True):
+        np.testing.assert_array_equal(got, start)  # phase 0: the FF layers learn nothing
+
+
+def test_lava_fixed_readout_within_the_fixed_point_bound_of_the_reference(rng, tmp_path):
+    """One learning event (the first window): the same integer scores, so
+    Lava fixed's update differs from the reference's expected one only by
+    the engine's rounding, bounded per synapse as for an FF layer (the
+    pre-trace's stochastic decay < 1/(1 - exp(-1/tau)) units, y < 1, the
+    product's ``>> 3`` < 1/128, the weight's rounding < 1)."""
+    cfg, weights, x, y, readout = readout_problem(rng, samples=1)
+    rule = FFLearningRule(learning_rate=400.0, pre_trace_impulse=32)
+    learned, predictions, _ = run_lava("fixed_pt", cfg, weights, readout, rule, x, y, tmp_path)
+    exact = reference(cfg, weights, readout, rule, x, y, fixed=True)
+    assert predictions[0] == exact.scores[0].argmax()
+    trace_error = 1 / (1 - rule.pre_trace_retention)
+    bound = rule.rule_constant(fixed=True) * (127 * trace_error + 127 + trace_error) + 1 / 128 + 1
+    change, ideal = learned.astype(np.float64) - readout, exact.weights - readout
+    large = np.abs(ideal) > bound
+    assert large.sum() >= 3, "the test needs updates larger than the bound"
+    assert np.abs(change - ideal).max() <= bound
+    assert np.all(np.sign(change[large]) == np.sign(ideal[large]))
+    assert change[y[0]].sum() > 0 > change[np.arange(3) != y[0]].sum()
+
+
+@pytest.mark.parametrize("tag", TAGS)
+def test_window_messages_learn_the_readout_the_step_network_learns(tag, rng, tmp_path):
+    """Over five samples: the same readout weights and predictions bit for bit."""
+    cfg, weights, x, y, readout = readout_problem(rng, samples=5)
+    rule = FFLearningRule(learning_rate=16.0, pre_trace_impulse=32)
+    step = run_lava(tag, cfg, weights, readout, rule, x, y, tmp_path, messages="step")
+    window = run_lava(tag, cfg, weights, readout, rule, x, y, tmp_path, messages="window")
+    assert np.abs(step[0]).max() > 2, "the test needs learning"
+    np.testing.assert_array_equal(window[0], step[0])
+    np.testing.assert_array_equal(window[1], step[1])
+
+
+def test_train_onchip_readout_reads_back_every_chunk(rng):
+    """Two chunks: the callback sees the readout after each, the last is the result."""
+    from lava_ff.onchip_lava import OnChipReadout, train_onchip_readout
+
+    cfg, weights, x, y, readout = readout_problem(rng, samples=4)
+    rule = FFLearningRule(learning_rate=16.0, pre_trace_impulse=32)
+    seen = []
+    run = train_onchip_readout(cfg, weights, quantize_neuron(cfg.neuron), OnChipReadout(readout, rule), x, y,
+                               tag="floating_pt", rng=np.random.default_rng(0), samples_per_run=2, progress=False,
+                               on_chunk=lambda done, w: seen.append((done, w.copy())), log_windows=4)
+    assert [done for done, _ in seen] == [2, 4]
+    np.testing.assert_array_equal(seen[-1][1], run["weights"])
+    ref = reference(cfg, weights, readout, rule, x, y, fixed=False)
+    np.testing.assert_allclose(run["weights"], ref.weights, rtol=0, atol=1e-9)
+    np.testing.assert_array_equal(run["predictions"], ref.scores.argmax(axis=1))
+    assert run["weight_updates"] == 4 * readout.size
+
+
+# --------------------------------------------------------------- bad input
+def test_readout_processes_and_reference_refuse_bad_input(rng, tmp_path):
+    from lava_ff.processes.ff_phase_input.process import FFPhaseInput
+    from lava_ff.processes.ff_readout_neuron.process import FFReadoutNeuron
+
+    from lava_ff.onchip_lava import OnChipReadout, build_learning_network
+
+    cfg, weights, x, y, readout = readout_problem(rng)
+    rule = FFLearningRule(learning_rate=16.0, pre_trace_impulse=32)
+    for scale in (0.0, -1.0, float("nan")):
+        with pytest.raises(ValueError, match="logit_scale"):
+            FFReadoutNeuron(shape=(3,), time_steps=6, latency=3, logit_scale=scale, rule=rule)
+    with pytest.raises(ValueError, match="latency=7"):
+        FFReadoutNeuron(shape=(3,), time_steps=6, latency=7, logit_scale=1.0, rule=rule)
+    with pytest.raises(TypeError, match="FFLearningRule"):
+        FFReadoutNeuron(shape=(3,), time_steps=6, latency=3, logit_scale=1.0, rule="dw=x1")
+    with pytest.raises(ValueError, match="schedule"):
+        FFPhaseInput(data=x, labels=y, negative_labels=(y + 1) % 3, config=cfg, schedule="both")
+    with pytest.raises(ValueError, match="negative_labels must be None"):
+        FFPhaseInput(data=x, labels=y, negative_labels=(y + 1) % 3, config=cfg, schedule="readout")
+    with pytest.raises(ValueError, match=r"readout weights must have shape \(3, 8\)"):
+        build_learning_network(cfg, weights, quantize_neuron(cfg.neuron), rule, x, y, None, snapshot_dir=tmp_path,
+                               readout=OnChipReadout(np.zeros((3, 12)), rule))
+    with pytest.raises(ValueError, match="NaN"):
+        build_learning_network(cfg, weights, quantize_neuron(cfg.neuron), rule, x, y, None, snapshot_dir=tmp_path,
+                               readout=OnChipReadout(np.full((3, 8), np.nan), rule))
+    spikes = np.zeros((4, 8, 6), bool)
+    with pytest.raises(ValueError, match="below the 3 readout classes"):
+        simulate_readout_windows(readout, rule, spikes, np.array([0, 1, 2, 3]), logit_scale=1.0, fixed=True)
+    with pytest.raises(ValueError, match=r"one label each"):
+        simulate_readout_windows(readout, rule, spikes, np.array([0, 1]), logit_scale=1.0, fixed=True)
+    with pytest.raises(ValueError, match="rounding 'shared'"):
+        simulate_readout_windows(readout, rule, spikes, y, logit_scale=1.0, fixed=False, rounding="shared")
+
+
+def test_cli_learns_an_onchip_readout_resumes_it_and_refuses_bad_flags(tmp_path, capsys):
+    """``lava-ff train --onchip-readout-epochs 2`` on digits: the readout's
+    accuracy is that of its saved weights on the deployable network, each
+    pass names its rate, a readout resumed after one pass ends where one
+    run ends, a finished one is kept on --resume, and bad readout flags
+    are refused naming the value."""
+    import json
+
+    from lava_ff.cli import load_split, main
+    from lava_ff.onchip_train import ONCHIP_READOUT_STATE, _load_state, onchip_readout_accuracy
+    from lava_ff.train import flatten_images
+
+    out = tmp_path / "onchip"
+    common = ["--dataset", "digits", "--layers", "20", "--theta", "1", "--limit", "30", "--no-progress",
+              "--samples-per-run", "10", "--onchip-lr", "8", "--pre-trace-impulse", "4", "--backend", "lava-fixed",
+              "--out", str(out)]
+    readout = ["--onchip-readout-epochs", "2", "--onchip-readout-lr", "32"]
+    assert main(["train", "--epochs", "1", *common, *readout]) == 0
+    metrics = json.loads((out / "metrics.json").read_text())
+    onchip = metrics["onchip_readout"]
+    assert [r["learning_rate"] for r in onchip["history"]] == [32.0, 16.0]
+    assert onchip["weight_updates"] == 2 * 30 * 10 * 20  # passes x samples x synapses
+    learned = np.load(out / "onchip_readout.npy")
+    assert learned.shape == (10, 20) and np.abs(learned).max() > 0
+    model = load_trained_onchip(out)
+    _, val, test, _ = load_split("digits", None, 0)
+    test_x, test_y = flatten_images(test.images)[:30], np.asarray(test.labels)[:30]
+    assert metrics["test_accuracy_onchip_readout"] == pytest.approx(
+        onchip_readout_accuracy(*model, learned, test_x, test_y))
+    assert metrics["val_accuracy_onchip_readout"] == pytest.approx(
+        onchip_readout_accuracy(*model, learned, flatten_images(val.images), np.asarray(val.labels)))
+    assert _load_state(out / ONCHIP_READOUT_STATE, 1)["epoch"] == 2
+    # a readout stopped after its first pass resumes at the second and learns what one run learns
+    # (every pass starts a new Lava network from the saved weights, with the same seeds)
+    split = tmp_path / "split"
+    assert main(["train", "--epochs", "1", *common[:-1], str(split), *readout[:1], "1", *readout[2:]]) == 0
+    assert main(["train", "--epochs", "1", "--resume", *common[:-1], str(split), *readout]) == 0
+    np.testing.assert_array_equal(np.load(split / "onchip_readout.npy"), learned)
+    # a finished one stays as it is
+    assert main(["train", "--epochs", "1", "--resume", *common, *readout]) == 0
+    np.testing.assert_array_equal(np.load(out / "onchip_readout.npy"), learned)
+    # more FF passes change the layers it reads: the readout is learned anew, said so
+    capsys.readouterr()
+    assert main(["train", "--epochs", "2", "--resume", *common, *readout]) == 0
+    assert "learning the readout anew" in capsys.readouterr().err
+    bad = ["train", "--epochs", "1", *common[:-1], str(tmp_path / "bad"), *readout]
+    for flags, message in ((["--onchip-readout-lr-decay", "0"], "--onchip-readout-lr-decay 0.0"),
+                           (["--onchip-readout-scale", "nan"], "--onchip-readout-scale nan")):
+        with pytest.raises(SystemExit, match=message):
+            main(bad + flags)
+    capsys.readouterr()
+    assert main(bad + ["--onchip-readout-lr", "0.01"]) == 2  # before any training
+    assert "learning_rate=0.01 underflows" in capsys.readouterr().err
+    assert not (tmp_path / "bad" / "onchip_state.npz").exists()
+
+
+def load_trained_onchip(out):
+    """``(config, deployable FF weights, neuron)`` of an on-chip run's folder, from its state."""
+    import json
+
+    from lava_ff.config import FFConfig, quantize_neuron
+    from lava_ff.onchip import deployable_weights
+    from lava_ff.onchip_train import ONCHIP_STATE, _load_state
+
+    cfg = FFConfig.from_dict(json.loads((out / "metrics.json").read_text())["config"])
+    state = _load_state(out / ONCHIP_STATE, len(cfg.layer_sizes))
+    return cfg, [deployable_weights(w) for w in state["weights"]], quantize_neuron(cfg.neuron)
