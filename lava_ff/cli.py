@@ -533,11 +533,11 @@ def _onchip_readout(args, cfg, weights, neuron, rules, tag, out, train_x, train_
         return None
     task = ReadoutTask(tuple(weights), args.onchip_readout_scale)
     state = out / ONCHIP_READOUT_STATE
-    resume = args.resume and task.resumable(state)
+    resume = args.resume and task.resumable(state, cfg)
     if state.exists() and not resume:
         print(f"{state}: a readout of other FF weights (or no --resume); learning the readout anew",
               file=sys.stderr)
-    start = [np.zeros((cfg.num_classes, cfg.layer_sizes[-1]), np.int32)]
+    start = [np.zeros((cfg.num_classes, cfg.readout_features), np.int32)]
     try:
         run = onchip_fit(cfg, start, neuron, rules[0], train_x, train_y, tag=tag, epochs=len(rules), out_dir=out,
                          val_x=val_x, val_y=val_y, resume=resume, samples_per_run=args.samples_per_run,

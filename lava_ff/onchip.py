@@ -557,21 +557,24 @@ def _neuron_window(synapse: np.ndarray, pre: list, neuron: FixedNeuronParams, pa
 
 def hidden_window_spikes(weights: list, neuron: FixedNeuronParams, config: FFConfig, windows: np.ndarray, *,
                          fixed: bool) -> np.ndarray:
-    """The last layer's spikes ``[K, H, T]`` (its window's steps ``1..T``)
-    for input windows ``[K, F', T]`` through layers that do not learn: what
-    the on-chip readout's synapse receives (:func:`simulate_readout_windows`).
+    """The readout layers' spikes ``[K, H, T]`` (``FFConfig.readout_layers``
+    side by side, each over its window's steps ``1..T``) for input windows
+    ``[K, F', T]`` through layers that do not learn: what the on-chip
+    readout's synapses receive (:func:`simulate_readout_windows`).
     ``weights`` as the synapses hold them (fixed: integers)."""
     windows = np.asarray(windows)
     if windows.ndim != 3:
         raise ValueError(f"windows must be [K, F, T], got shape {windows.shape}")
     w = [np.asarray(wi, np.float64) for wi in check_start_weights(weights, config)]
     params, silent = dequantize_neuron(neuron), np.zeros(windows.shape[1], bool)
-    out = np.zeros((len(windows), w[-1].shape[0], config.time_steps), bool)
+    out = np.zeros((len(windows), config.readout_features, config.time_steps), bool)
+    offsets = config.readout_offsets
     for k, window in enumerate(windows):
         pre = [silent] + list(window.T.astype(bool))
-        for wi in w:
+        for layer, wi in enumerate(w):
             _, pre = _neuron_window(wi, pre, neuron, params, fixed)
-        out[k] = np.stack(pre[1:], axis=1)
+            if layer in offsets:
+                out[k, offsets[layer]:offsets[layer] + wi.shape[0]] = np.stack(pre[1:], axis=1)
     return out
 
 
@@ -585,7 +588,7 @@ def simulate_readout_windows(weights: np.ndarray, rule: FFLearningRule, hidden_s
                              rng: np.random.Generator | None = None) -> ReadoutResult:
     """Numpy reference of the on-chip readout learning, window by window.
 
-    ``hidden_spikes`` ``[K, H, T]``: the last hidden layer's spikes in ``K``
+    ``hidden_spikes`` ``[K, H, T]``: the readout layers' spikes in ``K``
     neutral-label windows (:func:`hidden_window_spikes`), ``labels`` their
     true labels (``-1``: no learning). Per window the readout neuron ``c``
     sums its input into ``score_c = W_c @ counts`` and sends

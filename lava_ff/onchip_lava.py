@@ -55,9 +55,11 @@ def weight_updates(samples: int, weights: list) -> int:
 @dataclass(frozen=True)
 class OnChipReadout:
     """What an on-chip readout learns with (:func:`build_learning_network`'s
-    ``readout``): its start weights ``[classes, last hidden layer]`` in
-    integer units, its rule (the FF rule's string, its own rate and trace)
-    and the logit per unit of ``W @ rates`` (see :class:`FFReadoutNeuron`)."""
+    ``readout``): its start weights ``[classes, readout features]`` in
+    integer units (the readout layers' neurons side by side,
+    ``FFConfig.readout_layers``, as the host readout reads them), its rule
+    (the FF rule's string, its own rate and trace) and the logit per unit
+    of ``W @ rates`` (see :class:`FFReadoutNeuron`)."""
 
     weights: np.ndarray
     rule: FFLearningRule
@@ -72,9 +74,9 @@ class OnChipNetwork:
     window_length: int
     snapshot_paths: list  # where each synapse writes its weights on snapshot.get()
     messages: str = "step"  # one Lava step per time step, or per window (see lava_ff.onchip.check_messages)
-    readout_synapse: object = None  # FFLearningDense into the readout (schedule "readout")
+    readout_synapses: list | None = None  # FFLearningDense per readout layer into the readout (schedule "readout")
     readout_neuron: object = None  # FFReadoutNeuron
-    readout_path: str | None = None
+    readout_paths: list | None = None
 
     @property
     def windows_per_sample(self) -> int:
@@ -103,10 +105,11 @@ class OnChipNetwork:
         return [self._snapshot(s, p) for s, p in zip(self.synapses, self.snapshot_paths, strict=True)]
 
     def readout_weights(self) -> np.ndarray:
-        """The on-chip readout's learned weights ``[classes, hidden]``, as :meth:`weights`."""
-        if self.readout_synapse is None:
+        """The on-chip readout's learned weights ``[classes, readout features]``, as :meth:`weights`."""
+        if self.readout_synapses is None:
             raise ValueError("this network has no on-chip readout (build it with readout=)")
-        return self._snapshot(self.readout_synapse, self.readout_path)
+        return np.concatenate([self._snapshot(s, p) for s, p in zip(self.readout_synapses, self.readout_paths,
+                                                                   strict=True)], axis=1)
 
     def predictions(self) -> np.ndarray:
         """The readout's predicted class per window (``-1``: not reached; see ``log_windows``)."""
@@ -159,9 +162,11 @@ def build_learning_network(config: FFConfig, weights: list, neuron: FixedNeuronP
     ``readout``: the network learns an on-chip readout instead
     (``negative_labels`` None): the input shows each sample once with the
     neutral label (``schedule="readout"``), the FF layers run with phase 0
-    and learn nothing, and an :class:`FFReadoutNeuron` behind the last layer
-    learns through its own ``FFLearningDense`` from the true label the
-    input sends it."""
+    and learn nothing, and an :class:`FFReadoutNeuron` one step behind the
+    last layer learns from the true label the input sends it, through one
+    ``FFLearningDense`` per readout layer (``FFConfig.readout_layers``);
+    an earlier layer's synapse holds its spikes back (``pre_delay``) so
+    that its windows line up with the last layer's."""
     from lava_ff.processes.ff_learning_dense.process import FFLearningDense
     from lava_ff.processes.ff_learning_neuron.process import FFLearningNeuron
     from lava_ff.processes.ff_phase_input.process import FFPhaseInput
@@ -181,10 +186,10 @@ def build_learning_network(config: FFConfig, weights: list, neuron: FixedNeuronP
     if unknown:
         raise ValueError(f"unknown post-synaptic ports {sorted(unknown)}; valid: {', '.join(POST_SYNAPTIC_PORTS)}")
     sparse = engine == "streamlined"  # the third factor travels only at window ends: two messages fewer a step
-    def learning_synapse(w, synapse_rule, path, latency, name):
+    def learning_synapse(w, synapse_rule, path, latency, name, pre_delay=0):
         return FFLearningDense(weights=w, rule=synapse_rule, snapshot_path=path, engine=engine,
                                post_window=(config.time_steps, latency) if sparse else None,
-                               messages=messages, name=name)
+                               messages=messages, pre_delay=pre_delay, name=name)
 
     for index, w in enumerate(weights):
         synapse = learning_synapse(w, rule, paths[index], index + 1, f"ff_learning_dense_{index}")
@@ -202,33 +207,40 @@ def build_learning_network(config: FFConfig, weights: list, neuron: FixedNeuronP
         spikes = cell.s_out
     net = OnChipNetwork(source, synapses, neurons, window_length(config.time_steps), paths, messages)
     if readout is not None:
-        _attach_readout(net, readout, config, spikes, learning_synapse, post_ports, log_windows,
-                        str(Path(snapshot_dir) / "weights_readout.npy"))
+        _attach_readout(net, readout, config, learning_synapse, post_ports, log_windows, Path(snapshot_dir))
     return net
 
 
-def _attach_readout(net: OnChipNetwork, readout: OnChipReadout, config: FFConfig, spikes, learning_synapse,
-                    post_ports: tuple, log_windows: int, path: str) -> None:
-    """The readout synapse and neuron behind the last layer's ``spikes``."""
+def _attach_readout(net: OnChipNetwork, readout: OnChipReadout, config: FFConfig, learning_synapse,
+                    post_ports: tuple, log_windows: int, snapshot_dir: Path) -> None:
+    """The readout neuron one step behind the last layer, and a synapse from
+    every readout layer into it, each holding its spikes back by the steps
+    its layer runs ahead of the last one."""
     from lava_ff.processes.ff_readout_neuron.process import FFReadoutNeuron
 
     from .onchip import check_learning_weights
 
     if not isinstance(readout, OnChipReadout):
         raise TypeError(f"readout must be an OnChipReadout, got {type(readout).__name__}")
-    weights = check_learning_weights(readout.weights, "readout weights",
-                                     (config.num_classes, config.layer_sizes[-1]))
-    latency = len(net.neurons) + 1
-    synapse = learning_synapse(weights, readout.rule, path, latency, "ff_readout_dense")
+    layers = config.readout_layers
+    weights = check_learning_weights(readout.weights, "readout weights", (config.num_classes, config.readout_features))
+    latency, last = len(net.neurons) + 1, len(net.neurons) - 1
     cell = FFReadoutNeuron(shape=(config.num_classes,), time_steps=config.time_steps, latency=latency,
                            logit_scale=readout.logit_scale, rule=readout.rule, log_windows=log_windows,
                            messages=net.messages, name="ff_readout_neuron")
-    spikes.connect(synapse.s_in)
-    synapse.a_out.connect(cell.a_in)
     net.source.label_out.connect(cell.label_in)
-    for port in post_ports:
-        getattr(cell, port.replace("s_in_", "s_out_")).connect(getattr(synapse, port))
-    net.readout_synapse, net.readout_neuron, net.readout_path = synapse, cell, path
+    offsets, synapses, paths = config.readout_offsets, [], []
+    for layer in layers:
+        columns = slice(offsets[layer], offsets[layer] + config.layer_sizes[layer])
+        paths.append(str(snapshot_dir / f"weights_readout_{layer}.npy"))
+        synapse = learning_synapse(weights[:, columns], readout.rule, paths[-1], latency,
+                                   f"ff_readout_dense_{layer}", pre_delay=last - layer)
+        net.neurons[layer].s_out.connect(synapse.s_in)
+        synapse.a_out.connect(cell.a_in)
+        for port in post_ports:
+            getattr(cell, port.replace("s_in_", "s_out_")).connect(getattr(synapse, port))
+        synapses.append(synapse)
+    net.readout_synapses, net.readout_neuron, net.readout_paths = synapses, cell, paths
 
 
 def train_onchip(config: FFConfig, weights: list, neuron: FixedNeuronParams, rule: FFLearningRule,

@@ -158,20 +158,21 @@ def onchip_readout_scores(config: FFConfig, weights: list, neuron: FixedNeuronPa
                           x: np.ndarray, batch: int = 1000) -> np.ndarray:
     """What the on-chip readout computes at inference, ``[N, classes]``: each
     sample's neutral-label window through the deployable FF network, and the
-    readout neuron's score ``W @ counts`` of the last layer's spike counts
-    with the readout's deployable weights (integer units; the same argmax
-    as its logits)."""
+    readout neuron's score ``W @ counts`` of the readout layers' spike
+    counts with the readout's deployable weights (integer units; the same
+    argmax as its logits)."""
     import torch
 
     net, w = onchip_network(config, weights, neuron), deployable_weights(readout).astype(np.float64)
-    if w.shape != (config.num_classes, config.layer_sizes[-1]):
-        raise ValueError(f"readout weights must have shape {(config.num_classes, config.layer_sizes[-1])}, "
+    if w.shape != (config.num_classes, config.readout_features):
+        raise ValueError(f"readout weights must have shape {(config.num_classes, config.readout_features)}, "
                          f"got {w.shape}")
     out = []
     with torch.no_grad():
         for begin in range(0, len(x), batch):
-            spikes = net.layer_outputs(net.encode(x[begin:begin + batch], None))[-1][0]
-            out.append(spikes.sum(-1).double().cpu().numpy() @ w.T)
+            outputs = net.layer_outputs(net.encode(x[begin:begin + batch], None))
+            counts = torch.cat([outputs[layer][0].sum(-1) for layer in config.readout_layers], dim=1)
+            out.append(counts.double().cpu().numpy() @ w.T)
     return np.concatenate(out) if out else np.zeros((0, config.num_classes))
 
 
@@ -212,7 +213,8 @@ class ReadoutTask:
     """:func:`onchip_fit` trains an on-chip readout instead: ``start_weights``
     is then ``[readout weights]`` and the FF layers run the learned
     ``ff_weights`` (deployed on the even 8-bit grid) without learning; the
-    readout neuron's logit is ``logit_scale * W @ rates``."""
+    readout neuron's logit is ``logit_scale * W @ rates`` over the rates of
+    the readout layers (``FFConfig.readout_layers``)."""
 
     ff_weights: tuple
     logit_scale: float = 1.0
@@ -237,20 +239,21 @@ class ReadoutTask:
     def validate(self, config, weights, neuron, x, y):
         return {"val_onchip_readout": onchip_readout_accuracy(config, self.deployed(), neuron, weights[0], x, y)}
 
-    def resumable(self, path: Path) -> bool:
-        """Whether ``path`` holds a readout state of these FF weights and this scale."""
+    def resumable(self, path: Path, config: FFConfig) -> bool:
+        """Whether ``path`` holds a readout state of these FF weights, layers and scale."""
         if not Path(path).is_file():
             return False
         stored = _load_state(Path(path), 1)["run"] or {}
-        return stored.get("readout") == self.describe()
+        return stored.get("readout") == self.describe(config)
 
-    def describe(self) -> dict:
-        """What a resumed state must match: the FF weights it reads and the logit scale."""
+    def describe(self, config: FFConfig) -> dict:
+        """What a resumed state must match: the FF weights, the layers it reads and the logit scale."""
         import hashlib
 
         digest = hashlib.sha256(b"".join(np.ascontiguousarray(deployable_weights(w)).tobytes()
                                          for w in self.ff_weights)).hexdigest()
-        return {"ff_weights_sha256": digest, "logit_scale": self.logit_scale}
+        return {"ff_weights_sha256": digest, "logit_scale": self.logit_scale,
+                "layers": list(config.readout_layers)}
 
 
 def onchip_fit(config: FFConfig, start_weights: list, neuron: FixedNeuronParams, rule: FFLearningRule,
@@ -296,7 +299,7 @@ def onchip_fit(config: FFConfig, start_weights: list, neuron: FixedNeuronParams,
     # as the state stores it (JSON: tuples come back as lists)
     run_info = json.loads(json.dumps({"config": config.to_dict(), "neuron": asdict(neuron),
                                       "train_samples": len(train_x), "seed": seed,
-                                      **({} if readout is None else {"readout": readout.describe()})}))
+                                      **({} if readout is None else {"readout": readout.describe(config)})}))
     weights, epoch, position, seconds, updates, history = list(start_weights), 0, 0, 0.0, 0, []
     if resume:
         if not state_path.is_file():

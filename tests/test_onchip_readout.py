@@ -19,18 +19,18 @@ TAGS = ["floating_pt", "fixed_pt"]
 
 
 def readout_problem(rng, samples=4):
-    """A 20-12-8 network whose last layer spikes under the neutral label, and a zero 3-class readout."""
+    """A 20-12-8 network that spikes under the neutral label, and a zero 3-class readout of both layers."""
     cfg = FFConfig(in_features=20, layer_sizes=(12, 8), num_classes=3, time_steps=6, theta=0.5)
     weights = [quantize_weights(rng.normal(0.1, 0.8, (12, 23))), quantize_weights(rng.normal(0.1, 0.8, (8, 12)))]
     x = rng.random((samples, 20)).astype(np.float32)
     y = np.arange(samples) % 3
-    return cfg, weights, x, y, np.zeros((3, 8), np.int32)
+    return cfg, weights, x, y, np.zeros((3, cfg.readout_features), np.int32)
 
 
 def reference(cfg, weights, readout, rule, x, y, *, fixed, logit_scale=1.0, rounding="expected"):
     windows = np.stack([readout_window(xi, cfg) for xi in x])
     spikes = hidden_window_spikes(weights, quantize_neuron(cfg.neuron), cfg, windows, fixed=fixed)
-    assert spikes.sum(axis=(1, 2)).min() > 0, "the test needs the last layer to spike in every window"
+    assert spikes[:, 12:].sum(axis=(1, 2)).min() > 0, "the test needs the last layer to spike in every window"
     return simulate_readout_windows(readout, rule, spikes, y, logit_scale=logit_scale, fixed=fixed,
                                     rounding=rounding)
 
@@ -157,6 +157,7 @@ def test_train_onchip_readout_reads_back_every_chunk(rng):
 
 # --------------------------------------------------------------- bad input
 def test_readout_processes_and_reference_refuse_bad_input(rng, tmp_path):
+    from lava_ff.processes.ff_learning_dense.process import FFLearningDense
     from lava_ff.processes.ff_phase_input.process import FFPhaseInput
     from lava_ff.processes.ff_readout_neuron.process import FFReadoutNeuron
 
@@ -175,13 +176,17 @@ def test_readout_processes_and_reference_refuse_bad_input(rng, tmp_path):
         FFPhaseInput(data=x, labels=y, negative_labels=(y + 1) % 3, config=cfg, schedule="both")
     with pytest.raises(ValueError, match="negative_labels must be None"):
         FFPhaseInput(data=x, labels=y, negative_labels=(y + 1) % 3, config=cfg, schedule="readout")
-    with pytest.raises(ValueError, match=r"readout weights must have shape \(3, 8\)"):
+    with pytest.raises(ValueError, match=r"readout weights must have shape \(3, 20\)"):
         build_learning_network(cfg, weights, quantize_neuron(cfg.neuron), rule, x, y, None, snapshot_dir=tmp_path,
-                               readout=OnChipReadout(np.zeros((3, 12)), rule))
+                               readout=OnChipReadout(np.zeros((3, 8)), rule))
     with pytest.raises(ValueError, match="NaN"):
         build_learning_network(cfg, weights, quantize_neuron(cfg.neuron), rule, x, y, None, snapshot_dir=tmp_path,
-                               readout=OnChipReadout(np.full((3, 8), np.nan), rule))
-    spikes = np.zeros((4, 8, 6), bool)
+                               readout=OnChipReadout(np.full((3, 20), np.nan), rule))
+    with pytest.raises(ValueError, match="pre_delay=7"):
+        FFLearningDense(weights=np.zeros((3, 8)), rule=rule, post_window=(6, 3), pre_delay=7)
+    with pytest.raises(ValueError, match="pre_delay must be a non-negative integer"):
+        FFLearningDense(weights=np.zeros((3, 8)), rule=rule, post_window=(6, 3), pre_delay=-1)
+    spikes = np.zeros((4, 20, 6), bool)
     with pytest.raises(ValueError, match="below the 3 readout classes"):
         simulate_readout_windows(readout, rule, spikes, np.array([0, 1, 2, 3]), logit_scale=1.0, fixed=True)
     with pytest.raises(ValueError, match=r"one label each"):
@@ -213,7 +218,7 @@ def test_cli_learns_an_onchip_readout_resumes_it_and_refuses_bad_flags(tmp_path,
     assert [r["learning_rate"] for r in onchip["history"]] == [32.0, 16.0]
     assert onchip["weight_updates"] == 2 * 30 * 10 * 20  # passes x samples x synapses
     learned = np.load(out / "onchip_readout.npy")
-    assert learned.shape == (10, 20) and np.abs(learned).max() > 0
+    assert learned.shape == (10, 20) and np.abs(learned).max() > 0  # one layer of 20 neurons
     model = load_trained_onchip(out)
     _, val, test, _ = load_split("digits", None, 0)
     test_x, test_y = flatten_images(test.images)[:30], np.asarray(test.labels)[:30]

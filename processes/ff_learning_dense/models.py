@@ -1,5 +1,6 @@
 """ProcessModels of :class:`FFLearningDense`: Lava's learning engine, event-driven synapses."""
 
+import collections
 import os
 
 import numpy as np
@@ -102,6 +103,7 @@ class _FFLearningDenseMixin:
                              "(one-step epochs, regular impulses, whole fixed-point impulses)")
         self._post_window = None if window is None else (window_length(window[0]), window[1])
         self._per_window = proc_params["messages"] == "window"
+        self._pre_delay, self._delay_line = proc_params["pre_delay"], None
 
     def on_var_update(self):
         super().on_var_update()
@@ -119,7 +121,7 @@ class _FFLearningDenseMixin:
             self._run_window()
             return
         self.a_out.send(self.a_buff)
-        s_in = self.s_in.recv().astype(bool)
+        s_in = self._delayed(self.s_in.recv().astype(bool))
         self.a_buff = self._accumulate(self._input_current(s_in))
         if self._streamlined:
             self._streamlined_epoch(s_in)
@@ -134,6 +136,15 @@ class _FFLearningDenseMixin:
             # phase would, so the runtime skips that phase (a round of
             # messages to every Process) on all steps but the windows' ends.
             self.run_lrn()
+
+    def _delayed(self, s_in):
+        """``s_in`` as it arrived ``pre_delay`` steps ago (silence before the first)."""
+        if not self._pre_delay:
+            return s_in
+        if self._delay_line is None:
+            self._delay_line = collections.deque([np.zeros_like(s_in)] * self._pre_delay)
+        self._delay_line.append(s_in)
+        return self._delay_line.popleft()
 
     def lrn_guard(self):
         return self._third_factor

@@ -70,15 +70,27 @@ class FFLearningDense(LearningDense):
         also the ``latency`` epochs before it) in order, with the same
         random numbers as the step network, and learns at the last one from
         the ``y2``/``y3`` its neuron sends for the window.
+    pre_delay : int
+        Steps the input spikes are held before they reach the synapse
+        (current and pre-trace), an axonal delay in ``[0, time_steps]``: it
+        lines up an earlier layer's windows with a later post-synaptic
+        neuron's, as an on-chip readout of several layers needs (default 0).
+        With ``messages="window"`` every layer's window arrives in the same
+        Lava step, already lined up, and the delay is not applied.
     """
 
     ENGINES = ("streamlined", "lava")
 
     def __init__(self, *, weights: np.ndarray, rule: FFLearningRule, snapshot_path: str | None = None,
                  engine: str = "streamlined", post_window: tuple[int, int] | None = None,
-                 messages: str = "step", name: str | None = None):
+                 messages: str = "step", pre_delay: int = 0, name: str | None = None):
         self._runtime = None  # Lava's __del__ reads it, also when validation below raises
         weights = check_learning_weights(weights)
+        if isinstance(pre_delay, bool) or not isinstance(pre_delay, (int, np.integer)) or pre_delay < 0:
+            raise ValueError(f"pre_delay must be a non-negative integer (steps), got {pre_delay!r}")
+        if pre_delay and (post_window is None or pre_delay > post_window[0]):
+            raise ValueError(f"pre_delay={pre_delay} needs a post_window whose time_steps it does not exceed, "
+                             f"got post_window={post_window!r}")
         if not isinstance(rule, FFLearningRule):
             raise TypeError(f"rule must be an FFLearningRule, got {type(rule).__name__}")
         if engine not in self.ENGINES:
@@ -93,7 +105,8 @@ class FFLearningDense(LearningDense):
                              "length and where the step network's learning epochs fall")
         super().__init__(weights=weights, learning_rule=rule.lava_rule(fixed=True), num_weight_bits=8,
                          ff_rule=rule, snapshot_path=None if snapshot_path is None else str(snapshot_path),
-                         engine=engine, post_window=post_window, messages=messages, name=name)
+                         engine=engine, post_window=post_window, messages=messages, pre_delay=int(pre_delay),
+                         name=name)
         self.snapshot = Var(shape=(1,), init=0)
         if messages == "window":  # replaces Dense's per-step ports before Lava collects the ports
             out_size, in_size = weights.shape
