@@ -650,6 +650,14 @@ def cmd_evaluate(args) -> dict:
             if len(net.layers) == 1 and name == "goodness_skip_first":
                 continue
             result[metric if name == "goodness" else f"{metric}_{name}"] = value
+    onchip_readout = Path(args.model) / "onchip_readout.npy"
+    if onchip_readout.is_file():  # a readout learned on chip (--onchip-readout-epochs): what it predicts
+        from .config import quantize_neuron
+        from .onchip_train import onchip_readout_accuracy
+
+        result["accuracy_onchip_readout"] = onchip_readout_accuracy(
+            cfg, [layer.integer_weight() for layer in net.layers], quantize_neuron(cfg.neuron),
+            np.load(onchip_readout), x, y)
     print(json.dumps(result))
     return result
 

@@ -91,6 +91,23 @@ def test_reference_readout_learns_to_classify_its_training_set(rng):
     assert np.abs(learned).max() > 2, "the readout must have learned"
 
 
+def test_host_readout_scores_are_the_fixed_reference_scores(rng):
+    """The chain torch -> numpy: :func:`onchip_readout_scores` (the deployable
+    torch network's spike counts times the readout) equals the readout
+    neuron's score in the fixed reference, window by window, for weights on
+    the even grid."""
+    from lava_ff.onchip import deployable_weights
+    from lava_ff.onchip_train import onchip_readout_scores
+
+    cfg, weights, x, y, readout = readout_problem(rng, samples=6)
+    readout = deployable_weights(rng.integers(-200, 200, readout.shape))
+    rule = FFLearningRule(learning_rate=16.0, pre_trace_impulse=32)
+    ref = reference(cfg, weights, readout, rule, x, -np.ones_like(y), fixed=True)
+    host = onchip_readout_scores(cfg, weights, quantize_neuron(cfg.neuron), readout, x)
+    assert np.abs(host).max() > 0
+    np.testing.assert_array_equal(host, ref.scores)
+
+
 # ------------------------------------------------------------------- Lava
 def test_lava_float_readout_equals_the_reference(rng, tmp_path):
     cfg, weights, x, y, readout = readout_problem(rng)
@@ -226,6 +243,10 @@ def test_cli_learns_an_onchip_readout_resumes_it_and_refuses_bad_flags(tmp_path,
         onchip_readout_accuracy(*model, learned, test_x, test_y))
     assert metrics["val_accuracy_onchip_readout"] == pytest.approx(
         onchip_readout_accuracy(*model, learned, flatten_images(val.images), np.asarray(val.labels)))
+    capsys.readouterr()
+    assert main(["evaluate", "--model", str(out), "--dataset", "digits", "--limit", "30"]) == 0
+    evaluated = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert evaluated["accuracy_onchip_readout"] == pytest.approx(metrics["test_accuracy_onchip_readout"])
     assert _load_state(out / ONCHIP_READOUT_STATE, 1)["epoch"] == 2
     # a readout stopped after its first pass resumes at the second and learns what one run learns
     # (every pass starts a new Lava network from the saved weights, with the same seeds)
