@@ -66,7 +66,7 @@ from lava_ff.cli import load_trained
 from lava_ff.cli import main as cli_main
 from lava_ff.datasets import load_mnist
 from lava_ff.negatives import LABEL_NEGATIVES
-from lava_ff.onchip import MESSAGES
+from lava_ff.onchip import MESSAGES, READOUT_LOGIT_SCALE
 from lava_ff.train import evaluate_accuracy, flatten_images
 
 
@@ -97,7 +97,8 @@ def main(argv=None) -> list[dict]:
     p.add_argument("--onchip-readout-epochs", type=int, default=0,
                    help="passes of on-chip readout learning after the FF passes (lava-ff train's; 0: none)")
     p.add_argument("--onchip-readout-lr", type=float, default=32.0, help="its rule's rate, halved every pass")
-    p.add_argument("--onchip-readout-scale", type=float, default=1.0, help="its logit per unit of W @ rates")
+    p.add_argument("--onchip-readout-scale", type=float, default=READOUT_LOGIT_SCALE,
+                   help="its logit per unit of W @ rates")
     p.add_argument("--seed", type=int, default=0,
                    help="lava-ff train's seed: validation split, initial weights, sample order, negatives")
     p.add_argument("--out", default="runs/onchip")

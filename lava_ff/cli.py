@@ -105,7 +105,7 @@ def _add_common(p: argparse.ArgumentParser) -> None:
 
 def _add_train_options(p: argparse.ArgumentParser) -> None:
     from .config import ENCODINGS, GOODNESS_KINDS, LOSS_KINDS, LR_DECAYS, NEGATIVES, OVERLAYS, RULES, SCHEDULES
-    from .onchip import MESSAGES
+    from .onchip import MESSAGES, READOUT_LOGIT_SCALE
 
     p.add_argument("--layers", type=_layers, default=(500, 500),
                    help="hidden layer sizes, comma separated (default 500,500)")
@@ -225,9 +225,9 @@ def _add_train_options(p: argparse.ArgumentParser) -> None:
                         help="the readout's rule learning rate, integer weight units (default 32)")
     onchip.add_argument("--onchip-readout-lr-decay", type=float, default=0.5, metavar="FACTOR",
                         help="readout pass e runs at --onchip-readout-lr * FACTOR**e (default 0.5)")
-    onchip.add_argument("--onchip-readout-scale", type=float, default=1.0,
+    onchip.add_argument("--onchip-readout-scale", type=float, default=READOUT_LOGIT_SCALE,
                         help="the readout neuron's logit per unit of W @ rates, W in float weight units "
-                             "(default 1)")
+                             f"(default {READOUT_LOGIT_SCALE:g}, picked on MNIST validation)")
     onchip.add_argument("--samples-per-run", type=_positive_int, default=500,
                         help="samples per Lava run() between checkpoints (default 500: about 10-30 s of "
                              "784-500-500 learning; each pause costs a weight read-back and a checkpoint)")

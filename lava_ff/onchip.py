@@ -78,6 +78,7 @@ __all__ = [
     "phase_windows",
     "readout_window",
     "INPUT_SCHEDULES",
+    "READOUT_LOGIT_SCALE",
     "window_length",
     "check_latency",
     "MESSAGES",
@@ -332,6 +333,11 @@ def phase_windows(x: np.ndarray, label: int, negative_label: int, config: FFConf
                            scheme=config.overlay, label_scale=config.label_scale,
                            label_repeat=config.label_repeat)
 
+
+#: the on-chip readout's logit per unit of ``W @ rates`` (W in float weight units), picked on MNIST validation
+#: (784-1000-1000 after five FF passes, 6,000 images, the numpy reference: 96.83 % at 4 against 96.43 % at 1;
+#: after one FF pass 94.25 against 93.95 %)
+READOUT_LOGIT_SCALE = 4.0
 
 #: what the input Process streams per sample: the FF phases, or one neutral window for an on-chip readout
 INPUT_SCHEDULES = ("ff", "readout")

@@ -32,6 +32,7 @@ import numpy as np
 from .config import FFConfig, FixedNeuronParams, check_positive_int
 from .onchip import (
     POST_SYNAPTIC_PORTS,
+    READOUT_LOGIT_SCALE,
     FFLearningRule,
     check_messages,
     check_start_weights,
@@ -63,7 +64,7 @@ class OnChipReadout:
 
     weights: np.ndarray
     rule: FFLearningRule
-    logit_scale: float = 1.0
+    logit_scale: float = READOUT_LOGIT_SCALE
 
 
 @dataclass

@@ -32,7 +32,7 @@ from .config import (
     quantize_weights,
 )
 from .fileio import atomic_path
-from .onchip import FFLearningRule, deployable_weights
+from .onchip import READOUT_LOGIT_SCALE, FFLearningRule, deployable_weights
 
 __all__ = ["ONCHIP_STATE", "ONCHIP_READOUT_STATE", "ReadoutTask", "onchip_readout_scores",
            "onchip_readout_accuracy", "onchip_fit", "onchip_network", "onchip_wrong_labels", "initial_weights",
@@ -217,7 +217,7 @@ class ReadoutTask:
     the readout layers (``FFConfig.readout_layers``)."""
 
     ff_weights: tuple
-    logit_scale: float = 1.0
+    logit_scale: float = READOUT_LOGIT_SCALE
     state = ONCHIP_READOUT_STATE
 
     def train(self, config, weights, neuron, rule, x, y, **kwargs):
