@@ -106,6 +106,13 @@ def check_positive_int(name: str, value) -> int:
     return int(value)
 
 
+def check_population_shape(shape, unit: str) -> tuple[int]:
+    """A Process's ``shape``, a 1-tuple of a positive count of ``unit`` (e.g. ``"neurons"``)."""
+    if not isinstance(shape, tuple) or len(shape) != 1:
+        raise ValueError(f"shape must be a 1-tuple ({unit},), got {shape!r}")
+    return (check_positive_int("shape[0]", shape[0]),)
+
+
 def check_positive_float(name: str, value) -> float:
     """``value`` as a float if it is a positive finite number, else a ValueError naming ``name``."""
     if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)) \

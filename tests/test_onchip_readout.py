@@ -185,6 +185,8 @@ def test_readout_processes_and_reference_refuse_bad_input(rng, tmp_path):
     for scale in (0.0, -1.0, float("nan")):
         with pytest.raises(ValueError, match="logit_scale"):
             FFReadoutNeuron(shape=(3,), time_steps=6, latency=3, logit_scale=scale, rule=rule)
+    with pytest.raises(ValueError, match=r"shape must be a 1-tuple \(classes,\), got 3"):
+        FFReadoutNeuron(shape=3, time_steps=6, latency=3, logit_scale=1.0, rule=rule)
     with pytest.raises(ValueError, match="latency=7"):
         FFReadoutNeuron(shape=(3,), time_steps=6, latency=7, logit_scale=1.0, rule=rule)
     with pytest.raises(TypeError, match="FFLearningRule"):

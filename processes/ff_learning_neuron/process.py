@@ -8,7 +8,7 @@ from lava.magma.core.process.ports.ports import InPort, OutPort
 from lava.magma.core.process.process import AbstractProcess
 from lava.magma.core.process.variable import Var
 
-from lava_ff.config import FixedNeuronParams, check_positive_int
+from lava_ff.config import FixedNeuronParams, check_population_shape
 from lava_ff.onchip import ONCHIP_GOODNESS, FFLearningRule, check_latency, check_messages, message_shape
 
 
@@ -89,9 +89,7 @@ class FFLearningNeuron(LearningNeuronProcess, AbstractProcess):
                  theta: float, rule: FFLearningRule, goodness: str = "sum_sq_rate", log_windows: int = 0,
                  third_factor_every_step: bool = True, messages: str = "step", name: str | None = None):
         self._runtime = None  # Lava's __del__ reads it, also when validation below raises
-        if not isinstance(shape, tuple) or len(shape) != 1:
-            raise ValueError(f"shape must be a 1-tuple (neurons,), got {shape!r}")
-        check_positive_int("shape[0]", shape[0])
+        check_population_shape(shape, "neurons")
         if not isinstance(neuron, FixedNeuronParams):
             raise TypeError(f"neuron must be FixedNeuronParams (integers), got {type(neuron).__name__}")
         if not isinstance(rule, FFLearningRule):

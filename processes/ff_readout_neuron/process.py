@@ -8,7 +8,7 @@ from lava.magma.core.process.ports.ports import InPort
 from lava.magma.core.process.process import AbstractProcess
 from lava.magma.core.process.variable import Var
 
-from lava_ff.config import check_positive_float, check_positive_int
+from lava_ff.config import check_population_shape, check_positive_float
 from lava_ff.onchip import FFLearningRule, check_latency, check_messages, message_shape
 
 
@@ -59,9 +59,7 @@ class FFReadoutNeuron(LearningNeuronProcess, AbstractProcess):
     def __init__(self, *, shape: tuple[int], time_steps: int, latency: int, logit_scale: float,
                  rule: FFLearningRule, log_windows: int = 0, messages: str = "step", name: str | None = None):
         self._runtime = None  # Lava's __del__ reads it, also when validation below raises
-        if not isinstance(shape, tuple) or len(shape) != 1:
-            raise ValueError(f"shape must be a 1-tuple (classes,), got {shape!r}")
-        check_positive_int("shape[0]", shape[0])
+        check_population_shape(shape, "classes")
         if not isinstance(rule, FFLearningRule):
             raise TypeError(f"rule must be an FFLearningRule, got {type(rule).__name__}")
         latency = check_latency(latency, time_steps)
