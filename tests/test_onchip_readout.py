@@ -8,6 +8,7 @@ import pytest
 from lava_ff.config import FFConfig, quantize_neuron, quantize_weights
 from lava_ff.kernels import readout_logits, readout_post_factors, sigmoid
 from lava_ff.onchip import (
+    READOUT_LOGIT_SCALE,
     FFLearningRule,
     hidden_window_spikes,
     readout_window,
@@ -27,7 +28,7 @@ def readout_problem(rng, samples=4):
     return cfg, weights, x, y, np.zeros((3, cfg.readout_features), np.int32)
 
 
-def reference(cfg, weights, readout, rule, x, y, *, fixed, logit_scale=1.0, rounding="expected"):
+def reference(cfg, weights, readout, rule, x, y, *, fixed, logit_scale=READOUT_LOGIT_SCALE, rounding="expected"):
     windows = np.stack([readout_window(xi, cfg) for xi in x])
     spikes = hidden_window_spikes(weights, quantize_neuron(cfg.neuron), cfg, windows, fixed=fixed)
     assert spikes[:, 12:].sum(axis=(1, 2)).min() > 0, "the test needs the last layer to spike in every window"
@@ -35,7 +36,7 @@ def reference(cfg, weights, readout, rule, x, y, *, fixed, logit_scale=1.0, roun
                                     rounding=rounding)
 
 
-def run_lava(tag, cfg, weights, readout, rule, x, y, tmp_path, *, messages="step", logit_scale=1.0):
+def run_lava(tag, cfg, weights, readout, rule, x, y, tmp_path, *, messages="step", logit_scale=READOUT_LOGIT_SCALE):
     """The learned readout weights and the readout's prediction per window."""
     from lava.magma.core.run_configs import Loihi2SimCfg
 
