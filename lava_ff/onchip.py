@@ -327,8 +327,13 @@ def phase_windows(x: np.ndarray, label: int, negative_label: int, config: FFConf
     The input Process and :func:`simulate_onchip` both call this."""
     if label == negative_label:
         raise ValueError(f"the negative label must differ from the true label, both are {label}")
-    batch = np.repeat(np.asarray(x)[None], 2, axis=0)
-    labels = np.array([label, negative_label], dtype=np.int64)
+    return _encoded_windows(np.repeat(np.asarray(x)[None], 2, axis=0),
+                            np.array([label, negative_label], dtype=np.int64), config, rng)
+
+
+def _encoded_windows(batch: np.ndarray, labels: np.ndarray | None, config: FFConfig,
+                     rng: np.random.Generator | None) -> np.ndarray:
+    """``batch`` with ``labels`` overlaid (``None``: neutral) and encoded as ``config`` says, ``[B, F', T]``."""
     return overlay_encoded(batch, labels, config.num_classes, config.time_steps, config.encoding, rng,
                            scheme=config.overlay, label_scale=config.label_scale,
                            label_repeat=config.label_repeat)
@@ -346,9 +351,7 @@ INPUT_SCHEDULES = ("ff", "readout")
 def readout_window(x: np.ndarray, config: FFConfig, rng: np.random.Generator | None = None) -> np.ndarray:
     """One sample's window ``[F', T]`` with the neutral label overlaid: what
     the readout sees at inference, and learns from on chip."""
-    return overlay_encoded(np.asarray(x)[None], None, config.num_classes, config.time_steps, config.encoding, rng,
-                           scheme=config.overlay, label_scale=config.label_scale,
-                           label_repeat=config.label_repeat)[0]
+    return _encoded_windows(np.asarray(x)[None], None, config, rng)[0]
 
 
 def deployable_weights(learned: np.ndarray) -> np.ndarray:
@@ -457,10 +460,7 @@ def simulate_onchip(weights: list, neuron: FixedNeuronParams, rule: FFLearningRu
 
 def _simulation_inputs(weights, rule, config, windows, phases, fixed, rounding, rng):
     """The checks both simulators make; returns ``(windows, phases, float64 weights, rng)``."""
-    if rounding not in ROUNDING_MODES:
-        raise ValueError(f"unknown rounding {rounding!r}; valid: {', '.join(ROUNDING_MODES)}")
-    if rounding != "expected" and not fixed:
-        raise ValueError(f"rounding={rounding!r} models the fixed engine; float mode has no rounding")
+    _check_rounding(rounding, fixed)
     if config.goodness not in ONCHIP_GOODNESS:
         raise ValueError(f"on-chip learning computes goodness {ONCHIP_GOODNESS}, got {config.goodness!r}")
     windows = np.asarray(windows)
@@ -470,6 +470,14 @@ def _simulation_inputs(weights, rule, config, windows, phases, fixed, rounding, 
                          f"{phases.shape}")
     w = [wi.astype(np.float64) for wi in check_start_weights(weights, config)]
     return windows, phases, w, np.random.default_rng(rule.rng_seed) if rng is None else rng
+
+
+def _check_rounding(rounding: str, fixed: bool) -> None:
+    """A ValueError naming ``rounding`` unless it is a known mode that fits ``fixed``."""
+    if rounding not in ROUNDING_MODES:
+        raise ValueError(f"unknown rounding {rounding!r}; valid: {', '.join(ROUNDING_MODES)}")
+    if rounding != "expected" and not fixed:
+        raise ValueError(f"rounding={rounding!r} models the fixed engine; float mode has no rounding")
 
 
 def _learn(w: np.ndarray, x1: np.ndarray, post: np.ndarray, constant: float, rounding: str,
@@ -611,8 +619,7 @@ def simulate_readout_windows(weights: np.ndarray, rule: FFLearningRule, hidden_s
     w = check_learning_weights(weights, "readout weights", (weights.shape[0], spikes.shape[1])).astype(np.float64)
     if labels.size and labels.max() >= w.shape[0]:
         raise ValueError(f"labels must lie below the {w.shape[0]} readout classes, got {labels.max()}")
-    if rounding not in ROUNDING_MODES or (rounding != "expected" and not fixed):
-        raise ValueError(f"rounding {rounding!r}: valid {', '.join(ROUNDING_MODES)}, and only 'expected' in float")
+    _check_rounding(rounding, fixed)
     rng = np.random.default_rng(rule.rng_seed) if rng is None else rng
     time_steps = spikes.shape[2]
     impulse = rule.pre_trace_impulse if fixed else rule.pre_trace_impulse / TRACE_UNITY

@@ -266,16 +266,11 @@ def train_onchip(config: FFConfig, weights: list, neuron: FixedNeuronParams, rul
     """
     from .negatives import LABEL_NEGATIVES, random_wrong_labels
 
-    if tag not in ONCHIP_TAGS:
-        raise ValueError(f"unknown tag {tag!r}; valid: {', '.join(ONCHIP_TAGS)}")
+    samples_per_run = _check_run(tag, samples_per_run, weights)
     if config.negatives not in LABEL_NEGATIVES:
         raise ValueError(f"on-chip learning shows each sample with a wrong label; negatives={config.negatives!r} "
                          f"carries none (valid: {', '.join(LABEL_NEGATIVES)})")
-    samples_per_run = check_positive_int("samples_per_run", samples_per_run)
     x, y = np.asarray(x), np.asarray(y)
-    if tag == "fixed_pt" and any(not np.array_equal(w, np.round(w)) for w in weights):
-        raise ValueError("fixed_pt learning needs integer weights; these have fractions (from a floating_pt "
-                         "run?): round them first")
     # drawn up front whatever the kind, so the input's seed (and a random run) is the same for every chunk size
     negative = random_wrong_labels(y, config.num_classes, rng)
     seed = int(rng.integers(2**31))
@@ -303,6 +298,19 @@ def train_onchip(config: FFConfig, weights: list, neuron: FixedNeuronParams, rul
     return {"weights": learned, "goodness_log": goodness, "seconds": seconds,
             "samples_per_second": len(x) / seconds, "learning_events": 2 * len(x) * len(learned),
             "weight_updates": weight_updates(len(x), learned)}
+
+
+def _check_run(tag: str, samples_per_run: int, weights: list) -> int:
+    """What every on-chip training run checks first: the tag, the chunk size
+    (returned as an int) and, for ``fixed_pt``, that the ``weights`` it
+    starts from are integers."""
+    if tag not in ONCHIP_TAGS:
+        raise ValueError(f"unknown tag {tag!r}; valid: {', '.join(ONCHIP_TAGS)}")
+    samples_per_run = check_positive_int("samples_per_run", samples_per_run)
+    if tag == "fixed_pt" and any(not np.array_equal(w, np.round(w)) for w in weights):
+        raise ValueError("fixed_pt learning needs integer weights; these have fractions (from a floating_pt "
+                         "run?): round them first")
+    return samples_per_run
 
 
 def _run_chunks(net: OnChipNetwork, tag: str, total: int, samples_per_run: int, *, read, initial, timeout,
@@ -349,13 +357,9 @@ def train_onchip_readout(config: FFConfig, weights: list, neuron: FixedNeuronPar
     learned readout weights (integer units), the readout's prediction per
     sample while it learned (with ``log_windows``), wall time, samples/s
     and the number of weight updates."""
-    if tag not in ONCHIP_TAGS:
-        raise ValueError(f"unknown tag {tag!r}; valid: {', '.join(ONCHIP_TAGS)}")
-    samples_per_run = check_positive_int("samples_per_run", samples_per_run)
-    x, y = np.asarray(x), np.asarray(y)
     start_weights = np.asarray(readout.weights)
-    if tag == "fixed_pt" and not np.array_equal(start_weights, np.round(start_weights)):
-        raise ValueError("fixed_pt learning needs integer readout weights; these have fractions: round them first")
+    samples_per_run = _check_run(tag, samples_per_run, [start_weights])
+    x, y = np.asarray(x), np.asarray(y)
     start = time.perf_counter()
     with tempfile.TemporaryDirectory(prefix="lava_ff_readout_") as snapshots:
         net = build_learning_network(config, weights, neuron, readout.rule, x, y, None, snapshot_dir=snapshots,

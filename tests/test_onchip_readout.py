@@ -211,7 +211,7 @@ def test_readout_processes_and_reference_refuse_bad_input(rng, tmp_path):
         simulate_readout_windows(readout, rule, spikes, np.array([0, 1, 2, 3]), logit_scale=1.0, fixed=True)
     with pytest.raises(ValueError, match=r"one label each"):
         simulate_readout_windows(readout, rule, spikes, np.array([0, 1]), logit_scale=1.0, fixed=True)
-    with pytest.raises(ValueError, match="rounding 'shared'"):
+    with pytest.raises(ValueError, match="rounding='shared' models the fixed engine"):
         simulate_readout_windows(readout, rule, spikes, y, logit_scale=1.0, fixed=False, rounding="shared")
 
 
