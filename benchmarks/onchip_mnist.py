@@ -153,6 +153,7 @@ def main(argv=None) -> list[dict]:
                   "lava_messages": metrics["lava_messages"], "readout_epochs": args.readout_epochs,
                   # the readout learned on chip (None without --onchip-readout-epochs): accuracy, speed, rules
                   "test_accuracy_onchip_readout": metrics.get("test_accuracy_onchip_readout"),
+                  "test_accuracy_onchip_combined": metrics.get("test_accuracy_onchip_combined"),
                   "onchip_readout": metrics.get("onchip_readout")}
         print(json.dumps(result), flush=True)
         results.append(result)

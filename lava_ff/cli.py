@@ -506,6 +506,7 @@ def cmd_train_onchip(args) -> dict:
         "readout": "host-trained softmax on the on-chip-learned features", "readout_epochs": args.readout_epochs,
         "test_accuracy_onchip_readout": onchip_readout and onchip_readout["test_accuracy"],
         "val_accuracy_onchip_readout": onchip_readout and onchip_readout["val_accuracy"],
+        "test_accuracy_onchip_combined": onchip_readout and onchip_readout["test_accuracy_combined"],
         "onchip_readout": onchip_readout,
     }
     (out / "metrics.json").write_text(json.dumps(metrics, indent=2))
@@ -527,7 +528,7 @@ def _onchip_readout(args, cfg, weights, neuron, rules, tag, out, train_x, train_
     learned FF ``weights`` (resumed where a state of the same FF weights
     exists, restarted where they changed); its figures, and its weights in
     ``OUT/onchip_readout.npy``. None without those passes."""
-    from .onchip_train import ONCHIP_READOUT_STATE, ReadoutTask, onchip_fit, onchip_readout_accuracy
+    from .onchip_train import ONCHIP_READOUT_STATE, ReadoutTask, onchip_fit, onchip_readout_predictions
 
     if not rules:
         return None
@@ -549,8 +550,10 @@ def _onchip_readout(args, cfg, weights, neuron, rules, tag, out, train_x, train_
         raise SystemExit(130) from None
     learned = run["weights"][0]
     np.save(out / "onchip_readout.npy", learned)
-    deployed = task.deployed()
-    return {"test_accuracy": onchip_readout_accuracy(cfg, deployed, neuron, learned, test_x, test_y),
+    predicted = onchip_readout_predictions(cfg, task.deployed(), neuron, learned, test_x,
+                                           logit_scale=args.onchip_readout_scale)
+    return {"test_accuracy": float(np.mean(predicted[:, 0] == test_y)),
+            "test_accuracy_combined": float(np.mean(predicted[:, 1] == test_y)),
             "val_accuracy": run["history"][-1].get("val_onchip_readout"), "epochs": len(rules),
             "rules": [r.to_dict() for r in rules], "logit_scale": args.onchip_readout_scale,
             "history": run["history"], "train_seconds": run["train_seconds"],
@@ -584,6 +587,41 @@ def load_trained(model: str):
     return net
 
 
+def trained_spec(model: str, net=None):
+    """The network ``model`` names as a :class:`NetworkSpec` (``net``: its
+    :func:`load_trained` network, if loaded already), with the readout it
+    learned on chip where it has one: a netx file's, or a training folder's
+    ``onchip_readout.npy`` with the logit scale its ``metrics.json`` (or
+    readout state) records."""
+    from .onchip import READOUT_LOGIT_SCALE, deployable_weights
+    from .onchip_train import ONCHIP_READOUT_STATE, _load_state
+    from .spec import NetworkSpec
+
+    path = Path(model)
+    if path.suffix in NETX_SUFFIXES:
+        from lava_ff.netx_export import load
+
+        return load(path)
+    spec = NetworkSpec.from_torch(load_trained(model) if net is None else net)
+    weights = path / "onchip_readout.npy"
+    if not weights.is_file():
+        return spec
+    metrics, state = path / "metrics.json", path / ONCHIP_READOUT_STATE
+    scale = (json.loads(metrics.read_text()).get("onchip_readout") or {}).get("logit_scale") \
+        if metrics.is_file() else None
+    if scale is None and state.is_file():
+        scale = ((_load_state(state, 1)["run"] or {}).get("readout") or {}).get("logit_scale")
+    if scale is None:
+        scale = READOUT_LOGIT_SCALE
+        print(f"{weights}: no logit scale recorded next to it (metrics.json or {ONCHIP_READOUT_STATE}); "
+              f"taking the default {scale:g}, which only the combined classifier reads", file=sys.stderr)
+    try:
+        return dataclasses.replace(spec, onchip_readout=deployable_weights(np.load(weights)),
+                                   onchip_readout_scale=scale)
+    except ValueError as err:
+        raise SystemExit(f"{weights}: {err}") from None
+
+
 def summarise_predictions(predictions: np.ndarray, labels: np.ndarray, reference: np.ndarray) -> dict:
     """Accuracy and agreement with the torch ``reference``, per prediction column."""
     from .config import PREDICTION_COLUMNS
@@ -613,6 +651,7 @@ def cmd_evaluate(args) -> dict:
     if args.backend == "loihi2":
         _require_loihi2()
     net = load_trained(args.model)
+    spec = trained_spec(args.model, net)
     cfg = net.config
     _, _, test, shape = load_split(args.dataset, args.data, args.seed, time_steps=cfg.time_steps)
     if _in_features(args.dataset, shape) != cfg.in_features:
@@ -624,7 +663,7 @@ def cmd_evaluate(args) -> dict:
     start = time.perf_counter()
     reference = net.prediction_table(x)
     torch_seconds = time.perf_counter() - start
-    result = {"backend": args.backend, "samples": len(x)}
+    result, run = {"backend": args.backend, "samples": len(x)}, {}
     if BACKENDS[args.backend] is None:
         predictions, result["samples_per_second"] = reference, len(x) / torch_seconds
     elif args.backend.startswith("netx") or args.backend == "loihi2":
@@ -633,7 +672,7 @@ def cmd_evaluate(args) -> dict:
 
         path = Path(args.model)
         if path.suffix not in NETX_SUFFIXES:  # a training folder: export it first
-            path = export(net, Path(args.model) / "model.net")
+            path = export(spec, Path(args.model) / "model.net")
         network = build_netx_network(path, x)
         run = run_netx_inference(network, BACKENDS[args.backend], progress=not args.no_progress)
         predictions, result["samples_per_second"] = run["predictions"], run["samples_per_second"]
@@ -650,14 +689,16 @@ def cmd_evaluate(args) -> dict:
             if len(net.layers) == 1 and name == "goodness_skip_first":
                 continue
             result[metric if name == "goodness" else f"{metric}_{name}"] = value
-    onchip_readout = Path(args.model) / "onchip_readout.npy"
-    if onchip_readout.is_file():  # a readout learned on chip (--onchip-readout-epochs): what it predicts
-        from .config import quantize_neuron
-        from .onchip_train import onchip_readout_accuracy
+    if spec.onchip_readout is not None:  # a readout learned on chip (--onchip-readout-epochs): what it predicts
+        from .onchip_train import onchip_readout_predictions
 
-        result["accuracy_onchip_readout"] = onchip_readout_accuracy(
-            cfg, [layer.integer_weight() for layer in net.layers], quantize_neuron(cfg.neuron),
-            np.load(onchip_readout), x, y)
+        host = onchip_readout_predictions(spec.config, list(spec.weights), spec.neurons[0], spec.onchip_readout, x,
+                                          logit_scale=spec.onchip_readout_scale)
+        onchip = run["onchip_predictions"] if "onchip_predictions" in run else host
+        for i, name in enumerate(("readout", "combined")):
+            result[f"accuracy_onchip_{name}"] = float(np.mean(onchip[:, i] == y))
+            if onchip is not host:  # netx in Lava against the host's computation of the same readout
+                result[f"agreement_onchip_{name}_with_host"] = float(np.mean(onchip[:, i] == host[:, i]))
     print(json.dumps(result))
     return result
 
@@ -665,12 +706,11 @@ def cmd_evaluate(args) -> dict:
 def cmd_export(args) -> dict:
     from lava_ff.netx_export import export, load
 
-    net = load_trained(args.model)
-    path = export(net, args.out)
+    path = export(trained_spec(args.model), args.out)
     spec = load(path)  # read back: the file is what netx will see
     result = {"netx_file": str(path), "layers": [int(w.shape[0]) for w in spec.weights],
               "input_size": int(spec.weights[0].shape[1]), "time_steps": spec.config.time_steps,
-              "bytes": path.stat().st_size}
+              "onchip_readout": spec.onchip_readout is not None, "bytes": path.stat().st_size}
     print(json.dumps(result))
     return result
 

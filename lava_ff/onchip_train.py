@@ -35,8 +35,8 @@ from .fileio import atomic_path
 from .onchip import READOUT_LOGIT_SCALE, FFLearningRule, deployable_weights
 
 __all__ = ["ONCHIP_STATE", "ONCHIP_READOUT_STATE", "ReadoutTask", "onchip_readout_scores",
-           "onchip_readout_accuracy", "onchip_fit", "onchip_network", "onchip_wrong_labels", "initial_weights",
-           "to_onchip_threshold"]
+           "onchip_readout_accuracy", "onchip_readout_linear", "onchip_readout_predictions", "onchip_fit",
+           "onchip_network", "onchip_wrong_labels", "initial_weights", "to_onchip_threshold"]
 
 ONCHIP_STATE = "onchip_state.npz"
 ONCHIP_READOUT_STATE = "onchip_readout_state.npz"
@@ -181,6 +181,42 @@ def onchip_readout_accuracy(config: FFConfig, weights: list, neuron: FixedNeuron
     """Accuracy of :func:`onchip_readout_scores`'s argmax on ``x, y``."""
     return float(np.mean(onchip_readout_scores(config, weights, neuron, readout, x).argmax(axis=1)
                          == np.asarray(y)))
+
+
+def onchip_readout_linear(readout: np.ndarray, logit_scale: float) -> tuple[np.ndarray, np.ndarray]:
+    """The on-chip readout in the linear-readout convention of the host and
+    netx readouts (``logits = W @ rates + b``, :class:`FFReadout`):
+    ``W = logit_scale * W_int / 64`` on the deployable integer weights, no
+    bias, so the logits are the readout neuron's own
+    (:func:`lava_ff.kernels.readout_logits`)."""
+    from .config import check_positive_float
+
+    logit_scale = check_positive_float("logit_scale", logit_scale)
+    weight = logit_scale * deployable_weights(readout).astype(np.float64) / LOIHI2.w_scale
+    return weight, np.zeros(len(weight))
+
+
+def onchip_readout_predictions(config: FFConfig, weights: list, neuron: FixedNeuronParams, readout: np.ndarray,
+                               x: np.ndarray, *, logit_scale: float, batch: int = 250) -> np.ndarray:
+    """``[N, 2]`` labels the on-chip readout predicts: by its own scores
+    (:func:`onchip_readout_scores`'s argmax) and combined with the goodness
+    of every candidate label as one product of experts
+    (:func:`lava_ff.kernels.combined_scores`, the readout's logits
+    ``logit_scale * W @ rates``): the readout and combined columns of
+    ``PREDICTION_COLUMNS`` for this readout."""
+    from .kernels import combined_scores, readout_logits
+
+    net = onchip_network(config, weights, neuron)
+    cfg = net.config
+    scores = onchip_readout_scores(config, weights, neuron, readout, x)
+    table = np.zeros((len(x), 2), np.int64)
+    table[:, 0] = scores.argmax(axis=1)
+    for begin in range(0, len(x), batch):
+        rows = slice(begin, begin + batch)
+        logits = readout_logits(scores[rows], logit_scale=logit_scale, time_steps=cfg.time_steps, fixed=True)
+        table[rows, 1] = combined_scores(net.layer_label_scores(x[rows]), logits, cfg.loss, cfg.theta,
+                                         cfg.symba_alpha).argmax(axis=1)
+    return table
 
 
 class _FFTask:

@@ -17,6 +17,7 @@ from .config import (
     FFConfig,
     FixedNeuronParams,
     check_integer_weights,
+    check_positive_float,
     dequantize_neuron,
     quantize_neuron,
 )
@@ -33,6 +34,10 @@ class NetworkSpec:
     neurons: tuple[FixedNeuronParams, ...]
     readout_weight: np.ndarray | None = None  # float [classes, features]
     readout_bias: np.ndarray | None = None
+    #: a readout learned on chip (``lava-ff train --onchip-readout-epochs``): its deployable
+    #: integer weights [classes, readout features] and the logit scale it learned with
+    onchip_readout: np.ndarray | None = None
+    onchip_readout_scale: float | None = None
 
     def __post_init__(self):
         if len(self.weights) != len(self.config.layer_sizes) or len(self.neurons) != len(self.weights):
@@ -44,6 +49,15 @@ class NetworkSpec:
             checked.append(check_integer_weights(w, f"layer {i} weights", (size, fan_in)))
             fan_in = size
         object.__setattr__(self, "weights", tuple(checked))
+        if (self.onchip_readout is None) != (self.onchip_readout_scale is None):
+            raise ValueError("an on-chip readout needs both its weights and its logit scale, got "
+                             f"{'weights' if self.onchip_readout is not None else 'a scale'} only")
+        if self.onchip_readout is not None:
+            cfg = self.config
+            object.__setattr__(self, "onchip_readout", check_integer_weights(
+                self.onchip_readout, "on-chip readout weights", (cfg.num_classes, cfg.readout_features)))
+            object.__setattr__(self, "onchip_readout_scale",
+                               check_positive_float("on-chip readout logit scale", self.onchip_readout_scale))
 
     @classmethod
     def from_torch(cls, net) -> NetworkSpec:

@@ -68,6 +68,9 @@ def export(model, path) -> Path:
             if spec.readout_weight is not None:
                 ff.create_dataset(schema.FF_READOUT_WEIGHT, data=spec.readout_weight)
                 ff.create_dataset(schema.FF_READOUT_BIAS, data=spec.readout_bias)
+            if spec.onchip_readout is not None:
+                ff.create_dataset(schema.FF_ONCHIP_READOUT_WEIGHT, data=np.asarray(spec.onchip_readout, np.int32))
+                ff.create_dataset(schema.FF_ONCHIP_READOUT_SCALE, data=float(spec.onchip_readout_scale))
     return path
 
 
@@ -182,7 +185,7 @@ def _read(f, path: Path, num_classes, time_steps, overlay, theta) -> NetworkSpec
         neurons.append(_layer_neuron(g, i, path))
     if not weights:
         raise NetxFormatError(f"{path}: no dense layers")
-    readout_weight = readout_bias = None
+    readout_weight = readout_bias = onchip_readout = onchip_scale = None
     if schema.FF_GROUP in f:
         ff = f[schema.FF_GROUP]
         fmt = _text(ff[schema.FF_FORMAT]) if schema.FF_FORMAT in ff else "?"
@@ -193,6 +196,10 @@ def _read(f, path: Path, num_classes, time_steps, overlay, theta) -> NetworkSpec
         if schema.FF_READOUT_WEIGHT in ff:
             readout_weight = np.asarray(ff[schema.FF_READOUT_WEIGHT][()], np.float64)
             readout_bias = np.asarray(ff[schema.FF_READOUT_BIAS][()], np.float64)
+        if schema.FF_ONCHIP_READOUT_WEIGHT in ff:
+            onchip_readout = np.asarray(ff[schema.FF_ONCHIP_READOUT_WEIGHT][()])
+            onchip_scale = np.asarray(ff[schema.FF_ONCHIP_READOUT_SCALE][()]).item() \
+                if schema.FF_ONCHIP_READOUT_SCALE in ff else None
     else:
         fan_in = weights[0].shape[1]
         if overlay == "label_neurons" and fan_in <= num_classes:
@@ -203,5 +210,9 @@ def _read(f, path: Path, num_classes, time_steps, overlay, theta) -> NetworkSpec
             time_steps=time_steps, overlay=overlay,
             neuron=dequantize_neuron(neurons[0]),
             theta=theta if theta is not None else 0.05 * weights[0].shape[0])
-    return NetworkSpec(config=config, weights=tuple(weights), neurons=tuple(neurons),
-                       readout_weight=readout_weight, readout_bias=readout_bias)
+    try:
+        return NetworkSpec(config=config, weights=tuple(weights), neurons=tuple(neurons),
+                           readout_weight=readout_weight, readout_bias=readout_bias,
+                           onchip_readout=onchip_readout, onchip_readout_scale=onchip_scale)
+    except ValueError as err:  # what the spec refuses, e.g. a damaged on-chip readout
+        raise NetxFormatError(f"{path}: {err}") from None

@@ -5,7 +5,9 @@ each sample's candidate labels (and the neutral label) one window after
 another; netx resets every layer's neurons every ``time_steps`` steps,
 phase-shifted by one step per Dense layer (its synaptic delay). A
 :class:`FFGoodnessMonitor` on every layer's spikes turns windows into
-goodness, and :class:`FFReadout` classifies.
+goodness, and :class:`FFReadout` classifies. A network whose readout was
+learned on chip gets a second :class:`FFReadout` with that readout, on the
+same monitors' messages.
 """
 
 from __future__ import annotations
@@ -34,6 +36,7 @@ class NetxFFNetwork:
     num_samples: int
     steps_per_sample: int
     latency: int
+    onchip_readout: object = None  # FFReadout of the readout learned on chip, if the file has one
 
 
 def run_config(backend: str):
@@ -91,32 +94,43 @@ def build_netx_network(path, data: np.ndarray, *, spec: NetworkSpec | None = Non
     num_layers = len(spec.weights)
     offsets, width = cfg.readout_offsets, cfg.readout_features
     use_readout = spec.readout_weight is not None
+    use_onchip = spec.onchip_readout is not None
     monitors = []
     for i, layer in enumerate(net.layers):
         monitor = FFGoodnessMonitor(
             shape=layer.out.shape, time_steps=T, copies=copies, latency=1 + i, layer_index=i,
             num_layers=num_layers, goodness=cfg.goodness, hold=num_layers - 1 - i,
-            readout_offset=offsets.get(i) if use_readout else None, readout_width=max(width, 1),
+            readout_offset=offsets.get(i) if use_readout or use_onchip else None, readout_width=max(width, 1),
             neutral_copy=copies - 1,
             expected_spikes=None if expected_spikes is None else expected_spikes[i])
         layer.out.connect(monitor.s_in)
         monitors.append(monitor)
-    readout = FFReadout(num_samples=len(data), num_classes=cfg.num_classes, num_layers=num_layers,
-                        copies=copies, time_steps=T, layer_scales=spec.goodness_scales(fixed=False),
-                        readout_weight=spec.readout_weight if use_readout else None,
-                        readout_bias=spec.readout_bias if use_readout else None,
-                        period=T * copies, latency=num_layers,
-                        loss=cfg.loss, theta=cfg.theta, alpha=cfg.symba_alpha)
-    for monitor in monitors:
-        monitor.g_out.connect(readout.g_in)
-        if use_readout:
-            monitor.r_out.connect(readout.r_in)
-    return NetxFFNetwork(spec, net, source, monitors, readout, len(data), T * copies, num_layers)
+
+    def attach_readout(weight, bias):
+        readout = FFReadout(num_samples=len(data), num_classes=cfg.num_classes, num_layers=num_layers,
+                            copies=copies, time_steps=T, layer_scales=spec.goodness_scales(fixed=False),
+                            readout_weight=weight, readout_bias=bias, period=T * copies, latency=num_layers,
+                            loss=cfg.loss, theta=cfg.theta, alpha=cfg.symba_alpha)
+        for monitor in monitors:
+            monitor.g_out.connect(readout.g_in)
+            if weight is not None:
+                monitor.r_out.connect(readout.r_in)
+        return readout
+
+    readout = attach_readout(spec.readout_weight, spec.readout_bias)
+    onchip = None
+    if use_onchip:
+        from lava_ff.onchip_train import onchip_readout_linear
+
+        onchip = attach_readout(*onchip_readout_linear(spec.onchip_readout, spec.onchip_readout_scale))
+    return NetxFFNetwork(spec, net, source, monitors, readout, len(data), T * copies, num_layers, onchip)
 
 
 def run_netx_inference(network: NetxFFNetwork, backend: str = "fixed_pt", *, samples_per_run: int = 50,
                        progress: bool = True, timeout: float | None = None) -> dict:
-    """Run every sample; returns predictions ``[N, 4]``, spike-check counts and timing."""
+    """Run every sample; returns predictions ``[N, 4]`` (and ``onchip_predictions``
+    ``[N, 2]``, readout and combined, for a readout learned on chip), spike-check
+    counts and timing."""
     cfg = run_config(backend)
     out = {}
     start = time.perf_counter()
@@ -124,6 +138,9 @@ def run_netx_inference(network: NetxFFNetwork, backend: str = "fixed_pt", *, sam
         session.run_samples(network.num_samples, network.steps_per_sample, samples_per_run=samples_per_run,
                             tail_steps=network.latency, progress=progress, desc=f"netx {backend}")
         out["predictions"] = np.asarray(network.readout.predictions.get(), dtype=np.int64)
+        if network.onchip_readout is not None:  # its readout and combined columns
+            out["onchip_predictions"] = np.asarray(network.onchip_readout.predictions.get(),
+                                                   dtype=np.int64)[:, 2:]
         out["mismatches"] = [int(m.mismatches.get()[0]) for m in network.monitors]
         out["spikes_checked"] = [int(m.spikes_checked.get()[0]) for m in network.monitors]
         out["first_mismatch"] = [np.asarray(m.first_mismatch.get()).astype(int).tolist()

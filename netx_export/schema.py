@@ -8,8 +8,9 @@ What lava-dl's ``netx.hdf5.Network`` reads (datasets only, no attributes)::
     layer/<i>/neuron/{type, iDecay, vDecay, vThMant, refDelay, gradedSpike}
 
 lava-ff adds a ``lava_ff`` group that netx ignores: the FF configuration
-(overlay, time steps, goodness, theta) as JSON and the linear readout, so a
-classifier can be rebuilt from the file alone.
+(overlay, time steps, goodness, theta) as JSON, the linear readout and, for a
+network that learned its readout on chip, that readout's integer weights and
+logit scale, so a classifier can be rebuilt from the file alone.
 """
 
 LAYER = "layer"
@@ -47,3 +48,5 @@ FF_FORMAT_VERSION = 1
 FF_CONFIG = "config"
 FF_READOUT_WEIGHT = "readout_weight"
 FF_READOUT_BIAS = "readout_bias"
+FF_ONCHIP_READOUT_WEIGHT = "onchip_readout_weight"
+FF_ONCHIP_READOUT_SCALE = "onchip_readout_scale"

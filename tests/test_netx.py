@@ -78,6 +78,71 @@ def test_netx_run_is_spike_exact_and_predicts_like_torch(small_net, tmp_path):
     np.testing.assert_array_equal(out["predictions"][:, 3], small_net.predict(x, "combined"))
 
 
+def with_onchip_readout(spec, seed=7, scale=4.0):
+    """``spec`` with a random on-chip readout: even 8-bit integers, [classes, readout features]."""
+    from dataclasses import replace
+
+    cfg = spec.config
+    weights = 2 * np.random.default_rng(seed).integers(-128, 128, (cfg.num_classes, cfg.readout_features))
+    return replace(spec, onchip_readout=weights, onchip_readout_scale=scale)
+
+
+def test_onchip_readout_round_trips_and_netx_predicts_what_the_host_computes(small_net, tmp_path):
+    """A readout learned on chip travels in the netx file (integer weights
+    and logit scale) and runs in Lava as a second readout on the same
+    monitors: its readout and combined predictions equal the host's
+    (:func:`onchip_readout_predictions`), and the file's own readout is
+    unchanged."""
+    from lava_ff.netx_export.run import build_netx_network, run_netx_inference
+
+    from lava_ff.onchip_train import onchip_readout_predictions
+
+    spec = with_onchip_readout(NetworkSpec.from_torch(small_net))
+    path = export(spec, tmp_path / "model.net")
+    loaded = load(path)
+    np.testing.assert_array_equal(loaded.onchip_readout, spec.onchip_readout)
+    assert loaded.onchip_readout_scale == 4.0 and loaded.onchip_readout.dtype == np.int64
+    x = np.random.default_rng(6).random((6, 64)).astype(np.float32)
+    host = onchip_readout_predictions(loaded.config, list(loaded.weights), loaded.neurons[0], loaded.onchip_readout,
+                                      x, logit_scale=loaded.onchip_readout_scale)
+    assert len(set(host[:, 0])) > 1, "the comparison needs more than one predicted class"
+
+    out = run_netx_inference(build_netx_network(path, x), "fixed_pt", progress=False, timeout=120)
+
+    np.testing.assert_array_equal(out["onchip_predictions"], host)
+    np.testing.assert_array_equal(out["predictions"][:, 2], small_net.predict(x, "readout"))
+    # without one, nothing of it is built or returned
+    plain = run_netx_inference(build_netx_network(export(small_net, tmp_path / "plain.net"), x[:1]), "fixed_pt",
+                               progress=False, timeout=120)
+    assert "onchip_predictions" not in plain and load(tmp_path / "plain.net").onchip_readout is None
+
+
+def test_damaged_onchip_readouts_are_named(small_net, tmp_path):
+    from dataclasses import replace
+
+    spec = with_onchip_readout(NetworkSpec.from_torch(small_net))
+    with pytest.raises(ValueError, match="needs both its weights and its logit scale, got weights only"):
+        replace(spec, onchip_readout_scale=None)
+    with pytest.raises(ValueError, match=r"on-chip readout weights has shape \(10, 3\), expected \(10, 50\)"):
+        replace(spec, onchip_readout=np.zeros((10, 3), np.int64))
+    good = export(spec, tmp_path / "good.net")
+    edits = [
+        ("odd", lambda ff: ff[schema.FF_ONCHIP_READOUT_WEIGHT].__setitem__((0, 0), 3),
+         r"on-chip readout weights must be multiples of 2 .*; on-chip readout weights.flat\[0\] = 3"),
+        ("nan_scale", lambda ff: ff[schema.FF_ONCHIP_READOUT_SCALE].write_direct(np.array(np.nan)),
+         "on-chip readout logit scale must be a positive finite number, got nan"),
+        ("no_scale", lambda ff: ff.__delitem__(schema.FF_ONCHIP_READOUT_SCALE),
+         "an on-chip readout needs both its weights and its logit scale, got weights only"),
+    ]
+    for name, edit, match in edits:
+        path = tmp_path / f"{name}.net"
+        path.write_bytes(good.read_bytes())
+        with h5py.File(path, "r+") as f:
+            edit(f[schema.FF_GROUP])
+        with pytest.raises(NetxFormatError, match=f"{name}.net: {match}"):
+            load(path)
+
+
 def test_netx_has_no_float_models_and_says_so():
     from lava_ff.netx_export.run import run_config
 
