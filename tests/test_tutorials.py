@@ -21,7 +21,7 @@ SHRINK = {
     "02_offline_to_netx_and_lava": {"EPOCHS": 1, "TRAIN_LIMIT": 1500, "LAYERS": (200, 200), "BATCH": 20,
                                     "LAVA_SAMPLES": 40, "NETX_SAMPLES": 4},
     "03_onchip_learning": {"DATASET": "digits", "TRAIN_LIMIT": 300, "CHUNK": 100, "LAYERS": (60, 60),
-                           "TEST_LIMIT": 300},
+                           "TEST_LIMIT": 300, "NETX_SAMPLES": 20},
     "04_nmnist_events": {"EPOCHS": 3, "TIME_STEPS": 8, "TRAIN_LIMIT": 400, "TEST_LIMIT": 100,
                          "HIDDEN": (200,), "BATCH": 20},
     "05_deploying_to_loihi2": {"SAMPLES": 10},
@@ -57,6 +57,8 @@ def check_03(s):
     assert s["weight_updates"] == 2 * 300 * (74 * 60 + 60 * 60)
     # the readout learned on chip (three passes) classifies above chance 0.1
     assert s["onchip_readout_accuracy"] >= 0.25
+    # exported to netx with its on-chip readout, Lava predicts what the host computes
+    assert s["netx_samples"] == 20 and s["netx_onchip_agreement"] == 1.0
 
 
 def check_04(s):
