@@ -645,7 +645,6 @@ def _require_loihi2() -> None:
 
 def cmd_evaluate(args) -> dict:
     from .lava_net import build_lava_network, run_lava_inference
-    from .spec import NetworkSpec
     from .train import prepare_inputs
 
     if args.backend == "loihi2":
@@ -678,7 +677,7 @@ def cmd_evaluate(args) -> dict:
         predictions, result["samples_per_second"] = run["predictions"], run["samples_per_second"]
         result["netx_file"] = str(path)
     else:
-        lava_net = build_lava_network(NetworkSpec.from_torch(net), x)
+        lava_net = build_lava_network(spec, x)
         run = run_lava_inference(lava_net, BACKENDS[args.backend], progress=not args.no_progress)
         predictions = run["predictions"]
         result["samples_per_second"] = run["samples_per_second"]
@@ -697,7 +696,7 @@ def cmd_evaluate(args) -> dict:
         onchip = run["onchip_predictions"] if "onchip_predictions" in run else host
         for i, name in enumerate(("readout", "combined")):
             result[f"accuracy_onchip_{name}"] = float(np.mean(onchip[:, i] == y))
-            if onchip is not host:  # netx in Lava against the host's computation of the same readout
+            if onchip is not host:  # Lava (its own Processes or netx) against the host's computation
                 result[f"agreement_onchip_{name}_with_host"] = float(np.mean(onchip[:, i] == host[:, i]))
     print(json.dumps(result))
     return result

@@ -5,6 +5,9 @@ x L -> :class:`FFReadout`. The input streams every sample with all candidate
 labels (and the neutral label) side by side, so one window of
 ``time_steps`` steps classifies one sample by goodness *and* by the linear
 readout. Nothing is set per sample; the predictions are read once at the end.
+A network whose readout was learned on chip (``spec.onchip_readout``) gets a
+second :class:`FFReadout` with it (:func:`attach_readouts`, which the netx
+network uses too).
 """
 
 from __future__ import annotations
@@ -18,7 +21,8 @@ from .runtime import lava_session
 from .spec import NetworkSpec
 from .train import prepare_inputs
 
-__all__ = ["LavaFFNetwork", "build_lava_network", "run_lava_inference", "TAGS"]
+__all__ = ["LavaFFNetwork", "attach_readouts", "build_lava_network", "onchip_predictions", "run_lava_inference",
+           "TAGS"]
 
 TAGS = ("floating_pt", "fixed_pt")
 
@@ -31,6 +35,44 @@ class LavaFFNetwork:
     readout: object
     num_samples: int
     build_seconds: float = 0.0
+    onchip_readout: object = None  # FFReadout of the readout learned on chip, if the spec has one
+
+
+def attach_readouts(spec: NetworkSpec, senders: list, *, linear: bool, first: dict | None = None,
+                    **kwargs) -> tuple[object, object | None]:
+    """:class:`FFReadout` on the ``g_out``/``r_out`` ports of ``senders`` (the
+    FF layers, or netx's goodness monitors): one with the spec's linear
+    readout (``linear``; goodness only otherwise) and, where the spec has a
+    readout learned on chip, a second with that one
+    (:func:`lava_ff.onchip_train.onchip_readout_linear`). ``kwargs`` go to
+    both, ``first`` to the first only. Returns ``(readout, onchip_readout or None)``."""
+    from lava_ff.processes.ff_readout.process import FFReadout
+
+    cfg = spec.config
+
+    def attach(weight, bias, **extra):
+        readout = FFReadout(num_classes=cfg.num_classes, num_layers=len(spec.weights), time_steps=cfg.time_steps,
+                            layer_scales=spec.goodness_scales(fixed=False), readout_weight=weight,
+                            readout_bias=bias, loss=cfg.loss, theta=cfg.theta, alpha=cfg.symba_alpha,
+                            **kwargs, **extra)
+        for sender in senders:
+            sender.g_out.connect(readout.g_in)
+            if weight is not None:
+                sender.r_out.connect(readout.r_in)
+        return readout
+
+    readout = attach(spec.readout_weight if linear else None, spec.readout_bias if linear else None,
+                     **(first or {}))
+    if spec.onchip_readout is None:
+        return readout, None
+    from .onchip_train import onchip_readout_linear
+
+    return readout, attach(*onchip_readout_linear(spec.onchip_readout, spec.onchip_readout_scale))
+
+
+def onchip_predictions(readout) -> np.ndarray:
+    """The readout and combined columns ``[N, 2]`` of an on-chip readout's :class:`FFReadout`."""
+    return np.asarray(readout.predictions.get(), dtype=np.int64)[:, 2:]
 
 
 def build_lava_network(spec: NetworkSpec, data: np.ndarray, *, neutral: bool = True,
@@ -38,7 +80,6 @@ def build_lava_network(spec: NetworkSpec, data: np.ndarray, *, neutral: bool = T
     """Processes for classifying ``data`` (intensities ``[N, F]`` or spikes ``[N, F, T]``)."""
     from lava_ff.processes.ff_input.process import FFInput
     from lava_ff.processes.ff_layer.process import FFLayer
-    from lava_ff.processes.ff_readout.process import FFReadout
 
     start = time.perf_counter()
     cfg = spec.config
@@ -52,29 +93,24 @@ def build_lava_network(spec: NetworkSpec, data: np.ndarray, *, neutral: bool = T
     copies = source.copies
     offsets, width = cfg.readout_offsets, cfg.readout_features
     use_readout = neutral and spec.readout_weight is not None
+    if not neutral and spec.onchip_readout is not None:
+        raise ValueError("the on-chip readout reads the neutral-label window: build with neutral=True")
+    features_sent = use_readout or spec.onchip_readout is not None
     num_layers = len(spec.weights)
     layers, previous = [], source.s_out
     for i, (w, neuron) in enumerate(zip(spec.weights, spec.neurons, strict=True)):
         layer = FFLayer(weights=w, neuron=neuron, time_steps=cfg.time_steps, copies=copies,
                         goodness=cfg.goodness, layer_index=i, num_layers=num_layers,
-                        readout_offset=offsets.get(i) if use_readout else None,
+                        readout_offset=offsets.get(i) if features_sent else None,
                         readout_width=max(width, 1), neutral_copy=copies - 1, name=f"ff_layer_{i}")
         previous.connect(layer.s_in)
         layers.append(layer)
         previous = layer.s_out
-    readout = FFReadout(num_samples=len(features), num_classes=cfg.num_classes, num_layers=num_layers,
-                        copies=copies, time_steps=cfg.time_steps, layer_scales=spec.goodness_scales(fixed=False),
-                        layer_scales_fixed=spec.goodness_scales(fixed=True),
-                        readout_weight=spec.readout_weight if use_readout else None,
-                        readout_bias=spec.readout_bias if use_readout else None,
-                        record_scores=record_scores,
-                        loss=cfg.loss, theta=cfg.theta, alpha=cfg.symba_alpha)
-    for layer in layers:
-        layer.g_out.connect(readout.g_in)
-        if use_readout:
-            layer.r_out.connect(readout.r_in)
+    readout, onchip = attach_readouts(spec, layers, linear=use_readout, num_samples=len(features), copies=copies,
+                                      layer_scales_fixed=spec.goodness_scales(fixed=True),
+                                      first={"record_scores": record_scores})
     return LavaFFNetwork(spec, source, layers, readout, len(features),
-                         build_seconds=time.perf_counter() - start)
+                         build_seconds=time.perf_counter() - start, onchip_readout=onchip)
 
 
 def run_lava_inference(net: LavaFFNetwork, select_tag: str = "fixed_pt", *, samples_per_run: int = 100,
@@ -82,7 +118,8 @@ def run_lava_inference(net: LavaFFNetwork, select_tag: str = "fixed_pt", *, samp
     """Run every sample through the Lava network; always stops it.
 
     Returns ``predictions`` ``[N, 4]`` (goodness, goodness skipping layer 0,
-    readout, combined; see :class:`FFReadout`), ``scores`` if recorded, the start-up
+    readout, combined; see :class:`FFReadout`), ``onchip_predictions`` ``[N, 2]``
+    for a readout learned on chip, ``scores`` if recorded, the start-up
     time (compile + spawn + the first window) and samples/s of the rest.
     """
     from lava.magma.core.run_configs import Loihi2SimCfg
@@ -100,6 +137,8 @@ def run_lava_inference(net: LavaFFNetwork, select_tag: str = "fixed_pt", *, samp
                             progress=progress, desc=f"lava {select_tag}", initial=1)
         run_seconds = time.perf_counter() - run_start
         out["predictions"] = np.asarray(net.readout.predictions.get(), dtype=np.int64)
+        if net.onchip_readout is not None:
+            out["onchip_predictions"] = onchip_predictions(net.onchip_readout)
         if net.readout.proc_params["record_scores"]:
             out["scores"] = np.asarray(net.readout.scores.get(), dtype=np.float64)
     out["run_seconds"] = run_seconds

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from lava_ff.lava_net import attach_readouts, onchip_predictions
 from lava_ff.runtime import lava_session
 from lava_ff.spec import NetworkSpec
 from lava_ff.train import prepare_inputs
@@ -75,7 +76,6 @@ def build_netx_network(path, data: np.ndarray, *, spec: NetworkSpec | None = Non
     from lava.lib.dl import netx
     from lava_ff.processes.ff_input.process import FFInput
     from lava_ff.processes.ff_monitor.process import FFGoodnessMonitor
-    from lava_ff.processes.ff_readout.process import FFReadout
 
     spec = load(path) if spec is None else spec
     cfg = spec.config
@@ -106,23 +106,8 @@ def build_netx_network(path, data: np.ndarray, *, spec: NetworkSpec | None = Non
         layer.out.connect(monitor.s_in)
         monitors.append(monitor)
 
-    def attach_readout(weight, bias):
-        readout = FFReadout(num_samples=len(data), num_classes=cfg.num_classes, num_layers=num_layers,
-                            copies=copies, time_steps=T, layer_scales=spec.goodness_scales(fixed=False),
-                            readout_weight=weight, readout_bias=bias, period=T * copies, latency=num_layers,
-                            loss=cfg.loss, theta=cfg.theta, alpha=cfg.symba_alpha)
-        for monitor in monitors:
-            monitor.g_out.connect(readout.g_in)
-            if weight is not None:
-                monitor.r_out.connect(readout.r_in)
-        return readout
-
-    readout = attach_readout(spec.readout_weight, spec.readout_bias)
-    onchip = None
-    if use_onchip:
-        from lava_ff.onchip_train import onchip_readout_linear
-
-        onchip = attach_readout(*onchip_readout_linear(spec.onchip_readout, spec.onchip_readout_scale))
+    readout, onchip = attach_readouts(spec, monitors, linear=use_readout, num_samples=len(data), copies=copies,
+                                      period=T * copies, latency=num_layers)
     return NetxFFNetwork(spec, net, source, monitors, readout, len(data), T * copies, num_layers, onchip)
 
 
@@ -138,9 +123,8 @@ def run_netx_inference(network: NetxFFNetwork, backend: str = "fixed_pt", *, sam
         session.run_samples(network.num_samples, network.steps_per_sample, samples_per_run=samples_per_run,
                             tail_steps=network.latency, progress=progress, desc=f"netx {backend}")
         out["predictions"] = np.asarray(network.readout.predictions.get(), dtype=np.int64)
-        if network.onchip_readout is not None:  # its readout and combined columns
-            out["onchip_predictions"] = np.asarray(network.onchip_readout.predictions.get(),
-                                                   dtype=np.int64)[:, 2:]
+        if network.onchip_readout is not None:
+            out["onchip_predictions"] = onchip_predictions(network.onchip_readout)
         out["mismatches"] = [int(m.mismatches.get()[0]) for m in network.monitors]
         out["spikes_checked"] = [int(m.spikes_checked.get()[0]) for m in network.monitors]
         out["first_mismatch"] = [np.asarray(m.first_mismatch.get()).astype(int).tolist()

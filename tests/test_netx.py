@@ -125,6 +125,10 @@ def test_damaged_onchip_readouts_are_named(small_net, tmp_path):
         replace(spec, onchip_readout_scale=None)
     with pytest.raises(ValueError, match=r"on-chip readout weights has shape \(10, 3\), expected \(10, 50\)"):
         replace(spec, onchip_readout=np.zeros((10, 3), np.int64))
+    from lava_ff.lava_net import build_lava_network
+
+    with pytest.raises(ValueError, match="on-chip readout reads the neutral-label window: build with neutral=True"):
+        build_lava_network(spec, np.zeros((2, 64), np.float32), neutral=False)
     good = export(spec, tmp_path / "good.net")
     edits = [
         ("odd", lambda ff: ff[schema.FF_ONCHIP_READOUT_WEIGHT].__setitem__((0, 0), 3),

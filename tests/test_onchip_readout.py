@@ -251,15 +251,17 @@ def test_cli_learns_an_onchip_readout_resumes_it_and_refuses_bad_flags(tmp_path,
     evaluated = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
     assert evaluated["accuracy_onchip_readout"] == pytest.approx(metrics["test_accuracy_onchip_readout"])
     assert evaluated["accuracy_onchip_combined"] == pytest.approx(metrics["test_accuracy_onchip_combined"])
-    # exported, the readout learned on chip runs in Lava through netx and predicts what the host computes
+    # in Lava (its own Processes on the folder; netx on the exported file) the readout learned on chip
+    # predicts what the host computes
     assert main(["export", "--model", str(out), "--out", str(tmp_path / "onchip.net")]) == 0
     assert json.loads(capsys.readouterr().out.strip().splitlines()[-1])["onchip_readout"] is True
-    assert main(["evaluate", "--model", str(tmp_path / "onchip.net"), "--dataset", "digits", "--limit", "30",
-                 "--backend", "netx-fixed", "--no-progress"]) == 0
-    netx = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
-    assert netx["accuracy_onchip_readout"] == pytest.approx(metrics["test_accuracy_onchip_readout"])
-    assert netx["accuracy_onchip_combined"] == pytest.approx(metrics["test_accuracy_onchip_combined"])
-    assert netx["agreement_onchip_readout_with_host"] == netx["agreement_onchip_combined_with_host"] == 1.0
+    for model, backend in ((out, "lava-fixed"), (tmp_path / "onchip.net", "netx-fixed")):
+        assert main(["evaluate", "--model", str(model), "--dataset", "digits", "--limit", "30",
+                     "--backend", backend, "--no-progress"]) == 0
+        lava = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+        assert lava["accuracy_onchip_readout"] == pytest.approx(metrics["test_accuracy_onchip_readout"]), backend
+        assert lava["accuracy_onchip_combined"] == pytest.approx(metrics["test_accuracy_onchip_combined"]), backend
+        assert lava["agreement_onchip_readout_with_host"] == lava["agreement_onchip_combined_with_host"] == 1.0
     assert _load_state(out / ONCHIP_READOUT_STATE, 1)["epoch"] == 2
     # a readout stopped after its first pass resumes at the second and learns what one run learns
     # (every pass starts a new Lava network from the saved weights, with the same seeds)
