@@ -515,7 +515,8 @@ def cmd_train_onchip(args) -> dict:
     g_pos, g_neg = trainer.goodness_samples(val.images[:n], val.labels[:n], shape)
     plot_goodness_histograms(g_pos, g_neg, cfg.theta, out / "goodness_histograms.png")
     print(json.dumps({k: metrics[k] for k in ("dataset", "backend", "test_accuracy", "test_accuracy_readout",
-                                               "test_accuracy_onchip_readout", "val_accuracy", "train_seconds",
+                                               "test_accuracy_onchip_readout", "test_accuracy_onchip_combined",
+                                               "val_accuracy", "train_seconds",
                                                "samples_per_second", "weight_updates")}))
     print(f"wrote {out / 'metrics.json'}, {out / 'checkpoint.pt'}, {out / 'training_curves.png'}, "
           f"{out / 'goodness_histograms.png'}", file=sys.stderr)
@@ -591,10 +592,11 @@ def trained_spec(model: str, net=None):
     """The network ``model`` names as a :class:`NetworkSpec` (``net``: its
     :func:`load_trained` network, if loaded already), with the readout it
     learned on chip where it has one: a netx file's, or a training folder's
-    ``onchip_readout.npy`` with the logit scale its ``metrics.json`` (or
-    readout state) records."""
+    ``onchip_readout.npy`` with the logit scale its readout state (or
+    ``metrics.json``) records. A readout whose state names other FF weights
+    (the layers trained on after it) is left out, and said so."""
     from .onchip import READOUT_LOGIT_SCALE, deployable_weights
-    from .onchip_train import ONCHIP_READOUT_STATE, _load_state
+    from .onchip_train import ONCHIP_READOUT_STATE, ReadoutTask, _load_state
     from .spec import NetworkSpec
 
     path = Path(model)
@@ -607,13 +609,18 @@ def trained_spec(model: str, net=None):
     if not weights.is_file():
         return spec
     metrics, state = path / "metrics.json", path / ONCHIP_READOUT_STATE
-    scale = (json.loads(metrics.read_text()).get("onchip_readout") or {}).get("logit_scale") \
-        if metrics.is_file() else None
-    if scale is None and state.is_file():
-        scale = ((_load_state(state, 1)["run"] or {}).get("readout") or {}).get("logit_scale")
+    learned = ((_load_state(state, 1)["run"] or {}).get("readout") or {}) if state.is_file() else {}
+    if learned and learned.get("ff_weights_sha256") != \
+            ReadoutTask(spec.weights).describe(spec.config)["ff_weights_sha256"]:
+        print(f"{weights}: learned on other FF weights than {path}'s (its {ONCHIP_READOUT_STATE} says so); "
+              "left out: learn it again with --onchip-readout-epochs", file=sys.stderr)
+        return spec
+    scale = learned.get("logit_scale")
+    if scale is None and metrics.is_file():
+        scale = (json.loads(metrics.read_text()).get("onchip_readout") or {}).get("logit_scale")
     if scale is None:
         scale = READOUT_LOGIT_SCALE
-        print(f"{weights}: no logit scale recorded next to it (metrics.json or {ONCHIP_READOUT_STATE}); "
+        print(f"{weights}: no logit scale recorded next to it ({ONCHIP_READOUT_STATE} or metrics.json); "
               f"taking the default {scale:g}, which only the combined classifier reads", file=sys.stderr)
     try:
         return dataclasses.replace(spec, onchip_readout=deployable_weights(np.load(weights)),

@@ -276,6 +276,13 @@ def test_cli_learns_an_onchip_readout_resumes_it_and_refuses_bad_flags(tmp_path,
     capsys.readouterr()
     assert main(["train", "--epochs", "2", "--resume", *common, *readout]) == 0
     assert "learning the readout anew" in capsys.readouterr().err
+    # FF passes without readout passes leave the old readout behind: evaluate leaves it out and says so
+    assert main(["train", "--epochs", "3", "--resume", *common]) == 0
+    capsys.readouterr()
+    assert main(["evaluate", "--model", str(out), "--dataset", "digits", "--limit", "30"]) == 0
+    captured = capsys.readouterr()
+    assert "accuracy_onchip_readout" not in json.loads(captured.out.strip().splitlines()[-1])
+    assert "learned on other FF weights" in captured.err
     bad = ["train", "--epochs", "1", *common[:-1], str(tmp_path / "bad"), *readout]
     for flags, message in ((["--onchip-readout-lr-decay", "0"], "--onchip-readout-lr-decay 0.0"),
                            (["--onchip-readout-scale", "nan"], "--onchip-readout-scale nan")):
