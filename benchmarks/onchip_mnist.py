@@ -59,6 +59,10 @@ folder retrains only the readout: 96.95 % readout, 97.08 % combined):
 
     .venv/bin/python benchmarks/onchip_mnist.py --subsets 60000 --epochs 5 --onchip-lr-decay 0.7071 \
         --negatives mixed --layers 1000,1000,1000 --out runs/win5_deep
+
+With the readout learned on chip over its three layers (``--onchip-readout-epochs 3``; 20 minutes,
+135 samples/s): test 96.87 % by the on-chip readout (validation 96.70 %), 97.10 % combined with
+goodness (``test_accuracy_onchip_combined``), the best fully on-chip figures measured.
 """
 
 from __future__ import annotations
