@@ -161,9 +161,14 @@ def onchip_readout_scores(config: FFConfig, weights: list, neuron: FixedNeuronPa
     readout neuron's score ``W @ counts`` of the readout layers' spike
     counts with the readout's deployable weights (integer units; the same
     argmax as its logits)."""
+    return _readout_scores(onchip_network(config, weights, neuron), config, readout, x, batch)
+
+
+def _readout_scores(net, config: FFConfig, readout: np.ndarray, x: np.ndarray, batch: int = 1000) -> np.ndarray:
+    """:func:`onchip_readout_scores` on the deployable network ``net`` already built."""
     import torch
 
-    net, w = onchip_network(config, weights, neuron), deployable_weights(readout).astype(np.float64)
+    w = deployable_weights(readout).astype(np.float64)
     if w.shape != (config.num_classes, config.readout_features):
         raise ValueError(f"readout weights must have shape {(config.num_classes, config.readout_features)}, "
                          f"got {w.shape}")
@@ -208,7 +213,7 @@ def onchip_readout_predictions(config: FFConfig, weights: list, neuron: FixedNeu
 
     net = onchip_network(config, weights, neuron)
     cfg = net.config
-    scores = onchip_readout_scores(config, weights, neuron, readout, x)
+    scores = _readout_scores(net, config, readout, x)
     table = np.zeros((len(x), 2), np.int64)
     table[:, 0] = scores.argmax(axis=1)
     for begin in range(0, len(x), batch):
