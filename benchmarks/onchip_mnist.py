@@ -109,6 +109,8 @@ def main(argv=None) -> list[dict]:
     p.add_argument("--onchip-readout-epochs", type=int, default=0,
                    help="passes of on-chip readout learning after the FF passes (lava-ff train's; 0: none)")
     p.add_argument("--onchip-readout-lr", type=float, default=32.0, help="its rule's rate, halved every pass")
+    p.add_argument("--onchip-readout-views", type=int, default=1,
+                   help="the readout learns on, and is scored over, this many views of each image (1-5)")
     p.add_argument("--onchip-readout-scale", type=float, default=READOUT_LOGIT_SCALE,
                    help="its logit per unit of W @ rates")
     p.add_argument("--seed", type=int, default=0,
@@ -133,6 +135,7 @@ def main(argv=None) -> list[dict]:
                       "--onchip-readout-epochs", str(args.onchip_readout_epochs),
                       "--onchip-readout-lr", str(args.onchip_readout_lr),
                       "--onchip-readout-scale", str(args.onchip_readout_scale),
+                      "--onchip-readout-views", str(args.onchip_readout_views),
                       "--out", str(out), "--no-progress"]
         if args.init_from:
             argv_train += ["--init-from", args.init_from]

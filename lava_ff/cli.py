@@ -21,6 +21,8 @@ from pathlib import Path
 
 import numpy as np
 
+from .views import check_views
+
 DATASETS = ("digits", "mnist", "nmnist", "idx")
 
 
@@ -225,6 +227,11 @@ def _add_train_options(p: argparse.ArgumentParser) -> None:
                         help="the readout's rule learning rate, integer weight units (default 32)")
     onchip.add_argument("--onchip-readout-lr-decay", type=float, default=0.5, metavar="FACTOR",
                         help="readout pass e runs at --onchip-readout-lr * FACTOR**e (default 0.5)")
+    onchip.add_argument("--onchip-readout-views", type=int, default=1, metavar="V",
+                        help="the readout learns on views: every pass shows each image as one of its first V "
+                             "views (the image, then one pixel up, down, left, right; V from 1 to 5), and "
+                             "its figures sum the readout's scores over the V views, as lava-ff evaluate "
+                             "--views V runs it (default 1: the images as they are)")
     onchip.add_argument("--onchip-readout-scale", type=float, default=READOUT_LOGIT_SCALE,
                         help="the readout neuron's logit per unit of W @ rates, W in float weight units "
                              f"(default {READOUT_LOGIT_SCALE:g}, picked on MNIST validation)")
@@ -421,6 +428,13 @@ def cmd_train_onchip(args) -> dict:
     if not (np.isfinite(args.onchip_readout_scale) and args.onchip_readout_scale > 0):
         raise SystemExit(f"--onchip-readout-scale {args.onchip_readout_scale}: the logit scale must be a positive "
                          "number")
+    try:
+        check_views(args.onchip_readout_views)
+    except ValueError as err:
+        raise SystemExit(f"--onchip-readout-views: {err}") from None
+    if args.onchip_readout_views > 1 and not args.onchip_readout_epochs:
+        raise SystemExit(f"--onchip-readout-views {args.onchip_readout_views}: the views are those of the "
+                         "readout learned on chip; add --onchip-readout-epochs N")
     if (out / ONCHIP_STATE).exists() and not args.resume:
         raise SystemExit(f"{out / ONCHIP_STATE} exists: pass --resume to continue it, or choose another --out")
     rule = FFLearningRule(learning_rate=args.onchip_lr, pre_trace_tau=args.pre_trace_tau,
@@ -491,7 +505,8 @@ def cmd_train_onchip(args) -> dict:
     save_checkpoint(trainer.checkpoint_path, trainer.state())
     after = _class_split_accuracy(trainer.net, test_x, test_y, classes)
     onchip_readout = _onchip_readout(args, cfg, run["weights"], neuron, readout_rules, tag, out, train_x,
-                                     np.asarray(train.labels), val_x, np.asarray(val.labels), test_x, test_y)
+                                     np.asarray(train.labels), val_x, np.asarray(val.labels), test_x, test_y,
+                                     shape)
     last = run["history"][-1]
     metrics = {
         "dataset": args.dataset, "backend": args.backend, "tag": tag,
@@ -524,16 +539,23 @@ def cmd_train_onchip(args) -> dict:
 
 
 def _onchip_readout(args, cfg, weights, neuron, rules, tag, out, train_x, train_y, val_x, val_y, test_x,
-                    test_y) -> dict | None:
+                    test_y, image_shape) -> dict | None:
     """``--onchip-readout-epochs`` passes of on-chip readout learning on the
     learned FF ``weights`` (resumed where a state of the same FF weights
-    exists, restarted where they changed); its figures, and its weights in
+    exists, restarted where they changed; on ``--onchip-readout-views``
+    views of the images of ``image_shape``); its figures (summed over those
+    views, and with one view where there are several), and its weights in
     ``OUT/onchip_readout.npy``. None without those passes."""
     from .onchip_train import ONCHIP_READOUT_STATE, ReadoutTask, onchip_fit, onchip_readout_predictions
 
     if not rules:
         return None
-    task = ReadoutTask(tuple(weights), args.onchip_readout_scale)
+    views = args.onchip_readout_views
+    if views > 1 and _in_features(args.dataset, image_shape) != int(np.prod(image_shape)):
+        raise SystemExit(f"--onchip-readout-views {views}: views move images; {args.dataset} samples are "
+                         f"spike trains of shape {tuple(image_shape)}")
+    task = ReadoutTask(tuple(weights), args.onchip_readout_scale, views=views,
+                       image_shape=tuple(image_shape) if views > 1 else None)
     state = out / ONCHIP_READOUT_STATE
     resume = args.resume and task.resumable(state, cfg)
     if state.exists() and not resume:
@@ -551,10 +573,14 @@ def _onchip_readout(args, cfg, weights, neuron, rules, tag, out, train_x, train_
         raise SystemExit(130) from None
     learned = run["weights"][0]
     np.save(out / "onchip_readout.npy", learned)
-    predicted = onchip_readout_predictions(cfg, task.deployed(), neuron, learned, test_x,
-                                           logit_scale=args.onchip_readout_scale)
-    return {"test_accuracy": float(np.mean(predicted[:, 0] == test_y)),
-            "test_accuracy_combined": float(np.mean(predicted[:, 1] == test_y)),
+    figures = {}
+    for suffix, count in (("", views), ("_one_view", 1)) if views > 1 else (("", 1),):
+        predicted = onchip_readout_predictions(cfg, task.deployed(), neuron, learned, test_x,
+                                               logit_scale=args.onchip_readout_scale, views=count,
+                                               image_shape=task.image_shape)
+        figures[f"test_accuracy{suffix}"] = float(np.mean(predicted[:, 0] == test_y))
+        figures[f"test_accuracy_combined{suffix}"] = float(np.mean(predicted[:, 1] == test_y))
+    return {**figures, "views": views,
             "val_accuracy": run["history"][-1].get("val_onchip_readout"), "epochs": len(rules),
             "rules": [r.to_dict() for r in rules], "logit_scale": args.onchip_readout_scale,
             "history": run["history"], "train_seconds": run["train_seconds"],
@@ -654,6 +680,10 @@ def cmd_evaluate(args) -> dict:
     from .lava_net import build_lava_network, run_lava_inference
     from .train import prepare_inputs
 
+    try:
+        views = check_views(args.views)
+    except ValueError as err:
+        raise SystemExit(f"--views: {err}") from None
     if args.backend == "loihi2":
         _require_loihi2()
     net = load_trained(args.model)
@@ -663,13 +693,17 @@ def cmd_evaluate(args) -> dict:
     if _in_features(args.dataset, shape) != cfg.in_features:
         raise SystemExit(f"model expects {cfg.in_features} input features but {args.dataset} "
                          f"samples have {_in_features(args.dataset, shape)}")
+    if views > 1 and _in_features(args.dataset, shape) != int(np.prod(shape)):
+        raise SystemExit(f"--views {views}: views move images; {args.dataset} samples are spike trains of "
+                         f"shape {tuple(shape)}")
     if args.limit:
         test = test.subset(slice(0, args.limit))
     x, y = prepare_inputs(test.images, cfg), np.asarray(test.labels)
+    image_views = {"views": views, "image_shape": tuple(shape) if views > 1 else None}
     start = time.perf_counter()
-    reference = net.prediction_table(x)
+    reference = net.prediction_table(x, **image_views)
     torch_seconds = time.perf_counter() - start
-    result, run = {"backend": args.backend, "samples": len(x)}, {}
+    result, run = {"backend": args.backend, "samples": len(x), "views": views}, {}
     if BACKENDS[args.backend] is None:
         predictions, result["samples_per_second"] = reference, len(x) / torch_seconds
     elif args.backend.startswith("netx") or args.backend == "loihi2":
@@ -679,12 +713,12 @@ def cmd_evaluate(args) -> dict:
         path = Path(args.model)
         if path.suffix not in NETX_SUFFIXES:  # a training folder: export it first
             path = export(spec, Path(args.model) / "model.net")
-        network = build_netx_network(path, x)
+        network = build_netx_network(path, x, **image_views)
         run = run_netx_inference(network, BACKENDS[args.backend], progress=not args.no_progress)
         predictions, result["samples_per_second"] = run["predictions"], run["samples_per_second"]
         result["netx_file"] = str(path)
     else:
-        lava_net = build_lava_network(spec, x)
+        lava_net = build_lava_network(spec, x, **image_views)
         run = run_lava_inference(lava_net, BACKENDS[args.backend], progress=not args.no_progress)
         predictions = run["predictions"]
         result["samples_per_second"] = run["samples_per_second"]
@@ -699,7 +733,7 @@ def cmd_evaluate(args) -> dict:
         from .onchip_train import onchip_readout_predictions
 
         host = onchip_readout_predictions(spec.config, list(spec.weights), spec.neurons[0], spec.onchip_readout, x,
-                                          logit_scale=spec.onchip_readout_scale)
+                                          logit_scale=spec.onchip_readout_scale, **image_views)
         onchip = run["onchip_predictions"] if "onchip_predictions" in run else host
         for i, name in enumerate(("readout", "combined")):
             result[f"accuracy_onchip_{name}"] = float(np.mean(onchip[:, i] == y))
@@ -758,6 +792,10 @@ def build_parser() -> argparse.ArgumentParser:
                              "attached; netx has integer models only); loihi2 (netx on Loihi 2 via "
                              "Loihi2HwCfg; needs lava-loihi). "
                              "Prints accuracy, agreement_with_torch and samples_per_second")
+    p_eval.add_argument("--views", type=int, default=1, metavar="V",
+                        help="classify every image by the sum of its first V views' scores (the image, then "
+                             "one pixel up, down, left, right; V from 1 to 5): each view is a window of its "
+                             "own in Lava and netx, so V views take V times as long (default 1)")
     p_eval.add_argument("--no-progress", action="store_true", help="no progress bars")
     p_eval.set_defaults(func=cmd_evaluate)
     p_export = sub.add_parser("export", help="export a trained model as a netx HDF5 file")

@@ -5,6 +5,9 @@ x L -> :class:`FFReadout`. The input streams every sample with all candidate
 labels (and the neutral label) side by side, so one window of
 ``time_steps`` steps classifies one sample by goodness *and* by the linear
 readout. Nothing is set per sample; the predictions are read once at the end.
+With ``views`` > 1 every sample is shown as its first ``views`` views
+(:mod:`lava_ff.views`), one window each, and the readouts sum each
+column's scores over them.
 A network whose readout was learned on chip (``spec.onchip_readout``) gets a
 second :class:`FFReadout` with it (:func:`attach_readouts`, which the netx
 network uses too).
@@ -20,6 +23,7 @@ import numpy as np
 from .runtime import lava_session
 from .spec import NetworkSpec
 from .train import prepare_inputs
+from .views import check_views, view_rows
 
 __all__ = ["LavaFFNetwork", "attach_readouts", "build_lava_network", "onchip_predictions", "run_lava_inference",
            "TAGS"]
@@ -36,6 +40,7 @@ class LavaFFNetwork:
     num_samples: int
     build_seconds: float = 0.0
     onchip_readout: object = None  # FFReadout of the readout learned on chip, if the spec has one
+    views: int = 1  # windows per sample, one per view
 
 
 def attach_readouts(spec: NetworkSpec, senders: list, *, linear: bool, first: dict | None = None,
@@ -76,8 +81,11 @@ def onchip_predictions(readout) -> np.ndarray:
 
 
 def build_lava_network(spec: NetworkSpec, data: np.ndarray, *, neutral: bool = True,
-                       record_scores: bool = False) -> LavaFFNetwork:
-    """Processes for classifying ``data`` (intensities ``[N, F]`` or spikes ``[N, F, T]``)."""
+                       record_scores: bool = False, views: int = 1,
+                       image_shape: tuple | None = None) -> LavaFFNetwork:
+    """Processes for classifying ``data`` (intensities ``[N, F]`` or spikes
+    ``[N, F, T]``); with ``views`` > 1, by the sum over every image's first
+    ``views`` views (images of ``image_shape``, intensities only)."""
     from lava_ff.processes.ff_input.process import FFInput
     from lava_ff.processes.ff_layer.process import FFLayer
 
@@ -87,9 +95,12 @@ def build_lava_network(spec: NetworkSpec, data: np.ndarray, *, neutral: bool = T
     if features.shape[1] != cfg.in_features:
         raise ValueError(f"data has {features.shape[1]} features per sample, the network expects "
                          f"{cfg.in_features}")
-    source = FFInput(data=features, num_classes=cfg.num_classes, time_steps=cfg.time_steps,
-                     mode="candidates", neutral=neutral, overlay=cfg.overlay, label_scale=cfg.label_scale,
-                     label_repeat=cfg.label_repeat, encoding=cfg.encoding, seed=cfg.seed)
+    views = check_views(views)
+    num_samples = len(features)
+    source = FFInput(data=view_rows(features, image_shape, views), num_classes=cfg.num_classes,
+                     time_steps=cfg.time_steps, mode="candidates", neutral=neutral, overlay=cfg.overlay,
+                     label_scale=cfg.label_scale, label_repeat=cfg.label_repeat, encoding=cfg.encoding,
+                     seed=cfg.seed)
     copies = source.copies
     offsets, width = cfg.readout_offsets, cfg.readout_features
     use_readout = neutral and spec.readout_weight is not None
@@ -106,11 +117,11 @@ def build_lava_network(spec: NetworkSpec, data: np.ndarray, *, neutral: bool = T
         previous.connect(layer.s_in)
         layers.append(layer)
         previous = layer.s_out
-    readout, onchip = attach_readouts(spec, layers, linear=use_readout, num_samples=len(features), copies=copies,
-                                      layer_scales_fixed=spec.goodness_scales(fixed=True),
+    readout, onchip = attach_readouts(spec, layers, linear=use_readout, num_samples=num_samples, copies=copies,
+                                      layer_scales_fixed=spec.goodness_scales(fixed=True), views=views,
                                       first={"record_scores": record_scores})
-    return LavaFFNetwork(spec, source, layers, readout, len(features),
-                         build_seconds=time.perf_counter() - start, onchip_readout=onchip)
+    return LavaFFNetwork(spec, source, layers, readout, num_samples,
+                         build_seconds=time.perf_counter() - start, onchip_readout=onchip, views=views)
 
 
 def run_lava_inference(net: LavaFFNetwork, select_tag: str = "fixed_pt", *, samples_per_run: int = 100,
@@ -126,7 +137,7 @@ def run_lava_inference(net: LavaFFNetwork, select_tag: str = "fixed_pt", *, samp
 
     if select_tag not in TAGS:
         raise ValueError(f"unknown select_tag {select_tag!r}; valid: {', '.join(TAGS)}")
-    steps_per_sample = net.spec.config.time_steps
+    steps_per_sample = net.spec.config.time_steps * net.views
     out = {}
     start = time.perf_counter()
     with lava_session(net.readout, Loihi2SimCfg(select_tag=select_tag), timeout=timeout) as session:

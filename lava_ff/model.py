@@ -19,6 +19,7 @@ from .config import LOIHI2, PREDICTION_COLUMNS, FFConfig, NeuronParams, quantize
 from .dynamics import cuba_spikes
 from .kernels import combine_layer_scores, combined_scores, goodness_scale, raw_goodness
 from .negatives import overlay_encoded
+from .views import sum_views, view_rows
 
 __all__ = ["CandidateSpikes", "dense_spikes", "spike_product", "spike_rate", "FFLayer", "FFNetwork",
            "torch_goodness", "torch_ff_loss", "torch_softmax_ff_loss", "default_device"]
@@ -387,22 +388,26 @@ class FFNetwork(nn.Module):
 
     @torch.no_grad()
     def prediction_table(self, x: np.ndarray, rng: np.random.Generator | None = None, batch: int = 250,
-                         readout: bool = True) -> np.ndarray:
+                         readout: bool = True, *, views: int = 1, image_shape: tuple | None = None) -> np.ndarray:
         """``[N, 4]`` predicted labels in the columns of ``PREDICTION_COLUMNS``
         (what :class:`FFReadout` stores): goodness, goodness skipping layer 0,
         readout, combined. One goodness pass and one readout pass per batch
         serve all four; ``readout=False`` skips the readout pass and leaves
-        its two columns at -1, as FFReadout does for absent inputs."""
+        its two columns at -1, as FFReadout does for absent inputs. With
+        ``views`` > 1 each column's scores are summed over every image's first
+        ``views`` views (:mod:`lava_ff.views`, images of ``image_shape``), as
+        FFReadout with ``views`` does."""
         table = np.full((len(x), len(PREDICTION_COLUMNS)), -1, np.int64)
         for start in range(0, len(x), batch):
-            xb, rows = x[start:start + batch], slice(start, start + batch)
+            xb, rows = view_rows(x[start:start + batch], image_shape, views), slice(start, start + batch)
             per_layer = self.layer_label_scores(xb, rng)
-            table[rows, 0] = self.combine_scores(per_layer, False).argmax(1)
-            table[rows, 1] = self.combine_scores(per_layer, True).argmax(1)
+            goodness = sum_views(per_layer, views, axis=1)
+            table[rows, 0] = self.combine_scores(goodness, False).argmax(1)
+            table[rows, 1] = self.combine_scores(goodness, True).argmax(1)
             if readout:
                 logits = self.readout_logits(xb, rng)
-                table[rows, 2] = logits.argmax(1)
-                table[rows, 3] = self.combined_scores(per_layer, logits).argmax(1)
+                table[rows, 2] = sum_views(logits, views).argmax(1)
+                table[rows, 3] = sum_views(self.combined_scores(per_layer, logits), views).argmax(1)
         return table
 
     @torch.no_grad()

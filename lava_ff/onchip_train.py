@@ -33,6 +33,7 @@ from .config import (
 )
 from .fileio import atomic_path
 from .onchip import READOUT_LOGIT_SCALE, FFLearningRule, deployable_weights
+from .views import check_views, random_views, sum_views, view_rows
 
 __all__ = ["ONCHIP_STATE", "ONCHIP_READOUT_STATE", "ReadoutTask", "onchip_readout_scores",
            "onchip_readout_accuracy", "onchip_readout_linear", "onchip_readout_predictions", "onchip_fit",
@@ -40,6 +41,8 @@ __all__ = ["ONCHIP_STATE", "ONCHIP_READOUT_STATE", "ReadoutTask", "onchip_readou
 
 ONCHIP_STATE = "onchip_state.npz"
 ONCHIP_READOUT_STATE = "onchip_readout_state.npz"
+#: the random stream of the views a readout pass shows (``[seed, epoch, VIEW_STREAM]``), apart from the order's
+VIEW_STREAM = 7
 
 
 def initial_weights(config: FFConfig) -> list[np.ndarray]:
@@ -155,13 +158,18 @@ def _check_resumable(path: Path, stored: dict | None, current: dict) -> None:
 
 
 def onchip_readout_scores(config: FFConfig, weights: list, neuron: FixedNeuronParams, readout: np.ndarray,
-                          x: np.ndarray, batch: int = 1000) -> np.ndarray:
+                          x: np.ndarray, batch: int = 1000, *, views: int = 1,
+                          image_shape: tuple | None = None) -> np.ndarray:
     """What the on-chip readout computes at inference, ``[N, classes]``: each
     sample's neutral-label window through the deployable FF network, and the
     readout neuron's score ``W @ counts`` of the readout layers' spike
     counts with the readout's deployable weights (integer units; the same
-    argmax as its logits)."""
-    return _readout_scores(onchip_network(config, weights, neuron), config, readout, x, batch)
+    argmax as its logits). With ``views`` > 1, summed over the sample's
+    first ``views`` views (:mod:`lava_ff.views`, images of ``image_shape``),
+    one window each."""
+    scores = _readout_scores(onchip_network(config, weights, neuron), config, readout,
+                             view_rows(x, image_shape, views), batch)
+    return sum_views(scores, views)
 
 
 def _readout_scores(net, config: FFConfig, readout: np.ndarray, x: np.ndarray, batch: int = 1000) -> np.ndarray:
@@ -182,10 +190,10 @@ def _readout_scores(net, config: FFConfig, readout: np.ndarray, x: np.ndarray, b
 
 
 def onchip_readout_accuracy(config: FFConfig, weights: list, neuron: FixedNeuronParams, readout: np.ndarray,
-                            x: np.ndarray, y: np.ndarray) -> float:
+                            x: np.ndarray, y: np.ndarray, *, views: int = 1, image_shape: tuple | None = None) -> float:
     """Accuracy of :func:`onchip_readout_scores`'s argmax on ``x, y``."""
-    return float(np.mean(onchip_readout_scores(config, weights, neuron, readout, x).argmax(axis=1)
-                         == np.asarray(y)))
+    scores = onchip_readout_scores(config, weights, neuron, readout, x, views=views, image_shape=image_shape)
+    return float(np.mean(scores.argmax(axis=1) == np.asarray(y)))
 
 
 def onchip_readout_linear(readout: np.ndarray, logit_scale: float) -> tuple[np.ndarray, np.ndarray]:
@@ -202,26 +210,29 @@ def onchip_readout_linear(readout: np.ndarray, logit_scale: float) -> tuple[np.n
 
 
 def onchip_readout_predictions(config: FFConfig, weights: list, neuron: FixedNeuronParams, readout: np.ndarray,
-                               x: np.ndarray, *, logit_scale: float, batch: int = 250) -> np.ndarray:
+                               x: np.ndarray, *, logit_scale: float, batch: int = 250, views: int = 1,
+                               image_shape: tuple | None = None) -> np.ndarray:
     """``[N, 2]`` labels the on-chip readout predicts: by its own scores
     (:func:`onchip_readout_scores`'s argmax) and combined with the goodness
     of every candidate label as one product of experts
     (:func:`lava_ff.kernels.combined_scores`, the readout's logits
     ``logit_scale * W @ rates``): the readout and combined columns of
-    ``PREDICTION_COLUMNS`` for this readout."""
+    ``PREDICTION_COLUMNS`` for this readout. With ``views`` > 1 both
+    scores are summed over each sample's views (:mod:`lava_ff.views`), as
+    :class:`FFReadout` with ``views`` does."""
     from .kernels import combined_scores, readout_logits
 
     net = onchip_network(config, weights, neuron)
     cfg = net.config
-    scores = _readout_scores(net, config, readout, x)
-    table = np.zeros((len(x), 2), np.int64)
-    table[:, 0] = scores.argmax(axis=1)
-    for begin in range(0, len(x), batch):
+    rows_x = view_rows(x, image_shape, views)
+    scores = _readout_scores(net, config, readout, rows_x)
+    combined = np.zeros_like(scores)
+    for begin in range(0, len(rows_x), batch):
         rows = slice(begin, begin + batch)
         logits = readout_logits(scores[rows], logit_scale=logit_scale, time_steps=cfg.time_steps, fixed=True)
-        table[rows, 1] = combined_scores(net.layer_label_scores(x[rows]), logits, cfg.loss, cfg.theta,
-                                         cfg.symba_alpha).argmax(axis=1)
-    return table
+        combined[rows] = combined_scores(net.layer_label_scores(rows_x[rows]), logits, cfg.loss, cfg.theta,
+                                         cfg.symba_alpha)
+    return np.stack([sum_views(scores, views).argmax(axis=1), sum_views(combined, views).argmax(axis=1)], axis=1)
 
 
 class _FFTask:
@@ -233,6 +244,10 @@ class _FFTask:
         from .onchip_lava import train_onchip
 
         return train_onchip(config, weights, neuron, rule, x, y, **kwargs)
+
+    @staticmethod
+    def inputs(x, order, seed, epoch):
+        return x[order]
 
     @staticmethod
     def updates(samples, weights):
@@ -255,11 +270,32 @@ class ReadoutTask:
     is then ``[readout weights]`` and the FF layers run the learned
     ``ff_weights`` (deployed on the even 8-bit grid) without learning; the
     readout neuron's logit is ``logit_scale * W @ rates`` over the rates of
-    the readout layers (``FFConfig.readout_layers``)."""
+    the readout layers (``FFConfig.readout_layers``).
+
+    ``views`` > 1: every pass shows each image as one of its first
+    ``views`` views (:mod:`lava_ff.views`; images of ``image_shape``), drawn
+    at random per pass from ``[seed, epoch]`` alone, so a resumed pass shows
+    the same ones; validation then sums the readout's scores over the
+    views, as the deployed network with ``views`` does."""
 
     ff_weights: tuple
     logit_scale: float = READOUT_LOGIT_SCALE
+    views: int = 1
+    image_shape: tuple | None = None
     state = ONCHIP_READOUT_STATE
+
+    def __post_init__(self):
+        check_views(self.views)
+        if self.views > 1 and (self.image_shape is None or len(self.image_shape) != 2):
+            raise ValueError(f"a readout on {self.views} views needs the image shape (height, width), "
+                             f"got {self.image_shape!r}")
+
+    def inputs(self, x, order, seed, epoch):
+        """This pass's training images in ``order``: each as its drawn view."""
+        if self.views == 1:
+            return x[order]
+        choice = np.random.default_rng([seed, epoch, VIEW_STREAM]).integers(self.views, size=len(x))
+        return random_views(x[order], self.image_shape, self.views, choice[order])
 
     def train(self, config, weights, neuron, rule, x, y, **kwargs):
         from .onchip_lava import OnChipReadout, train_onchip_readout
@@ -278,7 +314,8 @@ class ReadoutTask:
         return samples * weights[0].size
 
     def validate(self, config, weights, neuron, x, y):
-        return {"val_onchip_readout": onchip_readout_accuracy(config, self.deployed(), neuron, weights[0], x, y)}
+        return {"val_onchip_readout": onchip_readout_accuracy(config, self.deployed(), neuron, weights[0], x, y,
+                                                              views=self.views, image_shape=self.image_shape)}
 
     def resumable(self, path: Path, config: FFConfig) -> bool:
         """Whether ``path`` holds a readout state of these FF weights, layers and scale."""
@@ -288,13 +325,14 @@ class ReadoutTask:
         return stored.get("readout") == self.describe(config)
 
     def describe(self, config: FFConfig) -> dict:
-        """What a resumed state must match: the FF weights, the layers it reads and the logit scale."""
+        """What a resumed state must match: the FF weights, the layers it reads, the logit scale and the
+        views (named only where there are several, so a one-view state of earlier runs still matches)."""
         import hashlib
 
         digest = hashlib.sha256(b"".join(np.ascontiguousarray(deployable_weights(w)).tobytes()
                                          for w in self.ff_weights)).hexdigest()
         return {"ff_weights_sha256": digest, "logit_scale": self.logit_scale,
-                "layers": list(config.readout_layers)}
+                "layers": list(config.readout_layers), **({"views": self.views} if self.views > 1 else {})}
 
 
 def onchip_fit(config: FFConfig, start_weights: list, neuron: FixedNeuronParams, rule: FFLearningRule,
@@ -359,7 +397,8 @@ def onchip_fit(config: FFConfig, start_weights: list, neuron: FixedNeuronParams,
                         updates + task.updates(done, learned), history, run_info)
 
         if len(order):
-            run = task.train(config, weights, neuron, rules[epoch], train_x[order], train_y[order], tag=tag,
+            run = task.train(config, weights, neuron, rules[epoch], task.inputs(train_x, order, seed, epoch),
+                             train_y[order], tag=tag,
                              rng=np.random.default_rng([seed, epoch, position]),
                              samples_per_run=samples_per_run, progress=progress, on_chunk=checkpoint,
                              messages=messages)

@@ -27,6 +27,7 @@ from .fileio import atomic_path
 from .kernels import three_factor_update
 from .model import FFNetwork, dense_spikes, torch_ff_loss, torch_softmax_ff_loss
 from .negatives import hybrid_images, wrong_labels
+from .views import check_image_rows, move_images
 
 __all__ = ["TrainSettings", "Trainer", "evaluate_accuracy", "save_checkpoint", "load_checkpoint",
            "flatten_images", "prepare_inputs", "random_shift", "random_affine", "affine_resample"]
@@ -49,15 +50,6 @@ def prepare_inputs(x: np.ndarray, config: FFConfig) -> np.ndarray:
     return flatten_images(x)
 
 
-def check_image_rows(features: int, image_shape: tuple[int, int], what: str) -> None:
-    """A ValueError unless rows of ``features`` values are flat images of
-    ``image_shape``, which ``what`` (an augmentation) needs."""
-    height, width = image_shape
-    if features != height * width:
-        raise ValueError(f"{what} needs flat images [N, {height * width}] of shape {tuple(image_shape)}, "
-                         f"got rows of {features} values")
-
-
 def check_shift(shift: int, image_shape: tuple[int, int], features: int) -> None:
     """A ValueError naming the value unless ``shift`` pixels is a positive
     translation inside ``image_shape`` and rows of ``features`` are such images."""
@@ -77,14 +69,9 @@ def random_shift(x: np.ndarray, image_shape: tuple[int, int], shift: int, rng: n
     if x.ndim != 2:
         raise ValueError(f"random_shift needs flat images [N, H*W], got shape {x.shape}")
     check_shift(shift, image_shape, x.shape[1])
-    height, width = image_shape
-    n = len(x)
-    padded = np.zeros((n, height + 2 * shift, width + 2 * shift), x.dtype)
-    padded[:, shift:shift + height, shift:shift + width] = x.reshape(n, height, width)
-    dy, dx = rng.integers(0, 2 * shift + 1, size=(2, n))
-    rows = (dy[:, None] + np.arange(height))[:, :, None]
-    cols = (dx[:, None] + np.arange(width))[:, None, :]
-    return padded[np.arange(n)[:, None, None], rows, cols].reshape(n, height * width)
+    # a draw d moves the image by shift - d (the draws of the padded-crop this replaced, kept for reproducibility)
+    dy, dx = rng.integers(0, 2 * shift + 1, size=(2, len(x)))
+    return move_images(x, image_shape, shift - dy, shift - dx)
 
 
 def check_affine(rotate: float, zoom: float) -> None:

@@ -7,7 +7,9 @@ phase-shifted by one step per Dense layer (its synaptic delay). A
 :class:`FFGoodnessMonitor` on every layer's spikes turns windows into
 goodness, and :class:`FFReadout` classifies. A network whose readout was
 learned on chip gets a second :class:`FFReadout` with that readout, on the
-same monitors' messages.
+same monitors' messages. With ``views`` > 1 every sample is shown as its
+first ``views`` views (:mod:`lava_ff.views`), one after another, and the
+readouts sum each column's scores over them.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from lava_ff.lava_net import attach_readouts, onchip_predictions
 from lava_ff.runtime import lava_session
 from lava_ff.spec import NetworkSpec
 from lava_ff.train import prepare_inputs
+from lava_ff.views import check_views, view_rows
 
 from .io import load
 
@@ -64,11 +67,13 @@ def run_config(backend: str):
 
 
 def build_netx_network(path, data: np.ndarray, *, spec: NetworkSpec | None = None,
-                       expected_spikes: list | None = None) -> NetxFFNetwork:
+                       expected_spikes: list | None = None, views: int = 1,
+                       image_shape: tuple | None = None) -> NetxFFNetwork:
     """netx network from ``path`` + lava-ff input, monitors and readout for ``data``.
 
     ``expected_spikes``: per layer, bool ``[windows, T, N]`` to compare spike
-    for spike (see :class:`FFGoodnessMonitor`).
+    for spike (see :class:`FFGoodnessMonitor`). ``views`` > 1: classify by
+    the sum over every image's first ``views`` views (images of ``image_shape``).
     """
     from lava_ff.runtime import prepare_multiprocessing
 
@@ -82,6 +87,9 @@ def build_netx_network(path, data: np.ndarray, *, spec: NetworkSpec | None = Non
     data = prepare_inputs(data, cfg)
     if data.shape[1] != cfg.in_features:
         raise ValueError(f"data has {data.shape[1]} features per sample, the network expects {cfg.in_features}")
+    views = check_views(views)
+    num_samples = len(data)
+    data = view_rows(data, image_shape, views)
     T = cfg.time_steps
     net = netx.hdf5.Network(net_config=str(path), reset_interval=T, reset_offset=1)
     if len(net.layers) != len(spec.weights):
@@ -106,9 +114,10 @@ def build_netx_network(path, data: np.ndarray, *, spec: NetworkSpec | None = Non
         layer.out.connect(monitor.s_in)
         monitors.append(monitor)
 
-    readout, onchip = attach_readouts(spec, monitors, linear=use_readout, num_samples=len(data), copies=copies,
-                                      period=T * copies, latency=num_layers)
-    return NetxFFNetwork(spec, net, source, monitors, readout, len(data), T * copies, num_layers, onchip)
+    readout, onchip = attach_readouts(spec, monitors, linear=use_readout, num_samples=num_samples, copies=copies,
+                                      period=T * copies, latency=num_layers, views=views)
+    return NetxFFNetwork(spec, net, source, monitors, readout, num_samples, T * copies * views, num_layers,
+                         onchip)
 
 
 def run_netx_inference(network: NetxFFNetwork, backend: str = "fixed_pt", *, samples_per_run: int = 50,

@@ -117,6 +117,43 @@ def test_onchip_readout_round_trips_and_netx_predicts_what_the_host_computes(sma
     assert "onchip_predictions" not in plain and load(tmp_path / "plain.net").onchip_readout is None
 
 
+@pytest.mark.parametrize("backend", ["lava-float", "lava-fixed", "netx-fixed"])
+def test_views_run_in_lava_and_netx_as_the_host_sums_them(small_net, backend, tmp_path):
+    """Three views per image (the image, one pixel up, one down), one
+    window each: Lava's own Processes (float and fixed) and the netx
+    network sum every column's scores over them as the host does
+    (``prediction_table`` and ``onchip_readout_predictions`` with
+    ``views``); the recorded goodness is the per-view goodness, moved by
+    hand in the test, summed."""
+    from lava_ff.netx_export.run import build_netx_network, run_netx_inference
+
+    from lava_ff.lava_net import build_lava_network, run_lava_inference
+    from lava_ff.onchip_train import onchip_readout_predictions
+
+    spec = with_onchip_readout(NetworkSpec.from_torch(small_net))
+    x = np.random.default_rng(6).random((4, 64)).astype(np.float32)
+    views = {"views": 3, "image_shape": (8, 8)}
+    if backend == "netx-fixed":
+        out = run_netx_inference(build_netx_network(export(spec, tmp_path / "model.net"), x, **views), "fixed_pt",
+                                 progress=False, timeout=180)
+    else:
+        tag = "floating_pt" if backend == "lava-float" else "fixed_pt"
+        out = run_lava_inference(build_lava_network(spec, x, record_scores=True, **views), tag, progress=False,
+                                 timeout=180)
+        images = x.reshape(4, 8, 8)
+        up = np.pad(images, ((0, 0), (0, 1), (0, 0)))[:, 1:]
+        down = np.pad(images, ((0, 0), (1, 0), (0, 0)))[:, :-1]
+        goodness = sum(small_net.layer_label_scores(m.reshape(4, 64)) for m in (images, up, down))
+        np.testing.assert_allclose(out["scores"].transpose(1, 0, 2), goodness, rtol=1e-6, atol=1e-9)
+    np.testing.assert_array_equal(out["predictions"], small_net.prediction_table(x, **views))
+    host = onchip_readout_predictions(spec.config, list(spec.weights), spec.neurons[0], spec.onchip_readout, x,
+                                      logit_scale=spec.onchip_readout_scale, **views)
+    np.testing.assert_array_equal(out["onchip_predictions"], host)
+    assert not np.array_equal(host, onchip_readout_predictions(
+        spec.config, list(spec.weights), spec.neurons[0], spec.onchip_readout, x,
+        logit_scale=spec.onchip_readout_scale)), "the test needs views to change a prediction"
+
+
 def test_damaged_onchip_readouts_are_named(small_net, tmp_path):
     from dataclasses import replace
 

@@ -305,3 +305,56 @@ def load_trained_onchip(out):
     cfg = FFConfig.from_dict(json.loads((out / "metrics.json").read_text())["config"])
     state = _load_state(out / ONCHIP_STATE, len(cfg.layer_sizes))
     return cfg, [deployable_weights(w) for w in state["weights"]], quantize_neuron(cfg.neuron)
+
+
+def test_cli_learns_a_readout_on_views_and_lava_runs_it_over_them(tmp_path, capsys):
+    """``--onchip-readout-views 5``: the readout learns on moved images and
+    its figures sum its scores over five views (the host's
+    ``onchip_readout_predictions`` with five views, and with one);
+    ``evaluate --views 5`` in Lava predicts what the host computes; bad
+    view counts are refused naming the value."""
+    import json
+
+    from lava_ff.cli import load_split, main
+    from lava_ff.onchip_train import onchip_readout_accuracy, onchip_readout_predictions
+    from lava_ff.train import flatten_images
+
+    out = tmp_path / "views"
+    common = ["--dataset", "digits", "--layers", "20", "--theta", "1", "--limit", "30", "--no-progress",
+              "--samples-per-run", "10", "--onchip-lr", "8", "--pre-trace-impulse", "4", "--backend", "lava-fixed",
+              "--epochs", "1", "--onchip-readout-epochs", "1"]
+    assert main(["train", *common, "--onchip-readout-views", "5", "--out", str(out)]) == 0
+    onchip = json.loads((out / "metrics.json").read_text())["onchip_readout"]
+    assert onchip["views"] == 5
+    model, learned = load_trained_onchip(out), np.load(out / "onchip_readout.npy")
+    _, val, test, shape = load_split("digits", None, 0)
+    test_x, test_y = flatten_images(test.images)[:30], np.asarray(test.labels)[:30]
+    for views, suffix in ((5, ""), (1, "_one_view")):
+        predicted = onchip_readout_predictions(*model, learned, test_x, logit_scale=onchip["logit_scale"],
+                                               views=views, image_shape=shape)
+        assert onchip[f"test_accuracy{suffix}"] == pytest.approx(np.mean(predicted[:, 0] == test_y))
+        assert onchip[f"test_accuracy_combined{suffix}"] == pytest.approx(np.mean(predicted[:, 1] == test_y))
+    assert onchip["val_accuracy"] == pytest.approx(onchip_readout_accuracy(
+        *model, learned, flatten_images(val.images), np.asarray(val.labels), views=5, image_shape=shape))
+    # the same figures without views would be another readout: the moved images changed what it learned
+    plain = tmp_path / "plain"
+    assert main(["train", *common, "--out", str(plain)]) == 0
+    assert not np.array_equal(np.load(plain / "onchip_readout.npy"), learned)
+    capsys.readouterr()
+    assert main(["evaluate", "--model", str(out), "--dataset", "digits", "--limit", "30", "--views", "5",
+                 "--backend", "lava-fixed", "--no-progress"]) == 0
+    lava = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert lava["views"] == 5 and lava["accuracy_onchip_readout"] == pytest.approx(onchip["test_accuracy"])
+    assert lava["agreement_onchip_readout_with_host"] == lava["agreement_onchip_combined_with_host"] == 1.0
+    assert lava["agreement_with_torch"] == lava["agreement_with_torch_combined"] == 1.0
+    for flags, message in ((["--onchip-readout-views", "6"], "--onchip-readout-views: views must be an integer "
+                                                             "from 1 to 5.*got 6"),
+                           (["--onchip-readout-views", "0"], "got 0")):
+        with pytest.raises(SystemExit, match=message):
+            main(["train", *common, *flags, "--out", str(tmp_path / "bad")])
+    with pytest.raises(SystemExit, match="--onchip-readout-views 3: the views are those of the readout learned "
+                                         "on chip; add --onchip-readout-epochs N"):
+        main(["train", *common[:-2], "--onchip-readout-views", "3", "--out", str(tmp_path / "bad")])
+    assert not (tmp_path / "bad").exists()
+    with pytest.raises(SystemExit, match="--views: views must be an integer from 1 to 5.*got 9"):
+        main(["evaluate", "--model", str(out), "--dataset", "digits", "--views", "9"])

@@ -22,28 +22,38 @@ class _AbstractFFReadoutModel(PyLoihiProcessModel):
         p = proc_params
         self.time_steps, self.num_samples = p["time_steps"], p["num_samples"]
         self.period, self.latency = p["period"], p["latency"]
-        self.num_classes = p["num_classes"]
+        self.num_classes, self.views = p["num_classes"], p["views"]
         self.scales = np.asarray(p[self.scales_key])[:, None]
+        self.view_sums = {}  # this sample's scores so far, summed over its views
 
     def run_spk(self):
         goodness = self.g_in.recv()
         features = self.r_in.recv()
-        sample, step = window_position(self.time_step, self.period, self.latency)
-        if step != self.period - 1 or not 0 <= sample < self.num_samples:
+        window, step = window_position(self.time_step, self.period, self.latency)
+        if step != self.period - 1 or not 0 <= window < self.num_samples * self.views:
             return
+        sample, view = divmod(window, self.views)
         p = self.proc_params
+        scores = {}
         if p["has_candidates"]:
-            per_layer = goodness[:, :self.num_classes] * self.scales
-            self.predictions[sample, 0] = np.argmax(combine_layer_scores(per_layer, skip_first=False))
-            self.predictions[sample, 1] = np.argmax(combine_layer_scores(per_layer, skip_first=True))
-            if p["record_scores"]:
-                self.scores[sample] = per_layer
+            scores["per_layer"] = goodness[:, :self.num_classes] * self.scales
         if p["has_readout"]:
-            logits = self._logits(features)
-            self.predictions[sample, 2] = np.argmax(logits)
+            scores["logits"] = self._logits(features)
             if p["has_candidates"]:
-                combined = combined_scores(per_layer, self._float_logits(logits), p["loss"], p["theta"], p["alpha"])
-                self.predictions[sample, 3] = np.argmax(combined)
+                scores["combined"] = combined_scores(scores["per_layer"], self._float_logits(scores["logits"]),
+                                                     p["loss"], p["theta"], p["alpha"])
+        sums = self.view_sums = scores if view == 0 else {k: self.view_sums[k] + v for k, v in scores.items()}
+        if view != self.views - 1:
+            return
+        if p["has_candidates"]:
+            self.predictions[sample, 0] = np.argmax(combine_layer_scores(sums["per_layer"], skip_first=False))
+            self.predictions[sample, 1] = np.argmax(combine_layer_scores(sums["per_layer"], skip_first=True))
+            if p["record_scores"]:
+                self.scores[sample] = sums["per_layer"]
+        if p["has_readout"]:
+            self.predictions[sample, 2] = np.argmax(sums["logits"])
+            if p["has_candidates"]:
+                self.predictions[sample, 3] = np.argmax(sums["combined"])
 
     def _float_logits(self, logits):
         """``W @ counts / T + b`` from what :meth:`_logits` returns."""

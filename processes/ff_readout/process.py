@@ -9,12 +9,13 @@ from lava.magma.core.process.variable import Var
 
 from lava_ff.config import LOSS_KINDS, PREDICTION_COLUMNS, check_positive_float, check_positive_int
 from lava_ff.kernels import quantize_readout
+from lava_ff.views import check_views
 
 
 class FFReadout(AbstractProcess):
     """Classifies every sample at the last step of its window.
 
-    Sample ``k``'s inputs arrive at time step ``latency + (k + 1) * period``
+    Window ``k``'s inputs arrive at time step ``latency + (k + 1) * period``
     (defaults: ``period = time_steps``, ``latency = 0``: the fused
     :class:`FFLayer` network; a netx network that runs the candidate labels
     one window after another has ``period = time_steps * copies`` and one
@@ -35,18 +36,26 @@ where ``combined_scores`` (:func:`lava_ff.kernels.combined_scores`) adds
 every layer's label log-likelihood under the training ``loss`` (with
 ``theta`` and ``alpha``) to the readout's log-softmax.
 
+    With ``views`` > 1 every sample comes as ``views`` windows in a row, one
+    per view (:mod:`lava_ff.views`; sample ``k``'s view ``v`` is window
+    ``k * views + v``), and each column's scores are summed over the views
+    before the argmax (goodness ``G``, the readout's logits and the combined
+    scores, each computed per view): test-time augmentation.
+
     The fixed model computes the readout in integers, ``W_int @ counts +
     b_int`` with 16-bit weight mantissas (:func:`lava_ff.kernels.quantize_readout`).
     A column is ``-1`` where its inputs are absent (no candidate copies, or
     no neutral copy). With ``record_scores`` the per-layer goodness
-    ``G`` of every sample is kept in ``scores`` ``(num_samples, num_layers, num_classes)``.
+    ``G`` of every sample (summed over its views) is kept in ``scores``
+    ``(num_samples, num_layers, num_classes)``.
     """
 
     def __init__(self, *, num_samples: int, num_classes: int, num_layers: int, copies: int,
                  time_steps: int, layer_scales: np.ndarray, readout_weight: np.ndarray | None = None,
                  readout_bias: np.ndarray | None = None, layer_scales_fixed: np.ndarray | None = None,
                  record_scores: bool = False, period: int | None = None, latency: int = 0,
-                 loss: str = "softmax", theta: float = 1.0, alpha: float = 1.0, name: str | None = None):
+                 loss: str = "softmax", theta: float = 1.0, alpha: float = 1.0, views: int = 1,
+                 name: str | None = None):
         self._runtime = None  # Lava's __del__ reads it, also when validation below raises
         num_samples = check_positive_int("num_samples", num_samples)
         num_classes = check_positive_int("num_classes", num_classes)
@@ -59,6 +68,7 @@ every layer's label log-likelihood under the training ``loss`` (with
         if loss not in LOSS_KINDS:
             raise ValueError(f"unknown loss {loss!r}; valid: {', '.join(LOSS_KINDS)}")
         theta, alpha = check_positive_float("theta", theta), check_positive_float("alpha", alpha)
+        views = check_views(views)
         scales = np.asarray(layer_scales, np.float64)
         scales_fixed = scales if layer_scales_fixed is None else np.asarray(layer_scales_fixed, np.float64)
         for label, value in (("layer_scales", scales), ("layer_scales_fixed", scales_fixed)):
@@ -87,7 +97,7 @@ every layer's label log-likelihood under the training ``loss`` (with
                          layer_scales=scales, layer_scales_fixed=scales_fixed, has_candidates=has_candidates,
                          has_readout=has_readout, record_scores=record_scores, period=period,
                          latency=int(latency), loss=loss, theta=theta, alpha=alpha,
-                         readout_exponent=int(exponent), name=name)
+                         readout_exponent=int(exponent), views=views, name=name)
         self.g_in = InPort(shape=(num_layers, copies))
         self.r_in = InPort(shape=(width,))
         self.readout_weight = Var(shape=readout_weight.shape, init=readout_weight)
