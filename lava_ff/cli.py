@@ -618,8 +618,8 @@ def trained_spec(model: str, net=None):
     """The network ``model`` names as a :class:`NetworkSpec` (``net``: its
     :func:`load_trained` network, if loaded already), with the readout it
     learned on chip where it has one: a netx file's, or a training folder's
-    ``onchip_readout.npy`` with the logit scale its readout state (or
-    ``metrics.json``) records. A readout whose state names other FF weights
+    ``onchip_readout.npy`` with the logit scale (and the views it learned
+    on) its readout state (or ``metrics.json``) records. A readout whose state names other FF weights
     (the layers trained on after it) is left out, and said so."""
     from .onchip import READOUT_LOGIT_SCALE, deployable_weights
     from .onchip_train import ONCHIP_READOUT_STATE, ReadoutTask, _load_state
@@ -649,8 +649,10 @@ def trained_spec(model: str, net=None):
         print(f"{weights}: no logit scale recorded next to it ({ONCHIP_READOUT_STATE} or metrics.json); "
               f"taking the default {scale:g}, which only the combined classifier reads", file=sys.stderr)
     try:
+        views = {"views": learned["views"], "image_shape": tuple(learned["image_shape"])} \
+            if learned.get("views", 1) > 1 else {}
         return dataclasses.replace(spec, onchip_readout=deployable_weights(np.load(weights)),
-                                   onchip_readout_scale=scale)
+                                   onchip_readout_scale=scale, **views)
     except ValueError as err:
         raise SystemExit(f"{weights}: {err}") from None
 
@@ -681,7 +683,7 @@ def cmd_evaluate(args) -> dict:
     from .train import prepare_inputs
 
     try:
-        views = check_views(args.views)
+        views = None if args.views is None else check_views(args.views)
     except ValueError as err:
         raise SystemExit(f"--views: {err}") from None
     if args.backend == "loihi2":
@@ -693,6 +695,7 @@ def cmd_evaluate(args) -> dict:
     if _in_features(args.dataset, shape) != cfg.in_features:
         raise SystemExit(f"model expects {cfg.in_features} input features but {args.dataset} "
                          f"samples have {_in_features(args.dataset, shape)}")
+    views = spec.views if views is None else views
     if views > 1 and _in_features(args.dataset, shape) != int(np.prod(shape)):
         raise SystemExit(f"--views {views}: views move images; {args.dataset} samples are spike trains of "
                          f"shape {tuple(shape)}")
@@ -792,10 +795,11 @@ def build_parser() -> argparse.ArgumentParser:
                              "attached; netx has integer models only); loihi2 (netx on Loihi 2 via "
                              "Loihi2HwCfg; needs lava-loihi). "
                              "Prints accuracy, agreement_with_torch and samples_per_second")
-    p_eval.add_argument("--views", type=int, default=1, metavar="V",
+    p_eval.add_argument("--views", type=int, default=None, metavar="V",
                         help="classify every image by the sum of its first V views' scores (the image, then "
                              "one pixel up, down, left, right; V from 1 to 5): each view is a window of its "
-                             "own in Lava and netx, so V views take V times as long (default 1)")
+                             "own in Lava and netx, so V views take V times as long (default: the model's, "
+                             "the views its on-chip readout learned on (--onchip-readout-views), else 1)")
     p_eval.add_argument("--no-progress", action="store_true", help="no progress bars")
     p_eval.set_defaults(func=cmd_evaluate)
     p_export = sub.add_parser("export", help="export a trained model as a netx HDF5 file")

@@ -26,7 +26,7 @@ from .train import prepare_inputs
 from .views import check_views, view_rows
 
 __all__ = ["LavaFFNetwork", "attach_readouts", "build_lava_network", "onchip_predictions", "run_lava_inference",
-           "TAGS"]
+           "spec_views", "TAGS"]
 
 TAGS = ("floating_pt", "fixed_pt")
 
@@ -75,17 +75,24 @@ def attach_readouts(spec: NetworkSpec, senders: list, *, linear: bool, first: di
     return readout, attach(*onchip_readout_linear(spec.onchip_readout, spec.onchip_readout_scale))
 
 
+def spec_views(spec: NetworkSpec, views: int | None, image_shape) -> tuple[int, tuple | None]:
+    """``(views, image_shape)`` to run ``spec`` with: the arguments, else the spec's own."""
+    views = check_views(spec.views if views is None else views)
+    return views, spec.image_shape if image_shape is None else image_shape
+
+
 def onchip_predictions(readout) -> np.ndarray:
     """The readout and combined columns ``[N, 2]`` of an on-chip readout's :class:`FFReadout`."""
     return np.asarray(readout.predictions.get(), dtype=np.int64)[:, 2:]
 
 
 def build_lava_network(spec: NetworkSpec, data: np.ndarray, *, neutral: bool = True,
-                       record_scores: bool = False, views: int = 1,
+                       record_scores: bool = False, views: int | None = None,
                        image_shape: tuple | None = None) -> LavaFFNetwork:
     """Processes for classifying ``data`` (intensities ``[N, F]`` or spikes
     ``[N, F, T]``); with ``views`` > 1, by the sum over every image's first
-    ``views`` views (images of ``image_shape``, intensities only)."""
+    ``views`` views (images of ``image_shape``, intensities only). Both
+    default to the spec's (:attr:`NetworkSpec.views`)."""
     from lava_ff.processes.ff_input.process import FFInput
     from lava_ff.processes.ff_layer.process import FFLayer
 
@@ -95,7 +102,7 @@ def build_lava_network(spec: NetworkSpec, data: np.ndarray, *, neutral: bool = T
     if features.shape[1] != cfg.in_features:
         raise ValueError(f"data has {features.shape[1]} features per sample, the network expects "
                          f"{cfg.in_features}")
-    views = check_views(views)
+    views, image_shape = spec_views(spec, views, image_shape)
     num_samples = len(features)
     source = FFInput(data=view_rows(features, image_shape, views), num_classes=cfg.num_classes,
                      time_steps=cfg.time_steps, mode="candidates", neutral=neutral, overlay=cfg.overlay,

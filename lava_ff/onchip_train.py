@@ -326,13 +326,15 @@ class ReadoutTask:
 
     def describe(self, config: FFConfig) -> dict:
         """What a resumed state must match: the FF weights, the layers it reads, the logit scale and the
-        views (named only where there are several, so a one-view state of earlier runs still matches)."""
+        views and image shape (named only where there are several views, so a one-view state of earlier
+        runs still matches)."""
         import hashlib
 
         digest = hashlib.sha256(b"".join(np.ascontiguousarray(deployable_weights(w)).tobytes()
                                          for w in self.ff_weights)).hexdigest()
+        views = {"views": self.views, "image_shape": list(self.image_shape)} if self.views > 1 else {}
         return {"ff_weights_sha256": digest, "logit_scale": self.logit_scale,
-                "layers": list(config.readout_layers), **({"views": self.views} if self.views > 1 else {})}
+                "layers": list(config.readout_layers), **views}
 
 
 def onchip_fit(config: FFConfig, start_weights: list, neuron: FixedNeuronParams, rule: FFLearningRule,

@@ -3,7 +3,9 @@ reference consume. Pure: building a spec never mutates the model.
 
 ``NetworkSpec`` holds the integer weights (Loihi's 8-bit grid), the integer
 neuron parameters, the float linear readout and the :class:`FFConfig` that
-says how inputs are encoded and labels overlaid.
+says how inputs are encoded and labels overlaid; a network whose readout
+learned on views (:mod:`lava_ff.views`) also says how many views it sums
+and the shape of its images, so Lava and netx classify it as it was measured.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from .config import (
 )
 from .kernels import dense_cuba_forward_fixed, goodness, goodness_scale
 from .negatives import overlay_encoded
+from .views import check_image_rows, check_views
 
 __all__ = ["NetworkSpec"]
 
@@ -38,6 +41,9 @@ class NetworkSpec:
     #: integer weights [classes, readout features] and the logit scale it learned with
     onchip_readout: np.ndarray | None = None
     onchip_readout_scale: float | None = None
+    #: views summed per sample at inference (:mod:`lava_ff.views`) and the (height, width) they move
+    views: int = 1
+    image_shape: tuple[int, int] | None = None
 
     def __post_init__(self):
         if len(self.weights) != len(self.config.layer_sizes) or len(self.neurons) != len(self.weights):
@@ -58,6 +64,10 @@ class NetworkSpec:
                 self.onchip_readout, "on-chip readout weights", (cfg.num_classes, cfg.readout_features)))
             object.__setattr__(self, "onchip_readout_scale",
                                check_positive_float("on-chip readout logit scale", self.onchip_readout_scale))
+        object.__setattr__(self, "views", check_views(self.views))
+        if self.image_shape is not None or self.views > 1:
+            shape = check_image_rows(self.config.in_features, self.image_shape, f"a network on {self.views} views")
+            object.__setattr__(self, "image_shape", shape)
 
     @classmethod
     def from_torch(cls, net) -> NetworkSpec:

@@ -71,6 +71,9 @@ def export(model, path) -> Path:
             if spec.onchip_readout is not None:
                 ff.create_dataset(schema.FF_ONCHIP_READOUT_WEIGHT, data=np.asarray(spec.onchip_readout, np.int32))
                 ff.create_dataset(schema.FF_ONCHIP_READOUT_SCALE, data=float(spec.onchip_readout_scale))
+            if spec.image_shape is not None:
+                ff.create_dataset(schema.FF_VIEWS, data=spec.views)
+                ff.create_dataset(schema.FF_IMAGE_SHAPE, data=np.asarray(spec.image_shape, np.int64))
     return path
 
 
@@ -185,7 +188,8 @@ def _read(f, path: Path, num_classes, time_steps, overlay, theta) -> NetworkSpec
         neurons.append(_layer_neuron(g, i, path))
     if not weights:
         raise NetxFormatError(f"{path}: no dense layers")
-    readout_weight = readout_bias = onchip_readout = onchip_scale = None
+    readout_weight = readout_bias = onchip_readout = onchip_scale = image_shape = None
+    views = 1
     if schema.FF_GROUP in f:
         ff = f[schema.FF_GROUP]
         fmt = _text(ff[schema.FF_FORMAT]) if schema.FF_FORMAT in ff else "?"
@@ -200,6 +204,10 @@ def _read(f, path: Path, num_classes, time_steps, overlay, theta) -> NetworkSpec
             onchip_readout = np.asarray(ff[schema.FF_ONCHIP_READOUT_WEIGHT][()])
             onchip_scale = np.asarray(ff[schema.FF_ONCHIP_READOUT_SCALE][()]).item() \
                 if schema.FF_ONCHIP_READOUT_SCALE in ff else None
+        if schema.FF_VIEWS in ff:
+            views = np.asarray(ff[schema.FF_VIEWS][()]).item()
+            image_shape = tuple(np.asarray(ff[schema.FF_IMAGE_SHAPE][()]).tolist()) \
+                if schema.FF_IMAGE_SHAPE in ff else None
     else:
         fan_in = weights[0].shape[1]
         if overlay == "label_neurons" and fan_in <= num_classes:
@@ -213,6 +221,7 @@ def _read(f, path: Path, num_classes, time_steps, overlay, theta) -> NetworkSpec
     try:
         return NetworkSpec(config=config, weights=tuple(weights), neurons=tuple(neurons),
                            readout_weight=readout_weight, readout_bias=readout_bias,
-                           onchip_readout=onchip_readout, onchip_readout_scale=onchip_scale)
+                           onchip_readout=onchip_readout, onchip_readout_scale=onchip_scale, views=views,
+                           image_shape=image_shape)
     except ValueError as err:  # what the spec refuses, e.g. a damaged on-chip readout
         raise NetxFormatError(f"{path}: {err}") from None

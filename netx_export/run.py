@@ -19,11 +19,11 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from lava_ff.lava_net import attach_readouts, onchip_predictions
+from lava_ff.lava_net import attach_readouts, onchip_predictions, spec_views
 from lava_ff.runtime import lava_session
 from lava_ff.spec import NetworkSpec
 from lava_ff.train import prepare_inputs
-from lava_ff.views import check_views, view_rows
+from lava_ff.views import view_rows
 
 from .io import load
 
@@ -67,13 +67,14 @@ def run_config(backend: str):
 
 
 def build_netx_network(path, data: np.ndarray, *, spec: NetworkSpec | None = None,
-                       expected_spikes: list | None = None, views: int = 1,
+                       expected_spikes: list | None = None, views: int | None = None,
                        image_shape: tuple | None = None) -> NetxFFNetwork:
     """netx network from ``path`` + lava-ff input, monitors and readout for ``data``.
 
     ``expected_spikes``: per layer, bool ``[windows, T, N]`` to compare spike
     for spike (see :class:`FFGoodnessMonitor`). ``views`` > 1: classify by
-    the sum over every image's first ``views`` views (images of ``image_shape``).
+    the sum over every image's first ``views`` views (images of
+    ``image_shape``); both default to the file's (:attr:`NetworkSpec.views`).
     """
     from lava_ff.runtime import prepare_multiprocessing
 
@@ -87,7 +88,7 @@ def build_netx_network(path, data: np.ndarray, *, spec: NetworkSpec | None = Non
     data = prepare_inputs(data, cfg)
     if data.shape[1] != cfg.in_features:
         raise ValueError(f"data has {data.shape[1]} features per sample, the network expects {cfg.in_features}")
-    views = check_views(views)
+    views, image_shape = spec_views(spec, views, image_shape)
     num_samples = len(data)
     data = view_rows(data, image_shape, views)
     T = cfg.time_steps

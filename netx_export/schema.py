@@ -10,7 +10,9 @@ What lava-dl's ``netx.hdf5.Network`` reads (datasets only, no attributes)::
 lava-ff adds a ``lava_ff`` group that netx ignores: the FF configuration
 (overlay, time steps, goodness, theta) as JSON, the linear readout and, for a
 network that learned its readout on chip, that readout's integer weights and
-logit scale, so a classifier can be rebuilt from the file alone.
+logit scale, and, for one that sums its scores over views of each image,
+the number of views and the image shape, so a classifier can be rebuilt
+from the file alone.
 """
 
 LAYER = "layer"
@@ -50,3 +52,5 @@ FF_READOUT_WEIGHT = "readout_weight"
 FF_READOUT_BIAS = "readout_bias"
 FF_ONCHIP_READOUT_WEIGHT = "onchip_readout_weight"
 FF_ONCHIP_READOUT_SCALE = "onchip_readout_scale"
+FF_VIEWS = "views"
+FF_IMAGE_SHAPE = "image_shape"

@@ -124,7 +124,10 @@ def test_views_run_in_lava_and_netx_as_the_host_sums_them(small_net, backend, tm
     network sum every column's scores over them as the host does
     (``prediction_table`` and ``onchip_readout_predictions`` with
     ``views``); the recorded goodness is the per-view goodness, moved by
-    hand in the test, summed."""
+    hand in the test, summed. The netx file carries the views and the
+    image shape, and its network runs them unasked."""
+    from dataclasses import replace
+
     from lava_ff.netx_export.run import build_netx_network, run_netx_inference
 
     from lava_ff.lava_net import build_lava_network, run_lava_inference
@@ -134,8 +137,10 @@ def test_views_run_in_lava_and_netx_as_the_host_sums_them(small_net, backend, tm
     x = np.random.default_rng(6).random((4, 64)).astype(np.float32)
     views = {"views": 3, "image_shape": (8, 8)}
     if backend == "netx-fixed":
-        out = run_netx_inference(build_netx_network(export(spec, tmp_path / "model.net"), x, **views), "fixed_pt",
-                                 progress=False, timeout=180)
+        path = export(replace(spec, **views), tmp_path / "model.net")
+        assert (load(path).views, load(path).image_shape) == (3, (8, 8))
+        assert (load(export(spec, tmp_path / "one.net")).views, load(tmp_path / "one.net").image_shape) == (1, None)
+        out = run_netx_inference(build_netx_network(path, x), "fixed_pt", progress=False, timeout=180)
     else:
         tag = "floating_pt" if backend == "lava-float" else "fixed_pt"
         out = run_lava_inference(build_lava_network(spec, x, record_scores=True, **views), tag, progress=False,
@@ -166,7 +171,9 @@ def test_damaged_onchip_readouts_are_named(small_net, tmp_path):
 
     with pytest.raises(ValueError, match="on-chip readout reads the neutral-label window: build with neutral=True"):
         build_lava_network(spec, np.zeros((2, 64), np.float32), neutral=False)
-    good = export(spec, tmp_path / "good.net")
+    with pytest.raises(ValueError, match="views must be an integer from 1 to 5 .*got 0"):
+        replace(spec, views=0)
+    good = export(replace(spec, views=3, image_shape=(8, 8)), tmp_path / "good.net")
     edits = [
         ("odd", lambda ff: ff[schema.FF_ONCHIP_READOUT_WEIGHT].__setitem__((0, 0), 3),
          r"on-chip readout weights must be multiples of 2 .*; on-chip readout weights.flat\[0\] = 3"),
@@ -174,6 +181,12 @@ def test_damaged_onchip_readouts_are_named(small_net, tmp_path):
          "on-chip readout logit scale must be a positive finite number, got nan"),
         ("no_scale", lambda ff: ff.__delitem__(schema.FF_ONCHIP_READOUT_SCALE),
          "an on-chip readout needs both its weights and its logit scale, got weights only"),
+        ("views", lambda ff: ff[schema.FF_VIEWS].write_direct(np.array(9)),
+         "views must be an integer from 1 to 5 .*got 9"),
+        ("shape", lambda ff: ff[schema.FF_IMAGE_SHAPE].write_direct(np.array([8, 9])),
+         r"a network on 3 views needs flat images \[N, 72\] of shape \(8, 9\), got rows of 64 values"),
+        ("no_shape", lambda ff: ff.__delitem__(schema.FF_IMAGE_SHAPE),
+         r"a network on 3 views needs the image shape \(height, width\), got None"),
     ]
     for name, edit, match in edits:
         path = tmp_path / f"{name}.net"

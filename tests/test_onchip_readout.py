@@ -310,9 +310,10 @@ def load_trained_onchip(out):
 def test_cli_learns_a_readout_on_views_and_lava_runs_it_over_them(tmp_path, capsys):
     """``--onchip-readout-views 5``: the readout learns on moved images and
     its figures sum its scores over five views (the host's
-    ``onchip_readout_predictions`` with five views, and with one);
-    ``evaluate --views 5`` in Lava predicts what the host computes; bad
-    view counts are refused naming the value."""
+    ``onchip_readout_predictions`` with five views, and with one); the
+    folder and its netx file run five views unasked, and in Lava predict
+    what the host computes; ``--views 1`` overrides them; bad view counts
+    are refused naming the value."""
     import json
 
     from lava_ff.cli import load_split, main
@@ -341,12 +342,18 @@ def test_cli_learns_a_readout_on_views_and_lava_runs_it_over_them(tmp_path, caps
     assert main(["train", *common, "--out", str(plain)]) == 0
     assert not np.array_equal(np.load(plain / "onchip_readout.npy"), learned)
     capsys.readouterr()
-    assert main(["evaluate", "--model", str(out), "--dataset", "digits", "--limit", "30", "--views", "5",
-                 "--backend", "lava-fixed", "--no-progress"]) == 0
-    lava = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
-    assert lava["views"] == 5 and lava["accuracy_onchip_readout"] == pytest.approx(onchip["test_accuracy"])
-    assert lava["agreement_onchip_readout_with_host"] == lava["agreement_onchip_combined_with_host"] == 1.0
-    assert lava["agreement_with_torch"] == lava["agreement_with_torch_combined"] == 1.0
+    assert main(["export", "--model", str(out), "--out", str(tmp_path / "views.net")]) == 0
+    for model, backend in ((out, "lava-fixed"), (tmp_path / "views.net", "netx-fixed")):
+        assert main(["evaluate", "--model", str(model), "--dataset", "digits", "--limit", "30",
+                     "--backend", backend, "--no-progress"]) == 0
+        lava = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+        assert lava["views"] == 5 and lava["accuracy_onchip_readout"] == pytest.approx(onchip["test_accuracy"])
+        assert lava["accuracy_onchip_combined"] == pytest.approx(onchip["test_accuracy_combined"])
+        assert lava["agreement_onchip_readout_with_host"] == lava["agreement_onchip_combined_with_host"] == 1.0
+        assert lava["agreement_with_torch"] == lava["agreement_with_torch_combined"] == 1.0
+    assert main(["evaluate", "--model", str(out), "--dataset", "digits", "--limit", "30", "--views", "1"]) == 0
+    one = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert one["views"] == 1 and one["accuracy_onchip_readout"] == pytest.approx(onchip["test_accuracy_one_view"])
     for flags, message in ((["--onchip-readout-views", "6"], "--onchip-readout-views: views must be an integer "
                                                              "from 1 to 5.*got 6"),
                            (["--onchip-readout-views", "0"], "got 0")):
