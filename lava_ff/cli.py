@@ -691,7 +691,9 @@ def cmd_evaluate(args) -> dict:
     net = load_trained(args.model)
     spec = trained_spec(args.model, net)
     cfg = net.config
-    _, _, test, shape = load_split(args.dataset, args.data, args.seed, time_steps=cfg.time_steps)
+    _, val, test, shape = load_split(args.dataset, args.data, args.seed, time_steps=cfg.time_steps)
+    if args.split == "val":  # the training run's validation split (the same --seed): for choosing, not reporting
+        test = val
     if _in_features(args.dataset, shape) != cfg.in_features:
         raise SystemExit(f"model expects {cfg.in_features} input features but {args.dataset} "
                          f"samples have {_in_features(args.dataset, shape)}")
@@ -706,7 +708,7 @@ def cmd_evaluate(args) -> dict:
     start = time.perf_counter()
     reference = net.prediction_table(x, **image_views)
     torch_seconds = time.perf_counter() - start
-    result, run = {"backend": args.backend, "samples": len(x), "views": views}, {}
+    result, run = {"backend": args.backend, "split": args.split, "samples": len(x), "views": views}, {}
     if BACKENDS[args.backend] is None:
         predictions, result["samples_per_second"] = reference, len(x) / torch_seconds
     elif args.backend.startswith("netx") or args.backend == "loihi2":
@@ -795,6 +797,9 @@ def build_parser() -> argparse.ArgumentParser:
                              "attached; netx has integer models only); loihi2 (netx on Loihi 2 via "
                              "Loihi2HwCfg; needs lava-loihi). "
                              "Prints accuracy, agreement_with_torch and samples_per_second")
+    p_eval.add_argument("--split", choices=("test", "val"), default="test",
+                        help="test (default), or val: the validation split the training run held out (the same "
+                             "--seed), to choose between models or --views without looking at the test split")
     p_eval.add_argument("--views", type=int, default=None, metavar="V",
                         help="classify every image by the sum of its first V views' scores (the image, then "
                              "one pixel up, down, left, right; V from 1 to 5): each view is a window of its "

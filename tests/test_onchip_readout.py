@@ -354,6 +354,11 @@ def test_cli_learns_a_readout_on_views_and_lava_runs_it_over_them(tmp_path, caps
     assert main(["evaluate", "--model", str(out), "--dataset", "digits", "--limit", "30", "--views", "1"]) == 0
     one = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
     assert one["views"] == 1 and one["accuracy_onchip_readout"] == pytest.approx(onchip["test_accuracy_one_view"])
+    # the validation split the run held out, as the run measured it
+    assert main(["evaluate", "--model", str(out), "--dataset", "digits", "--split", "val"]) == 0
+    held_out = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert held_out["split"] == "val" and held_out["samples"] == len(val)
+    assert held_out["accuracy_onchip_readout"] == pytest.approx(onchip["val_accuracy"])
     for flags, message in ((["--onchip-readout-views", "6"], "--onchip-readout-views: views must be an integer "
                                                              "from 1 to 5.*got 6"),
                            (["--onchip-readout-views", "0"], "got 0")):
