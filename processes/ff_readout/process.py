@@ -13,7 +13,7 @@ from lava_ff.views import check_views
 
 
 class FFReadout(AbstractProcess):
-    """Classifies every sample at the last step of its window.
+    """Classifies every sample at the last step of its window (of its last view's window).
 
     Window ``k``'s inputs arrive at time step ``latency + (k + 1) * period``
     (defaults: ``period = time_steps``, ``latency = 0``: the fused
