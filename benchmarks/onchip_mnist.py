@@ -108,7 +108,9 @@ def main(argv=None) -> list[dict]:
     p.add_argument("--readout-epochs", type=int, default=3, help="epochs of the host-trained readout")
     p.add_argument("--onchip-readout-epochs", type=int, default=0,
                    help="passes of on-chip readout learning after the FF passes (lava-ff train's; 0: none)")
-    p.add_argument("--onchip-readout-lr", type=float, default=32.0, help="its rule's rate, halved every pass")
+    p.add_argument("--onchip-readout-lr", type=float, default=32.0, help="its rule's rate")
+    p.add_argument("--onchip-readout-lr-decay", type=float, default=0.5,
+                   help="readout pass e runs at --onchip-readout-lr * this**e (default 0.5: halved every pass)")
     p.add_argument("--onchip-readout-views", type=int, default=1,
                    help="the readout learns on, and is scored over, this many views of each image (1-5)")
     p.add_argument("--onchip-readout-scale", type=float, default=READOUT_LOGIT_SCALE,
@@ -134,6 +136,7 @@ def main(argv=None) -> list[dict]:
                       "--seed", str(args.seed), "--readout-epochs", str(args.readout_epochs),
                       "--onchip-readout-epochs", str(args.onchip_readout_epochs),
                       "--onchip-readout-lr", str(args.onchip_readout_lr),
+                      "--onchip-readout-lr-decay", str(args.onchip_readout_lr_decay),
                       "--onchip-readout-scale", str(args.onchip_readout_scale),
                       "--onchip-readout-views", str(args.onchip_readout_views),
                       "--out", str(out), "--no-progress"]
