@@ -16,7 +16,8 @@ def atomic_path(path: str | os.PathLike, suffix: str = ".tmp") -> Iterator[Path]
     """Yield a temporary path beside ``path`` to write; on success the file is
     flushed to disk and renamed onto ``path`` (``os.replace``), on any failure
     (Ctrl-C included) it is removed and ``path`` stays as it was. ``suffix``
-    ends the temporary name (``np.savez`` needs ``.npz``)."""
+    ends the temporary name (``np.savez`` needs ``.npz``). The file gets the
+    mode ``open`` would give a new file (0666 less the umask)."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=suffix)
@@ -25,6 +26,13 @@ def atomic_path(path: str | os.PathLike, suffix: str = ".tmp") -> Iterator[Path]
         yield Path(tmp)
         with open(tmp, "rb+") as fh:
             os.fsync(fh.fileno())
+        os.chmod(tmp, _new_file_mode())  # mkstemp's 0600 would hide a shared model or checkpoint from its group
         os.replace(tmp, path)
     finally:
         Path(tmp).unlink(missing_ok=True)
+
+
+def _new_file_mode() -> int:
+    umask = os.umask(0)
+    os.umask(umask)
+    return 0o666 & ~umask

@@ -63,3 +63,21 @@ def test_run_rejects_bad_step_counts():
     for bad in (0, -3, 2.5, True):
         with pytest.raises(ValueError, match="num_steps"):
             session.run(bad)
+
+
+def test_atomic_writes_get_the_mode_a_new_file_gets(tmp_path):
+    """An atomically written file has the permissions ``open`` gives a new
+    file under the same umask, not the temporary file's 0600."""
+    import os
+
+    from lava_ff.fileio import atomic_path
+
+    old = os.umask(0o022)
+    try:
+        with atomic_path(tmp_path / "model.net") as tmp:
+            tmp.write_bytes(b"x")
+        with open(tmp_path / "plain", "w"):
+            pass
+    finally:
+        os.umask(old)
+    assert (tmp_path / "model.net").stat().st_mode & 0o777 == (tmp_path / "plain").stat().st_mode & 0o777 == 0o644
