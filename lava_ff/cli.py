@@ -259,6 +259,21 @@ def _in_features(dataset: str, shape) -> int:
     return int(shape[0]) if dataset == "nmnist" else int(np.prod(shape))
 
 
+def _checked_views(flag: str, views) -> int:
+    """``views`` given with ``flag``, or SystemExit naming both unless 1..5 (:func:`check_views`)."""
+    try:
+        return check_views(views)
+    except ValueError as err:
+        raise SystemExit(f"{flag}: {err}") from None
+
+
+def _require_images(flag: str, views: int, dataset: str, shape) -> None:
+    """SystemExit unless ``views`` is 1 or ``dataset``'s samples are images of ``shape`` (views move images)."""
+    if views > 1 and _in_features(dataset, shape) != int(np.prod(shape)):
+        raise SystemExit(f"{flag} {views}: views move images; {dataset} samples are spike trains of shape "
+                         f"{tuple(shape)}")
+
+
 def _config_from_args(args, in_features: int):
     from .config import FFConfig, NeuronParams
     from .onchip import ONCHIP_THRESHOLD
@@ -428,10 +443,7 @@ def cmd_train_onchip(args) -> dict:
     if not (np.isfinite(args.onchip_readout_scale) and args.onchip_readout_scale > 0):
         raise SystemExit(f"--onchip-readout-scale {args.onchip_readout_scale}: the logit scale must be a positive "
                          "number")
-    try:
-        check_views(args.onchip_readout_views)
-    except ValueError as err:
-        raise SystemExit(f"--onchip-readout-views: {err}") from None
+    _checked_views("--onchip-readout-views", args.onchip_readout_views)
     if args.onchip_readout_views > 1 and not args.onchip_readout_epochs:
         raise SystemExit(f"--onchip-readout-views {args.onchip_readout_views}: the views are those of the "
                          "readout learned on chip; add --onchip-readout-epochs N")
@@ -461,6 +473,7 @@ def cmd_train_onchip(args) -> dict:
         base = None
     train, val, test, shape = load_split(args.dataset, args.data, args.seed,
                                          time_steps=base.config.time_steps if base else args.time_steps)
+    _require_images("--onchip-readout-views", args.onchip_readout_views, args.dataset, shape)  # before any pass
     if base is None:
         cfg = _config_from_args(args, _in_features(args.dataset, shape))
         start, neuron, init = initial_weights(cfg), quantize_neuron(cfg.neuron), None
@@ -551,9 +564,6 @@ def _onchip_readout(args, cfg, weights, neuron, rules, tag, out, train_x, train_
     if not rules:
         return None
     views = args.onchip_readout_views
-    if views > 1 and _in_features(args.dataset, image_shape) != int(np.prod(image_shape)):
-        raise SystemExit(f"--onchip-readout-views {views}: views move images; {args.dataset} samples are "
-                         f"spike trains of shape {tuple(image_shape)}")
     task = ReadoutTask(tuple(weights), args.onchip_readout_scale, views=views,
                        image_shape=tuple(image_shape) if views > 1 else None)
     state = out / ONCHIP_READOUT_STATE
@@ -619,8 +629,9 @@ def trained_spec(model: str, net=None):
     :func:`load_trained` network, if loaded already), with the readout it
     learned on chip where it has one: a netx file's, or a training folder's
     ``onchip_readout.npy`` with the logit scale (and the views it learned
-    on) its readout state (or ``metrics.json``) records. A readout whose state names other FF weights
-    (the layers trained on after it) is left out, and said so."""
+    on) its readout state (or ``metrics.json``) records. A readout whose
+    state names other FF weights (the layers trained on after it) is left
+    out, and said so."""
     from .onchip import READOUT_LOGIT_SCALE, deployable_weights
     from .onchip_train import ONCHIP_READOUT_STATE, ReadoutTask, _load_state
     from .spec import NetworkSpec
@@ -682,10 +693,7 @@ def cmd_evaluate(args) -> dict:
     from .lava_net import build_lava_network, run_lava_inference
     from .train import prepare_inputs
 
-    try:
-        views = None if args.views is None else check_views(args.views)
-    except ValueError as err:
-        raise SystemExit(f"--views: {err}") from None
+    views = None if args.views is None else _checked_views("--views", args.views)
     if args.backend == "loihi2":
         _require_loihi2()
     net = load_trained(args.model)
@@ -698,9 +706,7 @@ def cmd_evaluate(args) -> dict:
         raise SystemExit(f"model expects {cfg.in_features} input features but {args.dataset} "
                          f"samples have {_in_features(args.dataset, shape)}")
     views = spec.views if views is None else views
-    if views > 1 and _in_features(args.dataset, shape) != int(np.prod(shape)):
-        raise SystemExit(f"--views {views}: views move images; {args.dataset} samples are spike trains of "
-                         f"shape {tuple(shape)}")
+    _require_images("--views", views, args.dataset, shape)
     if args.limit:
         test = test.subset(slice(0, args.limit))
     x, y = prepare_inputs(test.images, cfg), np.asarray(test.labels)

@@ -370,3 +370,18 @@ def test_cli_learns_a_readout_on_views_and_lava_runs_it_over_them(tmp_path, caps
     assert not (tmp_path / "bad").exists()
     with pytest.raises(SystemExit, match="--views: views must be an integer from 1 to 5.*got 9"):
         main(["evaluate", "--model", str(out), "--dataset", "digits", "--views", "9"])
+
+
+def test_views_on_spike_trains_are_refused_before_any_pass(nmnist_dir, tmp_path):
+    """Views move images: on N-MNIST's spike trains ``--onchip-readout-views``
+    is refused, naming the flag and the sample shape, before any FF pass
+    writes a state."""
+    from lava_ff.cli import main
+
+    out = tmp_path / "nmnist"
+    with pytest.raises(SystemExit, match=r"--onchip-readout-views 5: views move images; nmnist samples are spike "
+                                         r"trains of shape \(2312, 10\)"):
+        main(["train", "--dataset", "nmnist", "--data", str(nmnist_dir), "--backend", "lava-fixed", "--layers", "10",
+              "--limit", "10", "--onchip-readout-epochs", "1", "--onchip-readout-views", "5", "--out", str(out),
+              "--no-progress"])
+    assert not out.exists()
