@@ -31,6 +31,8 @@ def main(argv=None) -> dict:
     p.add_argument("--limit", type=int, default=None, help="first N test samples (default: all 10,000)")
     p.add_argument("--tags", default=",".join(TAGS))
     p.add_argument("--out", default=None, help="also write the JSON here")
+    p.add_argument("--predictions", default=None,
+                   help="also save every prediction table (torch and each tag) here, as .npz")
     args = p.parse_args(argv)
     net = load_trained(args.model)
     test = load_mnist(args.data, "test")
@@ -44,6 +46,7 @@ def main(argv=None) -> dict:
               "time_steps": net.config.time_steps,
               "torch": {**summarise_predictions(reference, y, reference), "samples_per_second": len(x) / torch_seconds}}
     spec = NetworkSpec.from_torch(net)
+    tables = {"torch": reference}
     for tag in args.tags.split(","):
         lava_net = build_lava_network(spec, x)
         run = run_lava_inference(lava_net, tag)
@@ -51,10 +54,13 @@ def main(argv=None) -> dict:
                        "samples_per_second": run["samples_per_second"],
                        "startup_seconds": run["startup_seconds"],
                        "build_seconds": lava_net.build_seconds}
+        tables[tag] = run["predictions"]
         print(json.dumps({tag: result[tag]}), flush=True)
     print(json.dumps(result))
     if args.out:
         Path(args.out).write_text(json.dumps(result, indent=2))
+    if args.predictions:
+        np.savez(args.predictions, **tables)
     return result
 
 

@@ -55,6 +55,8 @@ def main(argv=None) -> dict:
     p.add_argument("--limit", type=int, default=1000, help="test samples for predictions")
     p.add_argument("--spike-samples", type=int, default=1000, help="samples checked spike for spike")
     p.add_argument("--out", default=None, help="also write the JSON here")
+    p.add_argument("--predictions", default=None,
+                   help="also save the torch and netx prediction tables here, as .npz")
     args = p.parse_args(argv)
     net = load_trained(args.model)
     test = load_mnist(args.data, "test")
@@ -88,6 +90,8 @@ def main(argv=None) -> dict:
     print(json.dumps(result))
     if args.out:
         Path(args.out).write_text(json.dumps(result, indent=2))
+    if args.predictions:
+        np.savez(args.predictions, torch=reference, netx=pred)
     return result
 
 
