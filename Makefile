@@ -30,7 +30,8 @@ test: venv
 	$(VENV)/bin/pytest $(PYTEST_ARGS)
 
 lint: venv
-	$(VENV)/bin/ruff check lava_ff processes netx_export tests benchmarks
+	$(VENV)/bin/ruff check lava_ff processes netx_export tests benchmarks scripts
+	$(PY) scripts/lint_imports.py
 
 clean-venv:
 	rm -rf $(VENV)

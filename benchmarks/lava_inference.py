@@ -17,11 +17,12 @@ from pathlib import Path
 
 import numpy as np
 
-from lava_ff.cli import load_trained, summarise_predictions
+from lava_ff.artifacts import load_trained
+from lava_ff.cli.main import summarise_predictions
+from lava_ff.core.inputs import flatten_images
+from lava_ff.core.spec import NetworkSpec
 from lava_ff.datasets import load_mnist
-from lava_ff.lava_net import TAGS, build_lava_network, run_lava_inference
-from lava_ff.spec import NetworkSpec
-from lava_ff.train import flatten_images
+from lava_ff.lava.inference import TAGS, build_lava_network, run_lava_inference
 
 
 def main(argv=None) -> dict:

@@ -25,9 +25,10 @@ import torch
 from lava_ff.netx_export import export, load
 from lava_ff.netx_export.run import build_netx_network, run_netx_inference
 
-from lava_ff.cli import load_trained, summarise_predictions
+from lava_ff.artifacts import load_trained
+from lava_ff.cli.main import summarise_predictions
+from lava_ff.core.inputs import flatten_images
 from lava_ff.datasets import load_mnist
-from lava_ff.train import flatten_images
 
 
 @torch.no_grad()

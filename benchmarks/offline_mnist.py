@@ -94,10 +94,11 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from lava_ff.config import RULES, FFConfig
+from lava_ff.core.config import RULES, FFConfig
+from lava_ff.core.inputs import flatten_images
 from lava_ff.datasets import load_mnist
-from lava_ff.native import keep_freed_memory
-from lava_ff.train import Trainer, TrainSettings, evaluate_accuracy, flatten_images
+from lava_ff.offline.native import keep_freed_memory
+from lava_ff.offline.train import Trainer, TrainSettings, evaluate_accuracy
 
 
 def parse_overrides(items: list[str]) -> dict:

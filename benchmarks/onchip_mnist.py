@@ -83,12 +83,13 @@ from pathlib import Path
 
 import numpy as np
 
-from lava_ff.cli import load_trained
-from lava_ff.cli import main as cli_main
+from lava_ff.artifacts import load_trained
+from lava_ff.cli.main import main as cli_main
+from lava_ff.core.clock import MESSAGES
+from lava_ff.core.inputs import LABEL_NEGATIVES, flatten_images
+from lava_ff.core.rule import READOUT_LOGIT_SCALE
 from lava_ff.datasets import load_mnist
-from lava_ff.negatives import LABEL_NEGATIVES
-from lava_ff.onchip import MESSAGES, READOUT_LOGIT_SCALE
-from lava_ff.train import evaluate_accuracy, flatten_images
+from lava_ff.offline.train import evaluate_accuracy
 
 
 def main(argv=None) -> list[dict]:

@@ -1,7 +1,7 @@
 """Where does fixed-point on-chip learning lose to float? (a benchmark, not a test)
 
-Runs the numpy reference of the on-chip network (:func:`lava_ff.onchip.simulate_onchip_windows`,
-bit-identical to the step reference :func:`lava_ff.onchip.simulate_onchip` and faster)
+Runs the numpy reference of the on-chip network (:func:`lava_ff.onchip.reference.simulate_onchip_windows`,
+bit-identical to the step reference :func:`lava_ff.onchip.reference.simulate_onchip` and faster)
 on 784-500-500 (``--layers``) with the on-chip benchmark's defaults (threshold 32, theta 5,
 label repeat 20, pre-trace impulse 16), one pass over the first ``--samples``
 training images per rate in ``--rates`` (a new order and new negatives each
@@ -42,12 +42,14 @@ import time
 import numpy as np
 from tqdm.auto import tqdm
 
-from lava_ff.cli import load_split
-from lava_ff.config import FFConfig, NeuronParams, quantize_neuron
-from lava_ff.negatives import LABEL_NEGATIVES
-from lava_ff.onchip import ROUNDING_MODES, FFLearningRule, phase_windows, simulate_onchip_windows
-from lava_ff.onchip_train import initial_weights, onchip_network, onchip_wrong_labels
-from lava_ff.train import evaluate_accuracy, prepare_inputs, random_shift
+from lava_ff.core.config import FFConfig
+from lava_ff.core.inputs import LABEL_NEGATIVES, phase_windows, prepare_inputs
+from lava_ff.core.neuron import NeuronParams, quantize_neuron
+from lava_ff.core.rule import FFLearningRule
+from lava_ff.datasets import load_split
+from lava_ff.offline.train import evaluate_accuracy, random_shift
+from lava_ff.onchip.fit import initial_weights, onchip_network, onchip_wrong_labels
+from lava_ff.onchip.reference import ROUNDING_MODES, simulate_onchip_windows
 
 MODES = ("float",) + ROUNDING_MODES
 

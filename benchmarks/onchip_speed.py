@@ -1,7 +1,7 @@
 """How fast does on-chip learning run in Lava's simulator, and how fast could it? (a benchmark, not a test)
 
 Trains on the first ``--samples`` MNIST training images with the on-chip
-rule (:func:`lava_ff.onchip_lava.train_onchip`, from the offline
+rule (:func:`lava_ff.lava.learning.train_onchip`, from the offline
 initialisation) once per layer configuration in ``--layers`` and prints one
 JSON line each: samples/s and steps/s over the whole call (network build,
 compile, every chunk's weight read-back and, for ``hard``/``mixed``
@@ -33,13 +33,14 @@ import time
 
 import numpy as np
 
-from lava_ff.cli import load_split
-from lava_ff.config import FFConfig, NeuronParams, quantize_neuron
-from lava_ff.negatives import LABEL_NEGATIVES
-from lava_ff.onchip import MESSAGES, FFLearningRule, window_length
-from lava_ff.onchip_lava import ONCHIP_TAGS, train_onchip
-from lava_ff.onchip_train import initial_weights
-from lava_ff.train import prepare_inputs
+from lava_ff.core.clock import MESSAGES, window_length
+from lava_ff.core.config import FFConfig
+from lava_ff.core.inputs import LABEL_NEGATIVES, prepare_inputs
+from lava_ff.core.neuron import NeuronParams, quantize_neuron
+from lava_ff.core.rule import FFLearningRule
+from lava_ff.datasets import load_split
+from lava_ff.lava.learning import ONCHIP_TAGS, train_onchip
+from lava_ff.onchip.fit import initial_weights
 
 
 def main(argv=None) -> list[dict]:

@@ -29,10 +29,10 @@ import argparse
 import json
 import sys
 
-from lava_ff.cli import _layers
-from lava_ff.config import LR_DECAYS, SCHEDULES
-from lava_ff.native import keep_freed_memory
-from lava_ff.suite import METHODS, SUITE_DATASETS, SuiteSettings, check_names, run_suite, write_report
+from lava_ff.cli.main import _layers
+from lava_ff.core.config import LR_DECAYS, SCHEDULES
+from lava_ff.offline.native import keep_freed_memory
+from lava_ff.offline.suite import METHODS, SUITE_DATASETS, SuiteSettings, check_names, run_suite, write_report
 
 DEFAULT_DATA = {"mnist": "../shared/data/mnist", "nmnist": "../shared/data/nmnist-small"}
 

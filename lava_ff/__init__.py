@@ -1,7 +1,81 @@
-"""lava-ff: Forward-Forward learning for spiking neural networks on Lava / Loihi 2.
+"""lava-ff: Forward-Forward learning for spiking neural networks on Lava and Loihi 2.
 
-``import lava_ff`` stays light (numpy only); torch, lava and h5py are
-imported by the submodules that need them.
+The public API, loaded on first use (``import lava_ff`` imports numpy only;
+torch, Lava and h5py load with the names that need them)::
+
+    import lava_ff as ff
+    data = ff.load_dataset("digits")
+    net = ff.train(data, layers=(200, 200), epochs=2)
+    ff.evaluate(net, data, backend="lava-fixed")
+    ff.export(net, "model.net")
+
+The layers underneath: :mod:`lava_ff.core` (numpy: the neuron, the rule,
+goodness, inputs, the network spec), :mod:`lava_ff.offline` (torch
+training), :mod:`lava_ff.processes` (the Lava Processes),
+:mod:`lava_ff.lava` (Lava runs), :mod:`lava_ff.onchip` (on-chip learning
+epochs and its numpy reference), :mod:`lava_ff.netx_export` (netx HDF5),
+:mod:`lava_ff.artifacts` and :mod:`lava_ff.cli`.
 """
 
+from __future__ import annotations
+
+import importlib
+
 __version__ = "0.1.0"
+
+#: public name -> the module that defines it
+_EXPORTS = {
+    # data, training, evaluation, files
+    "load_dataset": "lava_ff.api",
+    "Dataset": "lava_ff.api",
+    "train": "lava_ff.api",
+    "evaluate": "lava_ff.api",
+    "export": "lava_ff.api",
+    "load": "lava_ff.api",
+    "netx_network": "lava_ff.api",
+    "Model": "lava_ff.api",
+    "Predictions": "lava_ff.api",
+    "Evaluation": "lava_ff.api",
+    "BACKENDS": "lava_ff.api",
+    # configuration
+    "FFConfig": "lava_ff.core.config",
+    "NeuronParams": "lava_ff.core.neuron",
+    "FixedNeuronParams": "lava_ff.core.neuron",
+    "FFLearningRule": "lava_ff.core.rule",
+    "NetworkSpec": "lava_ff.core.spec",
+    "TrainSettings": "lava_ff.offline.train",
+    # on-chip learning in Lava
+    "train_onchip": "lava_ff.lava.learning",
+    "train_onchip_readout": "lava_ff.lava.learning",
+    "OnChipReadout": "lava_ff.lava.learning",
+    "onchip_fit": "lava_ff.onchip.fit",
+    # errors
+    "LavaFFError": "lava_ff.core.errors",
+    "ConfigError": "lava_ff.core.errors",
+    "DatasetError": "lava_ff.core.errors",
+    "NetxFormatError": "lava_ff.core.errors",
+    "LavaRunError": "lava_ff.core.errors",
+    # the Lava Processes
+    "FFInput": "lava_ff.processes.ff_input.process",
+    "FFLayer": "lava_ff.processes.ff_layer.process",
+    "FFReadout": "lava_ff.processes.ff_readout.process",
+    "FFGoodnessMonitor": "lava_ff.processes.ff_monitor.process",
+    "FFPhaseInput": "lava_ff.processes.ff_phase_input.process",
+    "FFLearningDense": "lava_ff.processes.ff_learning_dense.process",
+    "FFLearningNeuron": "lava_ff.processes.ff_learning_neuron.process",
+    "FFReadoutNeuron": "lava_ff.processes.ff_readout_neuron.process",
+}
+
+__all__ = ["__version__", *_EXPORTS]
+
+
+def __getattr__(name: str):
+    if name in _EXPORTS:
+        value = getattr(importlib.import_module(_EXPORTS[name]), name)
+        globals()[name] = value  # later lookups skip this function
+        return value
+    raise AttributeError(f"module 'lava_ff' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_EXPORTS))

@@ -7,6 +7,9 @@ file and what is wrong with it.
 Static images come back as :class:`ImageSet` (``images`` float32 in [0, 1],
 shape ``(N, H, W)``; ``labels`` int64). Events come back as tonic-compatible
 structured arrays with fields ``x, y, t, p`` (``t`` in microseconds).
+
+:func:`load_split` splits any of them into train, validation and test, as
+the CLI and :func:`lava_ff.load_dataset` do.
 """
 
 from __future__ import annotations
@@ -21,24 +24,15 @@ from pathlib import Path
 
 import numpy as np
 
-from .fileio import atomic_path
+from lava_ff.core.errors import ConfigError, DatasetError
+from lava_ff.core.fileio import atomic_path
 
 __all__ = [
-    "DatasetError",
-    "find_shared_data",
-    "ImageSet",
-    "EventSet",
-    "EVENT_DTYPE",
-    "NMNIST_SENSOR",
-    "load_idx",
-    "load_mnist",
-    "load_digits",
-    "load_nmnist",
-    "read_bs2",
-    "validate_events",
-    "read_idx_file",
-    "MNIST_SHA256",
+    'EVENT_DTYPE', 'NMNIST_SENSOR', 'MNIST_SHA256', 'MNIST_MIRROR', 'DatasetError', 'ImageSet', 'EventSet',
+    'read_idx_file', 'load_idx', 'load_mnist', 'load_digits', 'validate_events', 'read_bs2', 'load_nmnist',
+    'find_shared_data', 'DATASETS', 'load_split',
 ]
+
 
 #: tonic's event dtype for 2-D sensors (``tonic.io.make_structured_array`` order).
 EVENT_DTYPE = np.dtype([("x", "<i8"), ("y", "<i8"), ("t", "<i8"), ("p", "<i8")])
@@ -63,10 +57,6 @@ _IDX_DTYPES = {
     0x0E: np.dtype(">f8"),
 }
 _SPLIT_PREFIX = {"train": "train", "test": "t10k"}
-
-
-class DatasetError(ValueError):
-    """A dataset file or directory is missing, malformed or inconsistent."""
 
 
 @dataclass(frozen=True)
@@ -370,3 +360,35 @@ def find_shared_data(name: str = "", start: str | os.PathLike | None = None) -> 
         if folder.is_dir():
             return folder
     return None
+
+DATASETS = ("digits", "mnist", "nmnist", "idx")
+
+
+def load_split(dataset: str, data: str | None, seed: int, val_fraction: float = 0.1,
+               time_steps: int = 10):
+    """(train, val, test, image_shape). N-MNIST comes as binned spike trains
+    ``[N, F, T]`` (``image_shape`` is then ``(F, T)``)."""
+    from lava_ff.core.inputs import bin_events
+
+    if dataset == "digits":
+        full = load_digits()
+        rest, test = full.split(0.2, seed=1234)  # fixed test split, never tuned on
+    elif dataset in ("mnist", "idx"):
+        if not data:
+            raise ConfigError(f"--dataset {dataset} needs --data DIR (a folder of idx files)")
+        rest, test = load_idx(data, "train"), load_idx(data, "test")
+    elif dataset == "nmnist":
+        if not data:
+            raise ConfigError("--dataset nmnist needs --data DIR (e.g. ../shared/data/nmnist-small)")
+        tr, te = load_nmnist(data, "train"), load_nmnist(data, "test")
+
+        def spike_trains(es):
+            # events binned into time_steps binary frames: [N, W*H*P, T], fed as spikes
+            trains = np.stack([bin_events(e, es.sensor_size, time_steps) for e in es.events])
+            return ImageSet(trains.astype(np.float32), es.labels, 10, es.name)
+
+        rest, test = spike_trains(tr), spike_trains(te)
+    else:
+        raise ConfigError(f"unknown dataset {dataset!r}; valid: {', '.join(DATASETS)}")
+    train, val = rest.split(val_fraction, seed=seed)
+    return train, val, test, rest.shape

@@ -1,4 +1,5 @@
-"""Matplotlib figures the CLI saves next to its metrics (headless backend)."""
+"""Matplotlib figures the CLI saves next to its metrics (headless backend).
+"""
 
 from __future__ import annotations
 
@@ -6,7 +7,8 @@ from pathlib import Path
 
 import numpy as np
 
-__all__ = ["plot_history", "plot_goodness_histograms"]
+__all__ = ['plot_history', 'plot_goodness_histograms']
+
 
 
 def _pyplot():

@@ -4,7 +4,7 @@ Training (Tang, "The Integrated Forward-Forward Algorithm"): 75% of the
 training set is corrupted, in four equal parts by default: clean, Gaussian
 noise, randomly dropped pixels, and pure noise with random labels.
 :func:`corrupt_training_set` builds that set. Early stopping uses a clean
-validation split (:class:`lava_ff.train.TrainSettings` ``patience``), and the
+validation split (:class:`lava_ff.offline.train.TrainSettings` ``patience``), and the
 clean test set gives the figure.
 
 Test time: :func:`robustness_curves` measures accuracy against the Gaussian
@@ -22,8 +22,11 @@ from collections.abc import Callable
 
 import numpy as np
 
-__all__ = ["CORRUPTIONS", "NOISE_STD", "DROP_PROB", "corrupt_training_set", "gaussian_noise",
-           "pixel_dropout", "robustness_curves", "check_fractions"]
+__all__ = [
+    'CORRUPTIONS', 'NOISE_STD', 'DROP_PROB', 'gaussian_noise', 'pixel_dropout', 'check_fractions',
+    'corrupt_training_set', 'robustness_curves',
+]
+
 
 #: the four parts of the corrupted training set, in order
 CORRUPTIONS = ("clean", "gaussian", "dropout", "noise_random_label")

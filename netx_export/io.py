@@ -12,18 +12,16 @@ import json
 from pathlib import Path
 
 import numpy as np
+from lava_ff.netx_export import schema
 
-from lava_ff.config import LOIHI2, FFConfig, FixedNeuronParams, dequantize_neuron
-from lava_ff.fileio import atomic_path
-from lava_ff.spec import NetworkSpec
-
-from . import schema
+from lava_ff.core.config import FFConfig
+from lava_ff.core.errors import NetxFormatError
+from lava_ff.core.fileio import atomic_path
+from lava_ff.core.loihi import LOIHI2
+from lava_ff.core.neuron import FixedNeuronParams, dequantize_neuron
+from lava_ff.core.spec import NetworkSpec
 
 __all__ = ["NetxFormatError", "export", "load"]
-
-
-class NetxFormatError(ValueError):
-    """A file that is not a netx network lava-ff can run."""
 
 
 def _write_str(group, key: str, value: str) -> None:

@@ -8,7 +8,7 @@ phase-shifted by one step per Dense layer (its synaptic delay). A
 goodness, and :class:`FFReadout` classifies. A network whose readout was
 learned on chip gets a second :class:`FFReadout` with that readout, on the
 same monitors' messages. With ``views`` > 1 every sample is shown as its
-first ``views`` views (:mod:`lava_ff.views`), one after another, and the
+first ``views`` views (:mod:`lava_ff.core.inputs`), one after another, and the
 readouts sum each column's scores over them.
 """
 
@@ -18,14 +18,13 @@ import time
 from dataclasses import dataclass
 
 import numpy as np
+from lava_ff.netx_export.io import load
 
-from lava_ff.lava_net import attach_readouts, onchip_predictions, spec_views
-from lava_ff.runtime import lava_session
-from lava_ff.spec import NetworkSpec
-from lava_ff.train import prepare_inputs
-from lava_ff.views import view_rows
-
-from .io import load
+from lava_ff.core.imports import quiet_import
+from lava_ff.core.inputs import prepare_inputs, view_rows
+from lava_ff.core.spec import NetworkSpec
+from lava_ff.lava.inference import attach_readouts, onchip_predictions, spec_views
+from lava_ff.lava.runtime import lava_session
 
 __all__ = ["NetxFFNetwork", "build_netx_network", "run_netx_inference", "run_config"]
 
@@ -76,10 +75,8 @@ def build_netx_network(path, data: np.ndarray, *, spec: NetworkSpec | None = Non
     the sum over every image's first ``views`` views (images of
     ``image_shape``); both default to the file's (:attr:`NetworkSpec.views`).
     """
-    from lava_ff.runtime import prepare_multiprocessing
-
-    prepare_multiprocessing()  # netx imports Lava's runtime; see lava_ff.processes
-    from lava.lib.dl import netx
+    import lava_ff.processes  # noqa: F401  (before netx: Lava chooses its start method first)
+    netx = quiet_import("lava.lib.dl.netx")
     from lava_ff.processes.ff_input.process import FFInput
     from lava_ff.processes.ff_monitor.process import FFGoodnessMonitor
 

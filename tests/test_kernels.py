@@ -4,9 +4,23 @@ import numpy as np
 import pytest
 import torch
 
-from lava_ff import kernels
-from lava_ff.config import LOIHI2, FFConfig, FixedNeuronParams, NeuronParams, quantize_neuron
-from lava_ff.model import FFLayer
+from lava_ff.core.clock import window_position
+from lava_ff.core.config import FFConfig
+from lava_ff.core.goodness import combined_scores, ff_loss, goodness, modulatory_factor, sigmoid, softplus
+from lava_ff.core.loihi import LOIHI2
+from lava_ff.core.neuron import (
+    CubaState,
+    FixedNeuronParams,
+    NeuronParams,
+    cuba_forward_fixed,
+    cuba_forward_float,
+    cuba_step_fixed,
+    dense_cuba_forward_fixed,
+    quantize_neuron,
+    rtz_shift,
+)
+from lava_ff.core.rule import three_factor_update
+from lava_ff.offline.model import FFLayer
 
 
 @pytest.fixture(autouse=True)
@@ -20,10 +34,10 @@ def test_current_decay_half_halves_the_current():
     params = FixedNeuronParams(vth=10_000, i_decay=2048, v_decay=0)
     a_in = np.zeros((1, 1, 4), np.int64)
     a_in[..., 0] = 100  # one input of 100 at t=0, nothing after
-    state = kernels.CubaState(np.zeros((1, 1), np.int64), np.zeros((1, 1), np.int64))
+    state = CubaState(np.zeros((1, 1), np.int64), np.zeros((1, 1), np.int64))
     currents = []
     for t in range(4):
-        _, state, _ = kernels.cuba_step_fixed(a_in[..., t], state, params)
+        _, state, _ = cuba_step_fixed(a_in[..., t], state, params)
         currents.append(int(state.u[0, 0]))
     first = 100 << LOIHI2.act_shift
     assert currents == [first, first // 2, first // 4, first // 8]
@@ -35,14 +49,14 @@ def test_spike_when_voltage_exceeds_threshold_and_reset():
     params = FixedNeuronParams(vth=2, i_decay=1, v_decay=0)
     a_in = np.zeros((1, 1, 3), np.int64)
     a_in[..., 0] = 1  # u = 64 after step 0, then decays by 1/4096 (rounds toward zero)
-    spikes = kernels.cuba_forward_fixed(a_in, params)
+    spikes = cuba_forward_fixed(a_in, params)
     # v: 64, 64+63=127, 127+63=190 > 128 -> spike at t=2
     assert spikes[0, 0].tolist() == [False, False, True]
 
 
 def test_rtz_shift_rounds_toward_zero():
     x = np.array([-7, -1, 1, 7], dtype=np.int64)
-    assert kernels.rtz_shift(x, 1).tolist() == [-3, 0, 0, 3]
+    assert rtz_shift(x, 1).tolist() == [-3, 0, 0, 3]
 
 
 @pytest.mark.parametrize("seed", [0, 1, 2])
@@ -54,11 +68,11 @@ def test_torch_layer_equals_numpy_float_and_fixed(seed):
     out, voltage = layer(torch.from_numpy(spikes_in))
     out, voltage = out.detach().numpy().astype(bool), voltage.detach().numpy()
     qw = layer.quantized_weight().detach().numpy().astype(np.float64)
-    ref_spikes, ref_voltage = kernels.cuba_forward_float(np.einsum("oi,bit->bot", qw, spikes_in), neuron)
+    ref_spikes, ref_voltage = cuba_forward_float(np.einsum("oi,bit->bot", qw, spikes_in), neuron)
     assert out.any() and not out.all()  # a test with no spikes proves nothing
     np.testing.assert_array_equal(out, ref_spikes)
     np.testing.assert_allclose(voltage, ref_voltage, rtol=0, atol=1e-6)
-    fixed = kernels.dense_cuba_forward_fixed(layer.integer_weight(), spikes_in, quantize_neuron(neuron))
+    fixed = dense_cuba_forward_fixed(layer.integer_weight(), spikes_in, quantize_neuron(neuron))
     np.testing.assert_array_equal(fixed, ref_spikes)
 
 
@@ -73,37 +87,37 @@ def test_goodness_kinds():
     spikes = np.zeros((1, 4, 10))
     spikes[0, 0, :5] = 1  # rate 0.5
     spikes[0, 1, :] = 1  # rate 1.0
-    assert kernels.goodness(spikes, "sum_sq_rate")[0] == pytest.approx(0.25 + 1.0)
-    assert kernels.goodness(spikes, "mean_sq_rate")[0] == pytest.approx((0.25 + 1.0) / 4)
+    assert goodness(spikes, "sum_sq_rate")[0] == pytest.approx(0.25 + 1.0)
+    assert goodness(spikes, "mean_sq_rate")[0] == pytest.approx((0.25 + 1.0) / 4)
     voltage = np.full((1, 4, 10), -1.0)
     voltage[0, 2] = 2.0  # (2 / threshold 1)^2 = 4 at every step; negatives clip to 0
-    assert kernels.goodness(spikes, "sum_sq_voltage", voltage)[0] == pytest.approx(4.0)
+    assert goodness(spikes, "sum_sq_voltage", voltage)[0] == pytest.approx(4.0)
 
 
 def test_ff_loss_is_stable_for_extreme_goodness():
     big = np.array([1e6])
     # positive term vanishes (g_pos >> theta); negative term is softplus(0 - 1)
-    assert kernels.ff_loss(big, np.array([0.0]), theta=1.0) == pytest.approx(kernels.softplus(-1.0))
-    assert np.isfinite(kernels.ff_loss(np.array([-1e6]), big, theta=1.0))
-    assert kernels.ff_loss(np.array([5.0]), np.array([1.0]), 1.0, "symba", 4.0) == pytest.approx(
+    assert ff_loss(big, np.array([0.0]), theta=1.0) == pytest.approx(softplus(-1.0))
+    assert np.isfinite(ff_loss(np.array([-1e6]), big, theta=1.0))
+    assert ff_loss(np.array([5.0]), np.array([1.0]), 1.0, "symba", 4.0) == pytest.approx(
         np.log1p(np.exp(-16.0)))
 
 
 def test_modulatory_factor_signs_and_decay():
     g = np.array([0.0, 10.0, 100.0])
-    m_pos = kernels.modulatory_factor(g, 10.0, positive=True)
-    m_neg = kernels.modulatory_factor(g, 10.0, positive=False)
+    m_pos = modulatory_factor(g, 10.0, positive=True)
+    m_neg = modulatory_factor(g, 10.0, positive=False)
     assert np.all(m_pos > 0) and np.all(m_neg < 0)
     assert m_pos[1] == pytest.approx(0.5) and m_neg[1] == pytest.approx(-0.5)
     assert m_pos[2] < 1e-30  # a confidently right positive sample stops learning
-    assert m_neg[0] == pytest.approx(-kernels.sigmoid(-10.0))
+    assert m_neg[0] == pytest.approx(-sigmoid(-10.0))
 
 
 def test_three_factor_update_is_outer_product_and_array_agnostic(rng):
     pre, post, m = rng.random((4, 3)), rng.random((4, 2)), np.array([1.0, -1.0, 0.5, 0.0])
     expected = sum(m[b] * np.outer(post[b], pre[b]) for b in range(4)) * 0.1 / 4
-    np.testing.assert_allclose(kernels.three_factor_update(pre, post, m, 0.1), expected)
-    got = kernels.three_factor_update(torch.tensor(pre), torch.tensor(post), torch.tensor(m), 0.1)
+    np.testing.assert_allclose(three_factor_update(pre, post, m, 0.1), expected)
+    got = three_factor_update(torch.tensor(pre), torch.tensor(post), torch.tensor(m), 0.1)
     np.testing.assert_allclose(got.numpy(), expected)
 
 
@@ -115,8 +129,8 @@ def test_three_factor_update_raises_goodness_for_positive_phase(rng):
     with torch.no_grad():
         out, _ = layer(spikes_in)
         g0 = out.mean(-1).pow(2).sum(-1)
-        m = torch.from_numpy(kernels.modulatory_factor(g0.numpy(), 50.0, positive=True))
-        layer.weight += kernels.three_factor_update(spikes_in.mean(-1), out.mean(-1), m.float(), 1.0)
+        m = torch.from_numpy(modulatory_factor(g0.numpy(), 50.0, positive=True))
+        layer.weight += three_factor_update(spikes_in.mean(-1), out.mean(-1), m.float(), 1.0)
         g1 = layer(spikes_in)[0].mean(-1).pow(2).sum(-1)
     assert g0.sum() > 0
     assert g1.mean() > g0.mean()
@@ -156,7 +170,7 @@ def test_threshold_snaps_to_the_vth_grid():
 
 
 def test_dequantize_neuron_inverts_quantize():
-    from lava_ff.config import dequantize_neuron
+    from lava_ff.core.neuron import dequantize_neuron
 
     fixed = FixedNeuronParams(vth=150, i_decay=1024, v_decay=123)
     assert quantize_neuron(dequantize_neuron(fixed)) == fixed
@@ -166,16 +180,16 @@ def test_dequantize_neuron_inverts_quantize():
 
 def test_window_position_counts_lava_time_steps_from_one():
     # windows of 4 steps: Lava steps 1-4 are window 0, step 5 opens window 1
-    assert [kernels.window_position(t, 4) for t in (1, 4, 5)] == [(0, 0), (0, 3), (1, 0)]
+    assert [window_position(t, 4) for t in (1, 4, 5)] == [(0, 0), (0, 3), (1, 0)]
     # two steps of latency: step 3 is the first step of window 0, steps before it are negative
-    assert kernels.window_position(3, 4, latency=2) == (0, 0)
-    assert kernels.window_position(2, 4, latency=2)[0] < 0
+    assert window_position(3, 4, latency=2) == (0, 0)
+    assert window_position(2, 4, latency=2)[0] < 0
 
 
 @pytest.mark.parametrize("native", ["1", "0"], ids=["compiled", "torch-loop"])
 @pytest.mark.parametrize("decays", [(0.25, 0.03), (0.0, 0.0), (1.0, 1.0), (0.6, 0.999)])
 def test_fast_cuba_dynamics_is_slayers_bit_for_bit(decays, native, monkeypatch):
-    """lava_ff.dynamics.cuba_dynamics (what FFLayer runs) against slayer's own
+    """lava_ff.offline.dynamics.cuba_dynamics (what FFLayer runs) against slayer's own
     ``cuba.Neuron.dynamics`` and spike function on random 8-bit-grid currents
     of both signs, decays at both ends included: identical current, voltage
     and spikes; the gradient of a loss on spikes and current together equals
@@ -183,7 +197,7 @@ def test_fast_cuba_dynamics_is_slayers_bit_for_bit(decays, native, monkeypatch):
     matches too, value and gradient of a loss on the spikes alone, and so
     do cuba_spikes' spikes, without and with a gradient. Both
     forward paths: the compiled kernel (where it builds) and the torch loop."""
-    from lava_ff.dynamics import cuba_dynamics, cuba_integrate, cuba_spikes, cuba_voltage
+    from lava_ff.offline.dynamics import cuba_dynamics, cuba_integrate, cuba_spikes, cuba_voltage
 
     monkeypatch.setenv("LAVA_FF_NATIVE", native)
 
@@ -223,14 +237,14 @@ def test_fast_cuba_dynamics_is_slayers_bit_for_bit(decays, native, monkeypatch):
 
 
 def test_compiled_cuba_kernel_equals_the_torch_loop_bit_for_bit(monkeypatch):
-    """The compiled integrator (lava_ff.native) against the torch loop on
+    """The compiled integrator (lava_ff.offline.native) against the torch loop on
     drives far above and below the threshold, both dtypes, with and without
     the current, odd shapes (fewer neurons than one block, more than one,
     one step, no steps) and a NaN, which both carry through."""
     import shutil
 
-    from lava_ff import native
-    from lava_ff.dynamics import cuba_integrate
+    from lava_ff.offline import native
+    from lava_ff.offline.dynamics import cuba_integrate
 
     if shutil.which("c++") is None and shutil.which("g++") is None:
         pytest.skip("no C++ compiler: the compiled kernel cannot be built here")
@@ -265,7 +279,7 @@ def test_spike_product_sums_weight_columns_exactly():
     """model.spike_product: on sparse 0/1 spikes the column sums equal the
     dense product bit for bit (8-bit-grid weights); dense, graded or
     gradient-carrying inputs take the dense product."""
-    from lava_ff.model import spike_product
+    from lava_ff.offline.model import spike_product
 
     generator = torch.Generator().manual_seed(1)
     weight = torch.randint(-127, 128, (30, 50), generator=generator).float() * 2 / 64
@@ -282,27 +296,27 @@ def test_spike_product_sums_weight_columns_exactly():
 
 
 def test_combined_scores_add_each_layers_label_log_likelihood_to_the_readout_log_softmax():
-    """kernels.combined_scores: softmax and symba losses read goodness as
+    """combined_scores: softmax and symba losses read goodness as
     logits (alpha G), softplus as log sigmoid(G - theta); the readout adds
     its log-softmax. Values worked out here by hand."""
     per_layer = np.array([[[1.0, 3.0]], [[2.0, 0.0]]])  # 2 layers, 1 sample, 2 labels
     logits = np.array([[0.0, np.log(3.0)]])  # readout: p = (1/4, 3/4)
     readout_ll = np.log([0.25, 0.75])
     for loss in ("softmax", "symba"):
-        out = kernels.combined_scores(per_layer, logits, loss, theta=5.0, alpha=0.5)
+        out = combined_scores(per_layer, logits, loss, theta=5.0, alpha=0.5)
         np.testing.assert_allclose(out[0], 0.5 * np.array([3.0, 3.0]) + readout_ll)
         assert out.argmax() == 1  # goodness ties; the readout decides
-    out = kernels.combined_scores(per_layer, logits, "softplus", theta=2.0, alpha=0.5)
+    out = combined_scores(per_layer, logits, "softplus", theta=2.0, alpha=0.5)
     sig = lambda g: 1.0 / (1.0 + np.exp(2.0 - g))  # noqa: E731
     np.testing.assert_allclose(out[0], np.log(sig(np.array([1.0, 3.0])) * sig(np.array([2.0, 0.0]))) + readout_ll)
-    huge = kernels.combined_scores(per_layer * 1e4, logits * 1e4, "softplus", theta=2.0, alpha=1.0)
+    huge = combined_scores(per_layer * 1e4, logits * 1e4, "softplus", theta=2.0, alpha=1.0)
     assert np.all(np.isfinite(huge))  # stable far from theta and for large logits
     with pytest.raises(ValueError, match="unknown loss 'hinge'; valid: softplus, symba, softmax"):
-        kernels.combined_scores(per_layer, logits, "hinge", 1.0, 1.0)
+        combined_scores(per_layer, logits, "hinge", 1.0, 1.0)
 
 
 def test_spike_rate_has_the_values_and_gradient_of_the_mean():
-    from lava_ff.model import spike_rate
+    from lava_ff.offline.model import spike_rate
 
     generator = torch.Generator().manual_seed(2)
     spikes = (torch.rand(3, 4, 6, generator=generator) < 0.4).float()
@@ -328,7 +342,7 @@ def test_without_a_compiler_the_torch_loop_runs_after_one_warning(tmp_path):
     import sys
 
     code = ("import warnings, torch\n"
-            "from lava_ff.dynamics import cuba_integrate\n"
+            "from lava_ff.offline.dynamics import cuba_integrate\n"
             "with warnings.catch_warnings(record=True) as caught:\n"
             "    warnings.simplefilter('always')\n"
             "    a = cuba_integrate(torch.full((5, 3), 0.7), 1024, 123, 64, 1.0, False)\n"
@@ -358,7 +372,7 @@ def test_keep_freed_memory_applies_on_glibc_linux():
     import platform
     import sys
 
-    from lava_ff.native import keep_freed_memory
+    from lava_ff.offline.native import keep_freed_memory
 
     glibc = sys.platform.startswith("linux") and platform.libc_ver()[0] == "glibc"
     assert keep_freed_memory() is glibc

@@ -10,11 +10,11 @@ import numpy as np
 import pytest
 from lava.magma.core.run_configs import Loihi2SimCfg
 
-from lava_ff.config import FFConfig, FixedNeuronParams, quantize_neuron
-from lava_ff.kernels import cuba_forward_float, dense_cuba_forward_fixed
-from lava_ff.lava_net import build_lava_network, run_lava_inference
-from lava_ff.runtime import lava_session
-from lava_ff.spec import NetworkSpec
+from lava_ff.core.config import FFConfig
+from lava_ff.core.neuron import FixedNeuronParams, cuba_forward_float, dense_cuba_forward_fixed, quantize_neuron
+from lava_ff.core.spec import NetworkSpec
+from lava_ff.lava.inference import build_lava_network, run_lava_inference
+from lava_ff.lava.runtime import lava_session
 
 TAGS = ("floating_pt", "fixed_pt")
 
@@ -95,7 +95,7 @@ def test_layer_matches_numpy_kernel_with_window_resets(rng, select_tag):
 @pytest.fixture(scope="module")
 def small_network():
     """A random 64-30-20 torch network on digits-sized inputs, and 12 samples."""
-    from lava_ff.model import FFNetwork
+    from lava_ff.offline.model import FFNetwork
 
     cfg = FFConfig(in_features=64, layer_sizes=(30, 20), time_steps=8, weight_scale=1.0, seed=3)
     net = FFNetwork(cfg)
@@ -196,7 +196,7 @@ def test_network_spec_and_input_refuse_mismatches(small_network):
 
 def test_spike_train_inputs_stream_into_lava_like_torch():
     """Binned event data ([N, F, T] spikes) goes into Lava as spikes, label attached."""
-    from lava_ff.model import FFNetwork
+    from lava_ff.offline.model import FFNetwork
 
     cfg = FFConfig(in_features=40, layer_sizes=(24,), time_steps=6, encoding="spikes", weight_scale=1.0, seed=2)
     net = FFNetwork(cfg)

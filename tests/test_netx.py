@@ -7,13 +7,14 @@ import pytest
 import torch
 from lava_ff.netx_export import NetxFormatError, export, load, schema
 
-from lava_ff.config import FFConfig
-from lava_ff.spec import NetworkSpec
+from lava_ff.core.config import FFConfig
+from lava_ff.core.spec import NetworkSpec
+from lava_ff.offline.model import FFNetwork
 
 
 @pytest.fixture(scope="module")
 def small_net():
-    from lava_ff.model import FFNetwork
+    from lava_ff.offline.model import FFNetwork
 
     cfg = FFConfig(in_features=64, layer_sizes=(30, 20), time_steps=8, weight_scale=1.0, seed=3)
     return FFNetwork(cfg)
@@ -95,7 +96,7 @@ def test_onchip_readout_round_trips_and_netx_predicts_what_the_host_computes(sma
     unchanged."""
     from lava_ff.netx_export.run import build_netx_network, run_netx_inference
 
-    from lava_ff.onchip_train import onchip_readout_predictions
+    from lava_ff.onchip.fit import onchip_readout_predictions
 
     spec = with_onchip_readout(NetworkSpec.from_torch(small_net))
     path = export(spec, tmp_path / "model.net")
@@ -130,8 +131,8 @@ def test_views_run_in_lava_and_netx_as_the_host_sums_them(small_net, backend, tm
 
     from lava_ff.netx_export.run import build_netx_network, run_netx_inference
 
-    from lava_ff.lava_net import build_lava_network, run_lava_inference
-    from lava_ff.onchip_train import onchip_readout_predictions
+    from lava_ff.lava.inference import build_lava_network, run_lava_inference
+    from lava_ff.onchip.fit import onchip_readout_predictions
 
     spec = with_onchip_readout(NetworkSpec.from_torch(small_net))
     x = np.random.default_rng(6).random((4, 64)).astype(np.float32)
@@ -167,7 +168,7 @@ def test_damaged_onchip_readouts_are_named(small_net, tmp_path):
         replace(spec, onchip_readout_scale=None)
     with pytest.raises(ValueError, match=r"on-chip readout weights has shape \(10, 3\), expected \(10, 50\)"):
         replace(spec, onchip_readout=np.zeros((10, 3), np.int64))
-    from lava_ff.lava_net import build_lava_network
+    from lava_ff.lava.inference import build_lava_network
 
     with pytest.raises(ValueError, match="on-chip readout reads the neutral-label window: build with neutral=True"):
         build_lava_network(spec, np.zeros((2, 64), np.float32), neutral=False)
@@ -232,7 +233,7 @@ def test_loads_a_lava_dl_slayer_export_spike_for_spike(tmp_path):
     assert ours.sum() > 10
     np.testing.assert_array_equal(ours, out.numpy().astype(bool))
     # a lava-dl network becomes an FF network that can be fine-tuned offline
-    assert spec.to_torch().layers[0].integer_weight().tolist() == spec.weights[0].tolist()
+    assert FFNetwork.from_spec(spec).layers[0].integer_weight().tolist() == spec.weights[0].tolist()
 
 
 # ------------------------------------------------------------------ bad files
@@ -307,8 +308,8 @@ def test_netx_builds_after_the_start_method_was_fixed(tmp_path):
     code = textwrap.dedent(f"""
         import multiprocessing, numpy as np
         multiprocessing.RLock()
-        from lava_ff.config import FFConfig
-        from lava_ff.model import FFNetwork
+        from lava_ff.core.config import FFConfig
+        from lava_ff.offline.model import FFNetwork
         from lava_ff.netx_export import export
         from lava_ff.netx_export.run import build_netx_network
         net = FFNetwork(FFConfig(in_features=8, layer_sizes=(4,), time_steps=3))

@@ -8,18 +8,16 @@ from dataclasses import replace
 
 import numpy as np
 import pytest
+from lava_ff.processes.learning_rule import check_rule_string, lava_learning_rule
 
-from lava_ff.config import FFConfig, quantize_neuron, quantize_weights
-from lava_ff.kernels import ff_post_factors, modulatory_factor, pre_trace_step
-from lava_ff.onchip import (
-    FFLearningRule,
-    check_rule_string,
-    deployable_weights,
-    phase_windows,
-    simulate_onchip,
-    simulate_onchip_windows,
-    window_length,
-)
+from lava_ff.core.clock import window_length
+from lava_ff.core.config import FFConfig
+from lava_ff.core.goodness import modulatory_factor
+from lava_ff.core.inputs import phase_windows
+from lava_ff.core.loihi import quantize_weights
+from lava_ff.core.neuron import quantize_neuron
+from lava_ff.core.rule import FFLearningRule, deployable_weights, ff_post_factors, pre_trace_step
+from lava_ff.onchip.reference import simulate_onchip, simulate_onchip_windows
 
 TAGS = ["floating_pt", "fixed_pt"]
 
@@ -39,8 +37,8 @@ def run_lava(tag, cfg, weights, rule, x, y, negative, steps, tmp_path, *, engine
     ``traces``, each synapse's pre-traces ``x1``)."""
     from lava.magma.core.run_configs import Loihi2SimCfg
 
-    from lava_ff.onchip_lava import build_learning_network
-    from lava_ff.runtime import lava_session
+    from lava_ff.lava.learning import build_learning_network
+    from lava_ff.lava.runtime import lava_session
 
     net = build_learning_network(cfg, weights, quantize_neuron(cfg.neuron), rule, x, y, negative,
                                  snapshot_dir=tmp_path, log_windows=2 * len(x), engine=engine,
@@ -69,9 +67,9 @@ def test_rule_strings_give_float_and_fixed_the_same_effective_rate():
     # and both are learning_rate * x * rate*|m| with x = x1/128 and y = gain/128 * rate*|m| * 128
     assert floating == pytest.approx(rule.realised_rate * (x1 / 128) * (y / rule.gain))
     assert rule.realised_rate == pytest.approx(16.0)
-    fixed_rule = rule.lava_rule(fixed=True)
+    fixed_rule = lava_learning_rule(rule, fixed=True)
     assert fixed_rule.x1_impulse == 16 and fixed_rule.x1_tau == 4 and fixed_rule.t_epoch == 1
-    assert rule.lava_rule(fixed=False).x1_impulse == pytest.approx(16 / 128)
+    assert lava_learning_rule(rule, fixed=False).x1_impulse == pytest.approx(16 / 128)
     assert "u0*x1*y2" in rule.dw(fixed=True) and "u0*x1*y3" in rule.dw(fixed=True)
 
 
@@ -155,7 +153,7 @@ def test_reference_learning_separates_positive_from_negative_goodness(rng):
 def test_learned_network_is_the_offline_T_step_network(rng):
     """No learning (phase 0 everywhere): each layer's window goodness equals
     the offline integer forward pass of the same window."""
-    from lava_ff.spec import NetworkSpec
+    from lava_ff.core.spec import NetworkSpec
 
     cfg, weights, x, y, negative = small_problem(rng, samples=2)
     windows = np.concatenate([phase_windows(x[i], y[i], negative[i], cfg) for i in range(2)])
@@ -224,8 +222,8 @@ def test_window_simulator_refuses_more_layers_than_window_steps(rng):
 def test_initial_weights_scale_with_the_threshold():
     """A higher threshold multiplies the start weights by it (same dynamics,
     more of the 8-bit range): within the two grids' rounding, and clamped."""
-    from lava_ff.config import NeuronParams
-    from lava_ff.onchip_train import initial_weights
+    from lava_ff.core.neuron import NeuronParams
+    from lava_ff.onchip.fit import initial_weights
 
     base = FFConfig(in_features=30, layer_sizes=(16, 8), time_steps=5, theta=1.0, seed=3)
     w1 = initial_weights(base)
@@ -244,9 +242,9 @@ def test_offline_model_moves_to_the_onchip_threshold_with_the_same_goodness(rng)
     counted; a bad threshold is refused naming it."""
     import torch
 
-    from lava_ff.config import LOIHI2
-    from lava_ff.model import FFNetwork
-    from lava_ff.onchip_train import onchip_network, to_onchip_threshold
+    from lava_ff.core.loihi import LOIHI2
+    from lava_ff.offline.model import FFNetwork
+    from lava_ff.onchip.fit import onchip_network, to_onchip_threshold
 
     cfg = FFConfig(in_features=20, layer_sizes=(12, 8), num_classes=3, time_steps=6, theta=0.5, seed=1)
     net = FFNetwork(cfg)
@@ -296,9 +294,9 @@ def test_hard_negatives_are_chosen_per_chunk_from_the_weights_learned_so_far(rng
     negatives. The step network is read back mid-pipeline (the reference
     stopped at that step: the last layer has not yet learned from the last
     window); the window network after every layer learned all of chunk 1."""
-    from lava_ff.negatives import hard_negative_labels
-    from lava_ff.onchip_lava import train_onchip
-    from lava_ff.onchip_train import onchip_network
+    from lava_ff.core.inputs import hard_negative_labels
+    from lava_ff.lava.learning import train_onchip
+    from lava_ff.onchip.fit import onchip_network
 
     cfg, weights, x, y, _ = small_problem(rng, samples=6)
     cfg = replace(cfg, negatives="hard")
@@ -310,7 +308,8 @@ def test_hard_negatives_are_chosen_per_chunk_from_the_weights_learned_so_far(rng
     negative = np.concatenate([first, second])
     want = reference(cfg, weights, rule, x, y, negative, fixed=False).weights
     run = train_onchip(cfg, weights, neuron, rule, x, y, tag="floating_pt", rng=rng, samples_per_run=3,
-                       progress=False, timeout=300, messages=messages)
+                       progress=False, timeout=300, messages=messages,
+                       label_scores=lambda learned, xs: onchip_network(cfg, learned, neuron).label_scores(xs))
     for got, ref, start in zip(run["weights"], want, weights, strict=True):
         assert np.abs(ref - start).max() > 1, "the reference must have learned something"
         np.testing.assert_allclose(got, ref, rtol=0, atol=1e-9)
@@ -325,8 +324,8 @@ def test_input_reads_each_block_of_negatives_the_host_sets(rng, tmp_path):
     fixed up front learn; bad blocks are refused by name."""
     from lava.magma.core.run_configs import Loihi2SimCfg
 
-    from lava_ff.onchip_lava import build_learning_network
-    from lava_ff.runtime import lava_session
+    from lava_ff.lava.learning import build_learning_network
+    from lava_ff.lava.runtime import lava_session
 
     cfg, weights, x, y, negative = small_problem(rng, samples=4)
     negative = np.array([1, 2, 0, 2])  # y = 0, 1, 2, 0
@@ -385,13 +384,13 @@ def test_streamlined_bookkeeping_equals_lavas_engine(tag, rng, tmp_path):
     spikes. In fixed point the updates are fractional, so the weights also
     pin the stochastic rounding to the same random numbers; the fifth
     sample stops mid-window, with traces in flight."""
-    from lava_ff.onchip import post_synaptic_ports
+    from lava_ff.processes.learning_rule import post_synaptic_ports
 
     cfg, weights, x, y, negative = small_problem(rng, samples=5)
     rule = FFLearningRule(learning_rate=16.0, pre_trace_impulse=32)
-    assert post_synaptic_ports(rule.lava_rule(fixed=True)) == ("s_in_y2", "s_in_y3")
+    assert post_synaptic_ports(lava_learning_rule(rule, fixed=True)) == ("s_in_y2", "s_in_y3")
     steps = 4 * 2 * window_length(cfg.time_steps) + 5
-    from lava_ff.onchip_lava import build_learning_network
+    from lava_ff.lava.learning import build_learning_network
 
     for engine, window in (("streamlined", (cfg.time_steps, 2)), ("lava", None)):
         net = build_learning_network(cfg, weights, quantize_neuron(cfg.neuron), rule, x, y, negative,
@@ -425,8 +424,8 @@ def test_window_messages_learn_what_the_step_network_learns(tag, rng, tmp_path):
     numbers."""
     from lava.magma.core.run_configs import Loihi2SimCfg
 
-    from lava_ff.onchip_lava import build_learning_network
-    from lava_ff.runtime import lava_session
+    from lava_ff.lava.learning import build_learning_network
+    from lava_ff.lava.runtime import lava_session
 
     cfg, weights, x, y, negative = small_problem(rng, samples=5)
     rule = FFLearningRule(learning_rate=16.0, pre_trace_impulse=32)
@@ -464,8 +463,7 @@ def test_lava_learning_raises_positive_over_negative_goodness(tag, rng, tmp_path
 
 def test_post_synaptic_ports_are_the_ones_the_rule_reads():
     from lava.magma.core.learning.learning_rule import Loihi3FLearningRule
-
-    from lava_ff.onchip import post_synaptic_ports
+    from lava_ff.processes.learning_rule import post_synaptic_ports
 
     def ports(dw):
         return post_synaptic_ports(Loihi3FLearningRule(dw=dw, x1_impulse=16, x1_tau=4, t_epoch=1))
@@ -524,7 +522,7 @@ def test_learning_processes_refuse_bad_input(rng, tmp_path):
     with pytest.raises(ValueError, match="no samples"):
         FFPhaseInput(data=np.zeros((0, 20, cfg.time_steps)), labels=y[:0], negative_labels=negative[:0],
                      config=cfg)
-    from lava_ff.onchip_lava import build_learning_network
+    from lava_ff.lava.learning import build_learning_network
 
     with pytest.raises(FileNotFoundError, match="snapshot_dir '.*missing' is not a directory"):
         build_learning_network(cfg, weights, neuron, rule, x, y, negative, snapshot_dir=tmp_path / "missing")
@@ -545,7 +543,7 @@ def test_learning_processes_refuse_bad_input(rng, tmp_path):
 
 
 def test_fixed_training_refuses_fractional_weights(rng):
-    from lava_ff.onchip_lava import train_onchip
+    from lava_ff.lava.learning import train_onchip
 
     cfg, weights, x, y, _ = small_problem(rng)
     weights = [w + 0.25 for w in weights]
@@ -561,7 +559,7 @@ def test_fixed_training_refuses_fractional_weights(rng):
                                           (0.25, "learning_rate=0.03125 underflows")])
 def test_onchip_fit_refuses_a_bad_rate_decay_before_training(rng, tmp_path, decay, match):
     """Epochs 0..2 at 0.5 * decay**e: 0.25 makes the last one underflow."""
-    from lava_ff.onchip_train import onchip_fit
+    from lava_ff.onchip.fit import onchip_fit
 
     cfg, weights, x, y, _ = small_problem(rng)
     with warnings.catch_warnings():
@@ -578,8 +576,10 @@ def test_cli_onchip_training_resume_continual_and_export(tmp_path, capsys):
 
     import torch
 
-    from lava_ff.cli import load_split, load_trained, main
-    from lava_ff.train import flatten_images
+    from lava_ff.artifacts import load_trained
+    from lava_ff.cli.main import main
+    from lava_ff.core.inputs import flatten_images
+    from lava_ff.datasets import load_split
 
     out = tmp_path / "onchip"
     common = ["--dataset", "digits", "--layers", "20", "--theta", "1", "--limit", "30", "--no-progress",
@@ -649,9 +649,9 @@ def test_cli_continual_learning_from_an_offline_model_of_other_classes(tmp_path,
     new classes; flags that would be ignored are refused."""
     import json
 
-    import lava_ff.onchip_train as onchip_train
-    from lava_ff.cli import main
-    from lava_ff.train import Trainer
+    import lava_ff.onchip.fit as onchip_train
+    from lava_ff.cli.main import main
+    from lava_ff.offline.train import Trainer
 
     seen = {}
     fit, onchip_fit = Trainer.fit, onchip_train.onchip_fit
@@ -705,7 +705,8 @@ def test_cli_continual_learning_from_an_offline_model_of_other_classes(tmp_path,
 
 
 def test_class_subset_keeps_the_classes_and_replays_others_at_random():
-    from lava_ff.cli import _class_subset, load_split
+    from lava_ff.cli.main import _class_subset
+    from lava_ff.datasets import load_split
 
     train = load_split("digits", None, 0)[0]
     labels = np.asarray(train.labels)
@@ -724,7 +725,7 @@ def test_class_subset_keeps_the_classes_and_replays_others_at_random():
 def test_cli_onchip_negatives_mixed_runs_and_hybrid_is_refused(tmp_path):
     import json
 
-    from lava_ff.cli import main
+    from lava_ff.cli.main import main
 
     common = ["--dataset", "digits", "--layers", "20", "--theta", "1", "--limit", "20", "--no-progress",
               "--samples-per-run", "10", "--onchip-lr", "8", "--pre-trace-impulse", "4", "--epochs", "1"]

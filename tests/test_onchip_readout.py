@@ -5,16 +5,14 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from lava_ff.config import FFConfig, quantize_neuron, quantize_weights
-from lava_ff.kernels import readout_logits, readout_post_factors, sigmoid
-from lava_ff.onchip import (
-    READOUT_LOGIT_SCALE,
-    FFLearningRule,
-    hidden_window_spikes,
-    readout_window,
-    simulate_readout_windows,
-    window_length,
-)
+from lava_ff.core.clock import window_length
+from lava_ff.core.config import FFConfig
+from lava_ff.core.goodness import sigmoid
+from lava_ff.core.inputs import readout_window
+from lava_ff.core.loihi import quantize_weights
+from lava_ff.core.neuron import quantize_neuron
+from lava_ff.core.rule import READOUT_LOGIT_SCALE, FFLearningRule, readout_logits, readout_post_factors
+from lava_ff.onchip.reference import hidden_window_spikes, simulate_readout_windows
 
 TAGS = ["floating_pt", "fixed_pt"]
 
@@ -40,8 +38,8 @@ def run_lava(tag, cfg, weights, readout, rule, x, y, tmp_path, *, messages="step
     """The learned readout weights and the readout's prediction per window."""
     from lava.magma.core.run_configs import Loihi2SimCfg
 
-    from lava_ff.onchip_lava import OnChipReadout, build_learning_network
-    from lava_ff.runtime import lava_session
+    from lava_ff.lava.learning import OnChipReadout, build_learning_network
+    from lava_ff.lava.runtime import lava_session
 
     net = build_learning_network(cfg, weights, quantize_neuron(cfg.neuron), rule, x, y, None,
                                  snapshot_dir=tmp_path, log_windows=len(x), messages=messages,
@@ -97,8 +95,8 @@ def test_host_readout_scores_are_the_fixed_reference_scores(rng):
     torch network's spike counts times the readout) equals the readout
     neuron's score in the fixed reference, window by window, for weights on
     the even grid."""
-    from lava_ff.onchip import deployable_weights
-    from lava_ff.onchip_train import onchip_readout_scores
+    from lava_ff.core.rule import deployable_weights
+    from lava_ff.onchip.fit import onchip_readout_scores
 
     cfg, weights, x, y, readout = readout_problem(rng, samples=6)
     readout = deployable_weights(rng.integers(-200, 200, readout.shape))
@@ -157,7 +155,7 @@ def test_window_messages_learn_the_readout_the_step_network_learns(tag, rng, tmp
 
 def test_train_onchip_readout_reads_back_every_chunk(rng):
     """Two chunks: the callback sees the readout after each, the last is the result."""
-    from lava_ff.onchip_lava import OnChipReadout, train_onchip_readout
+    from lava_ff.lava.learning import OnChipReadout, train_onchip_readout
 
     cfg, weights, x, y, readout = readout_problem(rng, samples=4)
     rule = FFLearningRule(learning_rate=16.0, pre_trace_impulse=32)
@@ -179,7 +177,7 @@ def test_readout_processes_and_reference_refuse_bad_input(rng, tmp_path):
     from lava_ff.processes.ff_phase_input.process import FFPhaseInput
     from lava_ff.processes.ff_readout_neuron.process import FFReadoutNeuron
 
-    from lava_ff.onchip_lava import OnChipReadout, build_learning_network
+    from lava_ff.lava.learning import OnChipReadout, build_learning_network
 
     cfg, weights, x, y, readout = readout_problem(rng)
     rule = FFLearningRule(learning_rate=16.0, pre_trace_impulse=32)
@@ -223,9 +221,10 @@ def test_cli_learns_an_onchip_readout_resumes_it_and_refuses_bad_flags(tmp_path,
     are refused naming the value."""
     import json
 
-    from lava_ff.cli import load_split, main
-    from lava_ff.onchip_train import ONCHIP_READOUT_STATE, _load_state, onchip_readout_accuracy
-    from lava_ff.train import flatten_images
+    from lava_ff.cli.main import main
+    from lava_ff.core.inputs import flatten_images
+    from lava_ff.datasets import load_split
+    from lava_ff.onchip.fit import ONCHIP_READOUT_STATE, load_state, onchip_readout_accuracy
 
     out = tmp_path / "onchip"
     common = ["--dataset", "digits", "--layers", "20", "--theta", "1", "--limit", "30", "--no-progress",
@@ -262,7 +261,7 @@ def test_cli_learns_an_onchip_readout_resumes_it_and_refuses_bad_flags(tmp_path,
         assert lava["accuracy_onchip_readout"] == pytest.approx(metrics["test_accuracy_onchip_readout"]), backend
         assert lava["accuracy_onchip_combined"] == pytest.approx(metrics["test_accuracy_onchip_combined"]), backend
         assert lava["agreement_onchip_readout_with_host"] == lava["agreement_onchip_combined_with_host"] == 1.0
-    assert _load_state(out / ONCHIP_READOUT_STATE, 1)["epoch"] == 2
+    assert load_state(out / ONCHIP_READOUT_STATE, 1)["epoch"] == 2
     # a readout stopped after its first pass resumes at the second and learns what one run learns
     # (every pass starts a new Lava network from the saved weights, with the same seeds)
     split = tmp_path / "split"
@@ -298,12 +297,13 @@ def load_trained_onchip(out):
     """``(config, deployable FF weights, neuron)`` of an on-chip run's folder, from its state."""
     import json
 
-    from lava_ff.config import FFConfig, quantize_neuron
-    from lava_ff.onchip import deployable_weights
-    from lava_ff.onchip_train import ONCHIP_STATE, _load_state
+    from lava_ff.core.config import FFConfig
+    from lava_ff.core.neuron import quantize_neuron
+    from lava_ff.core.rule import deployable_weights
+    from lava_ff.onchip.fit import ONCHIP_STATE, load_state
 
     cfg = FFConfig.from_dict(json.loads((out / "metrics.json").read_text())["config"])
-    state = _load_state(out / ONCHIP_STATE, len(cfg.layer_sizes))
+    state = load_state(out / ONCHIP_STATE, len(cfg.layer_sizes))
     return cfg, [deployable_weights(w) for w in state["weights"]], quantize_neuron(cfg.neuron)
 
 
@@ -316,9 +316,10 @@ def test_cli_learns_a_readout_on_views_and_lava_runs_it_over_them(tmp_path, caps
     are refused naming the value."""
     import json
 
-    from lava_ff.cli import load_split, main
-    from lava_ff.onchip_train import onchip_readout_accuracy, onchip_readout_predictions
-    from lava_ff.train import flatten_images
+    from lava_ff.cli.main import main
+    from lava_ff.core.inputs import flatten_images
+    from lava_ff.datasets import load_split
+    from lava_ff.onchip.fit import onchip_readout_accuracy, onchip_readout_predictions
 
     out = tmp_path / "views"
     common = ["--dataset", "digits", "--layers", "20", "--theta", "1", "--limit", "30", "--no-progress",
@@ -376,7 +377,7 @@ def test_views_on_spike_trains_are_refused_before_any_pass(nmnist_dir, tmp_path)
     """Views move images: on N-MNIST's spike trains ``--onchip-readout-views``
     is refused, naming the flag and the sample shape, before any FF pass
     writes a state."""
-    from lava_ff.cli import main
+    from lava_ff.cli.main import main
 
     out = tmp_path / "nmnist"
     with pytest.raises(SystemExit, match=r"--onchip-readout-views 5: views move images; nmnist samples are spike "

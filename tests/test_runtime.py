@@ -15,7 +15,7 @@ SCRIPT = textwrap.dedent("""
     sys.path.insert(0, {procs!r})
     from crashing.process import Sink, Source
     from lava.magma.core.run_configs import Loihi2SimCfg
-    from lava_ff.runtime import LavaModelError, lava_session
+    from lava_ff.lava.runtime import LavaModelError, lava_session
     source, sink = Source(), Sink(crash_at={crash_at})
     source.s_out.connect(sink.a_in)
     start = time.monotonic()
@@ -57,7 +57,7 @@ def test_healthy_network_runs_and_stops():
 
 
 def test_run_rejects_bad_step_counts():
-    from lava_ff.runtime import LavaSession
+    from lava_ff.lava.runtime import LavaSession
 
     session = LavaSession(process=None, run_cfg=None)
     for bad in (0, -3, 2.5, True):
@@ -70,7 +70,7 @@ def test_atomic_writes_get_the_mode_a_new_file_gets(tmp_path):
     file under the same umask, not the temporary file's 0600."""
     import os
 
-    from lava_ff.fileio import atomic_path
+    from lava_ff.core.fileio import atomic_path
 
     old = os.umask(0o022)
     try:

@@ -15,21 +15,21 @@ import numpy as np
 import pytest
 import torch
 
-from lava_ff.config import FFConfig
-from lava_ff.datasets import load_digits
-from lava_ff.negatives import (
+from lava_ff.core.config import FFConfig
+from lava_ff.core.inputs import (
+    flatten_images,
     hard_negative_labels,
     hybrid_images,
     overlay_label,
     random_wrong_labels,
     wrong_labels,
 )
-from lava_ff.train import (
+from lava_ff.datasets import load_digits
+from lava_ff.offline.train import (
     Trainer,
     TrainSettings,
     affine_resample,
     evaluate_accuracy,
-    flatten_images,
     random_affine,
     random_shift,
     save_checkpoint,
@@ -157,7 +157,7 @@ def test_onchip_history_plot_shows_the_schedule(tmp_path, plotted_lines):
 def test_greedy_schedule_stops_early_only_after_its_last_layer_learned(digits_split, monkeypatch):
     """Validation never improves (patience 1): plain FF stops after epoch 2,
     greedy (2 epochs per layer) goes on to epoch 3, the first of layer 2."""
-    import lava_ff.train as train_module
+    import lava_ff.offline.train as train_module
 
     monkeypatch.setattr(train_module, "evaluate_accuracy", lambda *a, **k: {"goodness": 0.5, "readout": 0.5})
     train, val = digits_split
@@ -198,7 +198,7 @@ def test_readout_learns_every_n_epochs_after_the_last_and_on_kept_weights(digits
     figure). readout_every=None with early stopping that keeps epoch 2's
     weights: the readout learns after the last epoch and once more on the
     kept weights, so it does not keep epoch 2's untrained readout."""
-    import lava_ff.train as train_module
+    import lava_ff.offline.train as train_module
 
     train, val = digits_split
     args = (train.images[:200], train.labels[:200], val.images[:100], val.labels[:100], (8, 8))
@@ -328,8 +328,9 @@ def test_three_factor_factor_is_minus_the_loss_gradient(loss, digits_split):
     for softplus it is the on-chip neuron's kernel ``modulatory_factor``; for
     softmax ``softmax_modulatory_factor``; and the weight change is the
     three-factor outer product of exactly those factors."""
-    from lava_ff.kernels import modulatory_factor, softmax_modulatory_factor, three_factor_update
-    from lava_ff.model import dense_spikes
+    from lava_ff.core.goodness import modulatory_factor, softmax_modulatory_factor
+    from lava_ff.core.rule import three_factor_update
+    from lava_ff.offline.model import dense_spikes
 
     train, _ = digits_split
     trainer = _trainer("three_factor", loss=loss, theta=3.0, symba_alpha=0.7)
@@ -361,8 +362,8 @@ def test_three_factor_factor_is_minus_the_loss_gradient(loss, digits_split):
 
 
 def test_softmax_loss_kernel_matches_torch_and_its_gradient(rng):
-    from lava_ff.kernels import softmax_ff_loss, softmax_modulatory_factor
-    from lava_ff.model import torch_softmax_ff_loss
+    from lava_ff.core.goodness import softmax_ff_loss, softmax_modulatory_factor
+    from lava_ff.offline.model import torch_softmax_ff_loss
 
     scores = rng.normal(0, 30, (6, 10))  # large goodness: the kernel must not overflow
     labels = rng.integers(0, 10, 6)
@@ -512,7 +513,7 @@ def test_hybrid_images_mix_two_images(rng):
     (np.zeros((2, 2, 2), np.float32), [0, 1], r"shape \[batch, features\]"),
 ])
 def test_bad_training_inputs_are_named(x, labels, match):
-    from lava_ff.model import FFNetwork
+    from lava_ff.offline.model import FFNetwork
 
     net = FFNetwork(FFConfig(in_features=4, layer_sizes=(5,)))
     with pytest.raises(ValueError, match=match):
@@ -520,7 +521,7 @@ def test_bad_training_inputs_are_named(x, labels, match):
 
 
 def test_layer_rejects_wrong_input_shape():
-    from lava_ff.model import FFNetwork
+    from lava_ff.offline.model import FFNetwork
 
     net = FFNetwork(FFConfig(in_features=4, layer_sizes=(5,)))
     with pytest.raises(ValueError, match=r"expected input \[batch, 14, time\]"):
@@ -534,7 +535,7 @@ def test_factored_candidates_equal_the_dense_overlay(overlay, encoding, repeat, 
     dense overlay of every label on every sample, and the first layer gives
     bit-identical spikes and voltages on it; weight gradients agree to float
     rounding (the sums run in another order)."""
-    from lava_ff.model import CandidateSpikes, FFNetwork
+    from lava_ff.offline.model import CandidateSpikes, FFNetwork
 
     cfg = FFConfig(in_features=50, layer_sizes=(40, 30), overlay=overlay, encoding=encoding,
                    label_repeat=repeat, weight_scale=1.5)
@@ -559,7 +560,7 @@ def test_factored_candidates_equal_the_dense_overlay(overlay, encoding, repeat, 
 
 
 def test_rate_encoded_candidates_keep_one_draw_per_row(rng):
-    from lava_ff.model import FFNetwork
+    from lava_ff.offline.model import FFNetwork
 
     net = FFNetwork(FFConfig(in_features=30, layer_sizes=(5,), encoding="rate"))
     cands = net.encode_candidates(np.full((2, 30), 0.5, np.float32), rng)
@@ -569,7 +570,7 @@ def test_rate_encoded_candidates_keep_one_draw_per_row(rng):
 
 # ---------------------------------------------------------------------- CLI
 def _cli(*args, cwd=None):
-    return subprocess.run([sys.executable, "-m", "lava_ff.cli", *args], capture_output=True,
+    return subprocess.run([sys.executable, "-m", "lava_ff", *args], capture_output=True,
                           text=True, cwd=cwd, timeout=600)
 
 
@@ -805,7 +806,7 @@ def test_a_greedy_model_with_its_own_epoch_split_loads_for_evaluation(digits_spl
     """load_trained (what `lava-ff evaluate` and `export` read) rebuilds a
     network trained with block_epochs, whose split does not match a default
     epoch count, with the trained weights."""
-    from lava_ff.cli import load_trained
+    from lava_ff.artifacts import load_trained
 
     train, val = digits_split
     cfg = FFConfig(in_features=64, layer_sizes=(20, 20), time_steps=5, schedule="greedy", block_epochs=(2, 1))

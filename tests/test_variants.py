@@ -10,7 +10,8 @@ import numpy as np
 import pytest
 import torch
 
-from lava_ff.config import FFConfig, NeuronParams
+from lava_ff.core.config import FFConfig
+from lava_ff.core.neuron import NeuronParams
 from lava_ff.robustness import (
     CORRUPTIONS,
     check_fractions,
@@ -40,7 +41,7 @@ def test_blocks_must_cover_the_layers_and_need_a_gradient_rule():
 
 
 def test_cli_refuses_blocks_that_do_not_sum(tmp_path, capsys):
-    from lava_ff.cli import main
+    from lava_ff.cli.main import main
 
     code = main(["train", "--dataset", "digits", "--layers", "20,20", "--blocks", "3", "--limit", "40",
                  "--epochs", "1", "--no-progress", "--out", str(tmp_path / "run")])
@@ -53,7 +54,7 @@ def test_black_box_rule_passes_the_gradient_around_the_spike_function(rng):
     """Forward: the same spikes. Backward: d spikes_t / d current_t = 1/threshold,
     so for loss = sum of all spikes, dL/dW[o, i] = sum_{b,t} s[b, i, t] / threshold
     for every o (the 8-bit quantizer passes gradients straight through)."""
-    from lava_ff.model import FFLayer
+    from lava_ff.offline.model import FFLayer
 
     threshold = 2.0
     layer = FFLayer(6, 4, NeuronParams(threshold=threshold), generator=torch.Generator().manual_seed(0))
@@ -76,7 +77,7 @@ def test_black_box_on_the_time_mean_equals_the_per_step_linear_unit(rng):
     candidate input (the all-labels loss) too. The black-box side takes its
     goodness from torch_goodness, as training does (spike_rate's gradient
     arrives as a broadcast view)."""
-    from lava_ff.model import CandidateSpikes, FFLayer, dense_spikes, torch_goodness
+    from lava_ff.offline.model import CandidateSpikes, FFLayer, dense_spikes, torch_goodness
 
     threshold, steps = 1.5, 7
     layer = FFLayer(9, 5, NeuronParams(threshold=threshold), generator=torch.Generator().manual_seed(1))
@@ -109,7 +110,7 @@ def test_black_box_on_the_time_mean_equals_the_per_step_linear_unit(rng):
 
 
 def test_class_aware_weights_favour_the_confused_class():
-    from lava_ff.train import Trainer
+    from lava_ff.offline.train import Trainer
 
     trainer = Trainer(FFConfig(in_features=4, layer_sizes=(5,), num_classes=3, rule="ffgaf"))
     trainer.confusion[:] = 0.0
@@ -125,8 +126,9 @@ def test_class_aware_weights_favour_the_confused_class():
 
 # ------------------------------------------------------------------ IntFF blocks
 def _one_batch(layer_sizes, blocks):
+    from lava_ff.core.inputs import flatten_images
     from lava_ff.datasets import load_digits
-    from lava_ff.train import Trainer, TrainSettings, flatten_images
+    from lava_ff.offline.train import Trainer, TrainSettings
 
     digits = load_digits()
     cfg = FFConfig(in_features=64, layer_sizes=layer_sizes, blocks=blocks, theta=2.0, seed=4)
@@ -146,8 +148,9 @@ def test_no_gradient_crosses_a_block_boundary_and_one_flows_inside_a_block():
 
 # ------------------------------------------------------------------ early stopping
 def test_early_stopping_keeps_the_best_validation_epoch():
+    from lava_ff.core.inputs import flatten_images
     from lava_ff.datasets import load_digits
-    from lava_ff.train import Trainer, TrainSettings, flatten_images
+    from lava_ff.offline.train import Trainer, TrainSettings
 
     digits = load_digits()
     train, val = digits.split(0.2, seed=0)
@@ -215,7 +218,7 @@ def test_every_method_learns_on_digits(tmp_path):
     """Each method, briefly (600 digits, 3 epochs, 100-100): goodness accuracy
     (BPTT: output spikes) above a floor far over chance 0.1. Observed:
     ff-surrogate 0.81, ff-three-factor 0.71, intff 0.80, ffgaf 0.82, bptt 0.84 (lr 0.01)."""
-    from lava_ff.suite import METHODS, SuiteSettings, run_suite, write_report
+    from lava_ff.offline.suite import METHODS, SuiteSettings, run_suite, write_report
 
     settings = SuiteSettings(layers=(100, 100), epochs=3, batch_size=20, limit=600, progress=False)
     results = run_suite(METHODS, ["digits"], settings)
@@ -232,7 +235,7 @@ def test_every_method_learns_on_digits(tmp_path):
 
 
 def test_suite_corruption_protocol_and_robustness_curves(tmp_path):
-    from lava_ff.suite import SuiteSettings, run_suite, write_report
+    from lava_ff.offline.suite import SuiteSettings, run_suite, write_report
 
     settings = SuiteSettings(layers=(40,), epochs=1, batch_size=20, limit=200, corrupt=True, robustness=True,
                              progress=False)
@@ -247,7 +250,7 @@ def test_suite_corruption_protocol_and_robustness_curves(tmp_path):
 def test_suite_passes_schedule_and_lr_decay_to_the_ff_methods(tmp_path):
     """--schedule greedy --lr-decay cosine reach every FF method's config (the
     greedy run then logs no loss for the layer that waits) and the report."""
-    from lava_ff.suite import SuiteSettings, run_suite, write_report
+    from lava_ff.offline.suite import SuiteSettings, run_suite, write_report
 
     settings = SuiteSettings(layers=(40, 40), epochs=2, batch_size=20, limit=100, schedule="greedy",
                              lr_decay="cosine", progress=False)
@@ -259,7 +262,7 @@ def test_suite_passes_schedule_and_lr_decay_to_the_ff_methods(tmp_path):
 
 
 def test_suite_names_the_valid_methods_and_data_sets():
-    from lava_ff.suite import SuiteSettings, check_names, run_suite
+    from lava_ff.offline.suite import SuiteSettings, check_names, run_suite
 
     with pytest.raises(ValueError, match="unknown method 'ff-magic'; valid: ff-surrogate, ff-three-factor, "
                                          "intff, ffgaf, bptt"):
@@ -287,7 +290,7 @@ def test_suite_names_the_valid_methods_and_data_sets():
 def test_cli_trains_ffgaf_in_intff_blocks_with_early_stopping(tmp_path):
     import json
 
-    from lava_ff.cli import main
+    from lava_ff.cli.main import main
 
     out = tmp_path / "run"
     assert main(["train", "--dataset", "digits", "--layers", "20,20", "--rule", "ffgaf", "--blocks", "2",

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from lava_ff.views import VIEW_MOVES, move_images, random_views, sum_views, view_rows
+from lava_ff.core.inputs import VIEW_MOVES, move_images, random_views, sum_views, view_rows
 
 
 def moved_by_hand(image: np.ndarray, dy: int, dx: int) -> np.ndarray:
@@ -70,7 +70,7 @@ def test_a_readout_pass_shows_the_same_views_when_resumed_midway(rng):
     """The views a readout pass draws depend on the seed and the pass only,
     so a pass resumed at any position shows every remaining image as the
     uninterrupted pass did; another pass draws others."""
-    from lava_ff.onchip_train import ReadoutTask
+    from lava_ff.onchip.fit import ReadoutTask
 
     x = rng.random((40, 20)).astype(np.float32)
     task = ReadoutTask((np.zeros((3, 30), np.int64),), views=5, image_shape=(4, 5))
@@ -91,7 +91,7 @@ def test_a_readout_pass_shows_the_same_views_when_resumed_midway(rng):
 
 
 def _config():
-    from lava_ff.config import FFConfig
+    from lava_ff.core.config import FFConfig
 
     return FFConfig(in_features=20, layer_sizes=(3,), num_classes=3)
 
@@ -100,8 +100,8 @@ def test_torch_predictions_sum_every_columns_scores_over_the_views(rng):
     """``prediction_table(views=V)``: goodness, readout and combined scores
     of each view, summed per image, then the argmax; one view is the
     plain table."""
-    from lava_ff.config import FFConfig
-    from lava_ff.model import FFNetwork
+    from lava_ff.core.config import FFConfig
+    from lava_ff.offline.model import FFNetwork
 
     net = FFNetwork(FFConfig(in_features=64, layer_sizes=(30, 20), time_steps=8, weight_scale=1.0, seed=3))
     x = rng.random((6, 64)).astype(np.float32)

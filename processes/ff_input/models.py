@@ -9,8 +9,8 @@ from lava.magma.core.resources import CPU
 from lava.magma.core.sync.protocols.loihi_protocol import LoihiProtocol
 from lava_ff.processes.ff_input.process import FFInput
 
-from lava_ff.kernels import window_position
-from lava_ff.negatives import overlay_encoded
+from lava_ff.core.clock import window_position
+from lava_ff.core.inputs import overlay_encoded
 
 
 class _AbstractFFInputModel(PyLoihiProcessModel):

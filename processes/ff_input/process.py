@@ -7,9 +7,9 @@ from lava.magma.core.process.ports.ports import OutPort
 from lava.magma.core.process.process import AbstractProcess
 from lava.magma.core.process.variable import Var
 
-from lava_ff.config import ENCODINGS, OVERLAYS, check_positive_int
-from lava_ff.encoding import check_input_data
-from lava_ff.negatives import check_labels
+from lava_ff.core.checks import check_positive_int
+from lava_ff.core.config import ENCODINGS, OVERLAYS
+from lava_ff.core.inputs import check_input_data, check_labels
 
 INPUT_MODES = ("candidates", "neutral", "labels")
 

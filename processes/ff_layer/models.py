@@ -9,16 +9,10 @@ from lava.magma.core.resources import CPU
 from lava.magma.core.sync.protocols.loihi_protocol import LoihiProtocol
 from lava_ff.processes.ff_layer.process import FFLayer
 
-from lava_ff.config import LOIHI2, FixedNeuronParams, dequantize_neuron
-from lava_ff.kernels import (
-    CubaState,
-    cuba_step_fixed,
-    cuba_step_float,
-    raw_goodness,
-    readout_messages,
-    voltage_goodness_step,
-    window_position,
-)
+from lava_ff.core.clock import window_position
+from lava_ff.core.goodness import raw_goodness, readout_messages, voltage_goodness_step
+from lava_ff.core.loihi import LOIHI2
+from lava_ff.core.neuron import CubaState, FixedNeuronParams, cuba_step_fixed, cuba_step_float, dequantize_neuron
 
 
 def sparse_synaptic_input(spikes: np.ndarray, weights_t: np.ndarray) -> np.ndarray:

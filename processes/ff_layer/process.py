@@ -7,7 +7,10 @@ from lava.magma.core.process.ports.ports import InPort, OutPort
 from lava.magma.core.process.process import AbstractProcess
 from lava.magma.core.process.variable import Var
 
-from lava_ff.config import GOODNESS_KINDS, FixedNeuronParams, check_integer_weights, check_positive_int
+from lava_ff.core.checks import check_positive_int
+from lava_ff.core.config import GOODNESS_KINDS
+from lava_ff.core.loihi import check_integer_weights
+from lava_ff.core.neuron import FixedNeuronParams
 
 
 class FFLayer(AbstractProcess):
@@ -33,7 +36,7 @@ class FFLayer(AbstractProcess):
 
     Every ``time_steps`` steps (a sample's presentation window) ``u``, ``v``
     and the counters reset; at the window's last step the layer sends its
-    raw goodness (``sum_n count**2``, see :func:`lava_ff.kernels.raw_goodness`)
+    raw goodness (``sum_n count**2``, see :func:`lava_ff.core.goodness.raw_goodness`)
     as row ``layer_index`` of ``g_out`` and, if it feeds the linear readout,
     the spike counts of copy ``neutral_copy`` into ``r_out`` at
     ``readout_offset``. Several layers' ``g_out``/``r_out`` connect to one
@@ -44,7 +47,7 @@ class FFLayer(AbstractProcess):
     ----------
     weights : int array [out, in]
         Loihi integer weights (even values in [-256, 254]); see
-        :func:`lava_ff.config.quantize_weights`.
+        :func:`lava_ff.core.loihi.quantize_weights`.
     neuron : FixedNeuronParams
         ``vth``, ``i_decay``, ``v_decay``; the Vars hold Lava's LIF
         convention ``du = i_decay - 1``, ``dv = v_decay``.
@@ -73,7 +76,7 @@ class FFLayer(AbstractProcess):
         weights = check_integer_weights(weights)
         if not isinstance(neuron, FixedNeuronParams):
             raise TypeError(f"neuron must be FixedNeuronParams (integers), got {type(neuron).__name__}; "
-                            "convert float parameters with lava_ff.config.quantize_neuron")
+                            "convert float parameters with lava_ff.core.neuron.quantize_neuron")
         time_steps = check_positive_int("time_steps", time_steps)
         copies = check_positive_int("copies", copies)
         num_layers = check_positive_int("num_layers", num_layers)

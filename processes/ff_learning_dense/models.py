@@ -1,3 +1,4 @@
+
 """ProcessModels of :class:`FFLearningDense`: Lava's learning engine, event-driven synapses."""
 
 import collections
@@ -15,10 +16,11 @@ from lava.magma.core.resources import CPU
 from lava.magma.core.sync.protocols.loihi_protocol import LoihiProtocol
 from lava.proc.dense.models import AbstractPyDenseModelBitAcc, AbstractPyDenseModelFloat
 from lava_ff.processes.ff_learning_dense.process import FFLearningDense
+from lava_ff.processes.learning_rule import lava_learning_rule
 
-from lava_ff.config import LOIHI2
-from lava_ff.kernels import is_window_end, window_position
-from lava_ff.onchip import LEARNED_WEIGHT_MAX, LEARNED_WEIGHT_MIN, window_length
+from lava_ff.core.clock import is_window_end, window_length, window_position
+from lava_ff.core.loihi import LOIHI2
+from lava_ff.core.rule import LEARNED_WEIGHT_MAX, LEARNED_WEIGHT_MIN
 
 
 class _Replay:
@@ -258,7 +260,7 @@ class PyFFLearningDenseModelFloat(_FFLearningDenseMixin, LearningConnectionModel
     """Lava's float engine on weights in integer units, clipped to the fixed range."""
 
     def __init__(self, proc_params):
-        proc_params.overwrite("learning_rule", proc_params["ff_rule"].lava_rule(fixed=False))
+        proc_params.overwrite("learning_rule", lava_learning_rule(proc_params["ff_rule"], fixed=False))
         super().__init__(proc_params)
 
     _TRACE_FILL, _TRACE_DTYPE = np.nan, float  # Lava's float history: NaN where a trace has no tau

@@ -6,8 +6,10 @@ import numpy as np
 from lava.magma.core.process.ports.ports import InPort, OutPort
 from lava.magma.core.process.variable import Var
 from lava.proc.dense.process import LearningDense
+from lava_ff.processes.learning_rule import lava_learning_rule
 
-from lava_ff.onchip import FFLearningRule, check_latency, check_learning_weights, check_messages, message_shape
+from lava_ff.core.clock import check_latency, check_messages, message_shape
+from lava_ff.core.rule import FFLearningRule, check_learning_weights
 
 
 def check_post_window(post_window) -> tuple[int, int]:
@@ -19,7 +21,7 @@ def check_post_window(post_window) -> tuple[int, int]:
 
 
 class FFLearningDense(LearningDense):
-    """Dense synapses that learn with :class:`lava_ff.onchip.FFLearningRule`
+    """Dense synapses that learn with :class:`lava_ff.core.rule.FFLearningRule`
     in Loihi 2's learning engine (Lava's ``LearningDense`` semantics).
 
     Per step: ``a_out[t] = W @ s_in[t-1]`` (one-step delay, as ``Dense``),
@@ -46,7 +48,7 @@ class FFLearningDense(LearningDense):
         Lava 0.10 moves a ``Var.get()`` one value per message (about 70 us
         each: 30 s for 784 x 500 weights); reading ``snapshot`` (one value,
         the number of snapshots taken) writes the whole matrix at once,
-        atomically, for :meth:`lava_ff.onchip_lava.OnChipNetwork.weights`.
+        atomically, for :meth:`lava_ff.lava.learning.OnChipNetwork.weights`.
     engine : {"streamlined", "lava"}
         How the models keep the learning engine's books (traces, spike
         times, random streams). ``"lava"``: Lava's engine methods, step by
@@ -62,7 +64,7 @@ class FFLearningDense(LearningDense):
         which is what they are. Needs ``engine="streamlined"``. ``None``
         (default): read them every step.
     messages : {"step", "window"}
-        ``"window"`` (see :func:`lava_ff.onchip.check_messages`; needs
+        ``"window"`` (see :func:`lava_ff.core.clock.check_messages`; needs
         ``post_window``): one Lava step per window. ``s_in`` takes the
         window's ``T`` input steps at once (``[in, T]``) and ``a_out`` sends
         their currents (``[out, T]``) in the same step; the learning engine
@@ -103,7 +105,7 @@ class FFLearningDense(LearningDense):
         if check_messages(messages) == "window" and post_window is None:
             raise ValueError("messages='window' needs post_window=(time_steps, latency): the window's "
                              "length and where the step network's learning epochs fall")
-        super().__init__(weights=weights, learning_rule=rule.lava_rule(fixed=True), num_weight_bits=8,
+        super().__init__(weights=weights, learning_rule=lava_learning_rule(rule, fixed=True), num_weight_bits=8,
                          ff_rule=rule, snapshot_path=None if snapshot_path is None else str(snapshot_path),
                          engine=engine, post_window=post_window, messages=messages, pre_delay=int(pre_delay),
                          name=name)

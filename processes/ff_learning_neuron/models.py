@@ -10,18 +10,10 @@ from lava.magma.core.resources import CPU
 from lava.magma.core.sync.protocols.loihi_protocol import LoihiProtocol
 from lava_ff.processes.ff_learning_neuron.process import FFLearningNeuron
 
-from lava_ff.config import FixedNeuronParams, dequantize_neuron
-from lava_ff.kernels import (
-    CubaState,
-    cuba_step_fixed,
-    cuba_step_float,
-    ff_post_factors,
-    goodness_scale,
-    is_window_end,
-    raw_goodness,
-    window_position,
-)
-from lava_ff.onchip import window_length
+from lava_ff.core.clock import is_window_end, window_length, window_position
+from lava_ff.core.goodness import goodness_scale, raw_goodness
+from lava_ff.core.neuron import CubaState, FixedNeuronParams, cuba_step_fixed, cuba_step_float, dequantize_neuron
+from lava_ff.core.rule import ff_post_factors
 
 
 class _AbstractFFLearningNeuronModel(PyLoihiProcessModel):

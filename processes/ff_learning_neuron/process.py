@@ -7,9 +7,12 @@ from lava.magma.core.process.neuron import LearningNeuronProcess
 from lava.magma.core.process.ports.ports import InPort, OutPort
 from lava.magma.core.process.process import AbstractProcess
 from lava.magma.core.process.variable import Var
+from lava_ff.processes.learning_rule import lava_learning_rule
 
-from lava_ff.config import FixedNeuronParams, check_population_shape
-from lava_ff.onchip import ONCHIP_GOODNESS, FFLearningRule, check_latency, check_messages, message_shape
+from lava_ff.core.checks import check_population_shape
+from lava_ff.core.clock import check_latency, check_messages, message_shape
+from lava_ff.core.neuron import FixedNeuronParams
+from lava_ff.core.rule import ONCHIP_GOODNESS, FFLearningRule
 
 
 class FFLearningNeuron(LearningNeuronProcess, AbstractProcess):
@@ -27,7 +30,7 @@ class FFLearningNeuron(LearningNeuronProcess, AbstractProcess):
     ``u``, ``v`` and ``count`` reset and the neuron latches the phase on
     ``phase_in`` (+1 positive, -1 negative, 0 no learning). At its last
     step it computes the goodness ``G = sum_n count_n**2 / T**2`` and sends
-    the third factor (:func:`lava_ff.kernels.ff_post_factors`)::
+    the third factor (:func:`lava_ff.core.rule.ff_post_factors`)::
 
         y2 = gain/128 * count/T * sigmoid(theta - G)     positive phase
         y3 = gain/128 * count/T * sigmoid(G - theta)     negative phase
@@ -46,11 +49,11 @@ class FFLearningNeuron(LearningNeuronProcess, AbstractProcess):
     step in the simulator, the same learning. The synapse must then read
     them on that step only, an :class:`FFLearningDense` built with
     ``post_window=(time_steps, latency)`` of this neuron (as
-    :func:`lava_ff.onchip_lava.build_learning_network` wires them); a
+    :func:`lava_ff.lava.learning.build_learning_network` wires them); a
     synapse that reads every step would wait forever for the messages
     this neuron no longer sends.
 
-    ``messages="window"`` (see :func:`lava_ff.onchip.check_messages`): one
+    ``messages="window"`` (see :func:`lava_ff.core.clock.check_messages`): one
     Lava step per window, every layer's window ``k`` at step ``k + 1``;
     ``a_in`` takes the window's ``T`` currents at once (``[n, T]``),
     ``s_out`` sends its ``T`` spike vectors, ``s_out_bap`` the last step's
@@ -104,7 +107,7 @@ class FFLearningNeuron(LearningNeuronProcess, AbstractProcess):
         if not isinstance(third_factor_every_step, (bool, np.bool_)):
             raise TypeError(f"third_factor_every_step must be a bool, got {third_factor_every_step!r}")
         messages = check_messages(messages)
-        super().__init__(shape=shape, learning_rule=rule.lava_rule(fixed=True), time_steps=time_steps,
+        super().__init__(shape=shape, learning_rule=lava_learning_rule(rule, fixed=True), time_steps=time_steps,
                          latency=latency, theta=float(theta), gain=rule.gain, goodness=goodness,
                          third_factor_every_step=bool(third_factor_every_step), messages=messages, name=name)
         self.a_in = InPort(shape=message_shape(shape[0], time_steps, messages))

@@ -9,7 +9,8 @@ from lava.magma.core.resources import CPU
 from lava.magma.core.sync.protocols.loihi_protocol import LoihiProtocol
 from lava_ff.processes.ff_monitor.process import FFGoodnessMonitor
 
-from lava_ff.kernels import raw_goodness, readout_messages, window_position
+from lava_ff.core.clock import window_position
+from lava_ff.core.goodness import raw_goodness, readout_messages
 
 
 class _AbstractFFGoodnessMonitorModel(PyLoihiProcessModel):

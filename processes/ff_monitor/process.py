@@ -7,7 +7,7 @@ from lava.magma.core.process.ports.ports import InPort, OutPort
 from lava.magma.core.process.process import AbstractProcess
 from lava.magma.core.process.variable import Var
 
-from lava_ff.config import check_positive_int
+from lava_ff.core.checks import check_positive_int
 
 RATE_GOODNESS = ("sum_sq_rate", "mean_sq_rate")
 

@@ -9,8 +9,8 @@ from lava.magma.core.resources import CPU
 from lava.magma.core.sync.protocols.loihi_protocol import LoihiProtocol
 from lava_ff.processes.ff_phase_input.process import FFPhaseInput
 
-from lava_ff.kernels import window_position
-from lava_ff.onchip import phase_windows, readout_window, window_length
+from lava_ff.core.clock import window_length, window_position
+from lava_ff.core.inputs import phase_windows, readout_window
 
 
 class _AbstractFFPhaseInputModel(PyLoihiProcessModel):

@@ -7,10 +7,9 @@ from lava.magma.core.process.ports.ports import OutPort
 from lava.magma.core.process.process import AbstractProcess
 from lava.magma.core.process.variable import Var
 
-from lava_ff.config import FFConfig
-from lava_ff.encoding import check_input_data
-from lava_ff.negatives import check_labels
-from lava_ff.onchip import INPUT_SCHEDULES, check_messages, check_phase_labels, message_shape, window_length
+from lava_ff.core.clock import check_messages, message_shape, window_length
+from lava_ff.core.config import FFConfig
+from lava_ff.core.inputs import INPUT_SCHEDULES, check_input_data, check_labels, check_phase_labels
 
 
 class FFPhaseInput(AbstractProcess):
@@ -19,7 +18,7 @@ class FFPhaseInput(AbstractProcess):
     overlaid (positive phase, ``phase_out = +1``), window ``2n + 1`` with
     ``negative_labels[n]`` (negative phase, ``phase_out = -1``). A window is
     ``T + 1`` steps: a silent first step, then the ``T`` encoded steps
-    (:func:`lava_ff.onchip.phase_windows`, shared with the numpy
+    (:func:`lava_ff.core.inputs.phase_windows`, shared with the numpy
     reference). Past the last sample it sends zeros and phase 0. The phase
     goes out once per window, at its first step (the learning neurons latch
     it at their windows' first steps), not a message per step.
@@ -33,19 +32,19 @@ class FFPhaseInput(AbstractProcess):
     ``negatives[n % B]`` when its first window starts. ``B = N`` fixes every
     negative up front. With ``B < N`` the host writes each next block's
     negatives into ``negatives`` while the network is paused between runs of
-    ``B`` samples (:meth:`lava_ff.onchip_lava.OnChipNetwork.set_negatives`):
+    ``B`` samples (:meth:`lava_ff.lava.learning.OnChipNetwork.set_negatives`):
     how negatives chosen by the network being learned (hard negatives)
     reach the chip.
 
     ``schedule="readout"``: one window per sample instead, the image with
-    the neutral label (:func:`lava_ff.onchip.readout_window`) and phase 0,
+    the neutral label (:func:`lava_ff.core.inputs.readout_window`) and phase 0,
     so the FF layers do not learn, while ``label_out`` sends the sample's
     true label at the window's first step for an on-chip readout to learn
     from (:class:`lava_ff.processes.ff_readout_neuron.process.FFReadoutNeuron`);
     ``negative_labels`` is then unused (``None``). In the FF schedule and
     past the last sample ``label_out`` sends ``-1``: no readout learning.
 
-    ``messages="window"`` (see :func:`lava_ff.onchip.check_messages`): one
+    ``messages="window"`` (see :func:`lava_ff.core.clock.check_messages`): one
     Lava step per window; ``s_out`` sends the window's ``T`` encoded steps
     at once (``[F', T]``; the silent step is left out) and ``phase_out`` its
     phase, for learning Processes built with the same ``messages``.

@@ -9,7 +9,8 @@ from lava.magma.core.resources import CPU
 from lava.magma.core.sync.protocols.loihi_protocol import LoihiProtocol
 from lava_ff.processes.ff_readout.process import FFReadout
 
-from lava_ff.kernels import combine_layer_scores, combined_scores, window_position
+from lava_ff.core.clock import window_position
+from lava_ff.core.goodness import combine_layer_scores, combined_scores
 
 
 class _AbstractFFReadoutModel(PyLoihiProcessModel):
@@ -95,5 +96,5 @@ class PyFFReadoutModelFixed(_AbstractFFReadoutModel):
         return self.readout_weight_int.astype(np.int64) @ np.asarray(counts, np.int64) + self.readout_bias_int
 
     def _float_logits(self, logits):
-        # the integer logits are 2**e * T times the float ones (kernels.quantize_readout)
+        # the integer logits are 2**e * T times the float ones (lava_ff.core.goodness.quantize_readout)
         return np.asarray(logits, np.float64) / (2.0 ** self.proc_params["readout_exponent"] * self.time_steps)

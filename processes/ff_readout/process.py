@@ -7,9 +7,10 @@ from lava.magma.core.process.ports.ports import InPort
 from lava.magma.core.process.process import AbstractProcess
 from lava.magma.core.process.variable import Var
 
-from lava_ff.config import LOSS_KINDS, PREDICTION_COLUMNS, check_positive_float, check_positive_int
-from lava_ff.kernels import quantize_readout
-from lava_ff.views import check_views
+from lava_ff.core.checks import check_positive_float, check_positive_int
+from lava_ff.core.config import LOSS_KINDS, PREDICTION_COLUMNS
+from lava_ff.core.goodness import quantize_readout
+from lava_ff.core.inputs import check_views
 
 
 class FFReadout(AbstractProcess):
@@ -24,7 +25,7 @@ class FFReadout(AbstractProcess):
     Receives the raw goodness of every layer for every copy on ``g_in``
     ``(num_layers, copies)`` and the neutral copy's spike counts of the
     readout layers on ``r_in`` ``(readout_width,)``. With ``G[l, c] =
-    layer_scales[l] * g_in[l, c]`` (goodness in :func:`lava_ff.kernels.goodness`
+    layer_scales[l] * g_in[l, c]`` (goodness in :func:`lava_ff.core.goodness.goodness`
     units) it stores, for sample ``k``::
 
         predictions[k, 0] = argmax_c sum_l G[l, c]             (goodness)
@@ -32,18 +33,18 @@ class FFReadout(AbstractProcess):
         predictions[k, 2] = argmax (W @ counts / T + b)        (linear readout)
         predictions[k, 3] = argmax combined_scores(G, W @ counts / T + b)   (both)
 
-where ``combined_scores`` (:func:`lava_ff.kernels.combined_scores`) adds
+where ``combined_scores`` (:func:`lava_ff.core.goodness.combined_scores`) adds
 every layer's label log-likelihood under the training ``loss`` (with
 ``theta`` and ``alpha``) to the readout's log-softmax.
 
     With ``views`` > 1 every sample comes as ``views`` windows in a row, one
-    per view (:mod:`lava_ff.views`; sample ``k``'s view ``v`` is window
+    per view (:mod:`lava_ff.core.inputs`; sample ``k``'s view ``v`` is window
     ``k * views + v``), and each column's scores are summed over the views
     before the argmax (goodness ``G``, the readout's logits and the combined
     scores, each computed per view): test-time augmentation.
 
     The fixed model computes the readout in integers, ``W_int @ counts +
-    b_int`` with 16-bit weight mantissas (:func:`lava_ff.kernels.quantize_readout`).
+    b_int`` with 16-bit weight mantissas (:func:`lava_ff.core.goodness.quantize_readout`).
     A column is ``-1`` where its inputs are absent (no candidate copies, or
     no neutral copy). With ``record_scores`` the per-layer goodness
     ``G`` of every sample (summed over its views) is kept in ``scores``

@@ -10,8 +10,8 @@ from lava.magma.core.resources import CPU
 from lava.magma.core.sync.protocols.loihi_protocol import LoihiProtocol
 from lava_ff.processes.ff_readout_neuron.process import FFReadoutNeuron
 
-from lava_ff.kernels import is_window_end, readout_logits, readout_post_factors, window_position
-from lava_ff.onchip import window_length
+from lava_ff.core.clock import is_window_end, window_length, window_position
+from lava_ff.core.rule import readout_logits, readout_post_factors
 
 
 class _AbstractFFReadoutNeuronModel(PyLoihiProcessModel):

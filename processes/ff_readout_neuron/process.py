@@ -7,9 +7,11 @@ from lava.magma.core.process.neuron import LearningNeuronProcess
 from lava.magma.core.process.ports.ports import InPort
 from lava.magma.core.process.process import AbstractProcess
 from lava.magma.core.process.variable import Var
+from lava_ff.processes.learning_rule import lava_learning_rule
 
-from lava_ff.config import check_population_shape, check_positive_float
-from lava_ff.onchip import FFLearningRule, check_latency, check_messages, message_shape
+from lava_ff.core.checks import check_population_shape, check_positive_float
+from lava_ff.core.clock import check_latency, check_messages, message_shape
+from lava_ff.core.rule import FFLearningRule
 
 
 class FFReadoutNeuron(LearningNeuronProcess, AbstractProcess):
@@ -25,14 +27,14 @@ class FFReadoutNeuron(LearningNeuronProcess, AbstractProcess):
     ``label_in`` (``-1``: do not learn). At the last step it predicts
     ``argmax_c score`` (kept in ``prediction_log``) and, learning, sends the
     third factor of its own logistic loss
-    (:func:`lava_ff.kernels.readout_post_factors`)::
+    (:func:`lava_ff.core.rule.readout_post_factors`)::
 
         logit[c] = logit_scale * score[c] / T          (weights in float units)
         e[c] = [c == label] - sigmoid(logit[c])
         y2[c] = gain/128 * max(e[c], 0),  y3[c] = gain/128 * max(-e[c], 0)
 
     which the synapse's rule ``S*u0*x1*y2 - S*u0*x1*y3`` (the FF rule, an
-    :class:`lava_ff.onchip.FFLearningRule`) turns into the delta rule
+    :class:`lava_ff.core.rule.FFLearningRule`) turns into the delta rule
     ``dW[c, j] ~ lr * e[c] * x1[j]``: each neuron's error needs only its
     own score, so the rule is local, a table of the integer score on chip.
     ``y2``/``y3`` go out at the window's last step only (the synapse reads
@@ -67,7 +69,7 @@ class FFReadoutNeuron(LearningNeuronProcess, AbstractProcess):
         if isinstance(log_windows, bool) or not isinstance(log_windows, (int, np.integer)) or log_windows < 0:
             raise ValueError(f"log_windows must be a non-negative integer, got {log_windows!r}")
         messages = check_messages(messages)
-        super().__init__(shape=shape, learning_rule=rule.lava_rule(fixed=True), time_steps=time_steps,
+        super().__init__(shape=shape, learning_rule=lava_learning_rule(rule, fixed=True), time_steps=time_steps,
                          latency=latency, logit_scale=logit_scale, gain=rule.gain, messages=messages, name=name)
         self.a_in = InPort(shape=message_shape(shape[0], time_steps, messages))
         self.label_in = InPort(shape=(1,))

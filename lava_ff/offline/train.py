@@ -6,14 +6,14 @@ Two local rules (``FFConfig.rule``):
   (slayer's surrogate spike gradient) of that layer's FF loss; an Adam
   optimiser per layer, outside the layer.
 * ``three_factor``: gradient-free ``dW = lr * m * post_rate x pre_rate``
-  (:func:`lava_ff.kernels.three_factor_update`), the rule the on-chip
+  (:func:`lava_ff.core.rule.three_factor_update`), the rule the on-chip
   learning engine runs; ``m`` is the goodness error of the phase.
 """
 
 from __future__ import annotations
 
-import json
 import math
+import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -22,32 +22,21 @@ import numpy as np
 import torch
 from tqdm.auto import tqdm
 
-from .config import PREDICTION_COLUMNS, FFConfig, check_greedy_epochs, check_positive_int, describe_changes
-from .fileio import atomic_path
-from .kernels import three_factor_update
-from .model import FFNetwork, dense_spikes, torch_ff_loss, torch_softmax_ff_loss
-from .negatives import hybrid_images, wrong_labels
-from .views import check_image_rows, move_images
+from lava_ff.core.checks import check_positive_int, describe_changes
+from lava_ff.core.config import PREDICTION_COLUMNS, FFConfig, check_greedy_epochs
+from lava_ff.core.fileio import atomic_path
+from lava_ff.core.inputs import check_image_rows, hybrid_images, move_images, prepare_inputs, wrong_labels
+from lava_ff.core.rule import three_factor_update
+from lava_ff.offline.model import FFNetwork, dense_spikes, torch_ff_loss, torch_softmax_ff_loss
 
-__all__ = ["TrainSettings", "Trainer", "evaluate_accuracy", "save_checkpoint", "load_checkpoint",
-           "flatten_images", "prepare_inputs", "random_shift", "random_affine", "affine_resample"]
+__all__ = [
+    'CHECKPOINT', 'check_shift', 'random_shift', 'check_affine', 'affine_resample', 'random_affine',
+    'TrainSettings', 'keep_best', 'patience_exhausted', 'save_checkpoint', 'load_checkpoint',
+    'evaluate_accuracy', 'Trainer',
+]
+
 
 CHECKPOINT = "checkpoint.pt"
-
-
-def flatten_images(images: np.ndarray) -> np.ndarray:
-    images = np.asarray(images, dtype=np.float32)
-    return images.reshape(len(images), -1)
-
-
-def prepare_inputs(x: np.ndarray, config: FFConfig) -> np.ndarray:
-    """Images -> flat ``[N, F]``; spike trains (``encoding='spikes'``) stay ``[N, F, T]``."""
-    if config.encoding == "spikes":
-        x = np.asarray(x, dtype=np.float32)
-        if x.ndim != 3:
-            raise ValueError(f"encoding='spikes' needs spike trains [N, F, T], got shape {x.shape}")
-        return x
-    return flatten_images(x)
 
 
 def check_shift(shift: int, image_shape: tuple[int, int], features: int) -> None:
@@ -166,6 +155,17 @@ class TrainSettings:
         if isinstance(self.shift, bool) or not isinstance(self.shift, (int, np.integer)) or self.shift < 0:
             raise ValueError(f"shift must be a non-negative integer (pixels), got {self.shift!r}")
         check_affine(self.rotate, self.zoom)
+
+
+def epoch_line(record: dict, epochs: int) -> str:
+    """One readable line for an epoch's record: its losses per layer ("-":
+    the layer did not learn) and the validation accuracies it measured."""
+    losses = " ".join(f"L{i + 1} {'-' if v is None else f'{v:.3f}'}" for i, v in enumerate(record["layer_loss"]))
+    measured = [(key[len("val_"):], value) for key, value in record.items()
+                if key.startswith("val_") and value is not None]
+    val = "  ".join(f"{name} {value:.2%}" for name, value in measured)
+    return (f"epoch {record['epoch']}/{epochs}  loss {losses}" + (f"  val {val}" if val else "")
+            + f"  ({record['train_seconds']:.1f} s)")
 
 
 def keep_best(best: dict | None, epoch: int, score: float, net: torch.nn.Module) -> dict:
@@ -384,9 +384,9 @@ class Trainer:
     def _three_factor_layer(self, layer, inputs: list, objective, lr: float) -> tuple:
         """The gradient-free rule on one layer: ``dW = lr * sum_rows (-dL/dG)
         * post_rate x pre_rate`` with ``G`` each input row's goodness.
-        :func:`lava_ff.kernels.three_factor_update` averages over the rows, so
+        :func:`lava_ff.core.rule.three_factor_update` averages over the rows, so
         it gets ``-dL/dG`` times the row count (for the softplus loss exactly
-        :func:`lava_ff.kernels.modulatory_factor`, what the on-chip neuron
+        :func:`lava_ff.core.goodness.modulatory_factor`, what the on-chip neuron
         sends)."""
         net = self.net
         with torch.no_grad():
@@ -556,7 +556,7 @@ class Trainer:
             if patience:
                 self.best = keep_best(self.best, self.epoch, val["goodness"], self.net)
             if self.settings.progress:
-                tqdm.write(json.dumps(record))
+                tqdm.write(epoch_line(record, self.settings.epochs), file=sys.stderr)
             if self.checkpoint_path is not None:
                 save_checkpoint(self.checkpoint_path, self.state())
         if patience and self.best is not None:

@@ -1,4 +1,5 @@
-"""Atomic file writes: every file lava-ff writes appears whole or not at all."""
+"""Atomic file writes: every file lava-ff writes appears whole or not at all.
+"""
 
 from __future__ import annotations
 
@@ -19,6 +20,8 @@ def atomic_path(path: str | os.PathLike, suffix: str = ".tmp") -> Iterator[Path]
     ends the temporary name (``np.savez`` needs ``.npz``). The file gets the
     mode ``open`` would give a new file (0666 less the umask)."""
     path = Path(path)
+    if not path.name or path.is_dir():
+        raise IsADirectoryError(f"{str(path)!r} is a directory; give the path of a file to write")
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=suffix)
     os.close(fd)

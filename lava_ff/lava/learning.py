@@ -4,7 +4,7 @@
                   phase_out ----------------------^ (every layer)
     each neuron's s_out_y2 / s_out_y3 -> its own synapse's s_in_y2 / s_in_y3
 
-(the post-synaptic inputs the rule reads, :func:`lava_ff.onchip.post_synaptic_ports`:
+(the post-synaptic inputs the rule reads, :func:`lava_ff.processes.learning_rule.post_synaptic_ports`:
 the FF rule has no ``y1`` term and no post-spike dependency, so ``s_in_bap``
 and ``s_in_y1`` stay unconnected and read as zeros). With the streamlined
 engine (the default) the neurons send ``y2``/``y3`` only at their windows'
@@ -29,20 +29,21 @@ from pathlib import Path
 
 import numpy as np
 
-from .config import FFConfig, FixedNeuronParams, check_positive_int
-from .onchip import (
-    POST_SYNAPTIC_PORTS,
-    READOUT_LOGIT_SCALE,
-    FFLearningRule,
-    check_messages,
-    check_start_weights,
-    post_synaptic_ports,
-    window_length,
-)
-from .runtime import lava_session
+from lava_ff.core.checks import check_positive_int
+from lava_ff.core.clock import check_messages, window_length
+from lava_ff.core.config import FFConfig
+from lava_ff.core.errors import ConfigError
+from lava_ff.core.inputs import wrong_labels
+from lava_ff.core.neuron import FixedNeuronParams
+from lava_ff.core.rule import READOUT_LOGIT_SCALE, FFLearningRule, check_start_weights
+from lava_ff.lava.runtime import lava_session
+from lava_ff.processes.learning_rule import POST_SYNAPTIC_PORTS, lava_learning_rule, post_synaptic_ports
 
-__all__ = ["OnChipNetwork", "OnChipReadout", "build_learning_network", "train_onchip", "train_onchip_readout",
-           "weight_updates", "ONCHIP_TAGS"]
+__all__ = [
+    'ONCHIP_TAGS', 'weight_updates', 'OnChipReadout', 'OnChipNetwork', 'build_learning_network', 'train_onchip',
+    'train_onchip_readout',
+]
+
 
 ONCHIP_TAGS = ("floating_pt", "fixed_pt")
 
@@ -74,7 +75,7 @@ class OnChipNetwork:
     neurons: list  # FFLearningNeuron per layer
     window_length: int
     snapshot_paths: list  # where each synapse writes its weights on snapshot.get()
-    messages: str = "step"  # one Lava step per time step, or per window (see lava_ff.onchip.check_messages)
+    messages: str = "step"  # one Lava step per time step, or per window (see lava_ff.core.clock.check_messages)
     readout_synapses: list | None = None  # FFLearningDense per readout layer into the readout (schedule "readout")
     readout_neuron: object = None  # FFReadoutNeuron
     readout_paths: list | None = None
@@ -128,7 +129,7 @@ class OnChipNetwork:
         the next block it will read (``start`` a multiple of the block, at most
         one block long; a shorter last block is padded with a wrong label no
         sample reads). Call while the network is paused before that block."""
-        from .onchip import check_phase_labels
+        from lava_ff.core.inputs import check_phase_labels
 
         block, labels = self.negative_block, self.source.proc_params["labels"]
         negative_labels = np.asarray(negative_labels)
@@ -155,7 +156,7 @@ def build_learning_network(config: FFConfig, weights: list, neuron: FixedNeuronP
     write weight snapshots into ``snapshot_dir`` and keep the learning
     engine's books the ``engine`` way (see :class:`FFLearningDense`).
     ``post_ports``: the synapse inputs each neuron feeds (default: those
-    the rule reads, :func:`lava_ff.onchip.post_synaptic_ports`).
+    the rule reads, :func:`lava_ff.processes.learning_rule.post_synaptic_ports`).
     ``messages``: ``"step"`` (default), one Lava step per time step, the
     network Loihi 2 runs; ``"window"``, one per phase window (needs the
     streamlined engine), the same learning in a tenth of the steps.
@@ -182,7 +183,7 @@ def build_learning_network(config: FFConfig, weights: list, neuron: FixedNeuronP
     synapses, neurons, spikes = [], [], source.s_out
     paths = [str(Path(snapshot_dir) / f"weights_{index}.npy") for index in range(len(weights))]
     if post_ports is None:
-        post_ports = post_synaptic_ports(rule.lava_rule(fixed=True))
+        post_ports = post_synaptic_ports(lava_learning_rule(rule, fixed=True))
     unknown = set(post_ports) - set(POST_SYNAPTIC_PORTS)
     if unknown:
         raise ValueError(f"unknown post-synaptic ports {sorted(unknown)}; valid: {', '.join(POST_SYNAPTIC_PORTS)}")
@@ -217,9 +218,8 @@ def _attach_readout(net: OnChipNetwork, readout: OnChipReadout, config: FFConfig
     """The readout neuron one step behind the last layer, and a synapse from
     every readout layer into it, each holding its spikes back by the steps
     its layer runs ahead of the last one."""
+    from lava_ff.core.rule import check_learning_weights
     from lava_ff.processes.ff_readout_neuron.process import FFReadoutNeuron
-
-    from .onchip import check_learning_weights
 
     if not isinstance(readout, OnChipReadout):
         raise TypeError(f"readout must be an OnChipReadout, got {type(readout).__name__}")
@@ -247,16 +247,19 @@ def _attach_readout(net: OnChipNetwork, readout: OnChipReadout, config: FFConfig
 def train_onchip(config: FFConfig, weights: list, neuron: FixedNeuronParams, rule: FFLearningRule,
                  x: np.ndarray, y: np.ndarray, *, tag: str, rng: np.random.Generator,
                  samples_per_run: int = 500, progress: bool = True, on_chunk=None, log_windows: int = 0,
-                 timeout: float | None = None, messages: str = "window") -> dict:
+                 timeout: float | None = None, messages: str = "window", label_scores=None) -> dict:
     """One pass of on-chip FF learning over ``x, y`` in Lava's simulator.
 
     Negative labels follow ``config.negatives``
-    (:func:`lava_ff.negatives.wrong_labels`): ``random`` draws them all up
+    (:func:`lava_ff.core.inputs.wrong_labels`): ``random`` draws them all up
     front; ``hard`` and ``mixed`` choose each chunk's from the goodness of
     every label under the weights learned so far (read back after the chunk
     before; the host computes it on the deployable network, where Loihi 2
     would run ten inference windows per sample) and hand them to the input
-    before the chunk runs. ``on_chunk(samples_done, weights)`` is called
+    before the chunk runs: ``label_scores(weights, x)`` returns the goodness
+    of every label ``[N, classes]`` of samples ``x`` under learned
+    ``weights`` (:func:`lava_ff.onchip.fit.onchip_fit` passes the deployable
+    network's), and is needed for those kinds only. ``on_chunk(samples_done, weights)`` is called
     after every chunk with the weights read back from Lava. Returns the
     learned weights (integer units), the goodness log, wall time, samples/s
     and the number of weight updates (learning events x synapses).
@@ -264,12 +267,15 @@ def train_onchip(config: FFConfig, weights: list, neuron: FixedNeuronParams, rul
     ``"window"`` (default) learns what ``"step"`` learns, bit for bit, with a
     tenth of the simulator's message rounds.
     """
-    from .negatives import LABEL_NEGATIVES, random_wrong_labels
+    from lava_ff.core.inputs import LABEL_NEGATIVES, random_wrong_labels
 
     samples_per_run = _check_run(tag, samples_per_run, weights)
     if config.negatives not in LABEL_NEGATIVES:
         raise ValueError(f"on-chip learning shows each sample with a wrong label; negatives={config.negatives!r} "
                          f"carries none (valid: {', '.join(LABEL_NEGATIVES)})")
+    if config.negatives != "random" and label_scores is None:
+        raise ConfigError(f"negatives={config.negatives!r} chooses each chunk's wrong labels by their goodness: "
+                          "pass label_scores(weights, x)")
     x, y = np.asarray(x), np.asarray(y)
     # drawn up front whatever the kind, so the input's seed (and a random run) is the same for every chunk size
     negative = random_wrong_labels(y, config.num_classes, rng)
@@ -279,9 +285,8 @@ def train_onchip(config: FFConfig, weights: list, neuron: FixedNeuronParams, rul
         rows = slice(begin, min(begin + samples_per_run, len(x)))
         if config.negatives == "random":
             return negative[rows]
-        from .onchip_train import onchip_wrong_labels
-
-        return onchip_wrong_labels(config, learned, neuron, x[rows], y[rows], rng)
+        return wrong_labels(config.negatives, y[rows], config.num_classes, rng,
+                            scores=lambda: label_scores(learned, x[rows]))
 
     start = time.perf_counter()
     with tempfile.TemporaryDirectory(prefix="lava_ff_onchip_") as snapshots:
@@ -349,7 +354,7 @@ def train_onchip_readout(config: FFConfig, weights: list, neuron: FixedNeuronPar
     """One pass of on-chip readout learning over ``x, y`` in Lava's simulator.
 
     The FF layers run ``weights`` (as deployed: the even 8-bit grid, see
-    :func:`lava_ff.onchip.deployable_weights`) without learning, each sample
+    :func:`lava_ff.core.rule.deployable_weights`) without learning, each sample
     once with the neutral label, and the :class:`FFReadoutNeuron` behind the
     last layer learns ``readout.weights`` with ``readout.rule`` from the
     true labels (:func:`build_learning_network` with ``readout``).

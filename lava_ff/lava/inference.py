@@ -6,7 +6,7 @@ labels (and the neutral label) side by side, so one window of
 ``time_steps`` steps classifies one sample by goodness *and* by the linear
 readout. Nothing is set per sample; the predictions are read once at the end.
 With ``views`` > 1 every sample is shown as its first ``views`` views
-(:mod:`lava_ff.views`), one window each, and the readouts sum each
+(:mod:`lava_ff.core.inputs`), one window each, and the readouts sum each
 column's scores over them.
 A network whose readout was learned on chip (``spec.onchip_readout``) gets a
 second :class:`FFReadout` with it (:func:`attach_readouts`, which the netx
@@ -20,13 +20,15 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .runtime import lava_session
-from .spec import NetworkSpec
-from .train import prepare_inputs
-from .views import check_views, view_rows
+from lava_ff.core.inputs import check_views, prepare_inputs, view_rows
+from lava_ff.core.spec import NetworkSpec
+from lava_ff.lava.runtime import lava_session
 
-__all__ = ["LavaFFNetwork", "attach_readouts", "build_lava_network", "onchip_predictions", "run_lava_inference",
-           "spec_views", "TAGS"]
+__all__ = [
+    'TAGS', 'LavaFFNetwork', 'attach_readouts', 'spec_views', 'onchip_predictions', 'build_lava_network',
+    'run_lava_inference',
+]
+
 
 TAGS = ("floating_pt", "fixed_pt")
 
@@ -49,7 +51,7 @@ def attach_readouts(spec: NetworkSpec, senders: list, *, linear: bool, first: di
     FF layers, or netx's goodness monitors): one with the spec's linear
     readout (``linear``; goodness only otherwise) and, where the spec has a
     readout learned on chip, a second with that one
-    (:func:`lava_ff.onchip_train.onchip_readout_linear`). ``kwargs`` go to
+    (:func:`lava_ff.core.rule.onchip_readout_linear`). ``kwargs`` go to
     both, ``first`` to the first only. Returns ``(readout, onchip_readout or None)``."""
     from lava_ff.processes.ff_readout.process import FFReadout
 
@@ -70,7 +72,7 @@ def attach_readouts(spec: NetworkSpec, senders: list, *, linear: bool, first: di
                      **(first or {}))
     if spec.onchip_readout is None:
         return readout, None
-    from .onchip_train import onchip_readout_linear
+    from lava_ff.core.rule import onchip_readout_linear
 
     return readout, attach(*onchip_readout_linear(spec.onchip_readout, spec.onchip_readout_scale))
 

@@ -2,7 +2,7 @@
 
 lava-dl slayer compiles its CUDA neuron kernels on first use
 (``torch.utils.cpp_extension.load``); this does the same for the CPU loop of
-:class:`lava_ff.dynamics._CubaIntegrator`. The torch loop makes about a dozen
+:class:`lava_ff.offline.dynamics._CubaIntegrator`. The torch loop makes about a dozen
 passes over the whole state per time step; the kernel takes 512 neurons at a
 time through the whole window with their current and voltage in a small
 array that stays in the L1 cache, reading the input and writing the voltage
@@ -26,11 +26,16 @@ import ctypes.util
 import os
 import platform
 import sys
+import time
 import warnings
+from pathlib import Path
 
 import torch
 
-__all__ = ["cuba_kernel", "native_enabled", "keep_freed_memory"]
+from lava_ff.core.imports import quiet_import
+
+__all__ = ['native_enabled', 'cuba_kernel', 'cuba_forward_native', 'keep_freed_memory']
+
 
 _SOURCE = r"""
 #include <torch/extension.h>
@@ -130,6 +135,24 @@ def _flags() -> list[str]:
     return flags
 
 
+_KERNEL = "lava_ff_cuba_cpu_v2"
+#: a build lock older than this was left by a build that died (one takes about a minute on 2 cores)
+STALE_LOCK_SECONDS = 600
+
+
+def _clear_stale_lock(lock: Path) -> None:
+    """Remove the build lock a killed build left behind: torch waits on it
+    forever, so every later run would hang silently before its first step."""
+    try:
+        age = time.time() - lock.stat().st_mtime
+    except FileNotFoundError:
+        return
+    if age > STALE_LOCK_SECONDS:
+        warnings.warn(f"lava_ff: removing {lock}, left {age:.0f} s ago by a kernel build that did not finish",
+                      RuntimeWarning, stacklevel=3)
+        lock.unlink(missing_ok=True)
+
+
 def cuba_kernel():
     """The compiled module (``cuba_forward``), or None when disabled or
     unbuildable (warned once); built on the first call, cached by torch."""
@@ -137,9 +160,11 @@ def cuba_kernel():
         return None
     if "module" not in _STATE:
         try:
-            from torch.utils.cpp_extension import load_inline
+            cpp_extension = quiet_import("torch.utils.cpp_extension")
+            _get_build_directory, load_inline = cpp_extension._get_build_directory, cpp_extension.load_inline
 
-            _STATE["module"] = load_inline(name="lava_ff_cuba_cpu_v2", cpp_sources=_SOURCE, functions=["cuba_forward"],
+            _clear_stale_lock(Path(_get_build_directory(_KERNEL, verbose=False)) / "lock")
+            _STATE["module"] = load_inline(name=_KERNEL, cpp_sources=_SOURCE, functions=["cuba_forward"],
                                            extra_cflags=_flags(), verbose=False)
         except Exception as err:  # no compiler, no ninja, headers missing: the torch loop still works
             _STATE["module"] = None

@@ -1,13 +1,13 @@
 """``lava-ff``: train, evaluate and demo Forward-Forward spiking networks.
 
-    lava-ff train --dataset digits --out runs/digits
-    lava-ff train --dataset mnist --data ../shared/data/mnist --layers 500,500 --out runs/mnist
-    lava-ff train ... --resume            # continue from runs/.../checkpoint.pt
-    lava-ff evaluate --model runs/digits --dataset digits
-    lava-ff evaluate --model runs/digits --dataset digits --backend lava-fixed --limit 200
-    lava-ff export --model runs/digits --out runs/digits/model.net
-    lava-ff evaluate --model runs/digits/model.net --dataset digits --backend netx-fixed --limit 50
-    lava-ff demo                          # digits, or MNIST when --data has it
+lava-ff train --dataset digits --out runs/digits
+lava-ff train --dataset mnist --data ../shared/data/mnist --layers 500,500 --out runs/mnist
+lava-ff train ... --resume            # continue from runs/.../checkpoint.pt
+lava-ff evaluate --model runs/digits --dataset digits
+lava-ff evaluate --model runs/digits --dataset digits --backend lava-fixed --limit 200
+lava-ff export --model runs/digits --out runs/digits/model.net
+lava-ff evaluate --model runs/digits/model.net --dataset digits --backend netx-fixed --limit 50
+lava-ff demo                          # digits, or MNIST when --data has it
 """
 
 from __future__ import annotations
@@ -16,14 +16,21 @@ import argparse
 import dataclasses
 import json
 import sys
-import time
 from pathlib import Path
 
 import numpy as np
 
-from .views import check_views
+from lava_ff.artifacts import load_trained, trained_spec
+from lava_ff.core.config import PREDICTION_COLUMNS
+from lava_ff.core.errors import DatasetError, LavaFFError, LavaRunError, NetxFormatError
+from lava_ff.core.inputs import check_views
+from lava_ff.datasets import DATASETS, load_split
 
-DATASETS = ("digits", "mnist", "nmnist", "idx")
+__all__ = [
+    'cmd_train', 'cmd_train_onchip', 'BACKENDS', 'ONCHIP_BACKENDS', 'summarise_predictions', 'cmd_evaluate',
+    'cmd_export', 'cmd_demo', 'build_parser', 'main',
+]
+
 
 
 def _positive_ints(what: str):
@@ -64,37 +71,6 @@ def _non_negative_int(text: str) -> int:
     return value
 
 
-def load_split(dataset: str, data: str | None, seed: int, val_fraction: float = 0.1,
-               time_steps: int = 10):
-    """(train, val, test, image_shape). N-MNIST comes as binned spike trains
-    ``[N, F, T]`` (``image_shape`` is then ``(F, T)``)."""
-    from . import datasets
-    from .encoding import bin_events
-
-    if dataset == "digits":
-        full = datasets.load_digits()
-        rest, test = full.split(0.2, seed=1234)  # fixed test split, never tuned on
-    elif dataset in ("mnist", "idx"):
-        if not data:
-            raise SystemExit(f"--dataset {dataset} needs --data DIR (a folder of idx files)")
-        rest, test = datasets.load_idx(data, "train"), datasets.load_idx(data, "test")
-    elif dataset == "nmnist":
-        if not data:
-            raise SystemExit("--dataset nmnist needs --data DIR (e.g. ../shared/data/nmnist-small)")
-        tr, te = datasets.load_nmnist(data, "train"), datasets.load_nmnist(data, "test")
-
-        def spike_trains(es):
-            # events binned into time_steps binary frames: [N, W*H*P, T], fed as spikes
-            trains = np.stack([bin_events(e, es.sensor_size, time_steps) for e in es.events])
-            return datasets.ImageSet(trains.astype(np.float32), es.labels, 10, es.name)
-
-        rest, test = spike_trains(tr), spike_trains(te)
-    else:
-        raise SystemExit(f"unknown dataset {dataset!r}; valid: {', '.join(DATASETS)}")
-    train, val = rest.split(val_fraction, seed=seed)
-    return train, val, test, rest.shape
-
-
 def _add_common(p: argparse.ArgumentParser) -> None:
     p.add_argument("--dataset", choices=DATASETS, default="digits",
                    help="digits (ships with scikit-learn), mnist / idx (MNIST-format folder), "
@@ -106,8 +82,18 @@ def _add_common(p: argparse.ArgumentParser) -> None:
 
 
 def _add_train_options(p: argparse.ArgumentParser) -> None:
-    from .config import ENCODINGS, GOODNESS_KINDS, LOSS_KINDS, LR_DECAYS, NEGATIVES, OVERLAYS, RULES, SCHEDULES
-    from .onchip import MESSAGES, READOUT_LOGIT_SCALE
+    from lava_ff.core.clock import MESSAGES
+    from lava_ff.core.config import (
+        ENCODINGS,
+        GOODNESS_KINDS,
+        LOSS_KINDS,
+        LR_DECAYS,
+        NEGATIVES,
+        OVERLAYS,
+        RULES,
+        SCHEDULES,
+    )
+    from lava_ff.core.rule import READOUT_LOGIT_SCALE
 
     p.add_argument("--layers", type=_layers, default=(500, 500),
                    help="hidden layer sizes, comma separated (default 500,500)")
@@ -275,8 +261,9 @@ def _require_images(flag: str, views: int, dataset: str, shape) -> None:
 
 
 def _config_from_args(args, in_features: int):
-    from .config import FFConfig, NeuronParams
-    from .onchip import ONCHIP_THRESHOLD
+    from lava_ff.core.config import FFConfig
+    from lava_ff.core.neuron import NeuronParams
+    from lava_ff.core.rule import ONCHIP_THRESHOLD
 
     theta = args.theta if args.theta is not None else 0.05 * args.layers[0]
     threshold = args.threshold
@@ -294,8 +281,9 @@ def _config_from_args(args, in_features: int):
 
 
 def cmd_train(args) -> dict:
-    from .plots import plot_goodness_histograms, plot_history
-    from .train import Trainer, TrainSettings, evaluate_accuracy, prepare_inputs
+    from lava_ff.core.inputs import prepare_inputs
+    from lava_ff.offline.train import Trainer, TrainSettings, evaluate_accuracy
+    from lava_ff.plots import plot_goodness_histograms, plot_history
 
     if args.backend == "loihi2":
         _require_loihi2()
@@ -395,7 +383,7 @@ def _class_subset(split, classes, replay: int = 0, seed: int = 0):
 def _class_split_accuracy(net, x, y, classes, names=("new_classes", "old_classes")) -> dict:
     """Accuracy on all of ``x``, on ``classes`` and on the rest, keyed
     ``"all"`` and ``names`` (on chip: the new classes and the old ones)."""
-    from .train import evaluate_accuracy
+    from lava_ff.offline.train import evaluate_accuracy
 
     out = {"all": evaluate_accuracy(net, x, y)}
     if classes:
@@ -408,11 +396,12 @@ def _class_split_accuracy(net, x, y, classes, names=("new_classes", "old_classes
 
 def cmd_train_onchip(args) -> dict:
     """On-chip FF learning in Lava's simulator; writes a model ``evaluate``/``export`` take."""
-    from .config import quantize_neuron
-    from .onchip import ONCHIP_THRESHOLD, FFLearningRule
-    from .onchip_train import ONCHIP_STATE, initial_weights, onchip_fit, onchip_network, to_onchip_threshold
-    from .plots import plot_goodness_histograms, plot_history
-    from .train import Trainer, TrainSettings, prepare_inputs, save_checkpoint
+    from lava_ff.core.inputs import prepare_inputs
+    from lava_ff.core.neuron import quantize_neuron
+    from lava_ff.core.rule import ONCHIP_THRESHOLD, FFLearningRule
+    from lava_ff.offline.train import Trainer, TrainSettings, save_checkpoint
+    from lava_ff.onchip.fit import ONCHIP_STATE, initial_weights, onchip_fit, onchip_network, to_onchip_threshold
+    from lava_ff.plots import plot_goodness_histograms, plot_history
 
     tag = BACKENDS[args.backend]
     out = Path(args.out)
@@ -559,7 +548,7 @@ def _onchip_readout(args, cfg, weights, neuron, rules, tag, out, train_x, train_
     views of the images of ``image_shape``); its figures (summed over those
     views, and with one view where there are several), and its weights in
     ``OUT/onchip_readout.npy``. None without those passes."""
-    from .onchip_train import ONCHIP_READOUT_STATE, ReadoutTask, onchip_fit, onchip_readout_predictions
+    from lava_ff.onchip.fit import ONCHIP_READOUT_STATE, ReadoutTask, onchip_fit, onchip_readout_predictions
 
     if not rules:
         return None
@@ -602,75 +591,11 @@ BACKENDS = {"torch": None, "lava-float": "floating_pt", "lava-fixed": "fixed_pt"
             "netx-fixed": "fixed_pt", "loihi2": "loihi2"}
 #: the on-chip learning backends of `train` (Lava's learning engine in the simulator)
 ONCHIP_BACKENDS = ("lava-float", "lava-fixed")
-NETX_SUFFIXES = (".net", ".h5", ".hdf5")
-
-
-def load_trained(model: str):
-    """The :class:`FFNetwork` saved in a training folder, a checkpoint file or a
-    netx HDF5 file (``.net``/``.h5``)."""
-    from .config import FFConfig
-    from .model import FFNetwork
-    from .train import load_checkpoint
-
-    path = Path(model)
-    if path.suffix in NETX_SUFFIXES:
-        from lava_ff.netx_export import load
-
-        return load(path).to_torch()
-    ckpt = load_checkpoint(path / "checkpoint.pt" if path.is_dir() else path)
-    # the network alone: a Trainer would check the saved schedule against its own default epoch count
-    net = FFNetwork(FFConfig.from_dict(ckpt["config"]))
-    net.load_state_dict(ckpt["model"])
-    return net
-
-
-def trained_spec(model: str, net=None):
-    """The network ``model`` names as a :class:`NetworkSpec` (``net``: its
-    :func:`load_trained` network, if loaded already), with the readout it
-    learned on chip where it has one: a netx file's, or a training folder's
-    ``onchip_readout.npy`` with the logit scale (and the views it learned
-    on) its readout state (or ``metrics.json``) records. A readout whose
-    state names other FF weights (the layers trained on after it) is left
-    out, and said so."""
-    from .onchip import READOUT_LOGIT_SCALE, deployable_weights
-    from .onchip_train import ONCHIP_READOUT_STATE, ReadoutTask, _load_state
-    from .spec import NetworkSpec
-
-    path = Path(model)
-    if path.suffix in NETX_SUFFIXES:
-        from lava_ff.netx_export import load
-
-        return load(path)
-    spec = NetworkSpec.from_torch(load_trained(model) if net is None else net)
-    weights = path / "onchip_readout.npy"
-    if not weights.is_file():
-        return spec
-    metrics, state = path / "metrics.json", path / ONCHIP_READOUT_STATE
-    learned = ((_load_state(state, 1)["run"] or {}).get("readout") or {}) if state.is_file() else {}
-    if learned and learned.get("ff_weights_sha256") != \
-            ReadoutTask(spec.weights).describe(spec.config)["ff_weights_sha256"]:
-        print(f"{weights}: learned on other FF weights than {path}'s (its {ONCHIP_READOUT_STATE} says so); "
-              "left out: learn it again with --onchip-readout-epochs", file=sys.stderr)
-        return spec
-    scale = learned.get("logit_scale")
-    if scale is None and metrics.is_file():
-        scale = (json.loads(metrics.read_text()).get("onchip_readout") or {}).get("logit_scale")
-    if scale is None:
-        scale = READOUT_LOGIT_SCALE
-        print(f"{weights}: no logit scale recorded next to it ({ONCHIP_READOUT_STATE} or metrics.json); "
-              f"taking the default {scale:g}, which only the combined classifier reads", file=sys.stderr)
-    try:
-        views = {"views": learned["views"], "image_shape": tuple(learned["image_shape"])} \
-            if learned.get("views", 1) > 1 else {}
-        return dataclasses.replace(spec, onchip_readout=deployable_weights(np.load(weights)),
-                                   onchip_readout_scale=scale, **views)
-    except ValueError as err:
-        raise SystemExit(f"{weights}: {err}") from None
 
 
 def summarise_predictions(predictions: np.ndarray, labels: np.ndarray, reference: np.ndarray) -> dict:
     """Accuracy and agreement with the torch ``reference``, per prediction column."""
-    from .config import PREDICTION_COLUMNS
+    from lava_ff.core.config import PREDICTION_COLUMNS
 
     return {
         "accuracy": {c: float((predictions[:, i] == labels).mean()) for i, c in enumerate(PREDICTION_COLUMNS)},
@@ -690,66 +615,38 @@ def _require_loihi2() -> None:
 
 
 def cmd_evaluate(args) -> dict:
-    from .lava_net import build_lava_network, run_lava_inference
-    from .train import prepare_inputs
+    from lava_ff.api import evaluate, load
 
     views = None if args.views is None else _checked_views("--views", args.views)
     if args.backend == "loihi2":
         _require_loihi2()
-    net = load_trained(args.model)
-    spec = trained_spec(args.model, net)
-    cfg = net.config
+    model = load(args.model)
+    cfg = model.config
     _, val, test, shape = load_split(args.dataset, args.data, args.seed, time_steps=cfg.time_steps)
     if args.split == "val":  # the training run's validation split (the same --seed): for choosing, not reporting
         test = val
     if _in_features(args.dataset, shape) != cfg.in_features:
         raise SystemExit(f"model expects {cfg.in_features} input features but {args.dataset} "
                          f"samples have {_in_features(args.dataset, shape)}")
-    views = spec.views if views is None else views
-    _require_images("--views", views, args.dataset, shape)
+    _require_images("--views", model.spec.views if views is None else views, args.dataset, shape)
     if args.limit:
         test = test.subset(slice(0, args.limit))
-    x, y = prepare_inputs(test.images, cfg), np.asarray(test.labels)
-    image_views = {"views": views, "image_shape": tuple(shape) if views > 1 else None}
-    start = time.perf_counter()
-    reference = net.prediction_table(x, **image_views)
-    torch_seconds = time.perf_counter() - start
-    result, run = {"backend": args.backend, "split": args.split, "samples": len(x), "views": views}, {}
-    if BACKENDS[args.backend] is None:
-        predictions, result["samples_per_second"] = reference, len(x) / torch_seconds
-    elif args.backend.startswith("netx") or args.backend == "loihi2":
-        from lava_ff.netx_export import export
-        from lava_ff.netx_export.run import build_netx_network, run_netx_inference
-
-        path = Path(args.model)
-        if path.suffix not in NETX_SUFFIXES:  # a training folder: export it first
-            path = export(spec, Path(args.model) / "model.net")
-        network = build_netx_network(path, x, **image_views)
-        run = run_netx_inference(network, BACKENDS[args.backend], progress=not args.no_progress)
-        predictions, result["samples_per_second"] = run["predictions"], run["samples_per_second"]
-        result["netx_file"] = str(path)
-    else:
-        lava_net = build_lava_network(spec, x, **image_views)
-        run = run_lava_inference(lava_net, BACKENDS[args.backend], progress=not args.no_progress)
-        predictions = run["predictions"]
-        result["samples_per_second"] = run["samples_per_second"]
-        result["startup_seconds"] = run["startup_seconds"]
-    summary = summarise_predictions(predictions, y, reference)
-    for metric, per_column in summary.items():
-        for name, value in per_column.items():
-            if len(net.layers) == 1 and name == "goodness_skip_first":
-                continue
-            result[metric if name == "goodness" else f"{metric}_{name}"] = value
-    if spec.onchip_readout is not None:  # a readout learned on chip (--onchip-readout-epochs): what it predicts
-        from .onchip_train import onchip_readout_predictions
-
-        host = onchip_readout_predictions(spec.config, list(spec.weights), spec.neurons[0], spec.onchip_readout, x,
-                                          logit_scale=spec.onchip_readout_scale, **image_views)
-        onchip = run["onchip_predictions"] if "onchip_predictions" in run else host
-        for i, name in enumerate(("readout", "combined")):
-            result[f"accuracy_onchip_{name}"] = float(np.mean(onchip[:, i] == y))
-            if onchip is not host:  # Lava (its own Processes or netx) against the host's computation
-                result[f"agreement_onchip_{name}_with_host"] = float(np.mean(onchip[:, i] == host[:, i]))
+    done = evaluate(model, test, backend=args.backend, views=views, progress=not args.no_progress)
+    result = {"backend": args.backend, "split": args.split, "samples": done.samples, "views": done.views,
+              "samples_per_second": done.samples_per_second, **done.details}
+    for name in PREDICTION_COLUMNS:
+        if name not in done.accuracy:
+            continue
+        suffix = "" if name == "goodness" else f"_{name}"
+        result[f"accuracy{suffix}"] = done.accuracy[name]
+        result[f"agreement_with_torch{suffix}"] = 1.0 if done.agreement_with_torch is None \
+            else done.agreement_with_torch[name]
+    for name in ("readout", "combined"):  # a readout learned on chip (--onchip-readout-epochs): what it predicts
+        column = f"onchip_{name}"
+        if column in done.accuracy:
+            result[f"accuracy_{column}"] = done.accuracy[column]
+            if done.agreement_with_torch is not None:  # Lava (its own Processes or netx) against the host
+                result[f"agreement_{column}_with_host"] = done.agreement_with_torch[column]
     print(json.dumps(result))
     return result
 
@@ -828,17 +725,34 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv=None) -> int:
     args = build_parser().parse_args(argv)
-    from .native import keep_freed_memory
+    from lava_ff.offline.native import keep_freed_memory
 
     keep_freed_memory()  # large tensors are reused instead of page-faulted in afresh every step
     try:
         args.func(args)
-    except (ValueError, FileNotFoundError, RuntimeError) as err:
-        # Bad data or configuration: the message names the value; no traceback.
+    except (DatasetError, NetxFormatError, LavaRunError, OSError) as err:
+        # A failure: a file that cannot be read or written, a run that failed. The message names it.
+        print(f"lava-ff: error: {err}", file=sys.stderr)
+        return 1
+    except (ValueError, LavaFFError) as err:
+        # A usage error: a value or combination lava-ff cannot run; the message names the value.
         print(f"lava-ff: error: {err}", file=sys.stderr)
         return 2
     return 0
 
 
-if __name__ == "__main__":
-    sys.exit(main())
+def entry(argv=None) -> int:
+    """The ``lava-ff`` command: :func:`main`, with its early refusals
+    (``SystemExit`` with a message) printed as ``lava-ff: error: ...`` and
+    exit status 2, and Ctrl-C as exit status 130."""
+    try:
+        return main(argv)
+    except SystemExit as stop:
+        if isinstance(stop.code, str):
+            message = stop.code.removeprefix("lava-ff: ").removeprefix("error: ")
+            print(f"lava-ff: error: {message}", file=sys.stderr)
+            return 2
+        raise
+    except KeyboardInterrupt:
+        print("lava-ff: interrupted", file=sys.stderr)
+        return 130

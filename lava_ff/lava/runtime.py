@@ -26,29 +26,13 @@ import contextlib
 import time
 from dataclasses import dataclass, field
 
-__all__ = ["prepare_multiprocessing", "LavaModelError", "LavaRunTimeout", "LavaSession", "lava_session", "run_network"]
+from lava_ff.core.errors import LavaRunError
+
+__all__ = ['LavaModelError', 'LavaRunTimeout', 'LavaSession', 'lava_session', 'run_network']
 
 
-_LAVA_MP = "lava.magma.runtime.message_infrastructure.multiprocessing"
 
-
-def prepare_multiprocessing() -> None:
-    """Let Lava choose its start method.
-
-    Lava's message infrastructure calls ``multiprocessing.set_start_method("fork")``
-    when first imported, which raises if anything fixed the start method
-    earlier (a tqdm progress bar does, through ``multiprocessing.RLock()``;
-    Jupyter notebooks hit this). Before that import, reset the choice so
-    Lava can make it; on Linux "fork" is the default anyway.
-    """
-    import multiprocessing
-    import sys
-
-    if _LAVA_MP not in sys.modules and multiprocessing.get_start_method(allow_none=True) is not None:
-        multiprocessing.set_start_method(None, force=True)
-
-
-class LavaModelError(RuntimeError):
+class LavaModelError(LavaRunError):
     """A ProcessModel raised inside its Lava child process."""
 
     def __init__(self, tracebacks: list[str]):
@@ -57,7 +41,7 @@ class LavaModelError(RuntimeError):
         super().__init__(f"{len(tracebacks) or 'a'} Lava ProcessModel(s) crashed:\n{body}")
 
 
-class LavaRunTimeout(TimeoutError):
+class LavaRunTimeout(LavaRunError, TimeoutError):
     """A Lava run did not finish within its time limit."""
 
 

@@ -19,11 +19,13 @@ import numpy as np
 import torch
 from tqdm.auto import tqdm
 
-from .config import LOIHI2, FFConfig
-from .encoding import encode
-from .train import TrainSettings, keep_best, patience_exhausted, prepare_inputs
+from lava_ff.core.config import FFConfig
+from lava_ff.core.imports import quiet_import
+from lava_ff.core.inputs import encode, prepare_inputs
+from lava_ff.offline.train import TrainSettings, keep_best, patience_exhausted
 
-__all__ = ["BPTTNetwork", "BPTTTrainer"]
+__all__ = ['BPTTNetwork', 'BPTTTrainer']
+
 
 
 class BPTTNetwork(torch.nn.Module):
@@ -31,12 +33,10 @@ class BPTTNetwork(torch.nn.Module):
 
     def __init__(self, config: FFConfig):
         super().__init__()
-        from lava.lib.dl import slayer
+        slayer = quiet_import("lava.lib.dl.slayer")
 
         self.config = config
-        neuron = {"threshold": config.neuron.threshold, "current_decay": config.neuron.current_decay,
-                  "voltage_decay": config.neuron.voltage_decay, "scale": LOIHI2.w_scale,
-                  "requires_grad": False}
+        neuron = {**config.neuron.slayer_kwargs(), "requires_grad": False}
         sizes = [config.in_features, *config.layer_sizes, config.num_classes]
         torch.manual_seed(config.seed)
         self.blocks = torch.nn.ModuleList(

@@ -35,13 +35,18 @@ from pathlib import Path
 
 import numpy as np
 
-from .baselines import BPTTTrainer
-from .config import LR_DECAYS, SCHEDULES, FFConfig, check_greedy_epochs, check_positive_float
-from .robustness import CORRUPTIONS, check_fractions, corrupt_training_set, robustness_curves
-from .train import Trainer, TrainSettings, evaluate_accuracy, prepare_inputs
+from lava_ff.core.checks import check_positive_float
+from lava_ff.core.config import LR_DECAYS, SCHEDULES, FFConfig, check_greedy_epochs
+from lava_ff.core.inputs import prepare_inputs
+from lava_ff.offline.baselines import BPTTTrainer
+from lava_ff.offline.train import Trainer, TrainSettings, evaluate_accuracy
+from lava_ff.robustness import CORRUPTIONS, check_fractions, corrupt_training_set, robustness_curves
 
-__all__ = ["METHODS", "SUITE_DATASETS", "SuiteSettings", "run_method", "run_suite", "write_report",
-           "check_names", "default_blocks"]
+__all__ = [
+    'METHODS', 'SUITE_DATASETS', 'check_names', 'default_blocks', 'SuiteSettings', 'run_method', 'run_suite',
+    'write_report',
+]
+
 
 METHODS = ("ff-surrogate", "ff-three-factor", "intff", "ffgaf", "bptt")
 SUITE_DATASETS = ("digits", "mnist", "idx", "nmnist")
@@ -163,12 +168,9 @@ def run_method(method: str, train, val, test, settings: SuiteSettings, encoding:
 
 
 def _load(dataset: str, data: str | None, settings: SuiteSettings):
-    from .cli import load_split
+    from lava_ff.datasets import load_split
 
-    try:
-        train, val, test, _ = load_split(dataset, data, settings.seed, time_steps=settings.time_steps)
-    except SystemExit as err:  # load_split speaks to the CLI; the suite raises
-        raise ValueError(str(err)) from None
+    train, val, test, _ = load_split(dataset, data, settings.seed, time_steps=settings.time_steps)
     if settings.limit:
         train, test = train.subset(slice(0, settings.limit)), test.subset(slice(0, settings.limit))
     return train, val, test
@@ -178,7 +180,7 @@ def run_suite(methods, datasets, settings: SuiteSettings, data: dict | None = No
               on_result=None) -> list[dict]:
     """Every method on every data set. ``data`` maps data set names to folders
     (mnist, idx, nmnist). ``on_result(result)`` is called after each run."""
-    from .datasets import ImageSet
+    from lava_ff.datasets import ImageSet
 
     methods = check_names("method", methods, METHODS)
     datasets = check_names("data set", datasets, SUITE_DATASETS)

@@ -1,6 +1,6 @@
 """On-chip FF training in Lava's simulator, epoch by epoch, with atomic checkpoints.
 
-:func:`onchip_fit` runs :func:`lava_ff.onchip_lava.train_onchip` over a
+:func:`onchip_fit` runs :func:`lava_ff.lava.learning.train_onchip` over a
 training set for some epochs. After every chunk of samples it writes
 ``OUT/onchip_state.npz`` atomically (the learned weights, the epoch and the
 position in it); ``resume=True`` starts a fresh Lava network from those
@@ -9,35 +9,42 @@ streams restart, so a resumed run is not bit-identical to an uninterrupted
 one; the weights, order and negatives are.)
 
 :func:`onchip_network` turns learned weights into the offline
-:class:`lava_ff.model.FFNetwork` that evaluation, the Lava inference path and
+:class:`lava_ff.offline.model.FFNetwork` that evaluation, the Lava inference path and
 netx export take: weights floored to the even 8-bit grid
-(:func:`lava_ff.onchip.deployable_weights`).
+(:func:`lava_ff.core.rule.deployable_weights`).
 """
 
 from __future__ import annotations
 
 import dataclasses
+import hashlib
+import json
 import time
+from dataclasses import asdict, replace
 from pathlib import Path
 
 import numpy as np
+import torch
 
-from .config import (
-    LOIHI2,
-    FFConfig,
-    FixedNeuronParams,
-    dequantize_neuron,
-    describe_changes,
-    quantize_neuron,
-    quantize_weights,
-)
-from .fileio import atomic_path
-from .onchip import READOUT_LOGIT_SCALE, FFLearningRule, deployable_weights
-from .views import check_views, random_views, sum_views, view_rows
+from lava_ff.core.checks import describe_changes
+from lava_ff.core.config import FFConfig
+from lava_ff.core.fileio import atomic_path
+from lava_ff.core.goodness import combined_scores
+from lava_ff.core.inputs import check_views, random_views, sum_views, view_rows, wrong_labels
+from lava_ff.core.loihi import LOIHI2, quantize_weights
+from lava_ff.core.neuron import FixedNeuronParams, dequantize_neuron, quantize_neuron
+from lava_ff.core.rule import READOUT_LOGIT_SCALE, FFLearningRule, deployable_weights, readout_logits
+from lava_ff.core.spec import NetworkSpec
+from lava_ff.lava.learning import OnChipReadout, train_onchip, train_onchip_readout, weight_updates
+from lava_ff.offline.model import FFNetwork
+from lava_ff.offline.train import evaluate_accuracy
 
-__all__ = ["ONCHIP_STATE", "ONCHIP_READOUT_STATE", "ReadoutTask", "onchip_readout_scores",
-           "onchip_readout_accuracy", "onchip_readout_linear", "onchip_readout_predictions", "onchip_fit",
-           "onchip_network", "onchip_wrong_labels", "initial_weights", "to_onchip_threshold"]
+__all__ = [
+    'ONCHIP_STATE', 'ONCHIP_READOUT_STATE', 'VIEW_STREAM', 'initial_weights', 'to_onchip_threshold',
+    'onchip_network', 'onchip_wrong_labels', 'onchip_readout_scores', 'onchip_readout_accuracy',
+    'onchip_readout_predictions', 'ReadoutTask', 'onchip_fit',
+]
+
 
 ONCHIP_STATE = "onchip_state.npz"
 ONCHIP_READOUT_STATE = "onchip_readout_state.npz"
@@ -55,9 +62,8 @@ def initial_weights(config: FFConfig) -> list[np.ndarray]:
     range. That is what fixed-point on-chip learning needs: Lava's engine
     rounds every update stochastically with one random number shared by all
     synapses, and updates far below one weight unit then move whole rows
-    together (see :func:`lava_ff.onchip.simulate_onchip`, ``rounding``).
+    together (see :func:`lava_ff.onchip.reference.simulate_onchip`, ``rounding``).
     """
-    from .model import FFNetwork
 
     # the raw float draws scaled in their own precision (float32), as the layers hold them
     draws = [layer.weight.detach().cpu().numpy() for layer in FFNetwork(config).layers]
@@ -65,7 +71,7 @@ def initial_weights(config: FFConfig) -> list[np.ndarray]:
 
 
 def to_onchip_threshold(net, threshold: float) -> tuple[FFConfig, list[np.ndarray], FixedNeuronParams, float]:
-    """An offline-trained :class:`lava_ff.model.FFNetwork` moved to the
+    """An offline-trained :class:`lava_ff.offline.model.FFNetwork` moved to the
     on-chip neuron ``threshold``: ``(config, integer weights, neuron,
     clipped)``, the start of a continual-learning run.
 
@@ -80,7 +86,6 @@ def to_onchip_threshold(net, threshold: float) -> tuple[FFConfig, list[np.ndarra
     cent the start is no longer the offline model, and a lower ``threshold``
     keeps more.
     """
-    import dataclasses
 
     if not (np.isfinite(threshold) and threshold > 0):
         raise ValueError(f"threshold={threshold!r}: the on-chip neuron threshold must be a positive number")
@@ -94,7 +99,7 @@ def to_onchip_threshold(net, threshold: float) -> tuple[FFConfig, list[np.ndarra
 
 def _scaled_weights(weights: list[np.ndarray], factor) -> tuple[list[np.ndarray], float]:
     """Float ``weights`` times ``factor`` on the 8-bit grid (which
-    :func:`lava_ff.config.quantize_weights` clamps to its range), and the
+    :func:`lava_ff.core.loihi.quantize_weights` clamps to its range), and the
     fraction of them outside that range."""
     lo, hi = LOIHI2.weight_min / LOIHI2.w_scale, LOIHI2.weight_max / LOIHI2.w_scale
     scaled = [w * factor for w in weights]
@@ -104,22 +109,19 @@ def _scaled_weights(weights: list[np.ndarray], factor) -> tuple[list[np.ndarray]
 
 def onchip_network(config: FFConfig, learned: list, neuron: FixedNeuronParams):
     """An :class:`FFNetwork` with the deployable version of ``learned``."""
-    from dataclasses import replace
 
-    from .spec import NetworkSpec
 
     cfg = replace(config, neuron=dequantize_neuron(neuron))
     spec = NetworkSpec(cfg, tuple(deployable_weights(w) for w in learned), (neuron,) * len(learned))
-    return spec.to_torch()
+    return FFNetwork.from_spec(spec)
 
 
 def onchip_wrong_labels(config: FFConfig, weights: list, neuron: FixedNeuronParams, x: np.ndarray,
                         y: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     """The negatives' wrong labels for samples ``x, y`` as ``config.negatives``
-    says (:func:`lava_ff.negatives.wrong_labels`), ``hard`` ones scored by the
+    says (:func:`lava_ff.core.inputs.wrong_labels`), ``hard`` ones scored by the
     deployable network of the learned ``weights``: what the Lava run and the
     numpy reference both hand each chunk."""
-    from .negatives import wrong_labels
 
     scores = lambda: onchip_network(config, weights, neuron).label_scores(x)  # noqa: E731
     return wrong_labels(config.negatives, y, config.num_classes, rng, scores=scores)
@@ -127,15 +129,13 @@ def onchip_wrong_labels(config: FFConfig, weights: list, neuron: FixedNeuronPara
 
 def _save_state(path: Path, weights: list, epoch: int, position: int, seconds: float, updates: int,
                 history: list, run: dict) -> None:
-    import json
 
     with atomic_path(path, suffix=".tmp.npz") as tmp:
         np.savez(tmp, *weights, epoch=epoch, position=position, seconds=seconds, updates=updates,
                  history=json.dumps(history), run=json.dumps(run))
 
 
-def _load_state(path: Path, layers: int) -> dict:
-    import json
+def load_state(path: Path, layers: int) -> dict:
 
     try:
         with np.load(path) as data:
@@ -165,7 +165,7 @@ def onchip_readout_scores(config: FFConfig, weights: list, neuron: FixedNeuronPa
     readout neuron's score ``W @ counts`` of the readout layers' spike
     counts with the readout's deployable weights (integer units; the same
     argmax as its logits). With ``views`` > 1, summed over the sample's
-    first ``views`` views (:mod:`lava_ff.views`, images of ``image_shape``),
+    first ``views`` views (:mod:`lava_ff.core.inputs`, images of ``image_shape``),
     one window each."""
     scores = _readout_scores(onchip_network(config, weights, neuron), config, readout,
                              view_rows(x, image_shape, views), batch)
@@ -174,7 +174,6 @@ def onchip_readout_scores(config: FFConfig, weights: list, neuron: FixedNeuronPa
 
 def _readout_scores(net, config: FFConfig, readout: np.ndarray, x: np.ndarray, batch: int = 1000) -> np.ndarray:
     """:func:`onchip_readout_scores` on the deployable network ``net`` already built."""
-    import torch
 
     w = deployable_weights(readout).astype(np.float64)
     if w.shape != (config.num_classes, config.readout_features):
@@ -196,31 +195,17 @@ def onchip_readout_accuracy(config: FFConfig, weights: list, neuron: FixedNeuron
     return float(np.mean(scores.argmax(axis=1) == np.asarray(y)))
 
 
-def onchip_readout_linear(readout: np.ndarray, logit_scale: float) -> tuple[np.ndarray, np.ndarray]:
-    """The on-chip readout in the linear-readout convention of the host and
-    netx readouts (``logits = W @ rates + b``, :class:`FFReadout`):
-    ``W = logit_scale * W_int / 64`` on the deployable integer weights, no
-    bias, so the logits are the readout neuron's own
-    (:func:`lava_ff.kernels.readout_logits`)."""
-    from .config import check_positive_float
-
-    logit_scale = check_positive_float("logit_scale", logit_scale)
-    weight = logit_scale * deployable_weights(readout).astype(np.float64) / LOIHI2.w_scale
-    return weight, np.zeros(len(weight))
-
-
 def onchip_readout_predictions(config: FFConfig, weights: list, neuron: FixedNeuronParams, readout: np.ndarray,
                                x: np.ndarray, *, logit_scale: float, batch: int = 250, views: int = 1,
                                image_shape: tuple | None = None) -> np.ndarray:
     """``[N, 2]`` labels the on-chip readout predicts: by its own scores
     (:func:`onchip_readout_scores`'s argmax) and combined with the goodness
     of every candidate label as one product of experts
-    (:func:`lava_ff.kernels.combined_scores`, the readout's logits
+    (:func:`lava_ff.core.goodness.combined_scores`, the readout's logits
     ``logit_scale * W @ rates``): the readout and combined columns of
     ``PREDICTION_COLUMNS`` for this readout. With ``views`` > 1 both
-    scores are summed over each sample's views (:mod:`lava_ff.views`), as
+    scores are summed over each sample's views (:mod:`lava_ff.core.inputs`), as
     :class:`FFReadout` with ``views`` does."""
-    from .kernels import combined_scores, readout_logits
 
     net = onchip_network(config, weights, neuron)
     cfg = net.config
@@ -241,9 +226,9 @@ class _FFTask:
     state = ONCHIP_STATE
 
     def train(self, config, weights, neuron, rule, x, y, **kwargs):
-        from .onchip_lava import train_onchip
 
-        return train_onchip(config, weights, neuron, rule, x, y, **kwargs)
+        return train_onchip(config, weights, neuron, rule, x, y, **kwargs,
+                            label_scores=lambda learned, xs: onchip_network(config, learned, neuron).label_scores(xs))
 
     @staticmethod
     def inputs(x, order, seed, epoch):
@@ -251,12 +236,10 @@ class _FFTask:
 
     @staticmethod
     def updates(samples, weights):
-        from .onchip_lava import weight_updates
 
         return weight_updates(samples, weights)
 
     def validate(self, config, weights, neuron, x, y):
-        from .train import evaluate_accuracy
 
         # goodness only: the chip learns no readout here (the host trains one after the last epoch),
         # so neither it nor the combined classifier is measured, and the record carries neither
@@ -273,7 +256,7 @@ class ReadoutTask:
     the readout layers (``FFConfig.readout_layers``).
 
     ``views`` > 1: every pass shows each image as one of its first
-    ``views`` views (:mod:`lava_ff.views`; images of ``image_shape``), drawn
+    ``views`` views (:mod:`lava_ff.core.inputs`; images of ``image_shape``), drawn
     at random per pass from ``[seed, epoch]`` alone, so a resumed pass shows
     the same ones; validation then sums the readout's scores over the
     views, as the deployed network with ``views`` does."""
@@ -298,7 +281,6 @@ class ReadoutTask:
         return random_views(x[order], self.image_shape, self.views, choice[order])
 
     def train(self, config, weights, neuron, rule, x, y, **kwargs):
-        from .onchip_lava import OnChipReadout, train_onchip_readout
 
         on_chunk = kwargs.pop("on_chunk", None)  # it checkpoints a list of matrices
         run = train_onchip_readout(config, self.deployed(), neuron, OnChipReadout(weights[0], rule, self.logit_scale),
@@ -321,14 +303,13 @@ class ReadoutTask:
         """Whether ``path`` holds a readout state of these FF weights, layers and scale."""
         if not Path(path).is_file():
             return False
-        stored = _load_state(Path(path), 1)["run"] or {}
+        stored = load_state(Path(path), 1)["run"] or {}
         return stored.get("readout") == self.describe(config)
 
     def describe(self, config: FFConfig) -> dict:
         """What a resumed state must match: the FF weights, the layers it reads, the logit scale and the
         views and image shape (named only where there are several views, so a one-view state of earlier
         runs still matches)."""
-        import hashlib
 
         digest = hashlib.sha256(b"".join(np.ascontiguousarray(deployable_weights(w)).tobytes()
                                          for w in self.ff_weights)).hexdigest()
@@ -357,14 +338,12 @@ def onchip_fit(config: FFConfig, start_weights: list, neuron: FixedNeuronParams,
     a different ``rule`` is allowed (a step-size schedule across resumes)
     and each epoch's record names the learning rate it ran at.
 
-    ``messages``: the Lava network's steps (:func:`lava_ff.onchip_lava.train_onchip`).
+    ``messages``: the Lava network's steps (:func:`lava_ff.lava.learning.train_onchip`).
 
     ``readout``: train an on-chip readout on the learned FF layers instead
-    (:class:`ReadoutTask`, :func:`lava_ff.onchip_lava.train_onchip_readout`),
+    (:class:`ReadoutTask`, :func:`lava_ff.lava.learning.train_onchip_readout`),
     with its own state file, ``OUT/onchip_readout_state.npz``; validation
     records ``val_onchip_readout``, the readout's accuracy."""
-    import json
-    from dataclasses import asdict, replace
 
     task = _FFTask() if readout is None else readout
 
@@ -385,7 +364,7 @@ def onchip_fit(config: FFConfig, start_weights: list, neuron: FixedNeuronParams,
     if resume:
         if not state_path.is_file():
             raise FileNotFoundError(f"{state_path}: no on-chip training state to resume from")
-        state = _load_state(state_path, len(start_weights))
+        state = load_state(state_path, len(start_weights))
         _check_resumable(state_path, state["run"], run_info)
         weights, epoch, position = state["weights"], state["epoch"], state["position"]
         seconds, updates, history = state["seconds"], state["updates"], state["history"]

@@ -3,26 +3,34 @@
 Each layer owns its goodness; :meth:`FFNetwork.layer_outputs` detaches the
 spikes handed to the next layer, so no gradient crosses a layer boundary.
 The numbers are exactly those that Lava's fixed-point Dense + LIF and netx
-run (see :mod:`lava_ff.config`).
+run (see :mod:`lava_ff.core.config`).
 """
 
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 import torch
 from torch import nn
 
-from .config import LOIHI2, PREDICTION_COLUMNS, FFConfig, NeuronParams, quantize_weights
-from .dynamics import cuba_spikes
-from .kernels import combine_layer_scores, combined_scores, goodness_scale, raw_goodness
-from .negatives import overlay_encoded
-from .views import sum_views, view_rows
+from lava_ff.core.config import PREDICTION_COLUMNS, FFConfig
+from lava_ff.core.errors import ConfigError
+from lava_ff.core.goodness import combine_layer_scores, combined_scores, goodness_scale, raw_goodness
+from lava_ff.core.imports import quiet_import
+from lava_ff.core.inputs import overlay_encoded, sum_views, view_rows
+from lava_ff.core.loihi import LOIHI2, quantize_weights
+from lava_ff.core.neuron import NeuronParams, dequantize_neuron
+from lava_ff.core.spec import NetworkSpec
+from lava_ff.offline.dynamics import cuba_spikes
 
-__all__ = ["CandidateSpikes", "dense_spikes", "spike_product", "spike_rate", "FFLayer", "FFNetwork",
-           "torch_goodness", "torch_ff_loss", "torch_softmax_ff_loss", "default_device"]
+__all__ = [
+    'PREDICTION_METHODS', 'default_device', 'CandidateSpikes', 'SPARSE_DENSITY', 'spike_product',
+    'dense_spikes', 'spike_rate', 'FFLayer', 'torch_goodness', 'torch_ff_loss', 'torch_softmax_ff_loss',
+    'FFNetwork',
+]
+
 
 
 #: what :meth:`FFNetwork.predict` can classify by
@@ -154,25 +162,18 @@ def spike_rate(spikes: torch.Tensor) -> torch.Tensor:
 
 class FFLayer(nn.Module):
     """Dense + CUBA LIF layer with slayer's integer-exact neuron dynamics
-    (integrated by :func:`lava_ff.dynamics.cuba_spikes`, bit-identical to
+    (integrated by :func:`lava_ff.offline.dynamics.cuba_spikes`, bit-identical to
     ``slayer.neuron.cuba.Neuron.dynamics`` and faster on a CPU)."""
 
     def __init__(self, in_features: int, out_features: int, neuron: NeuronParams,
                  *, weight_scale: float = 1.0, generator: torch.Generator | None = None):
         super().__init__()
-        from lava.lib.dl import slayer
+        slayer = quiet_import("lava.lib.dl.slayer")
 
         self.in_features, self.out_features = in_features, out_features
         self.neuron_params = neuron
-        self.neuron = slayer.neuron.cuba.Neuron(
-            threshold=neuron.threshold,
-            current_decay=neuron.current_decay,
-            voltage_decay=neuron.voltage_decay,
-            scale=LOIHI2.w_scale,
-            persistent_state=False,
-            requires_grad=False,
-            shared_param=True,
-        )
+        self.neuron = slayer.neuron.cuba.Neuron(**neuron.slayer_kwargs(), persistent_state=False,
+                                                requires_grad=False, shared_param=True)
         bound = weight_scale * math.sqrt(3.0 / in_features) * 2.0
         weight = (torch.rand(out_features, in_features, generator=generator) * 2 - 1) * bound
         self.weight = nn.Parameter(weight)
@@ -228,7 +229,7 @@ class FFLayer(nn.Module):
 
 def torch_goodness(spikes: torch.Tensor, kind: str, voltage: torch.Tensor | None = None,
                    threshold: float = 1.0) -> torch.Tensor:
-    """Torch twin of :func:`lava_ff.kernels.goodness`."""
+    """Torch twin of :func:`lava_ff.core.goodness.goodness`."""
     if kind == "sum_sq_rate":
         return spike_rate(spikes).pow(2).sum(-1)
     if kind == "mean_sq_rate":
@@ -247,7 +248,7 @@ def _sample_mean(per_sample: torch.Tensor, weights: torch.Tensor | None) -> torc
 
 def torch_ff_loss(g_pos: torch.Tensor, g_neg: torch.Tensor, theta: float, kind: str,
                   alpha: float, weights: torch.Tensor | None = None) -> torch.Tensor:
-    """Torch twin of :func:`lava_ff.kernels.ff_loss` (softplus, never log(1+exp)).
+    """Torch twin of :func:`lava_ff.core.goodness.ff_loss` (softplus, never log(1+exp)).
     ``weights``: per-sample weights of the mean (class-aware training)."""
     softplus = nn.functional.softplus
     if kind == "softplus":
@@ -261,7 +262,7 @@ def torch_ff_loss(g_pos: torch.Tensor, g_neg: torch.Tensor, theta: float, kind: 
 
 def torch_softmax_ff_loss(scores: torch.Tensor, labels: torch.Tensor, alpha: float,
                           weights: torch.Tensor | None = None) -> torch.Tensor:
-    """Torch twin of :func:`lava_ff.kernels.softmax_ff_loss`: cross-entropy of
+    """Torch twin of :func:`lava_ff.core.goodness.softmax_ff_loss`: cross-entropy of
     ``alpha * G(x, c)`` over the labels ``c`` (``scores`` ``[B, C]``)."""
     per_sample = nn.functional.cross_entropy(alpha * scores, labels, reduction="none")
     return _sample_mean(per_sample, weights)
@@ -281,6 +282,26 @@ class FFNetwork(nn.Module):
             for i in range(len(config.layer_sizes))
         )
         self.readout = nn.Linear(config.readout_features, config.num_classes)
+
+    @classmethod
+    def from_spec(cls, spec: NetworkSpec) -> FFNetwork:
+        """The offline network with the exact weights of ``spec`` (for
+        fine-tuning or evaluation in torch): the inverse of
+        :meth:`NetworkSpec.from_torch`. Needs one neuron parameter set for
+        all layers, as :class:`FFConfig` has."""
+        if len(set(spec.neurons)) != 1:
+            raise ConfigError(f"layers have different neuron parameters {spec.neurons}; the torch "
+                              "model shares one set")
+        neuron = dequantize_neuron(spec.neurons[0])
+        config = spec.config if spec.config.neuron == neuron else replace(spec.config, neuron=neuron)
+        net = cls(config)
+        with torch.no_grad():
+            for layer, w in zip(net.layers, spec.weights, strict=True):
+                layer.weight.copy_(torch.from_numpy(w.astype(np.float32) / LOIHI2.w_scale))
+            if spec.readout_weight is not None and spec.readout_weight.shape == tuple(net.readout.weight.shape):
+                net.readout.weight.copy_(torch.from_numpy(spec.readout_weight.astype(np.float32)))
+                net.readout.bias.copy_(torch.from_numpy(spec.readout_bias.astype(np.float32)))
+        return net
 
     @property
     def device(self) -> torch.device:
@@ -342,7 +363,7 @@ class FFNetwork(nn.Module):
         """Goodness of every layer for every candidate label: ``[L, B, C]`` (float64).
 
         Rate goodness is computed from integer spike counts, ``sum_n count**2``
-        times :func:`lava_ff.kernels.goodness_scale`, exactly as the Lava
+        times :func:`lava_ff.core.goodness.goodness_scale`, exactly as the Lava
         readout does, so equal goodness ties the same way in torch and Lava.
         """
         cfg = self.config
@@ -380,7 +401,7 @@ class FFNetwork(nn.Module):
         return self.readout(self.hidden_rates(x, rng)).double().cpu().numpy()
 
     def combined_scores(self, per_layer: np.ndarray, logits: np.ndarray) -> np.ndarray:
-        """Goodness and readout as one product of experts (:func:`lava_ff.kernels.combined_scores`
+        """Goodness and readout as one product of experts (:func:`lava_ff.core.goodness.combined_scores`
         with this network's loss, θ and α): ``per_layer`` from :meth:`layer_label_scores`,
         ``logits`` from :meth:`readout_logits`."""
         cfg = self.config
@@ -395,7 +416,7 @@ class FFNetwork(nn.Module):
         serve all four; ``readout=False`` skips the readout pass and leaves
         its two columns at -1, as FFReadout does for absent inputs. With
         ``views`` > 1 each column's scores are summed over every image's first
-        ``views`` views (:mod:`lava_ff.views`, images of ``image_shape``), as
+        ``views`` views (:mod:`lava_ff.core.inputs`, images of ``image_shape``), as
         FFReadout with ``views`` does."""
         table = np.full((len(x), len(PREDICTION_COLUMNS)), -1, np.int64)
         for start in range(0, len(x), batch):

@@ -22,10 +22,12 @@ from __future__ import annotations
 
 import torch
 
-from .config import LOIHI2
-from .native import cuba_forward_native
+from lava_ff.core.imports import quiet_import
+from lava_ff.core.loihi import LOIHI2
+from lava_ff.offline.native import cuba_forward_native
 
-__all__ = ["cuba_dynamics", "cuba_integrate", "cuba_voltage", "cuba_spikes"]
+__all__ = ['DECAY_SHIFT', 'cuba_integrate', 'cuba_dynamics', 'cuba_voltage', 'cuba_spikes']
+
 
 DECAY_SHIFT = LOIHI2.decay_bits  # slayer's (and Loihi's) decays are integers out of 1 << 12
 
@@ -113,7 +115,7 @@ def cuba_integrate(x: torch.Tensor, current_decay: int, voltage_decay: int, w_sc
 
 def _neuron_constants(neuron) -> tuple[int, int, int, float]:
     """``(current_decay, voltage_decay, w_scale, threshold)`` of a slayer CUBA neuron that these paths cover."""
-    from lava.lib.dl.slayer.utils import quantize
+    quantize = quiet_import("lava.lib.dl.slayer.utils").quantize
 
     if neuron.persistent_state or neuron.norm is not None or neuron.current_decay.numel() != 1:
         raise ValueError("cuba_dynamics, cuba_voltage and cuba_spikes cover neurons with shared decays, no "
@@ -146,7 +148,7 @@ def cuba_spikes(neuron, current_in: torch.Tensor) -> tuple[torch.Tensor, torch.T
     """``(spikes, voltage)`` of a slayer ``cuba.Neuron`` driven by
     ``current_in`` ``[B, N, T]``: :func:`cuba_voltage` and the neuron's own
     spike function. Where no gradient is needed and the compiled kernel runs
-    (:mod:`lava_ff.native`), it emits the spikes while it integrates (the
+    (:mod:`lava_ff.offline.native`), it emits the spikes while it integrates (the
     reset condition, which is slayer's spike condition: voltages lie on the
     ``1 / w_scale`` grid), saving two passes over ``[B, N, T]``; equal
     either way (tested)."""

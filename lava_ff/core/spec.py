@@ -4,30 +4,25 @@ reference consume. Pure: building a spec never mutates the model.
 ``NetworkSpec`` holds the integer weights (Loihi's 8-bit grid), the integer
 neuron parameters, the float linear readout and the :class:`FFConfig` that
 says how inputs are encoded and labels overlaid; a network whose readout
-learned on views (:mod:`lava_ff.views`) also says how many views it sums
+learned on views (:mod:`lava_ff.core.inputs`) also says how many views it sums
 and the shape of its images, so Lava and netx classify it as it was measured.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
 import numpy as np
 
-from .config import (
-    LOIHI2,
-    FFConfig,
-    FixedNeuronParams,
-    check_integer_weights,
-    check_positive_float,
-    dequantize_neuron,
-    quantize_neuron,
-)
-from .kernels import dense_cuba_forward_fixed, goodness, goodness_scale
-from .negatives import overlay_encoded
-from .views import check_image_rows, check_views
+from lava_ff.core.checks import check_positive_float
+from lava_ff.core.config import FFConfig
+from lava_ff.core.goodness import goodness, goodness_scale
+from lava_ff.core.inputs import check_image_rows, check_views, overlay_encoded
+from lava_ff.core.loihi import check_integer_weights
+from lava_ff.core.neuron import FixedNeuronParams, dense_cuba_forward_fixed, quantize_neuron
 
-__all__ = ["NetworkSpec"]
+__all__ = ['NetworkSpec']
+
 
 
 @dataclass(frozen=True)
@@ -41,7 +36,7 @@ class NetworkSpec:
     #: integer weights [classes, readout features] and the logit scale it learned with
     onchip_readout: np.ndarray | None = None
     onchip_readout_scale: float | None = None
-    #: views summed per sample at inference (:mod:`lava_ff.views`) and the (height, width) they move
+    #: views summed per sample at inference (:mod:`lava_ff.core.inputs`) and the (height, width) they move
     views: int = 1
     image_shape: tuple[int, int] | None = None
 
@@ -71,7 +66,7 @@ class NetworkSpec:
 
     @classmethod
     def from_torch(cls, net) -> NetworkSpec:
-        """Snapshot an offline :class:`lava_ff.model.FFNetwork` (copies, never mutates)."""
+        """Snapshot an offline :class:`lava_ff.offline.model.FFNetwork` (copies, never mutates)."""
         weights = tuple(layer.integer_weight() for layer in net.layers)
         neuron = quantize_neuron(net.config.neuron)
         readout = net.readout
@@ -80,7 +75,7 @@ class NetworkSpec:
                    readout_bias=readout.bias.detach().cpu().numpy().astype(np.float64))
 
     def goodness_scales(self, *, fixed: bool) -> list[float]:
-        """Per layer, the factor from raw to :func:`lava_ff.kernels.goodness` units."""
+        """Per layer, the factor from raw to :func:`lava_ff.core.goodness.goodness` units."""
         cfg = self.config
         return [goodness_scale(cfg.goodness, w.shape[0], cfg.time_steps, fixed=fixed, vth=n.vth)
                 for w, n in zip(self.weights, self.neurons, strict=True)]
@@ -107,25 +102,3 @@ class NetworkSpec:
         repeated = np.repeat(np.asarray(x, np.float32), classes, axis=0)
         layers = self.forward_fixed(self.encode(repeated, np.tile(np.arange(classes), batch)))
         return np.stack([goodness(s, cfg.goodness) for s in layers]).reshape(-1, batch, classes)
-
-    def to_torch(self):
-        """An offline :class:`lava_ff.model.FFNetwork` with these exact weights
-        (for fine-tuning or evaluation in torch). Needs one neuron parameter
-        set for all layers, as :class:`FFConfig` has."""
-        import torch
-
-        from .model import FFNetwork
-
-        if len(set(self.neurons)) != 1:
-            raise ValueError(f"layers have different neuron parameters {self.neurons}; the torch "
-                             "model shares one set")
-        neuron = dequantize_neuron(self.neurons[0])
-        config = self.config if self.config.neuron == neuron else replace(self.config, neuron=neuron)
-        net = FFNetwork(config)
-        with torch.no_grad():
-            for layer, w in zip(net.layers, self.weights, strict=True):
-                layer.weight.copy_(torch.from_numpy(w.astype(np.float32) / LOIHI2.w_scale))
-            if self.readout_weight is not None and self.readout_weight.shape == tuple(net.readout.weight.shape):
-                net.readout.weight.copy_(torch.from_numpy(self.readout_weight.astype(np.float32)))
-                net.readout.bias.copy_(torch.from_numpy(self.readout_bias.astype(np.float32)))
-        return net

@@ -1,0 +1,432 @@
+"""The public API: load data, train, evaluate on any backend, export and load.
+
+Everything here is re-exported by ``lava_ff`` itself::
+
+    import lava_ff as ff
+    data = ff.load_dataset("digits")
+    net = ff.train(data, layers=(200, 200), epochs=2)
+    result = ff.evaluate(net, data, backend="lava-fixed")
+    ff.export(net, "model.net")
+
+A :class:`Model` is a trained network: its plain-numpy :class:`NetworkSpec`
+(what Lava and netx run), the offline torch network with the same weights,
+and what its run recorded. :func:`evaluate` returns an :class:`Evaluation`
+whose :class:`Predictions` are read by column name.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import math
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from lava_ff.artifacts import NETX_SUFFIXES, load_trained, trained_spec
+from lava_ff.core.config import PREDICTION_COLUMNS, FFConfig
+from lava_ff.core.errors import ConfigError
+from lava_ff.core.imports import quiet_import
+from lava_ff.core.inputs import prepare_inputs
+from lava_ff.core.neuron import NeuronParams
+from lava_ff.core.spec import NetworkSpec
+from lava_ff.datasets import ImageSet, load_split
+from lava_ff.netx_export.io import export as export_netx
+from lava_ff.offline.model import FFNetwork
+from lava_ff.offline.train import Trainer, TrainSettings
+from lava_ff.onchip.fit import onchip_readout_predictions
+
+__all__ = ["Dataset", "Model", "Predictions", "Evaluation", "BACKENDS", "load_dataset", "train", "evaluate",
+           "export", "load", "netx_network"]
+
+#: evaluation backends and the Lava tag each runs under (None: the torch model)
+BACKENDS = {"torch": None, "lava-float": "floating_pt", "lava-fixed": "fixed_pt", "netx-fixed": "fixed_pt",
+            "loihi2": "loihi2"}
+#: data set names :func:`load_dataset` knows; ``idx`` is any folder of MNIST-format files
+DATASET_NAMES = ("digits", "mnist", "fashion-mnist", "idx", "nmnist")
+
+
+@dataclass(frozen=True)
+class Dataset:
+    """A data set split three ways, as :func:`load_dataset` returns it.
+
+    ``train`` and ``val`` come from the data set's training split (``val``
+    held out for choosing models), ``test`` is its test split.
+    ``image_shape`` is ``(height, width)``, or ``(features, time steps)``
+    for event data binned into spike trains."""
+
+    name: str
+    train: ImageSet
+    val: ImageSet
+    test: ImageSet
+    image_shape: tuple[int, int]
+
+    @property
+    def num_classes(self) -> int:
+        return self.train.num_classes
+
+    @property
+    def in_features(self) -> int:
+        """Input features per sample: pixels, or event features for spike trains."""
+        return int(self.image_shape[0]) if self.name == "nmnist" else int(np.prod(self.image_shape))
+
+
+def load_dataset(name: str, path: str | Path | None = None, *, val_fraction: float = 0.1, seed: int = 0,
+                 time_steps: int = 10) -> Dataset:
+    """Load a data set from local files, split into train, validation and test.
+
+    Parameters
+    ----------
+    name : str
+        ``"digits"`` (8x8 digits that ship with scikit-learn, no ``path``),
+        ``"mnist"``, ``"fashion-mnist"`` or ``"idx"`` (a folder of
+        MNIST-format idx files), or ``"nmnist"`` (a folder of N-MNIST
+        ``.bs2`` recordings, binned into ``time_steps`` spike frames).
+    path : str or Path, optional
+        The data set's folder (all but ``digits``).
+    val_fraction : float
+        Share of the training split held out for validation.
+    seed : int
+        Seed of the validation split (the CLI's ``--seed``).
+    time_steps : int
+        Spike frames per N-MNIST sample.
+
+    Examples
+    --------
+    >>> data = load_dataset("digits")
+    >>> data.train.images.shape[1:], data.num_classes
+    ((8, 8), 10)
+    """
+    if name not in DATASET_NAMES:
+        raise ConfigError(f"unknown data set {name!r}; valid: {', '.join(DATASET_NAMES)}")
+    kind = "idx" if name == "fashion-mnist" else name
+    train_split, val, test, shape = load_split(kind, None if path is None else str(path), seed,
+                                               val_fraction=val_fraction, time_steps=time_steps)
+    return Dataset(name, train_split, val, test, tuple(int(s) for s in shape))
+
+
+@dataclass
+class Model:
+    """A trained FF network, as :func:`train` and :func:`load` return it.
+
+    ``spec`` is the plain-numpy network that Lava and netx run; ``network``
+    the offline torch network with the same weights; ``record`` what its
+    run recorded (``dataset``, ``views``, ``time_steps``, ``source``)."""
+
+    spec: NetworkSpec
+    network: FFNetwork
+    record: dict = field(default_factory=dict)
+
+    @property
+    def config(self) -> FFConfig:
+        return self.network.config
+
+    @classmethod
+    def from_network(cls, network: FFNetwork, record: dict | None = None) -> Model:
+        return cls(NetworkSpec.from_torch(network), network, dict(record or {}))
+
+
+_CONFIG_FIELDS = {f.name for f in dataclasses.fields(FFConfig)} - {"in_features", "layer_sizes", "neuron"}
+_SETTINGS_FIELDS = {f.name for f in dataclasses.fields(TrainSettings)} - {"progress", "epochs"}
+_NEURON_FIELDS = {f.name for f in dataclasses.fields(NeuronParams)}
+
+
+def train(data: Dataset | tuple, *, layers: tuple[int, ...] = (500, 500), epochs: int = 4,
+          out: str | Path | None = None, progress: bool = True, **options) -> Model:
+    """Train an FF network offline, layer by layer, and return it.
+
+    Parameters
+    ----------
+    data : Dataset or (images, labels)
+        A :func:`load_dataset` result (trains on ``train``, validates on
+        ``val``), or images ``[N, H, W]`` / ``[N, F]`` and labels, of which
+        a tenth is held out for validation.
+    layers : tuple of int
+        Hidden layer sizes.
+    epochs : int
+        Training epochs.
+    out : str or Path, optional
+        Folder for the checkpoint written after every epoch (a run folder
+        :func:`load` reads). Default: none kept.
+    progress : bool
+        Show progress bars.
+    **options
+        Any :class:`FFConfig` field (``rule``, ``loss``, ``goodness``,
+        ``theta``, ``negatives``, ``lr``, ``time_steps``, ...), any
+        :class:`NeuronParams` field (``threshold``, ``current_decay``,
+        ``voltage_decay``) and any :class:`TrainSettings` field
+        (``batch_size``, ``patience``, ``shift``, ``rotate``, ``zoom``,
+        ``readout_epochs``, ...). An unknown name raises
+        :class:`ConfigError` naming it.
+
+    Examples
+    --------
+    >>> data = load_dataset("digits")
+    >>> net = train(data, layers=(100,), epochs=1, progress=False)
+    >>> net.config.layer_sizes
+    (100,)
+    """
+    unknown = sorted(set(options) - _CONFIG_FIELDS - _SETTINGS_FIELDS - _NEURON_FIELDS)
+    if unknown:
+        valid = ", ".join(sorted(_CONFIG_FIELDS | _SETTINGS_FIELDS | _NEURON_FIELDS))
+        raise ConfigError(f"unknown option(s) {', '.join(unknown)}; valid: FFConfig, NeuronParams and "
+                          f"TrainSettings fields ({valid})")
+    data = _as_dataset(data)
+    neuron = NeuronParams(**{k: v for k, v in options.items() if k in _NEURON_FIELDS})
+    config_options = {k: v for k, v in options.items() if k in _CONFIG_FIELDS}
+    if data.name == "nmnist":
+        config_options.setdefault("encoding", "spikes")
+    config = FFConfig(in_features=data.in_features, layer_sizes=tuple(layers), neuron=neuron, **config_options)
+    settings = TrainSettings(epochs=epochs, progress=progress,
+                             **{k: v for k, v in options.items() if k in _SETTINGS_FIELDS})
+    trainer = Trainer(config, settings, out_dir=None if out is None else Path(out))
+    trainer.fit(data.train.images, data.train.labels, data.val.images, data.val.labels, data.image_shape)
+    return Model.from_network(trainer.net, {"dataset": data.name, "time_steps": config.time_steps, "views": 1})
+
+
+def _as_dataset(data) -> Dataset:
+    """A :class:`Dataset`, or ``(images, labels)`` split 9:1 into train and validation."""
+    if isinstance(data, Dataset):
+        return data
+    if not (isinstance(data, tuple) and len(data) == 2):
+        raise ConfigError(f"data must be a Dataset (load_dataset) or (images, labels), got {type(data).__name__}")
+    images, labels = np.asarray(data[0], np.float32), np.asarray(data[1])
+    if images.ndim == 2:  # flat features: square images where they are
+        side = math.isqrt(images.shape[1])
+        images = images.reshape(len(images), side, side) if side * side == images.shape[1] else images[:, :, None]
+    classes = int(labels.max()) + 1 if labels.size else 0
+    full = ImageSet(images, labels.astype(np.int64), max(classes, 2), "arrays")
+    train_split, val = full.split(0.1, seed=0)
+    return Dataset("arrays", train_split, val, val, full.shape)
+
+
+class Predictions:
+    """Predicted labels by column: ``goodness`` (argmax over every label's
+    goodness), ``goodness_skip_first`` (without layer 1), ``readout`` (the
+    linear readout of the neutral window) and ``combined`` (both as one
+    product of experts), plus ``onchip_readout`` and ``onchip_combined``
+    for a network whose readout was learned on chip.
+
+    >>> p = Predictions({"goodness": np.array([1, 2])})
+    >>> p["goodness"].tolist(), p.columns
+    ([1, 2], ('goodness',))
+    """
+
+    def __init__(self, columns: dict[str, np.ndarray]):
+        self._columns = {name: np.asarray(values, np.int64) for name, values in columns.items()}
+
+    @classmethod
+    def from_table(cls, table: np.ndarray, onchip: np.ndarray | None = None) -> Predictions:
+        columns = {name: table[:, i] for i, name in enumerate(PREDICTION_COLUMNS)}
+        if onchip is not None:
+            columns.update(onchip_readout=onchip[:, 0], onchip_combined=onchip[:, 1])
+        return cls(columns)
+
+    @property
+    def columns(self) -> tuple[str, ...]:
+        return tuple(self._columns)
+
+    def __getitem__(self, column: str) -> np.ndarray:
+        if column not in self._columns:
+            raise KeyError(f"no prediction column {column!r}; columns: {', '.join(self._columns)}")
+        return self._columns[column]
+
+    def __len__(self) -> int:
+        return len(next(iter(self._columns.values()))) if self._columns else 0
+
+    def accuracy(self, labels: np.ndarray) -> dict[str, float]:
+        labels = np.asarray(labels)
+        return {name: float(np.mean(values == labels)) for name, values in self._columns.items()}
+
+    def agreement(self, other: Predictions) -> dict[str, float]:
+        """Per shared column, the share of samples where both predict the same label."""
+        return {name: float(np.mean(values == other[name])) for name, values in self._columns.items()
+                if name in other.columns}
+
+    def __repr__(self) -> str:
+        return f"Predictions({len(self)} samples; columns {', '.join(self._columns)})"
+
+
+@dataclass
+class Evaluation:
+    """What :func:`evaluate` measured: accuracy per column, the predictions,
+    their agreement with the torch model (Lava and netx backends), samples/s,
+    and the defaults it took from the run (``views``, ``dataset``)."""
+
+    backend: str
+    samples: int
+    views: int
+    accuracy: dict[str, float]
+    predictions: Predictions
+    agreement_with_torch: dict[str, float] | None
+    samples_per_second: float
+    details: dict = field(default_factory=dict)
+
+
+def evaluate(model: Model | str | Path, data: Dataset | ImageSet | tuple, *, backend: str = "torch",
+             split: str = "test", views: int | None = None, limit: int | None = None,
+             progress: bool = True) -> Evaluation:
+    """Classify a data split with ``model`` on one backend.
+
+    Parameters
+    ----------
+    model : Model, or a path
+        A :func:`train` / :func:`load` result, or a run folder,
+        ``checkpoint.pt`` or ``.net`` file.
+    data : Dataset, ImageSet or (images, labels)
+        What to classify: the images :func:`train` takes (``[N, H, W]`` or
+        ``[N, F]``; spike trains ``[N, F, T]``); of a :class:`Dataset`, the
+        ``split``.
+    backend : str
+        ``torch`` (the offline model), ``lava-float`` / ``lava-fixed``
+        (lava-ff's Processes in Lava's simulator, ``floating_pt`` /
+        ``fixed_pt``) or ``netx-fixed`` (the exported netx file loaded by
+        lava-dl's ``netx.hdf5.Network``), or ``loihi2`` (that netx network
+        on Loihi 2 through ``Loihi2HwCfg``; needs lava-loihi).
+    split : str
+        ``test`` or ``val``, for a :class:`Dataset`.
+    views : int, optional
+        Sum each image's scores over its first ``views`` views (1 to 5).
+        Default: the model's own (what its on-chip readout learned on).
+    limit : int, optional
+        Classify only the first ``limit`` samples.
+
+    Examples
+    --------
+    >>> data = load_dataset("digits")
+    >>> net = train(data, layers=(100,), epochs=1, progress=False)
+    >>> result = evaluate(net, data, limit=50, progress=False)
+    >>> sorted(result.accuracy)[:2]
+    ['combined', 'goodness']
+    """
+    if backend not in BACKENDS:
+        raise ConfigError(f"unknown backend {backend!r}; valid: {', '.join(BACKENDS)}")
+    if split not in ("test", "val"):
+        raise ConfigError(f"unknown split {split!r}; valid: test, val")
+    if not isinstance(model, Model):
+        model = load(model)
+    images, labels, image_shape = _split_arrays(data, split)
+    if limit is not None:
+        images, labels = images[:limit], labels[:limit]
+    spec, net, cfg = model.spec, model.network, model.config
+    x = prepare_inputs(images, cfg)
+    if x.shape[1] != cfg.in_features:
+        raise ConfigError(f"the model expects {cfg.in_features} input features per sample, the data has "
+                          f"{x.shape[1]}")
+    views = spec.views if views is None else views
+    image_views = {"views": views, "image_shape": tuple(image_shape) if views > 1 else None}
+    start = time.perf_counter()
+    reference = net.prediction_table(x, **image_views)
+    torch_seconds = time.perf_counter() - start
+    details, run = {}, {}
+    if backend == "torch":
+        table, rate = reference, len(x) / max(torch_seconds, 1e-9)
+    elif backend in ("netx-fixed", "loihi2"):
+        from lava_ff.netx_export.run import build_netx_network, run_netx_inference
+
+        source = model.record.get("source")
+        with tempfile.TemporaryDirectory(prefix="lava_ff_netx_") as tmp:
+            path = Path(source) if source and Path(source).suffix in NETX_SUFFIXES else \
+                export_netx(spec, Path(tmp) / "model.net")
+            if str(path) == source:
+                details["netx_file"] = source
+            run = run_netx_inference(build_netx_network(path, x, spec=spec, **image_views), BACKENDS[backend],
+                                     progress=progress)
+        table, rate = run["predictions"], run["samples_per_second"]
+    else:
+        from lava_ff.lava.inference import build_lava_network, run_lava_inference
+
+        run = run_lava_inference(build_lava_network(spec, x, **image_views), BACKENDS[backend], progress=progress)
+        table, rate = run["predictions"], run["samples_per_second"]
+        details["startup_seconds"] = run["startup_seconds"]
+    onchip = host = None
+    if spec.onchip_readout is not None:
+        host = onchip_readout_predictions(spec.config, list(spec.weights), spec.neurons[0], spec.onchip_readout, x,
+                                          logit_scale=spec.onchip_readout_scale, **image_views)
+        onchip = run.get("onchip_predictions", host)
+    predictions = Predictions.from_table(table, onchip)
+    agreement = None
+    if backend != "torch":
+        agreement = predictions.agreement(Predictions.from_table(reference, host))
+    accuracy = predictions.accuracy(labels)
+    if len(cfg.layer_sizes) == 1:  # "skipping layer 1" of a one-layer network is no classifier
+        accuracy.pop("goodness_skip_first")
+    return Evaluation(backend, len(x), views, accuracy, predictions, agreement, rate, details)
+
+
+def _split_arrays(data, split: str) -> tuple[np.ndarray, np.ndarray, tuple]:
+    """``(images, labels, image shape)`` of what :func:`evaluate` classifies."""
+    if isinstance(data, Dataset):
+        chosen = data.test if split == "test" else data.val
+        return chosen.images, np.asarray(chosen.labels), data.image_shape
+    if isinstance(data, ImageSet):
+        return data.images, np.asarray(data.labels), data.shape
+    if isinstance(data, tuple) and len(data) == 2:
+        images = np.asarray(data[0], np.float32)
+        return images, np.asarray(data[1]), tuple(images.shape[1:]) if images.ndim == 3 else (images.shape[1],)
+    raise ConfigError(f"data must be a Dataset, an ImageSet or (images, labels), got {type(data).__name__}")
+
+
+def export(model: Model | str | Path, path: str | Path) -> Path:
+    """Write ``model`` as a netx HDF5 file that lava-dl's
+    ``netx.hdf5.Network`` loads (and :func:`load` reads back); returns its
+    path. The file appears whole or not at all.
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> net = train(load_dataset("digits"), layers=(50,), epochs=1, progress=False)
+    >>> export(net, pathlib.Path(tempfile.mkdtemp()) / "model.net").suffix
+    '.net'
+    """
+    if not isinstance(model, Model):
+        model = load(model)
+    return export_netx(model.spec, path)
+
+
+def netx_network(path: str | Path):
+    """lava-dl's own ``netx.hdf5.Network`` of a netx file that :func:`export`
+    wrote: the FF layers as Lava ``Dense`` + ``LIF`` blocks, with nothing of
+    lava-ff's (wire a readout to its spikes, or see :func:`evaluate`).
+    Needs the ``lava`` extra (lava-dl)."""
+    netx = quiet_import("lava.lib.dl.netx")
+
+    import lava_ff.processes  # noqa: F401  (first: Lava chooses its multiprocessing start method)
+
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"{path}: no such netx file")
+    return netx.hdf5.Network(net_config=str(path))
+
+
+def load(path: str | Path) -> Model:
+    """A trained network from a ``lava-ff train`` run folder, a
+    ``checkpoint.pt`` or a netx ``.net`` file, with what its run recorded
+    (its ``metrics.json``: data set, views, time steps).
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> net = train(load_dataset("digits"), layers=(50,), epochs=1, progress=False)
+    >>> path = export(net, pathlib.Path(tempfile.mkdtemp()) / "model.net")
+    >>> load(path).spec.weights[0].shape
+    (50, 74)
+    """
+    path = Path(path)
+    if not path.exists():
+        raise FileNotFoundError(f"{path}: no such run folder, checkpoint or netx file")
+    network = load_trained(str(path))
+    spec = trained_spec(str(path), network)
+    record = {"source": str(path), "views": spec.views, "time_steps": spec.config.time_steps}
+    metrics = path / "metrics.json" if path.is_dir() else path.parent / "metrics.json"
+    if metrics.is_file():
+        try:
+            recorded = json.loads(metrics.read_text())
+        except json.JSONDecodeError:
+            recorded = {}
+        if isinstance(recorded, dict) and isinstance(recorded.get("dataset"), str):
+            record["dataset"] = recorded["dataset"]
+    return Model(spec, network, record)

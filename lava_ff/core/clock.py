@@ -1,0 +1,71 @@
+"""The presentation-window clock every FF Process and reference reads.
+
+A window is one silent step then the ``T`` input steps
+(:func:`window_length`); layer ``l`` runs ``l + 1`` steps behind the
+input (its latency); :func:`window_position` says where a Lava time step
+falls, :func:`is_window_end` whether a layer learns at it. The simulator
+may carry a whole window per Lava step (``messages="window"``).
+"""
+
+from __future__ import annotations
+
+from lava_ff.core.checks import check_positive_int
+from lava_ff.core.errors import ConfigError
+
+__all__ = [
+    'window_position', 'is_window_end', 'window_length', 'check_latency', 'MESSAGES', 'check_messages',
+    'message_shape',
+]
+
+
+
+def window_position(time_step: int, window_length: int, latency: int = 0) -> tuple[int, int]:
+    """``(window, step)`` of Lava's 1-based ``time_step`` when windows of
+    ``window_length`` steps start ``latency`` steps late; ``window < 0``
+    before the first one. The one clock every FF Process reads."""
+    local = time_step - latency - 1
+    return local // window_length, local % window_length
+
+
+def is_window_end(window: int, step: int, window_length: int) -> bool:
+    """Whether :func:`window_position`'s ``(window, step)`` is a window's
+    last step, where a learning neuron sends its third factor and its
+    synapse learns (both Processes and the reference ask this)."""
+    return step == window_length - 1 and window >= 0
+
+
+def window_length(time_steps: int) -> int:
+    """Steps per phase window: one silent step, then the ``T`` input steps."""
+    return check_positive_int("time_steps", time_steps) + 1
+
+
+def check_latency(latency, time_steps: int, name: str = "latency") -> int:
+    """A layer's delay behind the input, a positive int below the window length."""
+    length = window_length(time_steps)
+    latency = check_positive_int(name, latency)
+    if latency >= length:
+        raise ConfigError(f"{name}={latency} must be below the window length {length} (time_steps + 1): "
+                         "a layer must start its window while the input still shows it")
+    return latency
+
+
+#: how the learning network's Processes exchange spikes and currents in Lava's simulator
+MESSAGES = ("step", "window")
+
+
+def check_messages(messages) -> str:
+    """``"step"``: one message per port and time step, as Loihi 2 runs the
+    network. ``"window"``: one Lava step per phase window, each message
+    holding the window's ``T`` steps (``[n, T]``); the same arithmetic, in
+    the same order, with the same random numbers, so the same weights bit
+    for bit (tested), and a tenth of the runtime's message rounds. A
+    simulator mode: Loihi 2 has no window messages."""
+    if messages not in MESSAGES:
+        raise ConfigError(f"unknown messages {messages!r}; valid: {', '.join(MESSAGES)}")
+    return messages
+
+
+def message_shape(size: int, time_steps: int, messages: str) -> tuple[int, ...]:
+    """The shape of a spike or current port of ``size`` units: ``(size,)``
+    with step messages, ``(size, T)`` with window messages."""
+    return (int(size), int(time_steps)) if messages == "window" else (int(size),)

@@ -1,0 +1,222 @@
+""":class:`FFConfig`, everything that defines an FF network and how it
+learns, and the vocabularies of its fields (goodness kinds, losses,
+encodings, rules, overlays, negatives, schedules).
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field, fields
+
+import numpy as np
+
+from lava_ff.core.checks import check_positive_float, check_positive_int
+from lava_ff.core.errors import ConfigError
+from lava_ff.core.neuron import NeuronParams
+
+__all__ = [
+    'GOODNESS_KINDS', 'LOSS_KINDS', 'ENCODINGS', 'RULES', 'OVERLAYS', 'NEGATIVES', 'SCHEDULES', 'LR_DECAYS',
+    'PREDICTION_COLUMNS', 'check_greedy_epochs', 'FFConfig',
+]
+
+
+GOODNESS_KINDS = ("sum_sq_rate", "mean_sq_rate", "sum_sq_voltage")
+LOSS_KINDS = ("softplus", "symba", "softmax")
+ENCODINGS = ("deterministic", "rate", "latency", "spikes")
+RULES = ("surrogate", "three_factor", "ffgaf")
+OVERLAYS = ("label_neurons", "first_pixels")
+NEGATIVES = ("random", "hard", "mixed", "hybrid")
+#: simultaneous: every block learns in every epoch; greedy: one block at a time
+SCHEDULES = ("simultaneous", "greedy")
+LR_DECAYS = ("none", "cosine")
+#: optional FFConfig fields held as tuples (lists in to_dict's JSON form)
+_TUPLE_FIELDS = ("blocks", "block_lr_scale", "block_epochs")
+#: the columns of every prediction table ([N, 4]): torch, FFReadout, netx runs
+PREDICTION_COLUMNS = ("goodness", "goodness_skip_first", "readout", "combined")
+
+
+def check_greedy_epochs(schedule: str, epochs: int, count: int, unit: str,
+                        block_epochs: tuple[int, ...] | None = None) -> None:
+    """The greedy schedule gives each of ``count`` training ``unit`` (layers
+    or blocks) at least one epoch: a ValueError when ``epochs`` is fewer, or
+    when an explicit split ``block_epochs`` does not add up to ``epochs``."""
+    if block_epochs is not None and sum(block_epochs) != epochs:
+        raise ConfigError(f"block_epochs {list(block_epochs)} add up to {sum(block_epochs)} epochs but "
+                         f"epochs={epochs}; give epochs={sum(block_epochs)} or another split")
+    if schedule == "greedy" and epochs < count:
+        raise ConfigError(f"schedule 'greedy' trains its {unit} one at a time: epochs={epochs} is fewer than "
+                         f"the {count} {unit}; give at least {count} epochs")
+
+
+@dataclass(frozen=True)
+class FFConfig:
+    """Everything that defines an FF network and how it is trained."""
+
+    in_features: int
+    layer_sizes: tuple[int, ...] = (500, 500)
+    num_classes: int = 10
+    time_steps: int = 10
+    neuron: NeuronParams = field(default_factory=NeuronParams)
+    goodness: str = "sum_sq_rate"
+    theta: float = 10.0
+    loss: str = "softplus"
+    symba_alpha: float = 4.0
+    encoding: str = "deterministic"
+    overlay: str = "label_neurons"
+    label_scale: float = 1.0
+    label_repeat: int = 1
+    rule: str = "surrogate"
+    negatives: str = "random"
+    lr: float = 3e-3
+    three_factor_lr: float = 0.05
+    weight_scale: float = 0.3
+    eval_skip_first: bool = False
+    seed: int = 0
+    #: Integrated FF (Tang): consecutive layers trained together, with
+    #: backpropagation inside a block and none between blocks; e.g. (2, 1).
+    #: ``None``: one layer per block (plain FF).
+    blocks: tuple[int, ...] | None = None
+    #: ``simultaneous``: every block learns on every batch, each on the
+    #: previous block's current (still changing) spikes. ``greedy``: one
+    #: block at a time, the epochs split evenly between them (or as
+    #: ``block_epochs`` says), earlier blocks frozen, so a block learns on a
+    #: fixed input.
+    schedule: str = "simultaneous"
+    #: Greedy schedule only: the epochs of each training block, e.g. (7, 3):
+    #: layer 1 learns for 7 epochs, then layer 2 for 3 (the trainer's epochs
+    #: must be their sum). ``None``: an even split.
+    block_epochs: tuple[int, ...] | None = None
+    #: ``none``: constant step sizes. ``cosine``: each block's step size
+    #: (``lr``, or ``three_factor_lr`` for the gradient-free rule) follows a
+    #: half cosine from its full value to zero over the epochs in which the
+    #: block learns (all epochs, or its share under the greedy schedule).
+    lr_decay: str = "none"
+    #: Multiplier of the step size (``lr``, or ``three_factor_lr``) of each
+    #: training block, e.g. ``(1, 0.3)``: deeper layers see sharper goodness
+    #: differences and can need smaller steps. ``None``: 1 for every block.
+    block_lr_scale: tuple[float, ...] | None = None
+
+    def __post_init__(self):
+        check_positive_int("in_features", self.in_features)
+        check_positive_int("time_steps", self.time_steps)
+        check_positive_int("num_classes", self.num_classes)
+        check_positive_int("label_repeat", self.label_repeat)
+        if self.num_classes < 2:
+            raise ConfigError(f"num_classes must be >= 2, got {self.num_classes}")
+        sizes = tuple(self.layer_sizes)
+        if not sizes:
+            raise ConfigError("layer_sizes must name at least one layer")
+        for i, size in enumerate(sizes):
+            check_positive_int(f"layer_sizes[{i}]", size)
+        object.__setattr__(self, "layer_sizes", sizes)
+        if isinstance(self.neuron, dict):
+            object.__setattr__(self, "neuron", NeuronParams(**self.neuron))
+        for name, allowed in (("goodness", GOODNESS_KINDS), ("loss", LOSS_KINDS),
+                              ("encoding", ENCODINGS), ("overlay", OVERLAYS),
+                              ("rule", RULES), ("negatives", NEGATIVES), ("schedule", SCHEDULES),
+                              ("lr_decay", LR_DECAYS)):
+            if getattr(self, name) not in allowed:
+                raise ConfigError(f"unknown {name} {getattr(self, name)!r}; valid: {', '.join(allowed)}")
+        for name in ("theta", "lr", "three_factor_lr", "symba_alpha", "weight_scale", "label_scale"):
+            check_positive_float(name, getattr(self, name))
+        if self.blocks is not None:
+            blocks = tuple(self.blocks) if isinstance(self.blocks, (tuple, list)) else self.blocks
+            if not isinstance(blocks, tuple) or not blocks or any(
+                    isinstance(b, bool) or not isinstance(b, (int, np.integer)) or b < 1 for b in blocks):
+                raise ConfigError(f"blocks must be positive layer counts, got {self.blocks!r}")
+            if sum(blocks) != len(sizes):
+                raise ConfigError(f"blocks {list(blocks)} cover {sum(blocks)} layers but the network has "
+                                 f"{len(sizes)} (layer_sizes {list(sizes)}); block sizes must sum to the layer count")
+            if self.rule == "three_factor":
+                raise ConfigError("blocks need a gradient rule (surrogate or ffgaf): the three-factor rule "
+                                 "has no backpropagation to share inside a block")
+            object.__setattr__(self, "blocks", tuple(int(b) for b in blocks))
+        self._per_block("block_lr_scale", "multiplier", check_positive_float)
+        self._per_block("block_epochs", "epoch count", check_positive_int)
+        if self.block_epochs is not None and self.schedule != "greedy":
+            raise ConfigError(f"block_epochs {list(self.block_epochs)} splits the epochs of the greedy schedule; "
+                             f"schedule={self.schedule!r} trains every block in every epoch "
+                             "(use schedule='greedy', or drop block_epochs)")
+        if self.rule == "ffgaf" and self.goodness == "sum_sq_voltage":
+            raise ConfigError("rule 'ffgaf' trains through firing rates; goodness 'sum_sq_voltage' has no "
+                             "rate to pass the gradient through (use sum_sq_rate or mean_sq_rate)")
+        if self.loss == "softmax" and self.negatives != "random":
+            raise ConfigError(f"loss 'softmax' contrasts every wrong label at once; negatives={self.negatives!r} "
+                             "has no meaning with it (use negatives='random', or loss softplus/symba)")
+        if self.encoding == "spikes" and self.negatives == "hybrid":
+            raise ConfigError("negatives='hybrid' mixes images; it needs intensity inputs, not encoding='spikes'")
+        if self.overlay == "first_pixels" and self.in_features < self.num_classes:
+            raise ConfigError(
+                f"overlay='first_pixels' needs in_features >= num_classes ({self.num_classes}), "
+                f"got {self.in_features}"
+            )
+
+    def _per_block(self, name: str, what: str, check) -> None:
+        """Validate the optional field ``name``, one ``what`` per training
+        block, each through ``check`` (which names ``name[i]``), and store it
+        as a tuple of the checked values."""
+        values = getattr(self, name)
+        if values is None:
+            return
+        if not isinstance(values, (tuple, list)) or len(values) != len(self.layer_blocks):
+            raise ConfigError(f"{name} {values!r} must give one {what} per training block "
+                             f"({len(self.layer_blocks)}: one per layer, or per IntFF block)")
+        object.__setattr__(self, name, tuple(check(f"{name}[{i}]", v) for i, v in enumerate(values)))
+
+    @property
+    def layer_blocks(self) -> list[list[int]]:
+        """Layer indices of each training block (one layer each without ``blocks``)."""
+        sizes = self.blocks or (1,) * len(self.layer_sizes)
+        starts = np.cumsum((0,) + tuple(sizes))
+        return [list(range(int(a), int(b))) for a, b in zip(starts[:-1], starts[1:], strict=True)]
+
+    @property
+    def input_size(self) -> int:
+        """Width of the network's input layer (pixels plus label neurons)."""
+        extra = self.num_classes * self.label_repeat if self.overlay == "label_neurons" else 0
+        return self.in_features + extra
+
+    @property
+    def label_columns(self) -> slice:
+        """Where the label is written in the network's input: the appended
+        label neurons, or (``first_pixels``) the first ``num_classes`` pixels."""
+        if self.overlay == "label_neurons":
+            return slice(self.in_features, self.input_size)
+        return slice(0, self.num_classes)
+
+    @property
+    def readout_layers(self) -> list[int]:
+        """Layers whose rates feed the linear readout (Hinton skips the first if deeper)."""
+        n = len(self.layer_sizes)
+        return list(range(1, n)) if self.eval_skip_first and n > 1 else list(range(n))
+
+    @property
+    def readout_offsets(self) -> dict[int, int]:
+        """Where each readout layer's rates start in the readout's feature vector."""
+        starts = np.cumsum([0] + [self.layer_sizes[i] for i in self.readout_layers])
+        return {layer: int(start) for layer, start in zip(self.readout_layers, starts, strict=False)}
+
+    @property
+    def readout_features(self) -> int:
+        return sum(self.layer_sizes[i] for i in self.readout_layers)
+
+    def to_dict(self) -> dict:
+        out = asdict(self)
+        out["layer_sizes"] = list(self.layer_sizes)
+        for key in _TUPLE_FIELDS:
+            out[key] = None if out[key] is None else list(out[key])
+        return out
+
+    @classmethod
+    def from_dict(cls, data: dict) -> FFConfig:
+        known = {f.name for f in fields(cls)}
+        unknown = set(data) - known
+        if unknown:
+            raise ConfigError(f"unknown FFConfig keys {sorted(unknown)}; valid: {sorted(known)}")
+        data = dict(data)
+        data["layer_sizes"] = tuple(data.get("layer_sizes", cls.layer_sizes))
+        for key in _TUPLE_FIELDS:
+            if data.get(key) is not None:
+                data[key] = tuple(data[key])
+        if isinstance(data.get("neuron"), dict):
+            data["neuron"] = NeuronParams(**data["neuron"])
+        return cls(**data)

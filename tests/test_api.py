@@ -1,0 +1,153 @@
+"""The public API (``import lava_ff as ff``), the README's quickstart, the
+error hierarchy and the import contracts."""
+
+import json
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import lava_ff as ff
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture(scope="module")
+def digits():
+    return ff.load_dataset("digits")
+
+
+@pytest.fixture(scope="module")
+def trained(digits):
+    return ff.train(digits, layers=(40, 30), epochs=2, progress=False)
+
+
+def test_every_public_name_resolves_and_import_lava_ff_loads_no_framework():
+    code = ("import sys, lava_ff as ff\n"
+            "heavy = [m for m in ('torch', 'lava', 'h5py', 'matplotlib') if m in sys.modules]\n"
+            "names = [n for n in ff.__all__ if getattr(ff, n) is None]\n"
+            "print(heavy, names)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[] []"  # nothing heavy before first use; every exported name exists
+    with pytest.raises(AttributeError, match="no attribute 'no_such_name'"):
+        ff.no_such_name  # noqa: B018
+
+
+def test_readme_quickstart_runs_as_written(tmp_path):
+    """The README's Python block, run exactly as written, from an empty folder:
+    it imports lava_ff only, fits in 12 lines, and Lava fixed_pt agrees with torch."""
+    readme = (REPO / "README.md").read_text()
+    block = re.search(r"## Python quickstart\n\n```python\n(.*?)```", readme, re.S).group(1)
+    lines = [line for line in block.splitlines() if line.strip()]
+    assert len(lines) <= 12
+    assert [line for line in lines if line.startswith(("import", "from"))] == ["import lava_ff as ff"]
+    done = subprocess.run([sys.executable, "-c", block], cwd=tmp_path, capture_output=True, text=True, timeout=900)
+    assert done.returncode == 0, done.stderr[-3000:]
+    accuracy, agreement = map(float, done.stdout.splitlines()[0].split())
+    assert agreement == 1.0 and accuracy > 0.5  # ten classes: chance is 0.1
+    table = done.stdout.splitlines()[1:]  # lava-dl's own table of the network it loaded: two Dense blocks
+    assert sum("Dense" in line for line in table) == 2 and (tmp_path / "digits.net").is_file()
+
+
+def test_predictions_are_read_by_column_and_match_the_torch_table(trained, digits):
+    result = ff.evaluate(trained, digits, limit=60, progress=False)
+    table = trained.network.prediction_table(digits.test.images[:60].reshape(60, -1))
+    assert result.predictions.columns == ("goodness", "goodness_skip_first", "readout", "combined")
+    for i, name in enumerate(result.predictions.columns):
+        np.testing.assert_array_equal(result.predictions[name], table[:, i])
+        assert result.accuracy[name] == pytest.approx(np.mean(table[:, i] == digits.test.labels[:60]))
+    assert result.agreement_with_torch is None and result.samples == 60 and result.views == 1
+    with pytest.raises(KeyError, match="no prediction column 'vote'"):
+        result.predictions["vote"]
+
+
+def test_evaluate_takes_the_images_train_takes_in_any_shape(trained, digits):
+    images, labels = digits.test.images[:30], digits.test.labels[:30]
+    as_images = ff.evaluate(trained, (images, labels), progress=False)
+    as_rows = ff.evaluate(trained, (images.reshape(30, -1), labels), progress=False)
+    as_set = ff.evaluate(trained, digits.test.subset(slice(0, 30)), progress=False)
+    for name in as_images.predictions.columns:
+        np.testing.assert_array_equal(as_images.predictions[name], as_rows.predictions[name])
+        np.testing.assert_array_equal(as_images.predictions[name], as_set.predictions[name])
+    # training on bare arrays holds out a tenth for validation by itself
+    net = ff.train((images.reshape(30, -1), labels), layers=(20,), epochs=1, progress=False)
+    assert net.config.in_features == 64 and net.record["dataset"] == "arrays"
+
+
+@pytest.mark.parametrize("backend", ["lava-fixed", "netx-fixed"])
+def test_lava_and_netx_backends_agree_with_torch_through_the_api(trained, digits, backend):
+    result = ff.evaluate(trained, digits, backend=backend, limit=12, progress=False)
+    assert result.agreement_with_torch == {name: 1.0 for name in result.predictions.columns}
+    assert result.backend == backend and result.samples_per_second > 0
+
+
+def test_export_and_load_round_trip_a_netx_file_and_a_run_folder(trained, digits, tmp_path):
+    path = ff.export(trained, tmp_path / "net.net")
+    loaded = ff.load(path)
+    for ours, theirs in zip(trained.spec.weights, loaded.spec.weights, strict=True):
+        np.testing.assert_array_equal(ours, theirs)
+    assert loaded.record["source"] == str(path)
+    np.testing.assert_array_equal(ff.evaluate(loaded, digits, limit=40, progress=False).predictions["goodness"],
+                                  ff.evaluate(trained, digits, limit=40, progress=False).predictions["goodness"])
+    # a run folder the CLI wrote records its data set
+    run = tmp_path / "run"
+    done = subprocess.run([sys.executable, "-m", "lava_ff", "train", "--layers", "20", "--epochs", "1",
+                           "--limit", "200", "--no-progress", "--out", str(run)], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr[-2000:]
+    model = ff.load(run)
+    assert model.record["dataset"] == "digits" and model.config.layer_sizes == (20,)
+    assert json.loads((run / "metrics.json").read_text())["config"] == model.config.to_dict()
+
+
+def test_bad_input_is_named_before_any_work(trained, digits, tmp_path):
+    with pytest.raises(ff.ConfigError, match="unknown option.s. learning_rate"):
+        ff.train(digits, layers=(10,), epochs=1, learning_rate=0.1)
+    with pytest.raises(ff.ConfigError, match="unknown backend 'gpu'"):
+        ff.evaluate(trained, digits, backend="gpu")
+    with pytest.raises(ff.ConfigError, match="unknown data set 'cifar'"):
+        ff.load_dataset("cifar")
+    with pytest.raises(ff.ConfigError, match="expects 64 input features per sample, the data has 10"):
+        ff.evaluate(trained, (np.zeros((3, 10)), np.zeros(3, int)))
+    with pytest.raises(FileNotFoundError, match="no such run folder, checkpoint or netx file"):
+        ff.load(tmp_path / "missing.net")
+    with pytest.raises(IsADirectoryError, match="is a directory"):
+        ff.export(trained, tmp_path)
+
+
+def test_errors_form_one_hierarchy_and_keep_the_builtin_bases():
+    for error, builtin in ((ff.ConfigError, ValueError), (ff.DatasetError, ValueError),
+                           (ff.NetxFormatError, ValueError), (ff.LavaRunError, RuntimeError)):
+        assert issubclass(error, ff.LavaFFError) and issubclass(error, builtin)
+    from lava_ff.netx_export import NetxFormatError
+
+    from lava_ff.lava.runtime import LavaModelError, LavaRunTimeout
+
+    assert NetxFormatError is ff.NetxFormatError
+    assert issubclass(LavaModelError, ff.LavaRunError) and issubclass(LavaRunTimeout, ff.LavaRunError)
+    with pytest.raises(ff.ConfigError, match="unknown goodness 'max'"):
+        ff.FFConfig(in_features=4, goodness="max")
+
+
+def test_cli_errors_are_one_line_with_exit_2_for_usage_and_1_for_failures(tmp_path):
+    def cli(*args):
+        return subprocess.run([sys.executable, "-m", "lava_ff", *args], capture_output=True, text=True,
+                              cwd=tmp_path)
+
+    usage = cli("train", "--dataset", "mnist", "--out", "x")
+    assert usage.returncode == 2 and usage.stderr.strip().splitlines()[-1].startswith("lava-ff: error: ")
+    assert "--data DIR" in usage.stderr and "Traceback" not in usage.stderr
+    (tmp_path / "broken.net").write_bytes(b"not a netx file")
+    failure = cli("export", "--model", "broken.net", "--out", "again.net")
+    assert failure.returncode == 1 and "Traceback" not in failure.stderr
+    assert failure.stderr.strip().splitlines()[-1].startswith("lava-ff: error: ") and "broken.net" in failure.stderr
+
+
+def test_import_contracts_hold():
+    """The layering of pyproject.toml's import-linter contracts (also run by make lint)."""
+    done = subprocess.run([sys.executable, str(REPO / "scripts" / "lint_imports.py")], capture_output=True,
+                          text=True, timeout=300)
+    assert done.returncode == 0, done.stdout[-3000:]
+    assert "Contracts: 4 kept, 0 broken." in done.stdout
