@@ -47,7 +47,8 @@ def test_learning_rate_conversion_is_the_weight_scale_and_refuses_bad_rates():
         onchip_learning_rate(-1)
 
 
-@pytest.mark.parametrize("threshold, current_decay, voltage_decay", [(1.0, 0.25, 0.03), (32.0, 0.5, 0.0), (0.5, 1.0, 0.9)])
+@pytest.mark.parametrize("threshold, current_decay, voltage_decay",
+                         [(1.0, 0.25, 0.03), (32.0, 0.5, 0.0), (0.5, 1.0, 0.9)])
 def test_the_neurons_slayer_form_is_slayers_own_neuron(threshold, current_decay, voltage_decay):
     """NeuronParams.slayer_kwargs builds slayer's CUBA neuron with the same
     state scale, integer decays and spike level (threshold + threshold_eps)
