@@ -25,6 +25,7 @@ SHRINK = {
     "04_nmnist_events": {"EPOCHS": 3, "TIME_STEPS": 8, "TRAIN_LIMIT": 400, "TEST_LIMIT": 100,
                          "HIDDEN": (200,), "BATCH": 20},
     "05_deploying_to_loihi2": {"SAMPLES": 10},
+    "06_lava_composition": {"SAMPLES": 6, "LAYERS": (40, 30), "EPOCHS": 1},
 }
 
 
@@ -72,7 +73,14 @@ def check_05(s):
     assert s["loihi_installed"] is False or s["loihi_installed"] is True
 
 
-CHECKS = {"01": check_01, "02": check_02, "03": check_03, "04": check_04, "05": check_05}
+def check_06(s):
+    # the hand-wired Processes and the netx file reproduce the torch model spike for spike
+    assert s["samples"] == 6 and s["spikes"] > 0
+    assert s["lava_spike_agreement"] == 1.0 and s["netx_spike_agreement"] == 1.0
+    assert s["latency"] == 2  # one synaptic delay per netx block
+
+
+CHECKS = {"01": check_01, "02": check_02, "03": check_03, "04": check_04, "05": check_05, "06": check_06}
 
 
 def shrink(notebook, overrides: dict) -> None:
