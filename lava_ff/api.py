@@ -370,8 +370,9 @@ def _split_arrays(data, split: str) -> tuple[np.ndarray, np.ndarray, tuple]:
     raise ConfigError(f"data must be a Dataset, an ImageSet or (images, labels), got {type(data).__name__}")
 
 
-def export(model: Model | str | Path, path: str | Path) -> Path:
-    """Write ``model`` as a netx HDF5 file that lava-dl's
+def export(model: Model | NetworkSpec | FFNetwork | str | Path, path: str | Path) -> Path:
+    """Write ``model`` (a :class:`Model`, a :class:`NetworkSpec`, an offline
+    :class:`FFNetwork`, or the path of one) as a netx HDF5 file that lava-dl's
     ``netx.hdf5.Network`` loads (and :func:`load` reads back); returns its
     path. The file appears whole or not at all.
 
@@ -382,9 +383,9 @@ def export(model: Model | str | Path, path: str | Path) -> Path:
     >>> export(net, pathlib.Path(tempfile.mkdtemp()) / "model.net").suffix
     '.net'
     """
-    if not isinstance(model, Model):
+    if isinstance(model, (str, Path)):
         model = load(model)
-    return export_netx(model.spec, path)
+    return export_netx(model.spec if isinstance(model, Model) else model, path)
 
 
 def netx_network(path: str | Path):
