@@ -21,7 +21,7 @@ import json
 import math
 import tempfile
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -31,13 +31,20 @@ from lava_ff.core.config import PREDICTION_COLUMNS, FFConfig
 from lava_ff.core.errors import ConfigError
 from lava_ff.core.imports import quiet_import
 from lava_ff.core.inputs import prepare_inputs
-from lava_ff.core.neuron import NeuronParams
+from lava_ff.core.neuron import NeuronParams, quantize_neuron
+from lava_ff.core.rule import ONCHIP_THRESHOLD, FFLearningRule
 from lava_ff.core.spec import NetworkSpec
 from lava_ff.datasets import ImageSet, load_split
 from lava_ff.netx_export.io import export as export_netx
 from lava_ff.offline.model import FFNetwork
 from lava_ff.offline.train import Trainer, TrainSettings
-from lava_ff.onchip.fit import onchip_readout_predictions
+from lava_ff.onchip.fit import (
+    check_onchip_config,
+    initial_weights,
+    onchip_fit,
+    onchip_network,
+    onchip_readout_predictions,
+)
 
 __all__ = ["Dataset", "Model", "Predictions", "Evaluation", "BACKENDS", "load_dataset", "train", "evaluate",
            "export", "load", "netx_network"]
@@ -132,11 +139,16 @@ class Model:
 _CONFIG_FIELDS = {f.name for f in dataclasses.fields(FFConfig)} - {"in_features", "layer_sizes", "neuron"}
 _SETTINGS_FIELDS = {f.name for f in dataclasses.fields(TrainSettings)} - {"progress", "epochs"}
 _NEURON_FIELDS = {f.name for f in dataclasses.fields(NeuronParams)}
+_ONCHIP_FIELDS = {"learning_rate", "learning_rate_decay", "pre_trace_tau", "pre_trace_impulse", "samples_per_run",
+                  "messages"}
+#: where :func:`train` learns: offline in torch, or in Lava's learning engine
+TRAIN_BACKENDS = ("torch", "lava-float", "lava-fixed")
 
 
-def train(data: Dataset | tuple, *, layers: tuple[int, ...] = (500, 500), epochs: int = 4,
+def train(data: Dataset | tuple, *, layers: tuple[int, ...] = (500, 500), epochs: int = 4, backend: str = "torch",
           out: str | Path | None = None, progress: bool = True, **options) -> Model:
-    """Train an FF network offline, layer by layer, and return it.
+    """Train an FF network, layer by layer, and return it: offline in torch,
+    or on chip in Lava's learning engine (simulated).
 
     Parameters
     ----------
@@ -147,9 +159,15 @@ def train(data: Dataset | tuple, *, layers: tuple[int, ...] = (500, 500), epochs
     layers : tuple of int
         Hidden layer sizes.
     epochs : int
-        Training epochs.
+        Training epochs (on chip: passes over the training split).
+    backend : str
+        ``torch`` (offline: surrogate gradients, the gradient-free rule or
+        FFGAF, per ``rule``), or ``lava-float`` / ``lava-fixed``: every
+        weight learned by the FF three-factor rule in Lava's learning engine,
+        ``floating_pt`` / ``fixed_pt``; a linear readout then learns on the
+        host from the learned layers' rates.
     out : str or Path, optional
-        Folder for the checkpoint written after every epoch (a run folder
+        Folder for the checkpoints written as training goes (a run folder
         :func:`load` reads). Default: none kept.
     progress : bool
         Show progress bars.
@@ -159,8 +177,12 @@ def train(data: Dataset | tuple, *, layers: tuple[int, ...] = (500, 500), epochs
         :class:`NeuronParams` field (``threshold``, ``current_decay``,
         ``voltage_decay``) and any :class:`TrainSettings` field
         (``batch_size``, ``patience``, ``shift``, ``rotate``, ``zoom``,
-        ``readout_epochs``, ...). An unknown name raises
-        :class:`ConfigError` naming it.
+        ``readout_epochs``, ...). On chip also ``learning_rate`` (the
+        rule's, integer weight units), ``learning_rate_decay`` (per
+        epoch), ``pre_trace_tau``, ``pre_trace_impulse``,
+        ``samples_per_run`` and ``messages``; the neuron ``threshold``
+        defaults to the on-chip one (``ONCHIP_THRESHOLD``). An unknown name
+        raises :class:`ConfigError` naming it, before any work.
 
     Examples
     --------
@@ -169,22 +191,59 @@ def train(data: Dataset | tuple, *, layers: tuple[int, ...] = (500, 500), epochs
     >>> net.config.layer_sizes
     (100,)
     """
-    unknown = sorted(set(options) - _CONFIG_FIELDS - _SETTINGS_FIELDS - _NEURON_FIELDS)
+    if backend not in TRAIN_BACKENDS:
+        raise ConfigError(f"unknown training backend {backend!r}; valid: {', '.join(TRAIN_BACKENDS)}")
+    onchip = backend != "torch"
+    known = _CONFIG_FIELDS | _SETTINGS_FIELDS | _NEURON_FIELDS | (_ONCHIP_FIELDS if onchip else set())
+    unknown = sorted(set(options) - known)
     if unknown:
-        valid = ", ".join(sorted(_CONFIG_FIELDS | _SETTINGS_FIELDS | _NEURON_FIELDS))
-        raise ConfigError(f"unknown option(s) {', '.join(unknown)}; valid: FFConfig, NeuronParams and "
-                          f"TrainSettings fields ({valid})")
+        extra = "" if onchip else f" (on-chip options such as {', '.join(sorted(_ONCHIP_FIELDS))} need " \
+            "backend='lava-float' or 'lava-fixed')"
+        raise ConfigError(f"unknown option(s) {', '.join(unknown)}{extra}; valid: {', '.join(sorted(known))}")
     data = _as_dataset(data)
-    neuron = NeuronParams(**{k: v for k, v in options.items() if k in _NEURON_FIELDS})
+    neuron_options = {k: v for k, v in options.items() if k in _NEURON_FIELDS}
+    if onchip:
+        neuron_options.setdefault("threshold", ONCHIP_THRESHOLD)
+    neuron = NeuronParams(**neuron_options)
     config_options = {k: v for k, v in options.items() if k in _CONFIG_FIELDS}
     if data.name == "nmnist":
         config_options.setdefault("encoding", "spikes")
     config = FFConfig(in_features=data.in_features, layer_sizes=tuple(layers), neuron=neuron, **config_options)
     settings = TrainSettings(epochs=epochs, progress=progress,
                              **{k: v for k, v in options.items() if k in _SETTINGS_FIELDS})
+    record = {"dataset": data.name, "time_steps": config.time_steps, "views": 1, "backend": backend}
+    if onchip:
+        return _train_onchip(data, config, settings, BACKENDS[backend], out,
+                             {k: v for k, v in options.items() if k in _ONCHIP_FIELDS}, record)
     trainer = Trainer(config, settings, out_dir=None if out is None else Path(out))
-    trainer.fit(data.train.images, data.train.labels, data.val.images, data.val.labels, data.image_shape)
-    return Model.from_network(trainer.net, {"dataset": data.name, "time_steps": config.time_steps, "views": 1})
+    trainer.fit(data.train.images, data.train.labels, val_x=data.val.images, val_y=data.val.labels,
+                image_shape=data.image_shape)
+    return Model.from_network(trainer.net, {**record, "history": trainer.history})
+
+
+def _train_onchip(data: Dataset, config: FFConfig, settings: TrainSettings, tag: str, out, options: dict,
+                  record: dict) -> Model:
+    """:func:`train` on chip: every FF layer learns in Lava's engine
+    (:func:`lava_ff.onchip.fit.onchip_fit`), then the host readout learns on
+    the deployable layers' rates."""
+    check_onchip_config(config)
+    rule = FFLearningRule(**{k: options[k] for k in ("learning_rate", "pre_trace_tau", "pre_trace_impulse")
+                             if k in options})
+    neuron = quantize_neuron(config.neuron)
+    train_x, val_x = prepare_inputs(data.train.images, config), prepare_inputs(data.val.images, config)
+    with tempfile.TemporaryDirectory(prefix="lava_ff_onchip_") as scratch:
+        run = onchip_fit(config, initial_weights(config), neuron, rule, train_x, np.asarray(data.train.labels),
+                         tag=tag, epochs=settings.epochs, out_dir=Path(out) if out is not None else Path(scratch),
+                         val_x=val_x, val_y=np.asarray(data.val.labels), progress=settings.progress,
+                         seed=config.seed, rate_decay=options.get("learning_rate_decay", 1.0),
+                         samples_per_run=options.get("samples_per_run", 500),
+                         messages=options.get("messages", "window"))
+    trainer = Trainer(config, replace(settings, epochs=1))
+    trainer.net.load_state_dict(onchip_network(config, run["weights"], neuron).state_dict())
+    trainer.train_readout(train_x, np.asarray(data.train.labels))
+    return Model.from_network(trainer.net, {**record, "history": run["history"], "rule": rule.to_dict(),
+                                            "train_seconds": run["train_seconds"],
+                                            "samples_per_second": run["samples_per_second"]})
 
 
 def _as_dataset(data) -> Dataset:

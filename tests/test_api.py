@@ -100,6 +100,12 @@ def test_export_and_load_round_trip_a_netx_file_and_a_run_folder(trained, digits
     model = ff.load(run)
     assert model.record["dataset"] == "digits" and model.config.layer_sizes == (20,)
     assert json.loads((run / "metrics.json").read_text())["config"] == model.config.to_dict()
+    # lava-ff evaluate takes the data set, views and time steps from the run, and says so
+    done = subprocess.run([sys.executable, "-m", "lava_ff", "evaluate", "--model", str(run), "--limit", "20",
+                           "--no-progress"], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert "data set digits (recorded by the run), views 1 (the model's), time steps 10" in done.stderr
+    assert json.loads(done.stdout.splitlines()[-1])["samples"] == 20
 
 
 def test_bad_input_is_named_before_any_work(trained, digits, tmp_path):
@@ -151,3 +157,19 @@ def test_import_contracts_hold():
                           text=True, timeout=300)
     assert done.returncode == 0, done.stdout[-3000:]
     assert "Contracts: 4 kept, 0 broken." in done.stdout
+
+
+def test_train_on_chip_learns_every_weight_in_lavas_engine_and_refuses_what_it_cannot(digits):
+    small = ff.Dataset("digits", digits.train.subset(slice(0, 200)), digits.val.subset(slice(0, 100)), digits.test,
+                       digits.image_shape)
+    net = ff.train(small, layers=(60,), epochs=1, backend="lava-fixed", theta=5.0, progress=False)
+    assert net.record["backend"] == "lava-fixed" and net.config.neuron.threshold == 4.0  # the on-chip default
+    assert [r["epoch"] for r in net.record["history"]] == [1] and net.record["rule"]["learning_rate"] == 16.0
+    assert ff.evaluate(net, digits, limit=200, progress=False).accuracy["goodness"] > 0.2  # chance 0.1
+    assert all(np.all(w % 2 == 0) for w in net.spec.weights)  # deployable: the even 8-bit grid
+    with pytest.raises(ff.ConfigError, match="on-chip learning runs loss 'softplus', got loss='symba'"):
+        ff.train(small, layers=(60,), backend="lava-fixed", loss="symba")
+    with pytest.raises(ff.ConfigError, match="on-chip options such as learning_rate"):
+        ff.train(small, layers=(60,), learning_rate=3.0)
+    with pytest.raises(ff.ConfigError, match="unknown training backend 'loihi2'"):
+        ff.train(small, layers=(60,), backend="loihi2")

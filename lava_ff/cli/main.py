@@ -74,7 +74,7 @@ def _non_negative_int(text: str) -> int:
 def _add_common(p: argparse.ArgumentParser) -> None:
     p.add_argument("--dataset", choices=DATASETS, default="digits",
                    help="digits (ships with scikit-learn), mnist / idx (MNIST-format folder), "
-                        "nmnist (N-MNIST .bs2 folder). Default: digits")
+                        "nmnist (N-MNIST .bs2 folder). Default: digits (evaluate: the data set the run recorded)")
     p.add_argument("--data", default=None, help="dataset folder (mnist, idx, nmnist)")
     p.add_argument("--limit", type=_positive_int, default=None,
                    help="use only the first N training and test samples (quick runs)")
@@ -441,9 +441,9 @@ def cmd_train_onchip(args) -> dict:
     rule = FFLearningRule(learning_rate=args.onchip_lr, pre_trace_tau=args.pre_trace_tau,
                           pre_trace_impulse=args.pre_trace_impulse)
     # every readout pass's rule up front: a rate that underflows by the last pass fails before any training
-    readout_rules = [FFLearningRule(learning_rate=args.onchip_readout_lr * args.onchip_readout_lr_decay**e,
-                                    pre_trace_tau=args.pre_trace_tau, pre_trace_impulse=args.pre_trace_impulse)
-                     for e in range(args.onchip_readout_epochs)]
+    readout_rules = FFLearningRule(learning_rate=args.onchip_readout_lr, pre_trace_tau=args.pre_trace_tau,
+                                   pre_trace_impulse=args.pre_trace_impulse).schedule(args.onchip_readout_lr_decay,
+                                                                                     args.onchip_readout_epochs)
     if args.init_from:
         base = load_trained(args.init_from)
         # an offline model (threshold 1) moves to the on-chip scale; an on-chip one keeps its own
@@ -622,6 +622,14 @@ def cmd_evaluate(args) -> dict:
         _require_loihi2()
     model = load(args.model)
     cfg = model.config
+    recorded = model.record.get("dataset")
+    dataset = args.dataset or recorded or "digits"
+    source = "--dataset" if args.dataset else "recorded by the run" if recorded else "default: the model records none"
+    used_views = model.spec.views if views is None else views
+    print(f"evaluate: data set {dataset} ({source}), views {used_views} "
+          f"({'--views' if views is not None else 'the model'}'s), time steps {cfg.time_steps} (the model's)",
+          file=sys.stderr)
+    args.dataset = dataset
     _, val, test, shape = load_split(args.dataset, args.data, args.seed, time_steps=cfg.time_steps)
     if args.split == "val":  # the training run's validation split (the same --seed): for choosing, not reporting
         test = val
@@ -692,6 +700,7 @@ def build_parser() -> argparse.ArgumentParser:
     p_train.set_defaults(func=cmd_train)
     p_eval = sub.add_parser("evaluate", help="evaluate a trained model on a test split")
     _add_common(p_eval)
+    p_eval.set_defaults(dataset=None)  # the data set the run recorded, else digits
     p_eval.add_argument("--model", required=True, help="training folder, checkpoint.pt or netx .net file")
     p_eval.add_argument("--backend", choices=list(BACKENDS), default="torch",
                         help="torch (offline model); lava-float / lava-fixed (lava-ff's FF Processes in "

@@ -35,7 +35,7 @@ from __future__ import annotations
 
 import math
 import warnings
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
@@ -290,6 +290,16 @@ class FFLearningRule:
         """``x1``'s increment per spike as the engine holds it: 7-bit units
         (fixed), or divided by 128 (float)."""
         return self.pre_trace_impulse if fixed else self.pre_trace_impulse / TRACE_UNITY
+
+    def schedule(self, decay: float, epochs: int, name: str = "rate_decay") -> list[FFLearningRule]:
+        """One rule per epoch, epoch ``e`` at ``learning_rate * decay**e``
+        (``decay`` in (0, 1], ``name`` in the error). All are built now, so a
+        rate that would underflow in fixed point by the last epoch fails
+        before any learning."""
+        if isinstance(decay, bool) or not isinstance(decay, (int, float, np.floating)) or not 0 < decay <= 1:
+            raise ConfigError(f"{name} must be a number in (0, 1], got {decay!r}")
+        return [self if decay == 1 else replace(self, learning_rate=self.learning_rate * decay**e)
+                for e in range(epochs)]
 
     def to_dict(self) -> dict:
         return {"learning_rate": self.learning_rate, "pre_trace_tau": self.pre_trace_tau,

@@ -24,6 +24,7 @@ from tqdm.auto import tqdm
 
 from lava_ff.core.checks import check_positive_int, describe_changes
 from lava_ff.core.config import PREDICTION_COLUMNS, FFConfig, check_greedy_epochs
+from lava_ff.core.errors import ConfigError
 from lava_ff.core.fileio import atomic_path
 from lava_ff.core.inputs import check_image_rows, hybrid_images, move_images, prepare_inputs, wrong_labels
 from lava_ff.core.rule import three_factor_update
@@ -499,17 +500,32 @@ class Trainer:
                 p.copy_(average / len(losses))
         return float(np.mean(losses))
 
-    def fit(self, train_x: np.ndarray, train_y: np.ndarray, val_x: np.ndarray, val_y: np.ndarray,
-            image_shape: tuple[int, int]) -> list[dict]:
+    def fit(self, train_x: np.ndarray, train_y: np.ndarray, val_x: np.ndarray | None = None,
+            val_y: np.ndarray | None = None, image_shape: tuple[int, int] | None = None) -> list[dict]:
         """Train until ``settings.epochs``; each epoch ends with a validation
-        measurement and an atomic checkpoint, so ``resume()`` continues.
+        measurement (when ``val_x, val_y`` are given) and an atomic
+        checkpoint, so ``resume()`` continues. ``image_shape`` (height,
+        width), which augmentation and hybrid negatives need, defaults to
+        that of ``train_x`` given as images ``[N, H, W]``.
 
         With ``settings.patience`` training stops early once the validation
         goodness accuracy has not improved for that many epochs, and the net
         keeps the best epoch's weights (early stopping on a clean validation
         split, as the IntFF robustness protocol asks); a greedy schedule
         stops early only after its last block has learned for an epoch."""
-        train_x, val_x = prepare_inputs(train_x, self.config), prepare_inputs(val_x, self.config)
+        if image_shape is None and np.ndim(train_x) == 3 and self.config.encoding != "spikes":
+            image_shape = tuple(np.shape(train_x)[1:])
+        if (val_x is None) != (val_y is None):
+            raise ConfigError("give both val_x and val_y, or neither")
+        if val_x is None and self.settings.patience:
+            raise ConfigError(f"patience={self.settings.patience} stops on the validation accuracy: give val_x, val_y")
+        needs_shape = self.settings.shift or self.settings.rotate or self.settings.zoom \
+            or self.config.negatives == "hybrid"
+        if needs_shape and image_shape is None:
+            raise ConfigError("augmentation (shift, rotate, zoom) and hybrid negatives move pixels: give "
+                              "image_shape, or train_x as images [N, H, W]")
+        train_x = prepare_inputs(train_x, self.config)
+        val_x = None if val_x is None else prepare_inputs(val_x, self.config)
         bs, shift = self.settings.batch_size, self.settings.shift
         rotate, zoom = self.settings.rotate, self.settings.zoom
         if shift or rotate or zoom:
@@ -544,7 +560,8 @@ class Trainer:
             readout_loss = self.train_readout(train_x, train_y) if with_readout else None
             self.train_seconds += time.perf_counter() - start
             self.samples_seen += len(order)
-            val = evaluate_accuracy(self.net, val_x, val_y, self.settings.eval_batch, self.rng, with_readout)
+            val = {} if val_x is None else \
+                evaluate_accuracy(self.net, val_x, val_y, self.settings.eval_batch, self.rng, with_readout)
             self.epoch = epoch + 1
             mean_loss = np.mean(layer_losses, axis=0)
             record = {"epoch": self.epoch,  # None: the layer did not learn this epoch (greedy schedule)

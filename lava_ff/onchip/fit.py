@@ -28,12 +28,19 @@ import torch
 
 from lava_ff.core.checks import describe_changes
 from lava_ff.core.config import FFConfig
+from lava_ff.core.errors import ConfigError
 from lava_ff.core.fileio import atomic_path
 from lava_ff.core.goodness import combined_scores
-from lava_ff.core.inputs import check_views, random_views, sum_views, view_rows, wrong_labels
+from lava_ff.core.inputs import LABEL_NEGATIVES, check_views, random_views, sum_views, view_rows, wrong_labels
 from lava_ff.core.loihi import LOIHI2, quantize_weights
 from lava_ff.core.neuron import FixedNeuronParams, dequantize_neuron, quantize_neuron
-from lava_ff.core.rule import READOUT_LOGIT_SCALE, FFLearningRule, deployable_weights, readout_logits
+from lava_ff.core.rule import (
+    ONCHIP_GOODNESS,
+    READOUT_LOGIT_SCALE,
+    FFLearningRule,
+    deployable_weights,
+    readout_logits,
+)
 from lava_ff.core.spec import NetworkSpec
 from lava_ff.lava.learning import OnChipReadout, train_onchip, train_onchip_readout, weight_updates
 from lava_ff.offline.model import FFNetwork
@@ -318,6 +325,24 @@ class ReadoutTask:
                 "layers": list(config.readout_layers), **views}
 
 
+def check_onchip_config(config: FFConfig) -> FFConfig:
+    """``config`` if Lava's learning engine can learn it, else a
+    :class:`ConfigError` naming the field: on chip every layer learns on
+    every sample (``schedule='simultaneous'``) with the softplus loss (the
+    neuron sends ``m = sigmoid(+-(theta - G))`` per phase), at one rule rate
+    per run (no ``lr_decay`` or ``block_lr_scale``; a per-epoch decay is
+    ``rate_decay``), from wrong labels (``negatives`` random, hard or mixed)."""
+    for name, allowed in (("loss", ("softplus",)), ("schedule", ("simultaneous",)), ("lr_decay", ("none",)),
+                          ("negatives", LABEL_NEGATIVES), ("goodness", ONCHIP_GOODNESS)):
+        if getattr(config, name) not in allowed:
+            raise ConfigError(f"on-chip learning runs {name} {' or '.join(map(repr, allowed))}, got "
+                              f"{name}={getattr(config, name)!r}")
+    if config.block_lr_scale is not None:
+        raise ConfigError(f"on-chip learning runs one rule rate in every layer, got block_lr_scale="
+                          f"{list(config.block_lr_scale)}")
+    return config
+
+
 def onchip_fit(config: FFConfig, start_weights: list, neuron: FixedNeuronParams, rule: FFLearningRule,
                train_x: np.ndarray, train_y: np.ndarray, *, tag: str, epochs: int, out_dir: Path,
                val_x: np.ndarray | None = None, val_y: np.ndarray | None = None, resume: bool = False,
@@ -346,12 +371,9 @@ def onchip_fit(config: FFConfig, start_weights: list, neuron: FixedNeuronParams,
     records ``val_onchip_readout``, the readout's accuracy."""
 
     task = _FFTask() if readout is None else readout
+    check_onchip_config(config)
 
-    if isinstance(rate_decay, bool) or not isinstance(rate_decay, (int, float, np.floating)) \
-            or not 0 < rate_decay <= 1:
-        raise ValueError(f"rate_decay must be a number in (0, 1], got {rate_decay!r}")
-    rules = [rule if rate_decay == 1 else replace(rule, learning_rate=rule.learning_rate * rate_decay**e)
-             for e in range(epochs)]
+    rules = rule.schedule(rate_decay, epochs)
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     state_path = out_dir / task.state
