@@ -145,10 +145,14 @@ def rtz_shift(x: np.ndarray, bits: int) -> np.ndarray:
 def cuba_step_fixed(a_in: np.ndarray, state: CubaState, params: FixedNeuronParams):
     """One Loihi 2 CUBA LIF step; bit-exact with Lava's ``PyLifModelBitAcc``.
 
-    ``a_in`` is the integer dendritic accumulation ``W_int @ s``.
-    Returns ``(spikes bool, new_state, voltage_before_reset)``.
+    ``a_in`` is the integer dendritic accumulation ``W_int @ s``; ``state``
+    may hold ``u, v`` in any integer (or integral float) type, as Lava's
+    int32 Vars do: the step widens them to int64, where ``u * 4096`` of a
+    24-bit state cannot overflow. Returns ``(spikes bool, new_state (int64),
+    voltage_before_reset)``.
     """
     a_in = np.asarray(a_in, dtype=np.int64)
+    state = CubaState(np.asarray(state.u, np.int64), np.asarray(state.v, np.int64))
     unity, shift = LOIHI2.decay_unity, LOIHI2.decay_bits
     half = 1 << (LOIHI2.state_bits - 1)
     u = rtz_shift(state.u * (unity - params.i_decay), shift) + np.left_shift(a_in, LOIHI2.act_shift)

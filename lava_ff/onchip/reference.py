@@ -114,8 +114,7 @@ def simulate_onchip(weights: list, neuron: FixedNeuronParams, rule: FFLearningRu
                 counts[i][:] = 0
                 latched[i] = phase
             if fixed:
-                out, state, _ = cuba_step_fixed(a_in.astype(np.int64), CubaState(
-                    states[i].u.astype(np.int64), states[i].v.astype(np.int64)), neuron)
+                out, state, _ = cuba_step_fixed(a_in, states[i], neuron)
             else:
                 out, state, _ = cuba_step_float(a_in, states[i], params, neuron)
             states[i] = state
@@ -235,8 +234,7 @@ def _neuron_window(synapse: np.ndarray, pre: list, neuron: FixedNeuronParams, pa
     for s in range(len(pre)):
         a_in = np.zeros(n) if s == 0 else synapse[:, pre[s]].sum(axis=1)
         if fixed:
-            out, state, _ = cuba_step_fixed(a_in.astype(np.int64), CubaState(
-                state.u.astype(np.int64), state.v.astype(np.int64)), neuron)
+            out, state, _ = cuba_step_fixed(a_in, state, neuron)
         else:
             out, state, _ = cuba_step_float(a_in / LOIHI2.w_scale if s else a_in, state, params, neuron)
         counts += out

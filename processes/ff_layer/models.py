@@ -141,9 +141,7 @@ class PyFFLayerModelFixed(_AbstractFFLayerModel):
         return sparse_synaptic_input(s_in, self.weights_t).astype(np.int64)
 
     def _neuron_step(self, current, state):
-        spikes, state, voltage = cuba_step_fixed(current, CubaState(state.u.astype(np.int64),
-                                                                   state.v.astype(np.int64)),
-                                                 self.fixed_params)
+        spikes, state, voltage = cuba_step_fixed(current, state, self.fixed_params)
         return spikes, state, voltage
 
     def _voltage_term(self, voltage):

@@ -143,6 +143,5 @@ class PyFFLearningNeuronModelFixed(_AbstractFFLearningNeuronModel, LearningNeuro
     goodness_log: np.ndarray = LavaPyType(np.ndarray, np.int64, precision=64)
 
     def _neuron_step(self, a_in, state):
-        spikes, state, _ = cuba_step_fixed(np.asarray(a_in, np.int64), CubaState(
-            state.u.astype(np.int64), state.v.astype(np.int64)), self.fixed_params)
+        spikes, state, _ = cuba_step_fixed(a_in, state, self.fixed_params)
         return spikes, state
