@@ -63,3 +63,24 @@ def test_the_neurons_slayer_form_is_slayers_own_neuron(threshold, current_decay,
     assert neuron.threshold + neuron.threshold_eps == params.spike_level
     assert (int(quantize(neuron.current_decay).item()), int(quantize(neuron.voltage_decay).item())) == \
         (params.fixed.i_decay, params.fixed.v_decay)
+
+
+def test_torch_dynamics_from_the_core_neuron_equal_slayers_neuron(rng):
+    """The offline layer integrates with the core neuron's constants
+    (neuron_constants); they give the spikes and voltages slayer's own
+    neuron's attributes give, bit for bit, with and without gradient."""
+    slayer = pytest.importorskip("lava.lib.dl.slayer")
+    import torch
+
+    from lava_ff.core.neuron import NeuronParams
+    from lava_ff.offline.dynamics import cuba_spikes
+
+    params = NeuronParams(1.5, 0.25, 0.03)
+    neuron = slayer.neuron.cuba.Neuron(**params.slayer_kwargs(), persistent_state=False, requires_grad=False)
+    current = torch.from_numpy(rng.normal(0.4, 1.0, size=(3, 7, 12)).astype(np.float32))
+    for grad in (False, True):
+        x = current.clone().requires_grad_(grad)
+        ours, theirs = cuba_spikes(neuron, x, params), cuba_spikes(neuron, x)
+        for a, b in zip(ours, theirs, strict=True):
+            assert torch.equal(a, b)
+        assert ours[0].sum() > 0

@@ -24,6 +24,7 @@ import torch
 
 from lava_ff.core.imports import quiet_import
 from lava_ff.core.loihi import LOIHI2
+from lava_ff.core.neuron import NeuronParams
 from lava_ff.offline.native import cuba_forward_native
 
 __all__ = ['DECAY_SHIFT', 'cuba_integrate', 'cuba_dynamics', 'cuba_voltage', 'cuba_spikes']
@@ -113,8 +114,19 @@ def cuba_integrate(x: torch.Tensor, current_decay: int, voltage_decay: int, w_sc
                                  bool(with_current))
 
 
+def neuron_constants(params: NeuronParams) -> tuple[int, int, int, float]:
+    """``(current_decay, voltage_decay, w_scale, threshold)`` that
+    :func:`cuba_integrate` takes, from the core neuron: its integer decays,
+    the state scale and the spike level (threshold plus slayer's margin)."""
+    fixed = params.fixed
+    return fixed.i_decay, fixed.v_decay, LOIHI2.state_scale, params.spike_level
+
+
 def _neuron_constants(neuron) -> tuple[int, int, int, float]:
-    """``(current_decay, voltage_decay, w_scale, threshold)`` of a slayer CUBA neuron that these paths cover."""
+    """:func:`neuron_constants` of a core :class:`NeuronParams`, or those of a
+    slayer CUBA neuron that these paths cover (read from its attributes)."""
+    if isinstance(neuron, NeuronParams):
+        return neuron_constants(neuron)
     quantize = quiet_import("lava.lib.dl.slayer.utils").quantize
 
     if neuron.persistent_state or neuron.norm is not None or neuron.current_decay.numel() != 1:
@@ -144,21 +156,25 @@ def cuba_voltage(neuron, current_in: torch.Tensor) -> torch.Tensor:
     return _neuron_integrate(neuron, current_in, False).permute(1, 2, 0)
 
 
-def cuba_spikes(neuron, current_in: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+def cuba_spikes(neuron, current_in: torch.Tensor, params: NeuronParams | None = None
+                ) -> tuple[torch.Tensor, torch.Tensor]:
     """``(spikes, voltage)`` of a slayer ``cuba.Neuron`` driven by
     ``current_in`` ``[B, N, T]``: :func:`cuba_voltage` and the neuron's own
-    spike function. Where no gradient is needed and the compiled kernel runs
+    spike function (its surrogate gradient). With ``params`` (the core
+    neuron the slayer one was built from, :meth:`NeuronParams.slayer_kwargs`)
+    the dynamics take their constants from it. Where no gradient is needed and the compiled kernel runs
     (:mod:`lava_ff.offline.native`), it emits the spikes while it integrates (the
     reset condition, which is slayer's spike condition: voltages lie on the
     ``1 / w_scale`` grid), saving two passes over ``[B, N, T]``; equal
     either way (tested)."""
+    constants = neuron if params is None else params
     if not (torch.is_grad_enabled() and current_in.requires_grad):
-        current_decay, voltage_decay, w_scale, threshold = _neuron_constants(neuron)
+        current_decay, voltage_decay, w_scale, threshold = _neuron_constants(constants)
         _check_constants(current_decay, voltage_decay, w_scale)
         native = cuba_forward_native(current_in.permute(2, 0, 1), *_keeps(current_decay, voltage_decay), w_scale,
                                      threshold * w_scale, False, with_spikes=True)
         if native is not None:
             voltage, _, spikes = native
             return spikes.permute(1, 2, 0), voltage.permute(1, 2, 0)
-    voltage = cuba_voltage(neuron, current_in)
+    voltage = cuba_voltage(constants, current_in)
     return neuron.spike(voltage), voltage

@@ -219,12 +219,12 @@ class FFLayer(nn.Module):
             )
         if black_box:
             with torch.no_grad():
-                spikes, voltage = cuba_spikes(self.neuron, self._current(spikes_in))
+                spikes, voltage = cuba_spikes(self.neuron, self._current(spikes_in), self.neuron_params)
             if not torch.is_grad_enabled():
                 return spikes, voltage
             linear = self._current(_time_mean(spikes_in)) / self.neuron_params.threshold  # [B, O, 1]
             return _BlackBox.apply(spikes, linear), voltage
-        return cuba_spikes(self.neuron, self._current(spikes_in))
+        return cuba_spikes(self.neuron, self._current(spikes_in), self.neuron_params)
 
 
 def torch_goodness(spikes: torch.Tensor, kind: str, voltage: torch.Tensor | None = None,
