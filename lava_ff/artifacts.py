@@ -23,7 +23,7 @@ from lava_ff.core.rule import READOUT_LOGIT_SCALE, deployable_weights
 from lava_ff.core.spec import NetworkSpec
 from lava_ff.netx_export.io import load as load_netx
 from lava_ff.offline.model import FFNetwork
-from lava_ff.offline.train import load_checkpoint
+from lava_ff.offline.train import CHECKPOINT, load_checkpoint
 from lava_ff.onchip.fit import ONCHIP_READOUT_STATE, ReadoutTask, load_state
 
 __all__ = ['NETX_SUFFIXES', 'load_trained', 'trained_spec']
@@ -34,11 +34,15 @@ NETX_SUFFIXES = (".net", ".h5", ".hdf5")
 def load_trained(model: str):
     """The :class:`FFNetwork` saved in a training folder, a checkpoint file or a
     netx HDF5 file (``.net``/``.h5``)."""
-
     path = Path(model)
+    if not path.exists():
+        raise FileNotFoundError(f"{path}: no such run folder, checkpoint or netx file")
     if path.suffix in NETX_SUFFIXES:
         return FFNetwork.from_spec(load_netx(path))
-    ckpt = load_checkpoint(path / "checkpoint.pt" if path.is_dir() else path)
+    if path.is_dir() and not (path / CHECKPOINT).is_file():
+        raise FileNotFoundError(f"{path}: a folder without {CHECKPOINT}; give a lava-ff train run folder, a "
+                                "checkpoint or a netx file")
+    ckpt = load_checkpoint(path / CHECKPOINT if path.is_dir() else path)
     # the network alone: a Trainer would check the saved schedule against its own default epoch count
     net = FFNetwork(FFConfig.from_dict(ckpt["config"]))
     net.load_state_dict(ckpt["model"])
