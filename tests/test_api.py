@@ -173,3 +173,29 @@ def test_train_on_chip_learns_every_weight_in_lavas_engine_and_refuses_what_it_c
         ff.train(small, layers=(60,), learning_rate=3.0)
     with pytest.raises(ff.ConfigError, match="unknown training backend 'loihi2'"):
         ff.train(small, layers=(60,), backend="loihi2")
+
+
+class _Payload:
+    """Unpickling this runs ``touch <marker>``: what a crafted checkpoint could do."""
+
+    def __init__(self, marker):
+        self.marker = str(marker)
+
+    def __reduce__(self):
+        import os
+
+        return os.system, (f"touch {self.marker}",)
+
+
+def test_a_crafted_checkpoint_is_refused_and_runs_nothing(tmp_path):
+    import torch
+
+    marker = tmp_path / "ran"
+    evil = tmp_path / "evil.pt"
+    torch.save({"config": {}, "model": _Payload(marker)}, evil)
+    with pytest.raises(ff.NetxFormatError, match="evil.pt: not a lava-ff checkpoint"):
+        ff.load(evil)
+    done = subprocess.run([sys.executable, "-m", "lava_ff", "evaluate", "--model", str(evil)], capture_output=True,
+                          text=True)
+    assert done.returncode == 1 and "not a lava-ff checkpoint" in done.stderr and "Traceback" not in done.stderr
+    assert not marker.exists()

@@ -24,7 +24,7 @@ from tqdm.auto import tqdm
 
 from lava_ff.core.checks import check_positive_int, describe_changes
 from lava_ff.core.config import PREDICTION_COLUMNS, FFConfig, check_greedy_epochs
-from lava_ff.core.errors import ConfigError
+from lava_ff.core.errors import ConfigError, NetxFormatError
 from lava_ff.core.fileio import atomic_path
 from lava_ff.core.inputs import check_image_rows, hybrid_images, move_images, prepare_inputs, wrong_labels
 from lava_ff.core.rule import three_factor_update
@@ -197,9 +197,11 @@ def load_checkpoint(path: Path) -> dict:
     if not path.is_file():
         raise FileNotFoundError(f"{path}: no checkpoint to resume from")
     try:
-        return torch.load(path, map_location="cpu", weights_only=False)
-    except Exception as err:  # torch raises several types for a damaged file
-        raise ValueError(f"{path}: corrupt checkpoint ({type(err).__name__}: {err})") from err
+        # weights_only: tensors and plain values only, so loading a file never runs code from it
+        return torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as err:  # torch raises several types for a damaged or foreign file
+        raise NetxFormatError(f"{path}: not a lava-ff checkpoint, or a damaged one; refused without running "
+                              f"anything in it ({type(err).__name__}: {str(err).splitlines()[0][:200]})") from err
 
 
 def evaluate_accuracy(net: FFNetwork, x: np.ndarray, y: np.ndarray, batch: int = 250,
