@@ -15,6 +15,7 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import json
+import signal
 import sys
 from pathlib import Path
 
@@ -762,6 +763,8 @@ def entry(argv=None) -> int:
             print(f"lava-ff: error: {message}", file=sys.stderr)
             return 2
         raise
-    except KeyboardInterrupt:
-        print("lava-ff: interrupted", file=sys.stderr)
-        return 130
+    except KeyboardInterrupt as stop:
+        signum = getattr(stop, "signum", signal.SIGINT)
+        print(f"lava-ff: interrupted by {signal.Signals(signum).name}; the Lava run was stopped and nothing "
+              "more was written", file=sys.stderr)
+        return 128 + signum

@@ -23,12 +23,16 @@ Use :func:`lava_session` so that a network is stopped on every path::
 from __future__ import annotations
 
 import contextlib
+import signal
+import threading
 import time
 from dataclasses import dataclass, field
+from multiprocessing import shared_memory
 
 from lava_ff.core.errors import LavaRunError
 
-__all__ = ['LavaModelError', 'LavaRunTimeout', 'LavaSession', 'lava_session', 'run_network']
+__all__ = ["LavaInterrupted", "STOP_SIGNALS", "LavaModelError", "LavaRunTimeout", "LavaSession", "lava_session",
+           "run_network"]
 
 
 
@@ -148,26 +152,80 @@ class LavaSession:
                     actor.kill()
                 actor.join()  # reaps the child and reads its pipe; it is dead, so no wait
         infrastructure = runtime._messaging_infrastructure
+        segments = []
+        with contextlib.suppress(Exception):
+            segments = [handle.name for handle in infrastructure.smm._shared_memory_handles]
         with contextlib.suppress(Exception):
             infrastructure.smm.shutdown()
+        # a manager that a signal to the whole group killed (SIGTERM, SIGHUP) released none of them
+        for name in segments:
+            with contextlib.suppress(Exception):
+                leftover = shared_memory.SharedMemory(name=name)
+                leftover.close()
+                leftover.unlink()
         with contextlib.suppress(Exception):
             runtime._watchdog_manager.stop()
         runtime._is_running = False
         runtime._is_started = False
 
 
+class LavaInterrupted(KeyboardInterrupt):
+    """SIGTERM or SIGHUP arrived during a Lava run (SIGINT raises
+    ``KeyboardInterrupt`` itself): the run was torn down, no child left."""
+
+    def __init__(self, signum: int):
+        self.signum = signum
+        super().__init__(f"{signal.Signals(signum).name} during a Lava run")
+
+
+#: signals that end a Lava run cleanly instead of killing the parent and orphaning its children
+STOP_SIGNALS = (signal.SIGTERM, signal.SIGHUP)
+
+
+@contextlib.contextmanager
+def _signals_interrupt():
+    """While a Lava network runs, SIGTERM and SIGHUP raise
+    :class:`LavaInterrupted` in the main thread (their default would kill
+    the parent at once, leaving the children and the shared memory behind);
+    the previous handlers come back afterwards. Elsewhere than in the main
+    thread Python cannot set handlers, and nothing changes."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def interrupt(signum, frame):
+        raise LavaInterrupted(signum)
+
+    previous = {signum: signal.signal(signum, interrupt) for signum in STOP_SIGNALS}
+    try:
+        yield
+    finally:
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
+
+
 @contextlib.contextmanager
 def lava_session(process, run_cfg, *, timeout: float | None = None):
-    """Context manager yielding a :class:`LavaSession`; stops it on every path."""
+    """Context manager yielding a :class:`LavaSession`; stops it on every path.
+
+    Leaving normally stops the network as Lava does. Leaving on an exception
+    (Ctrl-C, SIGTERM or SIGHUP included) tears it down by force instead: the
+    children killed and the shared memory released, never Lava's ``stop()``,
+    which blocks forever once a child has died (a terminal's Ctrl-C reaches
+    the children too)."""
     session = LavaSession(process, run_cfg, timeout=timeout)
-    try:
-        yield session
-    finally:
+    with _signals_interrupt():
+        try:
+            yield session
+        except BaseException:
+            if session._started and not session._broken:
+                session._teardown()
+            raise
         if session._started and not session._broken:
             try:
                 session.stop()
             except LavaModelError:
-                pass  # an exception is already propagating or was raised by run()
+                pass  # a child crashed after the last run: the results were read already
 
 
 def run_network(process, num_steps: int, run_cfg, *, timeout: float | None = None) -> None:

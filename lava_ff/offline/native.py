@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import ctypes
 import ctypes.util
+import importlib.util
 import os
 import platform
 import sys
@@ -153,6 +154,23 @@ def _clear_stale_lock(lock: Path) -> None:
         lock.unlink(missing_ok=True)
 
 
+def _load_built(library: Path):
+    """The kernel a previous run built (its name carries the source's
+    version), loaded without torch's build lock, or None where there is none
+    or it does not load (a build that died while linking): then
+    ``load_inline`` builds it. Loading does not take the lock, so a run killed
+    while holding it cannot stall the next ones."""
+    if not library.is_file():
+        return None
+    try:
+        spec = importlib.util.spec_from_file_location(_KERNEL, library)
+        module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)
+    except (ImportError, OSError):
+        return None
+    return module if hasattr(module, "cuba_forward") else None
+
+
 def cuba_kernel():
     """The compiled module (``cuba_forward``), or None when disabled or
     unbuildable (warned once); built on the first call, cached by torch."""
@@ -163,9 +181,13 @@ def cuba_kernel():
             cpp_extension = quiet_import("torch.utils.cpp_extension")
             _get_build_directory, load_inline = cpp_extension._get_build_directory, cpp_extension.load_inline
 
-            _clear_stale_lock(Path(_get_build_directory(_KERNEL, verbose=False)) / "lock")
-            _STATE["module"] = load_inline(name=_KERNEL, cpp_sources=_SOURCE, functions=["cuba_forward"],
-                                           extra_cflags=_flags(), verbose=False)
+            build = Path(_get_build_directory(_KERNEL, verbose=False))
+            module = _load_built(build / f"{_KERNEL}.so")
+            if module is None:
+                _clear_stale_lock(build / "lock")
+                module = load_inline(name=_KERNEL, cpp_sources=_SOURCE, functions=["cuba_forward"],
+                                     extra_cflags=_flags(), verbose=False)
+            _STATE["module"] = module
         except Exception as err:  # no compiler, no ninja, headers missing: the torch loop still works
             _STATE["module"] = None
             warnings.warn(f"lava_ff: the compiled CUBA kernel could not be built ({type(err).__name__}: "
