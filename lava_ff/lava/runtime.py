@@ -69,9 +69,17 @@ class LavaSession:
             raise RuntimeError("this Lava network crashed earlier and was torn down")
         if isinstance(num_steps, bool) or not isinstance(num_steps, int) or num_steps < 1:
             raise ValueError(f"num_steps must be a positive int, got {num_steps!r}")
-        self.process.run(condition=RunSteps(num_steps=num_steps, blocking=False),
-                         run_cfg=self.run_cfg)
-        self._started = True
+        condition = RunSteps(num_steps=num_steps, blocking=False)
+        if self._started:
+            self.process.run(condition=condition, run_cfg=self.run_cfg)
+        else:
+            # the first run forks Lava's children: they inherit a handler that only notes a signal, so a
+            # terminal's Ctrl-C (sent to the whole group) leaves them to the parent's teardown
+            with _deferred_signals() as pending:
+                self.process.run(condition=condition, run_cfg=self.run_cfg)
+                self._started = True
+            if pending:
+                raise KeyboardInterrupt() if pending[0] == signal.SIGINT else LavaInterrupted(pending[0])
         self._wait()
 
     def run_samples(self, num_samples: int, steps_per_sample: int, *, samples_per_run: int = 100,
@@ -199,6 +207,23 @@ def _signals_interrupt():
     previous = {signum: signal.signal(signum, interrupt) for signum in STOP_SIGNALS}
     try:
         yield
+    finally:
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
+
+
+@contextlib.contextmanager
+def _deferred_signals():
+    """Note SIGINT, SIGTERM and SIGHUP in the yielded list instead of acting
+    on them, and restore the previous handlers afterwards (main thread only)."""
+    pending: list[int] = []
+    if threading.current_thread() is not threading.main_thread():
+        yield pending
+        return
+    previous = {signum: signal.signal(signum, lambda signum, frame: pending.append(signum))
+                for signum in (signal.SIGINT, *STOP_SIGNALS)}
+    try:
+        yield pending
     finally:
         for signum, handler in previous.items():
             signal.signal(signum, handler)

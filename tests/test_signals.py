@@ -1,0 +1,127 @@
+"""Signals during Lava runs: the command exits soon with 128 + the signal,
+no process of its group survives, and no shared-memory segment it made is
+left behind, whether the signal reaches the whole process group (a
+terminal's Ctrl-C, ``kill -- -PGID``) or the parent alone (``timeout``,
+``kill PID``)."""
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+SHM = Path("/dev/shm")
+#: what the tests allow a run to take from the signal to its exit; the runs here take under 1 s
+EXIT_WITHIN_SECONDS = 5.0
+
+pytestmark = pytest.mark.skipif(not sys.platform.startswith("linux") or not SHM.is_dir(),
+                                reason="process groups and /dev/shm as on Linux")
+
+
+@pytest.fixture(scope="module")
+def wide_model(tmp_path_factory):
+    """A digits model wide enough (1000-1000) that Lava runs take seconds, not milliseconds."""
+    out = tmp_path_factory.mktemp("signals") / "run"
+    done = subprocess.run([sys.executable, "-m", "lava_ff", "train", "--layers", "1000,1000", "--epochs", "1",
+                           "--limit", "100", "--no-progress", "--out", str(out)], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr[-2000:]
+    return out
+
+
+def _group(pgid: int) -> list[str]:
+    """``"PID STATE COMMAND"`` of every live process of group ``pgid`` (zombies, reaped by init, excluded)."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                if os.getpgid(int(entry.name)) != pgid:
+                    continue
+                state = (entry / "stat").read_text().rsplit(")", 1)[1].split()[0]
+                command = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode()[:100]
+            except (ProcessLookupError, FileNotFoundError):
+                continue
+            if state != "Z":
+                found.append(f"{entry.name} {state} {command}")
+    return found
+
+
+def _segments() -> set[str]:
+    return {p.name for p in SHM.glob("psm_*")}
+
+
+def _interrupt(args: list[str], signum: int, target: str, cwd: Path) -> dict:
+    """Start ``lava-ff args`` in a session of its own, wait until its Lava
+    children run, send ``signum`` to the group or the parent, and measure."""
+    before = _segments()
+    proc = subprocess.Popen([sys.executable, "-m", "lava_ff", *args], cwd=cwd, start_new_session=True,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.monotonic() + 120
+        while len(_group(proc.pid)) < 4:  # the parent, the managers and Lava's children
+            assert proc.poll() is None, f"finished before Lava ran: {proc.stderr.read()[-2000:]}"
+            assert time.monotonic() < deadline, "Lava never started"
+            time.sleep(0.05)
+        time.sleep(1.0)  # well inside the run
+        assert proc.poll() is None, "the run ended before the signal; make it longer"
+        sent = time.monotonic()
+        if target == "group":
+            os.killpg(proc.pid, signum)
+        else:
+            os.kill(proc.pid, signum)
+        try:
+            proc.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            pytest.fail(f"still running 60 s after {signal.Signals(signum).name} to the {target}")
+        seconds = time.monotonic() - sent
+        time.sleep(1.0)
+        return {"returncode": proc.returncode, "seconds": seconds, "survivors": _group(proc.pid),
+                "leaked": _segments() - before, "stderr": proc.stderr.read()}
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+        for line in _group(proc.pid):
+            os.kill(int(line.split()[0]), signal.SIGKILL)
+
+
+def _assert_clean(result: dict, signum: int) -> None:
+    assert result["returncode"] == 128 + signum, result["stderr"][-2000:]
+    assert result["seconds"] < EXIT_WITHIN_SECONDS
+    assert result["survivors"] == [] and result["leaked"] == set()
+    last = result["stderr"].strip().splitlines()[-1]
+    assert last.startswith("lava-ff: interrupted by") or last.startswith("interrupted:"), result["stderr"][-2000:]
+    assert "Traceback" not in result["stderr"]
+
+
+@pytest.mark.parametrize("target", ["group", "parent"])
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM, signal.SIGHUP], ids=["INT", "TERM", "HUP"])
+def test_a_signal_during_a_lava_evaluate_ends_it_cleanly(wide_model, tmp_path, signum, target):
+    result = _interrupt(["evaluate", "--model", str(wide_model), "--backend", "lava-fixed", "--no-progress"],
+                        signum, target, tmp_path)
+    _assert_clean(result, signum)
+
+
+@pytest.mark.parametrize("signum, target", [(signal.SIGINT, "group"), (signal.SIGTERM, "parent")],
+                         ids=["INT-group", "TERM-parent"])
+def test_a_signal_during_a_netx_evaluate_ends_it_cleanly(wide_model, tmp_path, signum, target):
+    net = tmp_path / "wide.net"
+    subprocess.run([sys.executable, "-m", "lava_ff", "export", "--model", str(wide_model), "--out", str(net)],
+                   check=True, capture_output=True)
+    result = _interrupt(["evaluate", "--model", str(net), "--dataset", "digits", "--backend", "netx-fixed",
+                         "--no-progress"], signum, target, tmp_path)
+    _assert_clean(result, signum)
+
+
+@pytest.mark.parametrize("signum, target", [(signal.SIGINT, "group"), (signal.SIGTERM, "parent")],
+                         ids=["INT-group", "TERM-parent"])
+def test_a_signal_during_onchip_training_ends_it_cleanly(tmp_path, signum, target):
+    result = _interrupt(["train", "--backend", "lava-fixed", "--layers", "1000,1000", "--epochs", "3",
+                         "--samples-per-run", "2000", "--no-progress", "--out", str(tmp_path / "onchip")],
+                        signum, target, tmp_path)
+    # the on-chip command names what it saved; its exit status is 130 for any interruption
+    assert result["returncode"] in (130, 128 + signum), result["stderr"][-2000:]
+    assert result["seconds"] < EXIT_WITHIN_SECONDS
+    assert result["survivors"] == [] and result["leaked"] == set()
+    assert "Traceback" not in result["stderr"]
