@@ -8,6 +8,7 @@ slayer, and refuses anything else with the layer index and type named.
 
 from __future__ import annotations
 
+import hashlib
 import json
 from pathlib import Path
 
@@ -27,6 +28,29 @@ __all__ = ["NetxFormatError", "export", "load"]
 def _write_str(group, key: str, value: str) -> None:
     # slayer's layout: a (1,) fixed-length byte string
     group.create_dataset(key, (1,), "S10", [value.encode("ascii")])
+
+
+def content_digest(f) -> str:
+    """SHA-256 of every dataset in the open HDF5 file ``f`` but the checksum
+    itself: each dataset's path, dtype, shape and bytes, in path order. Any
+    change to a weight, a neuron parameter, the configuration or a readout
+    changes it; the HDF5 layout around them does not."""
+    import h5py
+
+    digest = hashlib.sha256()
+    skip = f"{schema.FF_GROUP}/{schema.FF_CHECKSUM}"
+    datasets = []
+    f.visititems(lambda name, item: datasets.append(name) if isinstance(item, h5py.Dataset) else None)
+    for name in sorted(datasets):
+        if name == skip:
+            continue
+        value = np.asarray(f[name][()])
+        if value.dtype == object:  # variable-length strings: their UTF-8 bytes
+            value = np.asarray([v if isinstance(v, bytes) else str(v).encode() for v in value.ravel()])
+        for part in (name, value.dtype.str, repr(value.shape)):
+            digest.update(part.encode() + b"\0")
+        digest.update(np.ascontiguousarray(value).tobytes())
+    return digest.hexdigest()
 
 
 def _as_spec(model) -> NetworkSpec:
@@ -72,6 +96,7 @@ def export(model, path) -> Path:
             if spec.image_shape is not None:
                 ff.create_dataset(schema.FF_VIEWS, data=spec.views)
                 ff.create_dataset(schema.FF_IMAGE_SHAPE, data=np.asarray(spec.image_shape, np.int64))
+            ff.create_dataset(schema.FF_CHECKSUM, data=content_digest(f))
     return path
 
 
@@ -86,6 +111,15 @@ def _scalar(group, key: str, where: str):
     if key not in group:
         raise NetxFormatError(f"{where}: missing neuron/{key}")
     return np.asarray(group[key][()]).ravel()[0]
+
+
+def _integer(group, key: str, where: str) -> int:
+    """An integral scalar (int, bool or a float with no fraction); anything else is named."""
+    value = _scalar(group, key, where)
+    if not isinstance(value, (np.integer, np.floating, np.bool_, int, float)) or not np.isfinite(value) \
+            or value != np.round(value):
+        raise NetxFormatError(f"{where}: neuron/{key} must be an integer, got {value!r}")
+    return int(value)
 
 
 def _layer_weights(g, i: int, path: Path) -> np.ndarray:
@@ -127,9 +161,9 @@ def _layer_neuron(g, i: int, path: Path) -> FixedNeuronParams:
     if schema.GRADED_SPIKE in n and bool(_scalar(n, schema.GRADED_SPIKE, where)):
         raise NetxFormatError(f"{where}: graded spikes are not supported")
     try:
-        return FixedNeuronParams(vth=int(_scalar(n, schema.VTH_MANT, where)),
-                                 i_decay=int(_scalar(n, schema.I_DECAY, where)),
-                                 v_decay=int(_scalar(n, schema.V_DECAY, where)))
+        return FixedNeuronParams(vth=_integer(n, schema.VTH_MANT, where),
+                                 i_decay=_integer(n, schema.I_DECAY, where),
+                                 v_decay=_integer(n, schema.V_DECAY, where))
     except ValueError as err:
         raise NetxFormatError(f"{where}: {err}") from None
 
@@ -155,7 +189,9 @@ def load(path, *, num_classes: int = 10, time_steps: int = 10, overlay: str = "f
     with f:
         try:
             return _read(f, path, num_classes, time_steps, overlay, theta)
-        except (KeyError, OSError, TypeError) as err:
+        except NetxFormatError:
+            raise
+        except Exception as err:  # h5py and numpy raise many types for a damaged file
             raise NetxFormatError(f"{path}: damaged netx file ({type(err).__name__}: {err})") from None
 
 
@@ -192,12 +228,28 @@ def _read(f, path: Path, num_classes, time_steps, overlay, theta) -> NetworkSpec
         ff = f[schema.FF_GROUP]
         fmt = _text(ff[schema.FF_FORMAT]) if schema.FF_FORMAT in ff else "?"
         version = int(np.asarray(ff[schema.FF_VERSION][()])) if schema.FF_VERSION in ff else -1
-        if fmt != schema.FF_FORMAT_NAME or version != schema.FF_FORMAT_VERSION:
+        if fmt != schema.FF_FORMAT_NAME or version not in schema.FF_READABLE_VERSIONS:
             raise NetxFormatError(f"{path}: unknown lava_ff metadata {fmt!r} version {version}")
-        config = FFConfig.from_dict(json.loads(_text(ff[schema.FF_CONFIG])))
+        if version >= 2 or schema.FF_CHECKSUM in ff:
+            if schema.FF_CHECKSUM not in ff:
+                raise NetxFormatError(f"{path}: lava_ff version {version} without its checksum")
+            stored, actual = _text(ff[schema.FF_CHECKSUM]), content_digest(f)
+            if stored != actual:
+                raise NetxFormatError(f"{path}: content does not match its checksum (stored {stored[:12]}..., "
+                                      f"computed {actual[:12]}...): the file was changed or damaged")
+        try:
+            config = FFConfig.from_dict(json.loads(_text(ff[schema.FF_CONFIG])))
+        except (ValueError, TypeError) as err:  # JSONDecodeError is a ValueError
+            raise NetxFormatError(f"{path}: bad lava_ff/{schema.FF_CONFIG} ({type(err).__name__}: {err})") from None
         if schema.FF_READOUT_WEIGHT in ff:
             readout_weight = np.asarray(ff[schema.FF_READOUT_WEIGHT][()], np.float64)
             readout_bias = np.asarray(ff[schema.FF_READOUT_BIAS][()], np.float64)
+            expected = (config.num_classes, config.readout_features)
+            if readout_weight.shape != expected or readout_bias.shape != (config.num_classes,):
+                raise NetxFormatError(f"{path}: readout weight {readout_weight.shape} and bias {readout_bias.shape} "
+                                      f"do not fit the network's {expected}")
+            if not (np.all(np.isfinite(readout_weight)) and np.all(np.isfinite(readout_bias))):
+                raise NetxFormatError(f"{path}: the linear readout contains NaN or inf")
         if schema.FF_ONCHIP_READOUT_WEIGHT in ff:
             onchip_readout = np.asarray(ff[schema.FF_ONCHIP_READOUT_WEIGHT][()])
             onchip_scale = np.asarray(ff[schema.FF_ONCHIP_READOUT_SCALE][()]).item() \

@@ -12,7 +12,8 @@ lava-ff adds a ``lava_ff`` group that netx ignores: the FF configuration
 network that learned its readout on chip, that readout's integer weights and
 logit scale, and, for one that sums its scores over views of each image,
 the number of views and the image shape, so a classifier can be rebuilt
-from the file alone.
+from the file alone; and a SHA-256 of every dataset in the file, the
+layers' included, that loading checks.
 """
 
 LAYER = "layer"
@@ -46,7 +47,10 @@ FF_GROUP = "lava_ff"
 FF_FORMAT = "format"
 FF_FORMAT_NAME = "lava-ff-netx"
 FF_VERSION = "version"
-FF_FORMAT_VERSION = 1
+#: 2: the lava_ff group carries a SHA-256 of every dataset in the file (FF_CHECKSUM); 1: the same without it
+FF_FORMAT_VERSION = 2
+FF_READABLE_VERSIONS = (1, 2)
+FF_CHECKSUM = "sha256"
 FF_CONFIG = "config"
 FF_READOUT_WEIGHT = "readout_weight"
 FF_READOUT_BIAS = "readout_bias"

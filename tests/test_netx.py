@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 import torch
 from lava_ff.netx_export import NetxFormatError, export, load, schema
+from lava_ff.netx_export.io import content_digest
 
 from lava_ff.core.config import FFConfig
 from lava_ff.core.spec import NetworkSpec
@@ -194,6 +195,11 @@ def test_damaged_onchip_readouts_are_named(small_net, tmp_path):
         path.write_bytes(good.read_bytes())
         with h5py.File(path, "r+") as f:
             edit(f[schema.FF_GROUP])
+        with pytest.raises(NetxFormatError, match=f"{name}.net: content does not match its checksum"):
+            load(path)  # an edit is caught by the checksum; resealed, the content itself is refused
+        with h5py.File(path, "r+") as f:
+            del f[schema.FF_GROUP][schema.FF_CHECKSUM]
+            f[schema.FF_GROUP].create_dataset(schema.FF_CHECKSUM, data=content_digest(f))
         with pytest.raises(NetxFormatError, match=f"{name}.net: {match}"):
             load(path)
 
