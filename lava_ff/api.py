@@ -32,14 +32,13 @@ from lava_ff.core.errors import ConfigError
 from lava_ff.core.imports import quiet_import
 from lava_ff.core.inputs import prepare_inputs
 from lava_ff.core.neuron import NeuronParams, quantize_neuron
-from lava_ff.core.rule import ONCHIP_THRESHOLD, FFLearningRule
+from lava_ff.core.rule import ONCHIP_THRESHOLD, FFLearningRule, check_onchip_config
 from lava_ff.core.spec import NetworkSpec
 from lava_ff.datasets import ImageSet, load_split
 from lava_ff.netx_export.io import export as export_netx
 from lava_ff.offline.model import FFNetwork
 from lava_ff.offline.train import Trainer, TrainSettings
 from lava_ff.onchip.fit import (
-    check_onchip_config,
     initial_weights,
     onchip_fit,
     onchip_network,
@@ -226,7 +225,7 @@ def _train_onchip(data: Dataset, config: FFConfig, settings: TrainSettings, tag:
     """:func:`train` on chip: every FF layer learns in Lava's engine
     (:func:`lava_ff.onchip.fit.onchip_fit`), then the host readout learns on
     the deployable layers' rates."""
-    check_onchip_config(config)
+    check_onchip_config(config, settings)
     rule = FFLearningRule(**{k: options[k] for k in ("learning_rate", "pre_trace_tau", "pre_trace_impulse")
                              if k in options})
     neuron = quantize_neuron(config.neuron)

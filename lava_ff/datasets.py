@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import gzip
 import hashlib
+import math
 import os
 import urllib.request
 import zlib
@@ -147,7 +148,7 @@ def read_idx_file(path: str | os.PathLike) -> np.ndarray:
         raise DatasetError(f"{path}: truncated idx header")
     dims = tuple(int.from_bytes(data[4 + 4 * i: 8 + 4 * i], "big") for i in range(ndim))
     dtype = _IDX_DTYPES[type_code]
-    expected = header + int(np.prod(dims)) * dtype.itemsize
+    expected = header + math.prod(dims) * dtype.itemsize  # Python ints: a forged header cannot overflow
     if len(data) != expected:
         what = "truncated" if len(data) < expected else "has trailing bytes"
         raise DatasetError(
@@ -201,6 +202,10 @@ def load_idx(
         )
     if images.dtype != np.uint8:
         raise DatasetError(f"{img_path}: expected uint8 pixels, got {images.dtype}")
+    if labels.dtype.kind not in "iu":
+        raise DatasetError(f"{lbl_path}: labels must be integers, got {labels.dtype} (e.g. {labels[:1].tolist()})")
+    if len(labels) and labels.min() < 0:
+        raise DatasetError(f"{lbl_path}: label {int(labels.min())} at index {int(labels.argmin())} is negative")
     num_classes = int(labels.max()) + 1 if len(labels) else 0
     return ImageSet(images.astype(np.float32) / 255.0, labels.astype(np.int64), max(num_classes, 10),
                     name or f"{directory.name}:{split}")
@@ -286,6 +291,8 @@ def read_bs2(path: str | os.PathLike, sensor_size=NMNIST_SENSOR) -> np.ndarray:
         raw = np.fromfile(path, dtype=np.uint8)
     except FileNotFoundError:
         raise DatasetError(f"{path}: file not found") from None
+    except OSError as err:  # a directory, a symlink loop, no permission
+        raise DatasetError(f"{path}: cannot read ({err.strerror or err})") from None
     if raw.size % 5:
         raise DatasetError(
             f"{path}: truncated or corrupt: {raw.size} bytes is not a whole number of "
@@ -302,8 +309,12 @@ def read_bs2(path: str | os.PathLike, sensor_size=NMNIST_SENSOR) -> np.ndarray:
 def _read_label_list(path: Path) -> tuple[np.ndarray, np.ndarray]:
     if not path.is_file():
         raise DatasetError(f"{path}: label list not found")
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (UnicodeDecodeError, OSError) as err:
+        raise DatasetError(f"{path}: not a text label list ({type(err).__name__}: {err})") from None
     ids, labels = [], []
-    for lineno, line in enumerate(path.read_text().splitlines(), 1):
+    for lineno, line in enumerate(text.splitlines(), 1):
         line = line.strip()
         if not line or line.startswith("#"):
             continue
@@ -364,6 +375,17 @@ def find_shared_data(name: str = "", start: str | os.PathLike | None = None) -> 
 DATASETS = ("digits", "mnist", "nmnist", "idx")
 
 
+def _check_test_split(train: ImageSet, test: ImageSet, where: str) -> None:
+    """The test split has the training split's sample shape and only its classes (before any training)."""
+    if test.shape != train.shape:
+        raise DatasetError(f"{where}: test samples have shape {test.shape}, training samples {train.shape}")
+    labels = np.asarray(test.labels)
+    outside = np.flatnonzero((labels < 0) | (labels >= train.num_classes))
+    if outside.size:
+        raise DatasetError(f"{where}: test label {int(labels[outside[0]])} at index {int(outside[0])} is not one "
+                           f"of the training split's {train.num_classes} classes 0-{train.num_classes - 1}")
+
+
 def load_split(dataset: str, data: str | None, seed: int, val_fraction: float = 0.1,
                time_steps: int = 10):
     """(train, val, test, image_shape). N-MNIST comes as binned spike trains
@@ -390,5 +412,6 @@ def load_split(dataset: str, data: str | None, seed: int, val_fraction: float = 
         rest, test = spike_trains(tr), spike_trains(te)
     else:
         raise ConfigError(f"unknown dataset {dataset!r}; valid: {', '.join(DATASETS)}")
+    _check_test_split(rest, test, data or dataset)
     train, val = rest.split(val_fraction, seed=seed)
     return train, val, test, rest.shape

@@ -167,7 +167,7 @@ def test_train_on_chip_learns_every_weight_in_lavas_engine_and_refuses_what_it_c
     assert [r["epoch"] for r in net.record["history"]] == [1] and net.record["rule"]["learning_rate"] == 16.0
     assert ff.evaluate(net, digits, limit=200, progress=False).accuracy["goodness"] > 0.2  # chance 0.1
     assert all(np.all(w % 2 == 0) for w in net.spec.weights)  # deployable: the even 8-bit grid
-    with pytest.raises(ff.ConfigError, match="on-chip learning runs loss 'softplus', got loss='symba'"):
+    with pytest.raises(ff.ConfigError, match="loss='symba': on-chip learning runs the softplus loss"):
         ff.train(small, layers=(60,), backend="lava-fixed", loss="symba")
     with pytest.raises(ff.ConfigError, match="on-chip options such as learning_rate"):
         ff.train(small, layers=(60,), learning_rate=3.0)
@@ -199,3 +199,9 @@ def test_a_crafted_checkpoint_is_refused_and_runs_nothing(tmp_path):
                           text=True)
     assert done.returncode == 1 and "not a lava-ff checkpoint" in done.stderr and "Traceback" not in done.stderr
     assert not marker.exists()
+
+
+def test_the_cli_module_loads_no_framework_so_help_is_quick():
+    code = "import sys, lava_ff.cli.main; print([m for m in ('torch', 'lava', 'h5py') if m in sys.modules])"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"

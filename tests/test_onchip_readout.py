@@ -283,10 +283,13 @@ def test_cli_learns_an_onchip_readout_resumes_it_and_refuses_bad_flags(tmp_path,
     assert "accuracy_onchip_readout" not in json.loads(captured.out.strip().splitlines()[-1])
     assert "learned on other FF weights" in captured.err
     bad = ["train", "--epochs", "1", *common[:-1], str(tmp_path / "bad"), *readout]
-    for flags, message in ((["--onchip-readout-lr-decay", "0"], "--onchip-readout-lr-decay 0.0"),
-                           (["--onchip-readout-scale", "nan"], "--onchip-readout-scale nan")):
-        with pytest.raises(SystemExit, match=message):
-            main(bad + flags)
+    for flags, message in ((["--onchip-readout-lr-decay", "0"], "--onchip-readout-lr-decay must be a number in "
+                                                                "(0, 1], got 0.0"),
+                           (["--onchip-readout-scale", "nan"], "--onchip-readout-scale must be a positive finite "
+                                                              "number, got nan")):
+        capsys.readouterr()
+        assert main(bad + flags) == 2
+        assert message in capsys.readouterr().err
     capsys.readouterr()
     assert main(bad + ["--onchip-readout-lr", "0.01"]) == 2  # before any training
     assert "learning_rate=0.01 underflows" in capsys.readouterr().err

@@ -21,17 +21,18 @@ from pathlib import Path
 
 import numpy as np
 
-from lava_ff.artifacts import load_trained, trained_spec
+from lava_ff.core.checks import check_positive_float
 from lava_ff.core.config import PREDICTION_COLUMNS
 from lava_ff.core.errors import DatasetError, LavaFFError, LavaRunError, NetxFormatError
+from lava_ff.core.fileio import check_output_dir, write_json
 from lava_ff.core.inputs import check_views
+from lava_ff.core.rule import check_onchip_options
 from lava_ff.datasets import DATASETS, load_split
 
 __all__ = [
-    'cmd_train', 'cmd_train_onchip', 'BACKENDS', 'ONCHIP_BACKENDS', 'summarise_predictions', 'cmd_evaluate',
+    'entry', 'cmd_train', 'cmd_train_onchip', 'BACKENDS', 'ONCHIP_BACKENDS', 'summarise_predictions', 'cmd_evaluate',
     'cmd_export', 'cmd_demo', 'build_parser', 'main',
 ]
-
 
 
 def _positive_ints(what: str):
@@ -79,7 +80,8 @@ def _add_common(p: argparse.ArgumentParser) -> None:
     p.add_argument("--data", default=None, help="dataset folder (mnist, idx, nmnist)")
     p.add_argument("--limit", type=_positive_int, default=None,
                    help="use only the first N training and test samples (quick runs)")
-    p.add_argument("--seed", type=int, default=0, help="seed for splits, init and spikes (default 0)")
+    p.add_argument("--seed", type=_non_negative_int, default=0,
+                   help="seed for splits, init and spikes, a non-negative integer (default 0)")
 
 
 def _add_train_options(p: argparse.ArgumentParser) -> None:
@@ -297,6 +299,7 @@ def cmd_train(args) -> dict:
     if args.replay:
         raise SystemExit(f"--replay {args.replay}: rehearses old classes in an on-chip continual-learning run "
                          "(--backend lava-float|lava-fixed with --init-from and --train-classes)")
+    out = check_output_dir(args.out)
     train, val, test, shape = load_split(args.dataset, args.data, args.seed, time_steps=args.time_steps)
     cfg = _config_from_args(args, _in_features(args.dataset, shape))
     classes = _check_classes(args.train_classes, cfg.num_classes)
@@ -304,7 +307,6 @@ def cmd_train(args) -> dict:
         train, val = _class_subset(train, classes), _class_subset(val, classes)
     if args.limit:
         train, test = train.subset(slice(0, args.limit)), test.subset(slice(0, args.limit))
-    out = Path(args.out)
     trainer = Trainer(cfg, TrainSettings(epochs=args.epochs, batch_size=args.batch_size,
                                          progress=not args.no_progress, patience=args.patience,
                                          shift=args.shift, rotate=args.rotate, zoom=args.zoom,
@@ -323,15 +325,10 @@ def cmd_train(args) -> dict:
         print(f"\ninterrupted: the last completed epoch ({trainer.epoch}) is saved in "
               f"{trainer.checkpoint_path}; rerun with --resume to continue", file=sys.stderr)
         raise SystemExit(130) from None
-    test_x = prepare_inputs(test.images, cfg)
-    test_acc = evaluate_accuracy(trainer.net, test_x, test.labels)
     last = trainer.history[-1]
     metrics = {
         "dataset": args.dataset,
-        "test_accuracy": test_acc["goodness"],
-        "test_accuracy_readout": test_acc["readout"],
-        "test_accuracy_combined": test_acc["combined"],
-        "test": test_acc,
+        "test_accuracy": None, "test_accuracy_readout": None, "test_accuracy_combined": None, "test": None,
         "val_accuracy": last["val_goodness"],
         "val_accuracy_readout": last["val_readout"],
         "train_seconds": trainer.train_seconds,
@@ -343,14 +340,26 @@ def cmd_train(args) -> dict:
         "train_settings": dataclasses.asdict(trainer.settings),
         "train_classes": list(classes) if classes else None,
     }
-    if classes:
-        metrics["test_classes"] = _class_split_accuracy(trainer.net, test_x, np.asarray(test.labels), classes,
-                                                        names=("trained_classes", "other_classes"))
-    (out / "metrics.json").write_text(json.dumps(metrics, indent=2))
-    plot_history(trainer.history, out / "training_curves.png")
-    n = min(1000, len(val))
-    g_pos, g_neg = trainer.goodness_samples(val.images[:n], val.labels[:n], shape)
-    plot_goodness_histograms(g_pos, g_neg, cfg.theta, out / "goodness_histograms.png")
+    write_json(out / "metrics.json", metrics)  # the training figures, before the test split is measured
+    try:
+        test_x = prepare_inputs(test.images, cfg)
+        test_acc = evaluate_accuracy(trainer.net, test_x, test.labels)
+        metrics.update(test_accuracy=test_acc["goodness"], test_accuracy_readout=test_acc["readout"],
+                       test_accuracy_combined=test_acc["combined"], test=test_acc)
+        if classes:
+            metrics["test_classes"] = _class_split_accuracy(trainer.net, test_x, np.asarray(test.labels), classes,
+                                                            names=("trained_classes", "other_classes"))
+        write_json(out / "metrics.json", metrics)
+        plot_history(trainer.history, out / "training_curves.png")
+        n = min(1000, len(val))
+        g_pos, g_neg = trainer.goodness_samples(val.images[:n], val.labels[:n], shape)
+        plot_goodness_histograms(g_pos, g_neg, cfg.theta, out / "goodness_histograms.png")
+    except KeyboardInterrupt:
+        done = "with its test figures" if metrics["test"] is not None else "without test figures (not measured)"
+        print(f"\ninterrupted after training: the model is saved in {trainer.checkpoint_path} and its metrics "
+              f"in {out / 'metrics.json'} {done}; lava-ff evaluate --model {out} measures the test split",
+              file=sys.stderr)
+        raise SystemExit(130) from None
     print(json.dumps({k: metrics[k] for k in ("dataset", "test_accuracy", "test_accuracy_readout",
                                                "val_accuracy", "train_seconds",
                                                "samples_per_second")}))
@@ -405,34 +414,12 @@ def cmd_train_onchip(args) -> dict:
     from lava_ff.plots import plot_goodness_histograms, plot_history
 
     tag = BACKENDS[args.backend]
-    out = Path(args.out)
-    if args.loss != "softplus":
-        raise SystemExit(f"--loss {args.loss}: on-chip learning runs the softplus loss (the FF neuron sends "
-                         "m = sigmoid(+-(theta - G)) per phase); drop --loss or train offline with --backend torch")
-    if args.schedule != "simultaneous":
-        raise SystemExit(f"--schedule {args.schedule}: on-chip learning runs every layer on every sample; "
-                         "drop --schedule or train offline with --backend torch")
-    if args.lr_decay != "none":
-        raise SystemExit(f"--lr-decay {args.lr_decay}: on-chip learning runs the rule at the fixed --onchip-lr "
-                         "(the learning engine's rule constants do not change during a run); drop --lr-decay")
-    if args.block_lr_scale is not None:
-        raise SystemExit(f"--block-lr-scale {args.block_lr_scale}: on-chip learning runs one --onchip-lr in "
-                         "every layer; drop --block-lr-scale or train offline with --backend torch")
-    if args.negatives == "hybrid":
-        raise SystemExit("--negatives hybrid: on-chip learning shows each sample with a wrong label; use random, "
-                         "hard or mixed, or train offline with --backend torch")
-    for flag, value in (("--shift", args.shift), ("--rotate", args.rotate), ("--zoom", args.zoom)):
-        if value:
-            raise SystemExit(f"{flag} {value}: on-chip learning streams the images as they are; drop {flag} "
-                             "or train offline with --backend torch")
-    if not 0 < args.onchip_lr_decay <= 1:  # NaN fails too
-        raise SystemExit(f"--onchip-lr-decay {args.onchip_lr_decay}: the per-epoch rate factor must lie in (0, 1]")
-    if not 0 < args.onchip_readout_lr_decay <= 1:
-        raise SystemExit(f"--onchip-readout-lr-decay {args.onchip_readout_lr_decay}: the per-pass rate factor "
-                         "must lie in (0, 1]")
-    if not (np.isfinite(args.onchip_readout_scale) and args.onchip_readout_scale > 0):
-        raise SystemExit(f"--onchip-readout-scale {args.onchip_readout_scale}: the logit scale must be a positive "
-                         "number")
+    out = check_output_dir(args.out)
+    # the library's rules, asked before any data is loaded
+    check_onchip_options(loss=args.loss, schedule=args.schedule, lr_decay=args.lr_decay,
+                         block_lr_scale=args.block_lr_scale, negatives=args.negatives, goodness=args.goodness,
+                         shift=args.shift, rotate=args.rotate, zoom=args.zoom)
+    check_positive_float("--onchip-readout-scale", args.onchip_readout_scale)
     _checked_views("--onchip-readout-views", args.onchip_readout_views)
     if args.onchip_readout_views > 1 and not args.onchip_readout_epochs:
         raise SystemExit(f"--onchip-readout-views {args.onchip_readout_views}: the views are those of the "
@@ -441,11 +428,14 @@ def cmd_train_onchip(args) -> dict:
         raise SystemExit(f"{out / ONCHIP_STATE} exists: pass --resume to continue it, or choose another --out")
     rule = FFLearningRule(learning_rate=args.onchip_lr, pre_trace_tau=args.pre_trace_tau,
                           pre_trace_impulse=args.pre_trace_impulse)
-    # every readout pass's rule up front: a rate that underflows by the last pass fails before any training
+    # every epoch's and readout pass's rule up front: a rate that underflows by the last one fails before any work
+    rule.schedule(args.onchip_lr_decay, args.epochs, name="--onchip-lr-decay")
     readout_rules = FFLearningRule(learning_rate=args.onchip_readout_lr, pre_trace_tau=args.pre_trace_tau,
-                                   pre_trace_impulse=args.pre_trace_impulse).schedule(args.onchip_readout_lr_decay,
-                                                                                     args.onchip_readout_epochs)
+                                   pre_trace_impulse=args.pre_trace_impulse).schedule(
+        args.onchip_readout_lr_decay, args.onchip_readout_epochs, name="--onchip-readout-lr-decay")
     if args.init_from:
+        from lava_ff.artifacts import load_trained  # torch: loaded by the commands that need it
+
         base = load_trained(args.init_from)
         # an offline model (threshold 1) moves to the on-chip scale; an on-chip one keeps its own
         threshold = args.threshold if args.threshold is not None else max(base.config.neuron.threshold,
@@ -493,9 +483,7 @@ def cmd_train_onchip(args) -> dict:
                          progress=not args.no_progress, seed=args.seed, rate_decay=args.onchip_lr_decay,
                          messages=args.lava_messages)
     except KeyboardInterrupt:
-        print(f"\ninterrupted: the weights after the last chunk are saved in {out / ONCHIP_STATE}; rerun "
-              "with --resume to continue", file=sys.stderr)
-        raise SystemExit(130) from None
+        _interrupted(out / ONCHIP_STATE, "the weights")
     net = onchip_network(cfg, run["weights"], neuron)
     trainer = Trainer(net.config, TrainSettings(epochs=max(run["history"][-1]["epoch"], 1),
                                                 progress=not args.no_progress, readout_epochs=args.readout_epochs),
@@ -527,7 +515,7 @@ def cmd_train_onchip(args) -> dict:
         "test_accuracy_onchip_combined": onchip_readout and onchip_readout["test_accuracy_combined"],
         "onchip_readout": onchip_readout,
     }
-    (out / "metrics.json").write_text(json.dumps(metrics, indent=2))
+    write_json(out / "metrics.json", metrics)
     plot_history(run["history"], out / "training_curves.png")
     n = min(1000, len(val))
     g_pos, g_neg = trainer.goodness_samples(val.images[:n], val.labels[:n], shape)
@@ -568,9 +556,7 @@ def _onchip_readout(args, cfg, weights, neuron, rules, tag, out, train_x, train_
                          progress=not args.no_progress, seed=args.seed, rate_decay=args.onchip_readout_lr_decay,
                          messages=args.lava_messages, readout=task)
     except KeyboardInterrupt:
-        print(f"\ninterrupted: the readout after the last chunk is saved in {state}; rerun with --resume to "
-              "continue", file=sys.stderr)
-        raise SystemExit(130) from None
+        _interrupted(state, "the readout")
     learned = run["weights"][0]
     np.save(out / "onchip_readout.npy", learned)
     figures = {}
@@ -586,6 +572,17 @@ def _onchip_readout(args, cfg, weights, neuron, rules, tag, out, train_x, train_
             "history": run["history"], "train_seconds": run["train_seconds"],
             "samples_per_second": run["samples_per_second"], "weight_updates": run["weight_updates"],
             "weights": str(out / "onchip_readout.npy")}
+
+
+def _interrupted(state: Path, what: str) -> None:
+    """Say what an interrupted on-chip run saved (only what it did save), and stop with status 130."""
+    if state.is_file():
+        print(f"\ninterrupted: {what} after the last completed chunk of samples are saved in {state}; rerun "
+              "with --resume to continue from there", file=sys.stderr)
+    else:
+        print(f"\ninterrupted before the first chunk of samples finished: nothing was saved ({state} was not "
+              "written); rerun the same command without --resume", file=sys.stderr)
+    raise SystemExit(130) from None
 
 
 BACKENDS = {"torch": None, "lava-float": "floating_pt", "lava-fixed": "fixed_pt",
@@ -661,6 +658,7 @@ def cmd_evaluate(args) -> dict:
 
 
 def cmd_export(args) -> dict:
+    from lava_ff.artifacts import trained_spec
     from lava_ff.netx_export import export, load
 
     path = export(trained_spec(args.model), args.out)
@@ -686,7 +684,7 @@ def cmd_demo(args) -> dict:
                                     "--epochs", str(epochs), "--batch-size", "50"]
                                    + (["--data", data] if data else [])
                                    + (["--limit", str(limit)] if limit else []))
-    out = Path(args.out)
+    out = check_output_dir(args.out)
     (out / "checkpoint.pt").unlink(missing_ok=True)  # the demo always starts fresh
     return cmd_train(train_args)
 

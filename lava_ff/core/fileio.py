@@ -3,13 +3,16 @@
 
 from __future__ import annotations
 
+import json
 import os
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-__all__ = ["atomic_path"]
+from lava_ff.core.errors import ConfigError
+
+__all__ = ["atomic_path", "write_json", "check_output_dir"]
 
 
 @contextmanager
@@ -33,6 +36,37 @@ def atomic_path(path: str | os.PathLike, suffix: str = ".tmp") -> Iterator[Path]
         os.replace(tmp, path)
     finally:
         Path(tmp).unlink(missing_ok=True)
+
+
+def write_json(path: str | os.PathLike, value) -> Path:
+    """``value`` as indented JSON in ``path``, written whole or not at all."""
+    with atomic_path(path) as tmp:
+        tmp.write_text(json.dumps(value, indent=2))
+    return Path(path)
+
+
+def check_output_dir(path: str | os.PathLike, what: str = "--out") -> Path:
+    """``path`` as a folder a run can create and write into, checked before
+    any work starts and without creating it: a :class:`ConfigError` naming
+    ``what`` and the reason otherwise (an empty path, a file, a path under
+    a file, a place where nothing can be written)."""
+    text = os.fspath(path)
+    if not str(text).strip():
+        raise ConfigError(f"{what} is empty; give the folder to write into")
+    folder = Path(text)
+    if folder.exists() and not folder.is_dir():
+        raise ConfigError(f"{what} {text}: exists and is not a folder")
+    existing = folder
+    while not existing.exists():
+        existing = existing.parent
+    if not existing.is_dir():
+        raise ConfigError(f"{what} {text}: {existing} is a file, so no folder can be made under it")
+    try:  # what the run would do first: write a file there (a folder it makes is as writable)
+        with tempfile.NamedTemporaryFile(dir=existing, prefix=".lava_ff_write_test_"):
+            pass
+    except OSError as err:
+        raise ConfigError(f"{what} {text}: nothing can be written in {existing} ({err.strerror or err})") from None
+    return folder
 
 
 def _new_file_mode() -> int:

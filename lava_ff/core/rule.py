@@ -43,9 +43,11 @@ from lava_ff.core.checks import check_positive_float
 from lava_ff.core.config import FFConfig
 from lava_ff.core.errors import ConfigError
 from lava_ff.core.goodness import modulatory_factor, sigmoid
+from lava_ff.core.inputs import LABEL_NEGATIVES
 from lava_ff.core.loihi import LOIHI2
 
 __all__ = [
+    'check_onchip_options', 'check_onchip_config',
     'onchip_learning_rate', 'offline_learning_rate',
     'three_factor_update', 'pre_trace_step', 'ff_post_factors', 'readout_logits', 'readout_post_factors',
     'ONCHIP_GOODNESS', 'TRACE_BITS', 'TRACE_UNITY', 'PRODUCT_SHIFT', 'WEIGHT_ACCUMULATOR_SHIFT',
@@ -376,3 +378,45 @@ def onchip_readout_linear(readout: np.ndarray, logit_scale: float) -> tuple[np.n
     logit_scale = check_positive_float("logit_scale", logit_scale)
     weight = logit_scale * deployable_weights(readout).astype(np.float64) / LOIHI2.w_scale
     return weight, np.zeros(len(weight))
+
+
+def check_onchip_options(*, loss: str = "softplus", schedule: str = "simultaneous", lr_decay: str = "none",
+                         block_lr_scale=None, negatives: str = "random", goodness: str = "sum_sq_rate",
+                         shift: int = 0, rotate: float = 0.0, zoom: float = 0.0) -> None:
+    """A :class:`ConfigError` naming the first option Lava's learning engine
+    cannot learn with: on chip every layer learns on every sample with the
+    softplus loss, at one rule rate per run, from wrong labels, on the
+    images as they are. The one home of these rules: the CLI asks before
+    loading any data, :func:`check_onchip_config` for a built config."""
+    offline = "; train offline (backend torch) for it"
+    refusals = (
+        (loss != "softplus", f"loss={loss!r}: on-chip learning runs the softplus loss (the FF neuron sends "
+                             "m = sigmoid(+-(theta - G)) per phase)"),
+        (schedule != "simultaneous", f"schedule={schedule!r}: on-chip learning runs every layer on every sample"),
+        (lr_decay != "none", f"lr_decay={lr_decay!r}: on-chip learning runs the rule at the fixed on-chip rate "
+                             "within a run (the learning engine's rule constants do not change during a run; "
+                             "decay it per epoch with the on-chip rate decay)"),
+        (block_lr_scale is not None, f"block_lr_scale={block_lr_scale!r}: on-chip learning runs one on-chip rate "
+                                     "(--onchip-lr) in every layer"),
+        (negatives not in LABEL_NEGATIVES, f"negatives={negatives!r}: on-chip learning shows each sample with a "
+                                           f"wrong label; use {', '.join(LABEL_NEGATIVES)}"),
+        (goodness not in ONCHIP_GOODNESS, f"goodness={goodness!r}: a learning neuron computes "
+                                          f"{' or '.join(ONCHIP_GOODNESS)} from its spike counts"),
+        *((bool(value), f"{name}={value!r}: on-chip learning streams the images as they are")
+          for name, value in (("shift", shift), ("rotate", rotate), ("zoom", zoom))),
+    )
+    for refused, message in refusals:
+        if refused:
+            raise ConfigError(message + offline)
+
+
+def check_onchip_config(config: FFConfig, settings=None) -> FFConfig:
+    """``config`` (and the offline ``settings``' augmentation, if given) if
+    Lava's learning engine can learn it, else :func:`check_onchip_options`'s
+    :class:`ConfigError` naming the field."""
+    augmentation = {} if settings is None else {"shift": settings.shift, "rotate": settings.rotate,
+                                                "zoom": settings.zoom}
+    check_onchip_options(loss=config.loss, schedule=config.schedule, lr_decay=config.lr_decay,
+                         block_lr_scale=config.block_lr_scale, negatives=config.negatives,
+                         goodness=config.goodness, **augmentation)
+    return config

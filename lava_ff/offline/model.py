@@ -301,6 +301,11 @@ class FFNetwork(nn.Module):
             if spec.readout_weight is not None and spec.readout_weight.shape == tuple(net.readout.weight.shape):
                 net.readout.weight.copy_(torch.from_numpy(spec.readout_weight.astype(np.float32)))
                 net.readout.bias.copy_(torch.from_numpy(spec.readout_bias.astype(np.float32)))
+            else:  # a readout still to learn starts from config.seed alone, not from torch's global stream
+                generator = torch.Generator().manual_seed(config.seed)
+                bound = 1.0 / math.sqrt(net.readout.in_features)  # nn.Linear's own initial range
+                net.readout.weight.uniform_(-bound, bound, generator=generator)
+                net.readout.bias.uniform_(-bound, bound, generator=generator)
         return net
 
     @property

@@ -13,6 +13,7 @@ Two local rules (``FFConfig.rule``):
 from __future__ import annotations
 
 import math
+import os
 import sys
 import time
 from dataclasses import dataclass, field
@@ -169,6 +170,25 @@ def epoch_line(record: dict, epochs: int) -> str:
             + f"  ({record['train_seconds']:.1f} s)")
 
 
+def check_memory(config: FFConfig, settings: TrainSettings) -> None:
+    """Refuse, before any work, a run whose largest batch of spike tensors
+    would not fit in this machine's memory: ``[rows, width, time_steps]``
+    float32 tensors, a few alive at once, with ``rows`` the evaluation batch
+    times every candidate label, or twice the training batch (positive and
+    negative data, their gradients kept)."""
+    try:
+        memory = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (AttributeError, ValueError, OSError):  # no sysconf: nothing to compare with
+        return
+    width = max(config.input_size, *config.layer_sizes)
+    rows = max(3 * settings.eval_batch * (config.num_classes + 1), 16 * settings.batch_size)
+    need = 4 * rows * width * config.time_steps
+    if need > 0.8 * memory:
+        raise ConfigError(f"time_steps={config.time_steps} with batch_size={settings.batch_size} and "
+                          f"{width}-wide layers needs about {need / 2**30:.0f} GiB of spike tensors, more than this "
+                          f"machine's {memory / 2**30:.0f} GiB allow: use fewer time steps or a smaller batch")
+
+
 def keep_best(best: dict | None, epoch: int, score: float, net: torch.nn.Module) -> dict:
     """Early stopping's record: ``best`` unless ``score`` beats it, then the
     new epoch, score and a copy of ``net``'s weights."""
@@ -230,6 +250,7 @@ class Trainer:
     def __post_init__(self):
         check_greedy_epochs(self.config.schedule, self.settings.epochs, len(self.config.layer_blocks),
                             "training blocks", self.config.block_epochs)
+        check_memory(self.config, self.settings)
         torch.manual_seed(self.config.seed)
         self.net = FFNetwork(self.config)
         # one optimizer per training block (per layer unless IntFF blocks are set)

@@ -28,16 +28,15 @@ import torch
 
 from lava_ff.core.checks import describe_changes
 from lava_ff.core.config import FFConfig
-from lava_ff.core.errors import ConfigError
 from lava_ff.core.fileio import atomic_path
 from lava_ff.core.goodness import combined_scores
-from lava_ff.core.inputs import LABEL_NEGATIVES, check_views, random_views, sum_views, view_rows, wrong_labels
+from lava_ff.core.inputs import check_views, random_views, sum_views, view_rows, wrong_labels
 from lava_ff.core.loihi import LOIHI2, quantize_weights
 from lava_ff.core.neuron import FixedNeuronParams, dequantize_neuron, quantize_neuron
 from lava_ff.core.rule import (
-    ONCHIP_GOODNESS,
     READOUT_LOGIT_SCALE,
     FFLearningRule,
+    check_onchip_config,
     deployable_weights,
     readout_logits,
 )
@@ -323,24 +322,6 @@ class ReadoutTask:
         views = {"views": self.views, "image_shape": list(self.image_shape)} if self.views > 1 else {}
         return {"ff_weights_sha256": digest, "logit_scale": self.logit_scale,
                 "layers": list(config.readout_layers), **views}
-
-
-def check_onchip_config(config: FFConfig) -> FFConfig:
-    """``config`` if Lava's learning engine can learn it, else a
-    :class:`ConfigError` naming the field: on chip every layer learns on
-    every sample (``schedule='simultaneous'``) with the softplus loss (the
-    neuron sends ``m = sigmoid(+-(theta - G))`` per phase), at one rule rate
-    per run (no ``lr_decay`` or ``block_lr_scale``; a per-epoch decay is
-    ``rate_decay``), from wrong labels (``negatives`` random, hard or mixed)."""
-    for name, allowed in (("loss", ("softplus",)), ("schedule", ("simultaneous",)), ("lr_decay", ("none",)),
-                          ("negatives", LABEL_NEGATIVES), ("goodness", ONCHIP_GOODNESS)):
-        if getattr(config, name) not in allowed:
-            raise ConfigError(f"on-chip learning runs {name} {' or '.join(map(repr, allowed))}, got "
-                              f"{name}={getattr(config, name)!r}")
-    if config.block_lr_scale is not None:
-        raise ConfigError(f"on-chip learning runs one rule rate in every layer, got block_lr_scale="
-                          f"{list(config.block_lr_scale)}")
-    return config
 
 
 def onchip_fit(config: FFConfig, start_weights: list, neuron: FixedNeuronParams, rule: FFLearningRule,
