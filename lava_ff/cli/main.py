@@ -21,6 +21,7 @@ from pathlib import Path
 
 import numpy as np
 
+from lava_ff import __version__
 from lava_ff.core.checks import check_positive_float
 from lava_ff.core.config import PREDICTION_COLUMNS
 from lava_ff.core.errors import DatasetError, LavaFFError, LavaRunError, NetxFormatError
@@ -692,6 +693,7 @@ def cmd_demo(args) -> dict:
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="lava-ff", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--version", action="version", version=f"lava-ff {__version__}")
     sub = parser.add_subparsers(dest="command", required=True)
     p_train = sub.add_parser("train", help="train an FF network offline (torch + lava-dl)")
     _add_common(p_train)
