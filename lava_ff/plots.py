@@ -7,8 +7,7 @@ from pathlib import Path
 
 import numpy as np
 
-__all__ = ['plot_history', 'plot_goodness_histograms']
-
+__all__ = ["plot_history", "plot_goodness_histograms"]
 
 
 def _pyplot():
@@ -27,7 +26,7 @@ def _per_epoch(history: list[dict], key: str) -> np.ndarray:
     return np.array([np.nan if r.get(key) is None else r[key] for r in history], dtype=float)
 
 
-def plot_history(history: list[dict], path: Path) -> Path:
+def plot_history(history: list[dict], path: Path, title: str | None = None) -> Path:
     """Validation accuracy per epoch, and the per-layer FF loss (offline
     training) or the on-chip schedule (on-chip training, which logs no loss)."""
     plt = _pyplot()
@@ -47,6 +46,8 @@ def plot_history(history: list[dict], path: Path) -> Path:
         _plot_onchip_schedule(ax_loss, history, epochs)
     for ax in (ax_acc, ax_loss):
         ax.xaxis.set_major_locator(MaxNLocator(integer=True))  # epochs are whole
+    if title:
+        fig.suptitle(title)
     fig.tight_layout()
     fig.savefig(path, dpi=120)
     plt.close(fig)
@@ -80,7 +81,7 @@ def _plot_onchip_schedule(ax, history: list[dict], epochs: list) -> None:
 
 
 def plot_goodness_histograms(g_pos: list[np.ndarray], g_neg: list[np.ndarray], theta: float,
-                             path: Path) -> Path:
+                             path: Path, title: str | None = None) -> Path:
     """Per-layer goodness of positive vs negative data, with the threshold."""
     plt = _pyplot()
     layers = len(g_pos)
@@ -93,6 +94,8 @@ def plot_goodness_histograms(g_pos: list[np.ndarray], g_neg: list[np.ndarray], t
         ax.axvline(theta, color="k", linestyle="--", label="θ")
         ax.set(title=f"layer {i + 1}", xlabel="goodness", ylabel="samples")
         ax.legend()
+    if title:
+        fig.suptitle(title)
     fig.tight_layout()
     fig.savefig(path, dpi=120)
     plt.close(fig)

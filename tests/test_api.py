@@ -99,6 +99,8 @@ def test_export_and_load_round_trip_a_netx_file_and_a_run_folder(trained, digits
     assert done.returncode == 0, done.stderr[-2000:]
     model = ff.load(run)
     assert model.record["dataset"] == "digits" and model.config.layer_sizes == (20,)
+    history = (run / "history.csv").read_text().splitlines()
+    assert history[0].startswith("epoch,layer_loss_1,") and len(history) == 2  # a header and the one epoch
     assert json.loads((run / "metrics.json").read_text())["config"] == model.config.to_dict()
     # lava-ff evaluate takes the data set, views and time steps from the run, and says so
     done = subprocess.run([sys.executable, "-m", "lava_ff", "evaluate", "--model", str(run), "--limit", "20",
@@ -205,3 +207,40 @@ def test_the_cli_module_loads_no_framework_so_help_is_quick():
     code = "import sys, lava_ff.cli.main; print([m for m in ('torch', 'lava', 'h5py') if m in sys.modules])"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
+
+
+def test_every_cli_option_has_help_with_its_default_and_errors_are_two_lines(tmp_path):
+    from lava_ff.cli.main import build_parser
+
+    parser = build_parser()
+    commands = parser._subparsers._group_actions[0].choices
+    for name, command in commands.items():
+        for action in command._actions:
+            if not action.option_strings or action.dest == "help":
+                continue
+            assert action.help, f"lava-ff {name} {action.option_strings[0]} has no help"
+            shown = command.formatter_class("x")._get_help_string(action)
+            assert action.default in (None, False) or "default" in shown.lower(), (name, action.option_strings)
+        titles = {group.title for group in command._action_groups}
+        if name == "train":
+            assert {"data", "network", "offline learning", "output"} <= titles
+            assert any(t.startswith("on-chip learning") for t in titles)
+    done = subprocess.run([sys.executable, "-m", "lava_ff", "train", "--layers", "0"], capture_output=True, text=True,
+                          cwd=tmp_path)
+    lines = done.stderr.strip().splitlines()
+    assert done.returncode == 2 and len(lines) == 2 and lines[1].startswith("lava-ff: error: argument --layers")
+    version = subprocess.run([sys.executable, "-m", "lava_ff", "--version"], capture_output=True, text=True)
+    assert version.stdout.strip() == f"lava-ff {ff.__version__}" and version.stderr == ""
+
+
+NOISE = ("No CUDA runtime", "CUDA_HOME", "Prophesee", "IProgress", "TqdmWarning")
+
+
+@pytest.mark.parametrize("args", [["--help"], ["--version"], ["train", "--help"],
+                                  ["train", "--layers", "10", "--epochs", "1", "--limit", "50", "--no-progress",
+                                   "--out", "run"]], ids=["help", "version", "train-help", "tiny-train"])
+def test_commands_print_no_dependency_noise(tmp_path, args):
+    done = subprocess.run([sys.executable, "-m", "lava_ff", *args], capture_output=True, text=True, cwd=tmp_path)
+    assert done.returncode == 0, done.stderr[-2000:]
+    for line in (done.stdout + done.stderr).splitlines():
+        assert not any(noise in line for noise in NOISE), line

@@ -25,7 +25,7 @@ from lava_ff import __version__
 from lava_ff.core.checks import check_positive_float
 from lava_ff.core.config import PREDICTION_COLUMNS
 from lava_ff.core.errors import DatasetError, LavaFFError, LavaRunError, NetxFormatError
-from lava_ff.core.fileio import check_output_dir, write_json
+from lava_ff.core.fileio import check_output_dir, write_history_csv, write_json
 from lava_ff.core.inputs import check_views
 from lava_ff.core.rule import check_onchip_options
 from lava_ff.datasets import DATASETS, load_split
@@ -74,14 +74,23 @@ def _non_negative_int(text: str) -> int:
     return value
 
 
+def _group(p: argparse.ArgumentParser, title: str):
+    """The argument group ``title`` of ``p``, made on first use (train and evaluate share the data group)."""
+    for group in p._action_groups:
+        if group.title == title:
+            return group
+    return p.add_argument_group(title)
+
+
 def _add_common(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--dataset", choices=DATASETS, default="digits",
+    data = _group(p, "data")
+    data.add_argument("--dataset", choices=DATASETS, default="digits",
                    help="digits (ships with scikit-learn), mnist / idx (MNIST-format folder), "
                         "nmnist (N-MNIST .bs2 folder). Default: digits (evaluate: the data set the run recorded)")
-    p.add_argument("--data", default=None, help="dataset folder (mnist, idx, nmnist)")
-    p.add_argument("--limit", type=_positive_int, default=None,
+    data.add_argument("--data", default=None, help="dataset folder (mnist, idx, nmnist)")
+    data.add_argument("--limit", type=_positive_int, default=None,
                    help="use only the first N training and test samples (quick runs)")
-    p.add_argument("--seed", type=_non_negative_int, default=0,
+    data.add_argument("--seed", type=_non_negative_int, default=0,
                    help="seed for splits, init and spikes, a non-negative integer (default 0)")
 
 
@@ -99,93 +108,101 @@ def _add_train_options(p: argparse.ArgumentParser) -> None:
     )
     from lava_ff.core.rule import READOUT_LOGIT_SCALE
 
-    p.add_argument("--layers", type=_layers, default=(500, 500),
+    data, network, offline = _group(p, "data"), _group(p, "network"), _group(p, "offline learning")
+    backend, output = _group(p, "backend"), _group(p, "output")
+    network.add_argument("--layers", type=_layers, default=(500, 500),
                    help="hidden layer sizes, comma separated (default 500,500)")
-    p.add_argument("--time-steps", type=_positive_int, default=10, help="steps per sample (default 10)")
-    p.add_argument("--epochs", type=_positive_int, default=5, help="training epochs (default 5)")
-    p.add_argument("--batch-size", type=_positive_int, default=100, help="mini-batch size (default 100)")
-    p.add_argument("--rule", choices=RULES, default="surrogate",
+    network.add_argument("--time-steps", type=_positive_int, default=10, help="steps per sample (default 10)")
+    offline.add_argument("--epochs", type=_positive_int, default=5, help="training epochs (default 5)")
+    offline.add_argument("--batch-size", type=_positive_int, default=100, help="mini-batch size (default 100)")
+    offline.add_argument("--rule", choices=RULES, default="surrogate",
                    help="surrogate: BPTT within each layer; three_factor: gradient-free "
                         "m * pre * post rule (the on-chip rule); ffgaf: FFGAF-style, the spike function "
                         "as a black box (no surrogate derivative) plus class-aware loss weights. "
                         "Default surrogate")
-    p.add_argument("--blocks", type=_positive_ints("block size"), default=None, metavar="N,N,...",
+    offline.add_argument("--blocks", type=_positive_ints("block size"), default=None, metavar="N,N,...",
                    help="Integrated FF: train consecutive layers in blocks of these sizes, backpropagating "
                         "inside a block only (e.g. 2,1 for three layers); sizes must sum to the layer count")
-    p.add_argument("--schedule", choices=SCHEDULES, default="simultaneous",
+    offline.add_argument("--schedule", choices=SCHEDULES, default="simultaneous",
                    help="simultaneous: every layer (block) learns on every batch; greedy: one at a time, the "
                         "epochs split evenly (or by --block-epochs), earlier layers frozen, so each learns on a "
                         "fixed input (needs epochs >= layers or blocks). Default simultaneous")
-    p.add_argument("--block-epochs", type=_positive_ints("epoch count"), default=None, metavar="N,N,...",
+    offline.add_argument("--block-epochs", type=_positive_ints("epoch count"), default=None, metavar="N,N,...",
                    help="with --schedule greedy: the epochs of each layer (block), e.g. 7,3 to give layer 1 "
                         "seven epochs and layer 2 three; they must add up to --epochs. Default: an even split")
-    p.add_argument("--lr-decay", choices=LR_DECAYS, default="none",
+    offline.add_argument("--lr-decay", choices=LR_DECAYS, default="none",
                    help="none: constant step sizes; cosine: each layer's (block's) step size falls along a half "
                         "cosine to zero over the epochs in which it learns (its share under --schedule greedy). "
                         "Default none")
-    p.add_argument("--block-lr-scale", type=_scales, default=None, metavar="S,S,...",
+    offline.add_argument("--block-lr-scale", type=_scales, default=None, metavar="S,S,...",
                    help="multiply each layer's (block's) step size by these factors, one per layer or block, "
                         "e.g. 1,0.3 for a gentler second layer. Default 1 for every layer")
-    p.add_argument("--goodness", choices=GOODNESS_KINDS, default="sum_sq_rate")
-    p.add_argument("--loss", choices=LOSS_KINDS, default="softplus",
+    network.add_argument("--goodness", choices=GOODNESS_KINDS, default="sum_sq_rate",
+                         help="a layer's goodness: the sum (or mean) of its neurons' squared firing rates, or "
+                              "the sum of their squared positive membrane voltages")
+    network.add_argument("--loss", choices=LOSS_KINDS, default="softplus",
                    help="per-layer FF loss: softplus (Hinton: positive goodness above theta, negative "
                         "below), symba (softplus of -alpha x (G_pos - G_neg)), or softmax (cross-entropy "
                         "over alpha x the goodness of every label: all wrong labels are negatives at "
                         "once). On-chip learning runs softplus. Default softplus")
-    p.add_argument("--alpha", type=float, default=4.0,
+    network.add_argument("--alpha", type=float, default=4.0,
                    help="scale of the goodness in the symba and softmax losses (default 4; 1 for softmax "
                         "on MNIST, chosen on the validation split)")
-    p.add_argument("--theta", type=float, default=None,
+    network.add_argument("--theta", type=float, default=None,
                    help="goodness threshold θ > 0 (default 0.05 x first layer width)")
-    p.add_argument("--encoding", choices=ENCODINGS, default="deterministic",
+    network.add_argument("--encoding", choices=ENCODINGS, default="deterministic",
                    help="how images become spikes (default deterministic); nmnist always uses its "
                         "events binned into --time-steps frames (spikes)")
-    p.add_argument("--overlay", choices=OVERLAYS, default="label_neurons")
-    p.add_argument("--label-repeat", type=_positive_int, default=1,
+    network.add_argument("--overlay", choices=OVERLAYS, default="label_neurons",
+                         help="where the label enters: extra label neurons beside the pixels, or the first "
+                              "pixels of the image (Hinton's layout)")
+    network.add_argument("--label-repeat", type=_positive_int, default=1,
                    help="label input neurons per class with --overlay label_neurons (default 1; on MNIST "
                         "the on-chip rule needs ~20, or 10 labels are lost among 784 pixels)")
-    p.add_argument("--negatives", choices=NEGATIVES, default="random",
+    offline.add_argument("--negatives", choices=NEGATIVES, default="random",
                    help="random wrong label, hard (most plausible wrong label), mixed (hard or random, "
                         "half each), or hybrid (unsupervised: Hinton's masked image mixtures; offline only)")
-    p.add_argument("--lr", type=float, default=3e-3, help="Adam learning rate (surrogate rule)")
-    p.add_argument("--three-factor-lr", type=float, default=0.05,
+    offline.add_argument("--lr", type=float, default=3e-3, help="Adam learning rate (surrogate rule)")
+    offline.add_argument("--three-factor-lr", type=float, default=0.05,
                    help="step size of the gradient-free three-factor rule; 0.05 suits the softplus/symba "
                         "losses, about 0.6 the softmax loss (validation picks on MNIST)")
-    p.add_argument("--threshold", type=float, default=None,
+    network.add_argument("--threshold", type=float, default=None,
                    help="neuron threshold (1/64 grid; default 1, and 4 for on-chip learning with "
                         "--backend lava-float|lava-fixed: weights scale with it, so fixed-point updates "
                         "are several weight units and survive the engine's stochastic rounding; "
                         "with --init-from, the model's weights scale from its own threshold to this one, "
                         "by default to 4 or the model's own if higher)")
-    p.add_argument("--current-decay", type=float, default=0.25)
-    p.add_argument("--voltage-decay", type=float, default=0.03)
-    p.add_argument("--out", default="runs/train", help="output folder (checkpoint, metrics, plots)")
-    p.add_argument("--resume", action="store_true", help="continue from OUT/checkpoint.pt")
-    p.add_argument("--patience", type=_positive_int, default=None,
+    network.add_argument("--current-decay", type=float, default=0.25,
+                         help="CUBA current decay per step, in [0, 1] on the 1/4096 grid")
+    network.add_argument("--voltage-decay", type=float, default=0.03,
+                         help="CUBA voltage decay per step, in [0, 1] on the 1/4096 grid")
+    output.add_argument("--out", default="runs/train", help="output folder (checkpoint, metrics, plots)")
+    output.add_argument("--resume", action="store_true", help="continue from OUT/checkpoint.pt")
+    offline.add_argument("--patience", type=_positive_int, default=None,
                    help="early stopping: stop after this many epochs without a better validation "
                         "accuracy and keep the best epoch (default: train all epochs)")
-    p.add_argument("--readout-every", type=_positive_int, default=1, metavar="N",
+    offline.add_argument("--readout-every", type=_positive_int, default=1, metavar="N",
                    help="train the linear readout after every N epochs and after the last (default 1; "
                         "N >= --epochs: after the last only, which saves computing the hidden rates of "
                         "the training set every epoch; epochs without it report no readout accuracy)")
-    p.add_argument("--readout-epochs", type=_positive_int, default=3, metavar="N",
+    offline.add_argument("--readout-epochs", type=_positive_int, default=3, metavar="N",
                    help="epochs of the host's linear softmax readout each time it learns (default 3; "
                         "Adam at a constant rate, weights averaged over the last epoch)")
-    p.add_argument("--shift", type=int, default=0, metavar="PIXELS",
+    offline.add_argument("--shift", type=int, default=0, metavar="PIXELS",
                    help="translation augmentation (offline training): each training image moves by a "
                         "random offset of up to PIXELS per axis, anew every epoch (default 0: none)")
-    p.add_argument("--rotate", type=float, default=0.0, metavar="DEGREES",
+    offline.add_argument("--rotate", type=float, default=0.0, metavar="DEGREES",
                    help="rotation augmentation (offline training): each training image turns by a random "
                         "angle of up to DEGREES either way, anew every epoch, before --shift (default 0)")
-    p.add_argument("--zoom", type=float, default=0.0, metavar="FRACTION",
+    offline.add_argument("--zoom", type=float, default=0.0, metavar="FRACTION",
                    help="scale augmentation (offline training): each training image is scaled about its "
                         "centre by a random factor in [1-FRACTION, 1+FRACTION] (default 0)")
-    p.add_argument("--no-progress", action="store_true", help="no progress bars")
-    p.add_argument("--backend", choices=["torch", "lava-float", "lava-fixed", "loihi2"], default="torch",
+    output.add_argument("--no-progress", action="store_true", help="no progress bars")
+    backend.add_argument("--backend", choices=["torch", "lava-float", "lava-fixed", "loihi2"], default="torch",
                    help="torch: offline training (CPU, or CUDA when present); lava-float / lava-fixed: "
                         "on-chip FF learning in Lava's simulator (floating_pt / fixed_pt learning engine); "
                         "loihi2: on Loihi 2 hardware (needs lava-loihi; stops with a message otherwise)")
-    onchip = p.add_argument_group("on-chip learning (--backend lava-float|lava-fixed)")
+    onchip = _group(p, "on-chip learning (--backend lava-float|lava-fixed)")
     onchip.add_argument("--init-from", default=None, metavar="MODEL",
                         help="start from an offline-trained model (folder, checkpoint.pt or .net) instead "
                              "of random weights: continual learning; its configuration is used, its "
@@ -199,7 +216,7 @@ def _add_train_options(p: argparse.ArgumentParser) -> None:
     onchip.add_argument("--pre-trace-tau", type=int, default=4, help="pre-trace decay in steps (default 4)")
     onchip.add_argument("--pre-trace-impulse", type=int, default=16,
                         help="pre-trace increment per spike, 7-bit units (default 16)")
-    p.add_argument("--train-classes", type=_classes, default=None, metavar="C,C,...",
+    data.add_argument("--train-classes", type=_classes, default=None, metavar="C,C,...",
                    help="learn only these classes: offline, the old classes a continual-learning run "
                         "starts from; on chip (with --init-from), the new ones. Test accuracy is then "
                         "also reported on these and on the other classes")
@@ -342,6 +359,7 @@ def cmd_train(args) -> dict:
         "train_classes": list(classes) if classes else None,
     }
     write_json(out / "metrics.json", metrics)  # the training figures, before the test split is measured
+    write_history_csv(trainer.history, out / "history.csv")
     try:
         test_x = prepare_inputs(test.images, cfg)
         test_acc = evaluate_accuracy(trainer.net, test_x, test.labels)
@@ -351,10 +369,11 @@ def cmd_train(args) -> dict:
             metrics["test_classes"] = _class_split_accuracy(trainer.net, test_x, np.asarray(test.labels), classes,
                                                             names=("trained_classes", "other_classes"))
         write_json(out / "metrics.json", metrics)
-        plot_history(trainer.history, out / "training_curves.png")
+        plot_history(trainer.history, out / "training_curves.png", title=_plot_title(args, out))
         n = min(1000, len(val))
         g_pos, g_neg = trainer.goodness_samples(val.images[:n], val.labels[:n], shape)
-        plot_goodness_histograms(g_pos, g_neg, cfg.theta, out / "goodness_histograms.png")
+        plot_goodness_histograms(g_pos, g_neg, cfg.theta, out / "goodness_histograms.png",
+                                 title=_plot_title(args, out))
     except KeyboardInterrupt:
         done = "with its test figures" if metrics["test"] is not None else "without test figures (not measured)"
         print(f"\ninterrupted after training: the model is saved in {trainer.checkpoint_path} and its metrics "
@@ -364,7 +383,7 @@ def cmd_train(args) -> dict:
     print(json.dumps({k: metrics[k] for k in ("dataset", "test_accuracy", "test_accuracy_readout",
                                                "val_accuracy", "train_seconds",
                                                "samples_per_second")}))
-    print(f"wrote {out / 'metrics.json'}, {out / 'training_curves.png'}, "
+    print(f"wrote {out / 'metrics.json'}, {out / 'history.csv'}, {out / 'training_curves.png'}, "
           f"{out / 'goodness_histograms.png'}", file=sys.stderr)
     return metrics
 
@@ -517,16 +536,18 @@ def cmd_train_onchip(args) -> dict:
         "onchip_readout": onchip_readout,
     }
     write_json(out / "metrics.json", metrics)
-    plot_history(run["history"], out / "training_curves.png")
+    write_history_csv(run["history"], out / "history.csv")
+    plot_history(run["history"], out / "training_curves.png", title=_plot_title(args, out))
     n = min(1000, len(val))
     g_pos, g_neg = trainer.goodness_samples(val.images[:n], val.labels[:n], shape)
-    plot_goodness_histograms(g_pos, g_neg, cfg.theta, out / "goodness_histograms.png")
+    plot_goodness_histograms(g_pos, g_neg, cfg.theta, out / "goodness_histograms.png",
+                                 title=_plot_title(args, out))
     print(json.dumps({k: metrics[k] for k in ("dataset", "backend", "test_accuracy", "test_accuracy_readout",
                                                "test_accuracy_onchip_readout", "test_accuracy_onchip_combined",
                                                "val_accuracy", "train_seconds",
                                                "samples_per_second", "weight_updates")}))
-    print(f"wrote {out / 'metrics.json'}, {out / 'checkpoint.pt'}, {out / 'training_curves.png'}, "
-          f"{out / 'goodness_histograms.png'}", file=sys.stderr)
+    print(f"wrote {out / 'metrics.json'}, {out / 'history.csv'}, {out / 'checkpoint.pt'}, "
+          f"{out / 'training_curves.png'}, {out / 'goodness_histograms.png'}", file=sys.stderr)
     return metrics
 
 
@@ -573,6 +594,12 @@ def _onchip_readout(args, cfg, weights, neuron, rules, tag, out, train_x, train_
             "history": run["history"], "train_seconds": run["train_seconds"],
             "samples_per_second": run["samples_per_second"], "weight_updates": run["weight_updates"],
             "weights": str(out / "onchip_readout.npy")}
+
+
+def _plot_title(args, out: Path) -> str:
+    """What a saved plot is of: the data set, the run's folder and where it learned."""
+    where = "offline" if args.backend == "torch" else f"on chip, {args.backend}"
+    return f"{args.dataset} · {out.name} ({where})"
 
 
 def _interrupted(state: Path, what: str) -> None:
@@ -690,16 +717,38 @@ def cmd_demo(args) -> dict:
     return cmd_train(train_args)
 
 
+class _HelpFormatter(argparse.RawDescriptionHelpFormatter):
+    """Every option's help ends with its default, unless the help names it already."""
+
+    def _get_help_string(self, action):
+        text = action.help or ""
+        if action.default in (None, False, argparse.SUPPRESS) or not action.option_strings or "default" in text.lower():
+            return text
+        return f"{text} (default: %(default)s)"
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse with short errors: one usage line and ``lava-ff: error: ...``, exit status 2."""
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("formatter_class", _HelpFormatter)
+        kwargs.setdefault("usage", "%(prog)s [options]")
+        super().__init__(*args, **kwargs)
+
+    def error(self, message):
+        self.exit(2, f"usage: {self.prog} [options]  ({self.prog} --help lists them)\nlava-ff: error: {message}\n")
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="lava-ff", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = _Parser(prog="lava-ff", usage="%(prog)s {train,evaluate,export,demo} [options]", description=__doc__)
     parser.add_argument("--version", action="version", version=f"lava-ff {__version__}")
     sub = parser.add_subparsers(dest="command", required=True)
-    p_train = sub.add_parser("train", help="train an FF network offline (torch + lava-dl)")
+    p_train = sub.add_parser("train", prog="lava-ff train",
+                             help="train an FF network, offline (torch) or on chip (Lava's learning engine)")
     _add_common(p_train)
     _add_train_options(p_train)
     p_train.set_defaults(func=cmd_train)
-    p_eval = sub.add_parser("evaluate", help="evaluate a trained model on a test split")
+    p_eval = sub.add_parser("evaluate", prog="lava-ff evaluate", help="evaluate a trained model on a test split")
     _add_common(p_eval)
     p_eval.set_defaults(dataset=None)  # the data set the run recorded, else digits
     p_eval.add_argument("--model", required=True, help="training folder, checkpoint.pt or netx .net file")
@@ -720,12 +769,12 @@ def build_parser() -> argparse.ArgumentParser:
                              "the views its on-chip readout learned on (--onchip-readout-views), else 1)")
     p_eval.add_argument("--no-progress", action="store_true", help="no progress bars")
     p_eval.set_defaults(func=cmd_evaluate)
-    p_export = sub.add_parser("export", help="export a trained model as a netx HDF5 file")
+    p_export = sub.add_parser("export", prog="lava-ff export", help="export a trained model as a netx HDF5 file")
     p_export.add_argument("--model", required=True, help="training folder, checkpoint.pt or .net file")
     p_export.add_argument("--out", required=True, help="netx file to write (e.g. model.net)")
     p_export.set_defaults(func=cmd_export)
-    p_demo = sub.add_parser("demo", help="train a small network and write metrics + plots")
-    p_demo.add_argument("--out", default="runs/demo")
+    p_demo = sub.add_parser("demo", prog="lava-ff demo", help="train a small network and write metrics + plots")
+    p_demo.add_argument("--out", default="runs/demo", help="output folder of the demo's run")
     p_demo.add_argument("--data", default="../shared/data",
                         help="shared data folder; MNIST is used with --mnist when present")
     p_demo.add_argument("--mnist", action="store_true", help="use a 10k MNIST slice if present")

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import csv
 import json
 import os
 import tempfile
@@ -12,7 +13,7 @@ from pathlib import Path
 
 from lava_ff.core.errors import ConfigError
 
-__all__ = ["atomic_path", "write_json", "check_output_dir"]
+__all__ = ["atomic_path", "write_json", "write_history_csv", "check_output_dir"]
 
 
 @contextmanager
@@ -42,6 +43,28 @@ def write_json(path: str | os.PathLike, value) -> Path:
     """``value`` as indented JSON in ``path``, written whole or not at all."""
     with atomic_path(path) as tmp:
         tmp.write_text(json.dumps(value, indent=2))
+    return Path(path)
+
+
+def write_history_csv(history: list[dict], path: str | os.PathLike) -> Path:
+    """A training history (one dict per epoch) as CSV, one row per epoch,
+    written whole or not at all: a list value becomes one column per item
+    (``layer_loss`` -> ``layer_loss_1, layer_loss_2, ...``), a missing or
+    ``None`` value an empty cell."""
+    rows = []
+    for record in history:
+        row = {}
+        for key, value in record.items():
+            if isinstance(value, (list, tuple)):
+                row.update({f"{key}_{i + 1}": item for i, item in enumerate(value)})
+            elif not isinstance(value, dict):
+                row[key] = value
+        rows.append(row)
+    columns = list(dict.fromkeys(key for row in rows for key in row))
+    with atomic_path(path) as tmp, open(tmp, "w", newline="") as handle:
+        writer = csv.DictWriter(handle, fieldnames=columns, restval="")
+        writer.writeheader()
+        writer.writerows({k: "" if v is None else v for k, v in row.items()} for row in rows)
     return Path(path)
 
 

@@ -578,7 +578,8 @@ class Trainer:
                     xb = random_shift(xb, image_shape, shift, self.rng)
                 layer_losses.append(self._train_batch(xb, train_y[idx], image_shape, active,
                                                       epoch + begin / len(order)))
-                bar.set_postfix(loss=" ".join("-" if math.isnan(v) else f"{v:.3f}" for v in layer_losses[-1]))
+                bar.set_postfix_str("loss " + " ".join(f"L{i + 1} " + ("-" if math.isnan(v) else f"{v:.3f}")
+                                                       for i, v in enumerate(layer_losses[-1])))
             with_readout = self.readout_due(epoch)
             readout_loss = self.train_readout(train_x, train_y) if with_readout else None
             self.train_seconds += time.perf_counter() - start
