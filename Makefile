@@ -4,7 +4,7 @@ SHELL := /bin/bash
 VENV  ?= .venv
 PY    := $(VENV)/bin/python
 STAMP := $(VENV)/.lava-ff-installed
-DATA  ?= ../shared/data
+DATA  ?=
 OUT   ?= runs/demo
 PYTEST_ARGS ?=
 
@@ -23,8 +23,9 @@ $(STAMP): pyproject.toml
 	"$(PY)" -c "import lava_ff.processes, lava.lib.dl.netx"; \
 	touch "$(STAMP)"
 
+# digits by default; `make demo DATA=../shared/data` runs a 10,000-image MNIST slice
 demo: venv
-	$(VENV)/bin/lava-ff demo --out $(OUT) --data $(DATA)
+	$(VENV)/bin/lava-ff demo --out $(OUT) $(if $(DATA),--data $(DATA),)
 
 test: venv
 	$(VENV)/bin/pytest $(PYTEST_ARGS)

@@ -244,3 +244,16 @@ def test_commands_print_no_dependency_noise(tmp_path, args):
     assert done.returncode == 0, done.stderr[-2000:]
     for line in (done.stdout + done.stderr).splitlines():
         assert not any(noise in line for noise in NOISE), line
+
+
+def test_demo_runs_the_main_job_end_to_end(tmp_path):
+    """lava-ff demo: offline training, the same network in Lava fixed_pt, the netx export and the netx file in
+    Lava, ending with a table whose Lava rows agree with torch."""
+    done = subprocess.run([sys.executable, "-m", "lava_ff", "demo", "--out", "demo", "--no-progress"],
+                          capture_output=True, text=True, cwd=tmp_path, timeout=600)
+    assert done.returncode == 0, done.stderr[-3000:]
+    for stage in ("1/4 offline training", "2/4 the same network", "3/4 export to netx", "4/4 the netx file"):
+        assert stage in done.stderr
+    table = done.stdout[done.stdout.index("lava-ff demo: digits"):]
+    assert table.count("agreement with torch 100%") == 2 and "model.net" in table
+    assert (tmp_path / "demo" / "model.net").is_file() and (tmp_path / "demo" / "history.csv").is_file()

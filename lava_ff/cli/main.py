@@ -17,6 +17,7 @@ import dataclasses
 import json
 import signal
 import sys
+import time
 from pathlib import Path
 
 import numpy as np
@@ -699,22 +700,56 @@ def cmd_export(args) -> dict:
 
 
 def cmd_demo(args) -> dict:
-    mnist = Path(args.data or "") / "mnist"
-    if args.data and (mnist / "train-images-idx3-ubyte.gz").is_file() and args.mnist:
-        dataset, data, layers, epochs, limit = "mnist", str(mnist), (500, 500), 1, 10000
-    else:
-        dataset, data, layers, epochs, limit = "digits", None, (200, 200), 6, None
-    print(f"lava-ff demo: Forward-Forward on {dataset}, layers {layers}, {epochs} epoch(s); "
-          f"outputs in {args.out}", file=sys.stderr)
-    parser = build_parser()
-    train_args = parser.parse_args(["train", "--dataset", dataset, "--out", args.out,
-                                    "--layers", ",".join(map(str, layers)),
-                                    "--epochs", str(epochs), "--batch-size", "50"]
-                                   + (["--data", data] if data else [])
-                                   + (["--limit", str(limit)] if limit else []))
+    """The main job end to end: train offline, run the same network in Lava
+    fixed_pt, export it to netx, run the netx file in Lava; a table at the end."""
+    from lava_ff.api import evaluate, export, load
+
+    start = time.perf_counter()
     out = check_output_dir(args.out)
+    if args.data:  # MNIST: the folder itself, or its mnist/ (as in ../shared/data)
+        folder = Path(args.data)
+        folder = folder / "mnist" if (folder / "mnist").is_dir() else folder
+        dataset, layers, epochs, limit, lava_samples, netx_samples = "mnist", (500, 500), 1, 10000, 300, 20
+        data_flags = ["--dataset", "mnist", "--data", str(folder), "--limit", str(limit)]
+    else:
+        dataset, layers, epochs, lava_samples, netx_samples = "digits", (200, 200), 6, 360, 30
+        data_flags = ["--dataset", "digits"]
+    print(f"lava-ff demo: Forward-Forward on {dataset}, layers {layers}, {epochs} epoch(s); outputs in {out}",
+          file=sys.stderr)
     (out / "checkpoint.pt").unlink(missing_ok=True)  # the demo always starts fresh
-    return cmd_train(train_args)
+    print("\n1/4 offline training (torch, layer by layer)", file=sys.stderr)
+    metrics = cmd_train(build_parser().parse_args(["train", *data_flags, "--out", str(out), "--layers",
+                                                   ",".join(map(str, layers)), "--epochs", str(epochs),
+                                                   "--batch-size", "50", *(["--no-progress"] if args.no_progress
+                                                                           else [])]))
+    _, _, test, _ = load_split(dataset, str(folder) if args.data else None, 0)
+    print(f"\n2/4 the same network as lava-ff's Processes in Lava fixed_pt ({lava_samples} test images)",
+          file=sys.stderr)
+    model = load(out)
+    lava = evaluate(model, test.subset(slice(0, lava_samples)), backend="lava-fixed", progress=not args.no_progress)
+    print("\n3/4 export to netx HDF5", file=sys.stderr)
+    path = export(model, out / "model.net")
+    print(f"\n4/4 the netx file through lava-dl's netx.hdf5.Network in Lava fixed_pt ({netx_samples} test images)",
+          file=sys.stderr)
+    netx = evaluate(load(path), test.subset(slice(0, netx_samples)), backend="netx-fixed",
+                    progress=not args.no_progress)
+    rows = [("offline (torch), test split", f"{metrics['test_accuracy']:.2%} goodness, "
+                                            f"{metrics['test_accuracy_readout']:.2%} readout"),
+            (f"Lava fixed_pt, {lava.samples} images", f"{lava.accuracy['goodness']:.2%} goodness, agreement with "
+                                                      f"torch {lava.agreement_with_torch['goodness']:.0%}"),
+            (f"netx file in Lava, {netx.samples} images", f"{netx.accuracy['goodness']:.2%} goodness, agreement "
+                                                          f"with torch {netx.agreement_with_torch['goodness']:.0%}"),
+            ("wrote", f"{out / 'metrics.json'}, {out / 'history.csv'}, {out / 'checkpoint.pt'}"),
+            ("", f"{out / 'training_curves.png'}, {out / 'goodness_histograms.png'}"),
+            ("", f"{path} ({path.stat().st_size / 1e6:.1f} MB)"),
+            ("time", f"{time.perf_counter() - start:.0f} s")]
+    width = max(len(name) for name, _ in rows)
+    print("\nlava-ff demo: " + dataset)
+    for name, value in rows:
+        print(f"  {name:<{width}}  {value}")
+    return {"dataset": dataset, "test_accuracy": metrics["test_accuracy"],
+            "lava_fixed": lava.accuracy, "lava_agreement": lava.agreement_with_torch,
+            "netx_fixed": netx.accuracy, "netx_agreement": netx.agreement_with_torch, "netx_file": str(path)}
 
 
 class _HelpFormatter(argparse.RawDescriptionHelpFormatter):
@@ -773,11 +808,13 @@ def build_parser() -> argparse.ArgumentParser:
     p_export.add_argument("--model", required=True, help="training folder, checkpoint.pt or .net file")
     p_export.add_argument("--out", required=True, help="netx file to write (e.g. model.net)")
     p_export.set_defaults(func=cmd_export)
-    p_demo = sub.add_parser("demo", prog="lava-ff demo", help="train a small network and write metrics + plots")
+    p_demo = sub.add_parser("demo", prog="lava-ff demo",
+                            help="the main job end to end: train offline, run in Lava fixed_pt, export netx, run it")
     p_demo.add_argument("--out", default="runs/demo", help="output folder of the demo's run")
-    p_demo.add_argument("--data", default="../shared/data",
-                        help="shared data folder; MNIST is used with --mnist when present")
-    p_demo.add_argument("--mnist", action="store_true", help="use a 10k MNIST slice if present")
+    p_demo.add_argument("--no-progress", action="store_true", help="no progress bars")
+    p_demo.add_argument("--data", default=None, metavar="DIR",
+                        help="run on a 10,000-image MNIST slice from DIR (an MNIST folder, or one holding mnist/, "
+                             "such as ../shared/data) instead of the digits that ship with scikit-learn")
     p_demo.set_defaults(func=cmd_demo)
     return parser
 
