@@ -177,6 +177,9 @@ def _add_train_options(p: argparse.ArgumentParser) -> None:
                          help="CUBA current decay per step, in [0, 1] on the 1/4096 grid")
     network.add_argument("--voltage-decay", type=float, default=0.03,
                          help="CUBA voltage decay per step, in [0, 1] on the 1/4096 grid")
+    output.add_argument("--config", default=None, metavar="FILE",
+                        help="take options from a TOML or JSON file (a run's metrics.json too); flags given "
+                             "with it override the file")
     output.add_argument("--out", default="runs/train", help="output folder (checkpoint, metrics, plots)")
     output.add_argument("--resume", action="store_true", help="continue from OUT/checkpoint.pt")
     offline.add_argument("--patience", type=_positive_int, default=None,
@@ -346,7 +349,7 @@ def cmd_train(args) -> dict:
         raise SystemExit(130) from None
     last = trainer.history[-1]
     metrics = {
-        "dataset": args.dataset,
+        "dataset": args.dataset, "limit": args.limit,
         "test_accuracy": None, "test_accuracy_readout": None, "test_accuracy_combined": None, "test": None,
         "val_accuracy": last["val_goodness"],
         "val_accuracy_readout": last["val_readout"],
@@ -521,7 +524,7 @@ def cmd_train_onchip(args) -> dict:
                                      shape)
     last = run["history"][-1]
     metrics = {
-        "dataset": args.dataset, "backend": args.backend, "tag": tag,
+        "dataset": args.dataset, "limit": args.limit, "backend": args.backend, "tag": tag,
         "test_accuracy": after["all"]["goodness"], "test_accuracy_readout": after["all"]["readout"],
         "test": after, "test_before_onchip": before,
         "val_accuracy": last.get("val_goodness"), "val_accuracy_readout": val_readout,
@@ -819,7 +822,32 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _with_config(argv: list[str]) -> list[str]:
+    """``train --config FILE ...``: the file's options first, so that the flags given after them override them."""
+    if len(argv) < 2 or argv[0] != "train" or not any(a == "--config" or a.startswith("--config=") for a in argv):
+        return argv
+    from lava_ff.cli.configfile import config_arguments
+
+    rest, path, i = [], None, 1
+    while i < len(argv):
+        if argv[i] == "--config" and i + 1 < len(argv):
+            path, i = argv[i + 1], i + 2
+        elif argv[i].startswith("--config="):
+            path, i = argv[i].split("=", 1)[1], i + 1
+        else:
+            rest.append(argv[i])
+            i += 1
+    train = build_parser()._subparsers._group_actions[0].choices["train"]
+    return ["train", *config_arguments(path, train), *rest]
+
+
 def main(argv=None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    try:
+        argv = _with_config(argv)
+    except LavaFFError as err:
+        print(f"lava-ff: error: {err}", file=sys.stderr)
+        return 2
     args = build_parser().parse_args(argv)
     from lava_ff.offline.native import keep_freed_memory
 
