@@ -47,7 +47,7 @@ from lava_ff.offline.train import evaluate_accuracy
 
 __all__ = [
     'ONCHIP_STATE', 'ONCHIP_READOUT_STATE', 'VIEW_STREAM', 'initial_weights', 'to_onchip_threshold',
-    'onchip_network', 'onchip_wrong_labels', 'onchip_readout_scores', 'onchip_readout_accuracy',
+    'onchip_network', 'onchip_label_scores', 'onchip_wrong_labels', 'onchip_readout_scores', 'onchip_readout_accuracy',
     'onchip_readout_predictions', 'ReadoutTask', 'onchip_fit',
 ]
 
@@ -122,15 +122,21 @@ def onchip_network(config: FFConfig, learned: list, neuron: FixedNeuronParams):
     return FFNetwork.from_spec(spec)
 
 
+def onchip_label_scores(config: FFConfig, neuron: FixedNeuronParams):
+    """``label_scores(weights, x)``: the goodness of every label ``[N, classes]``
+    of samples ``x`` under learned ``weights``, on their deployable network
+    (how hard negatives are chosen on chip; :func:`lava_ff.lava.learning.train_onchip`)."""
+    return lambda weights, x: onchip_network(config, weights, neuron).label_scores(x)
+
+
 def onchip_wrong_labels(config: FFConfig, weights: list, neuron: FixedNeuronParams, x: np.ndarray,
                         y: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     """The negatives' wrong labels for samples ``x, y`` as ``config.negatives``
     says (:func:`lava_ff.core.inputs.wrong_labels`), ``hard`` ones scored by the
     deployable network of the learned ``weights``: what the Lava run and the
     numpy reference both hand each chunk."""
-
-    scores = lambda: onchip_network(config, weights, neuron).label_scores(x)  # noqa: E731
-    return wrong_labels(config.negatives, y, config.num_classes, rng, scores=scores)
+    scores = onchip_label_scores(config, neuron)
+    return wrong_labels(config.negatives, y, config.num_classes, rng, scores=lambda: scores(weights, x))
 
 
 def _save_state(path: Path, weights: list, epoch: int, position: int, seconds: float, updates: int,
@@ -234,7 +240,7 @@ class _FFTask:
     def train(self, config, weights, neuron, rule, x, y, **kwargs):
 
         return train_onchip(config, weights, neuron, rule, x, y, **kwargs,
-                            label_scores=lambda learned, xs: onchip_network(config, learned, neuron).label_scores(xs))
+                            label_scores=onchip_label_scores(config, neuron))
 
     @staticmethod
     def inputs(x, order, seed, epoch):
