@@ -208,8 +208,9 @@ def train(data: Dataset | tuple, *, layers: tuple[int, ...] = (500, 500), epochs
     if data.name == "nmnist":
         config_options.setdefault("encoding", "spikes")
     config = FFConfig(in_features=data.in_features, layer_sizes=tuple(layers), neuron=neuron, **config_options)
-    settings = TrainSettings(epochs=epochs, progress=progress,
-                             **{k: v for k, v in options.items() if k in _SETTINGS_FIELDS})
+    settings = TrainSettings(epochs=epochs, progress=progress, **{"epoch_log": "text" if progress else "none",
+                                                                  **{k: v for k, v in options.items()
+                                                                     if k in _SETTINGS_FIELDS}})
     record = {"dataset": data.name, "time_steps": config.time_steps, "views": 1, "backend": backend}
     if onchip:
         return _train_onchip(data, config, settings, BACKENDS[backend], out,

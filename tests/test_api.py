@@ -257,3 +257,16 @@ def test_demo_runs_the_main_job_end_to_end(tmp_path):
     table = done.stdout[done.stdout.index("lava-ff demo: digits"):]
     assert table.count("agreement with torch 100%") == 2 and "model.net" in table
     assert (tmp_path / "demo" / "model.net").is_file() and (tmp_path / "demo" / "history.csv").is_file()
+
+
+def test_epoch_records_are_readable_lines_or_json_lines_with_json(tmp_path):
+    common = ["-m", "lava_ff", "train", "--layers", "10", "--epochs", "2", "--limit", "60", "--no-progress"]
+    text = subprocess.run([sys.executable, *common, "--out", "a"], capture_output=True, text=True, cwd=tmp_path)
+    lines = [line for line in text.stderr.splitlines() if line.startswith("epoch ")]
+    assert len(lines) == 2 and lines[0].startswith("epoch 1/2  loss L1 ") and "val goodness" in lines[0]
+    machine = subprocess.run([sys.executable, *common, "--json", "--out", "b"], capture_output=True, text=True,
+                             cwd=tmp_path)
+    records = [json.loads(line) for line in machine.stdout.splitlines()]
+    assert [r.get("epoch") for r in records[:2]] == [1, 2] and "layer_loss" in records[0]
+    assert not any(line.startswith("epoch ") for line in machine.stderr.splitlines())
+    assert "test_accuracy" in records[-1]  # the run's summary stays the last line

@@ -30,7 +30,7 @@ _CONFIG_FLAGS = {"layer_sizes": "layers", "symba_alpha": "alpha"}
 #: FFConfig fields that come from the data, not from an option
 _FROM_DATA = ("in_features", "num_classes")
 #: TrainSettings fields with no train flag
-_NOT_OPTIONS = ("eval_batch", "progress")
+_NOT_OPTIONS = ("eval_batch", "progress", "epoch_log")
 
 
 def metrics_options(metrics: dict, where: str) -> dict:

@@ -177,6 +177,8 @@ def _add_train_options(p: argparse.ArgumentParser) -> None:
                          help="CUBA current decay per step, in [0, 1] on the 1/4096 grid")
     network.add_argument("--voltage-decay", type=float, default=0.03,
                          help="CUBA voltage decay per step, in [0, 1] on the 1/4096 grid")
+    output.add_argument("--json", action="store_true",
+                        help="each epoch's record as one JSON line on stdout instead of a readable line on stderr")
     output.add_argument("--config", default=None, metavar="FILE",
                         help="take options from a TOML or JSON file (a run's metrics.json too); flags given "
                              "with it override the file")
@@ -331,6 +333,7 @@ def cmd_train(args) -> dict:
         train, test = train.subset(slice(0, args.limit)), test.subset(slice(0, args.limit))
     trainer = Trainer(cfg, TrainSettings(epochs=args.epochs, batch_size=args.batch_size,
                                          progress=not args.no_progress, patience=args.patience,
+                                         epoch_log="json" if args.json else "text",
                                          shift=args.shift, rotate=args.rotate, zoom=args.zoom,
                                          readout_every=args.readout_every,
                                          readout_epochs=args.readout_epochs), out_dir=out)

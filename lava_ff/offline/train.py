@@ -12,6 +12,7 @@ Two local rules (``FFConfig.rule``):
 
 from __future__ import annotations
 
+import json
 import math
 import os
 import sys
@@ -145,9 +146,14 @@ class TrainSettings:
     #: accuracy. None: after the last epoch only. Computing those rates costs
     #: about a quarter of a 784-1000-1000 layer-1 epoch.
     readout_every: int | None = 1
+    #: each epoch's record: ``text``, one readable line on stderr (also without progress bars);
+    #: ``json``, one JSON line on stdout (for machines); ``none``, nothing
+    epoch_log: str = "text"
 
     def __post_init__(self):
         check_positive_int("epochs", self.epochs)
+        if self.epoch_log not in EPOCH_LOGS:
+            raise ConfigError(f"unknown epoch_log {self.epoch_log!r}; valid: {', '.join(EPOCH_LOGS)}")
         check_positive_int("batch_size", self.batch_size)
         check_positive_int("readout_epochs", self.readout_epochs)
         if self.patience is not None:
@@ -157,6 +163,10 @@ class TrainSettings:
         if isinstance(self.shift, bool) or not isinstance(self.shift, (int, np.integer)) or self.shift < 0:
             raise ValueError(f"shift must be a non-negative integer (pixels), got {self.shift!r}")
         check_affine(self.rotate, self.zoom)
+
+
+#: how the trainer reports each epoch (TrainSettings.epoch_log)
+EPOCH_LOGS = ("text", "json", "none")
 
 
 def epoch_line(record: dict, epochs: int) -> str:
@@ -596,8 +606,10 @@ class Trainer:
             self.history.append(record)
             if patience:
                 self.best = keep_best(self.best, self.epoch, val["goodness"], self.net)
-            if self.settings.progress:
+            if self.settings.epoch_log == "text":
                 tqdm.write(epoch_line(record, self.settings.epochs), file=sys.stderr)
+            elif self.settings.epoch_log == "json":
+                print(json.dumps(record), flush=True)
             if self.checkpoint_path is not None:
                 save_checkpoint(self.checkpoint_path, self.state())
         if patience and self.best is not None:
