@@ -86,13 +86,13 @@ def _group(p: argparse.ArgumentParser, title: str):
 def _add_common(p: argparse.ArgumentParser) -> None:
     data = _group(p, "data")
     data.add_argument("--dataset", choices=DATASETS, default="digits",
-                   help="digits (ships with scikit-learn), mnist / idx (MNIST-format folder), "
-                        "nmnist (N-MNIST .bs2 folder). Default: digits (evaluate: the data set the run recorded)")
+                      help="digits (ships with scikit-learn), mnist / idx (MNIST-format folder), "
+                           "nmnist (N-MNIST .bs2 folder). Default: digits (evaluate: the data set the run recorded)")
     data.add_argument("--data", default=None, help="dataset folder (mnist, idx, nmnist)")
     data.add_argument("--limit", type=_positive_int, default=None,
-                   help="use only the first N training and test samples (quick runs)")
+                      help="use only the first N training and test samples (quick runs)")
     data.add_argument("--seed", type=_non_negative_int, default=0,
-                   help="seed for splits, init and spikes, a non-negative integer (default 0)")
+                      help="seed for splits, init and spikes, a non-negative integer (default 0)")
 
 
 def _add_train_options(p: argparse.ArgumentParser) -> None:
@@ -112,67 +112,67 @@ def _add_train_options(p: argparse.ArgumentParser) -> None:
     data, network, offline = _group(p, "data"), _group(p, "network"), _group(p, "offline learning")
     backend, output = _group(p, "backend"), _group(p, "output")
     network.add_argument("--layers", type=_layers, default=(500, 500),
-                   help="hidden layer sizes, comma separated (default 500,500)")
+                         help="hidden layer sizes, comma separated (default 500,500)")
     network.add_argument("--time-steps", type=_positive_int, default=10, help="steps per sample (default 10)")
     offline.add_argument("--epochs", type=_positive_int, default=5, help="training epochs (default 5)")
     offline.add_argument("--batch-size", type=_positive_int, default=100, help="mini-batch size (default 100)")
     offline.add_argument("--rule", choices=RULES, default="surrogate",
-                   help="surrogate: BPTT within each layer; three_factor: gradient-free "
-                        "m * pre * post rule (the on-chip rule); ffgaf: FFGAF-style, the spike function "
-                        "as a black box (no surrogate derivative) plus class-aware loss weights. "
-                        "Default surrogate")
+                         help="surrogate: BPTT within each layer; three_factor: gradient-free "
+                              "m * pre * post rule (the on-chip rule); ffgaf: FFGAF-style, the spike function "
+                              "as a black box (no surrogate derivative) plus class-aware loss weights. "
+                              "Default surrogate")
     offline.add_argument("--blocks", type=_positive_ints("block size"), default=None, metavar="N,N,...",
-                   help="Integrated FF: train consecutive layers in blocks of these sizes, backpropagating "
-                        "inside a block only (e.g. 2,1 for three layers); sizes must sum to the layer count")
+                         help="Integrated FF: train consecutive layers in blocks of these sizes, backpropagating "
+                              "inside a block only (e.g. 2,1 for three layers); sizes must sum to the layer count")
     offline.add_argument("--schedule", choices=SCHEDULES, default="simultaneous",
-                   help="simultaneous: every layer (block) learns on every batch; greedy: one at a time, the "
-                        "epochs split evenly (or by --block-epochs), earlier layers frozen, so each learns on a "
-                        "fixed input (needs epochs >= layers or blocks). Default simultaneous")
+                         help="simultaneous: every layer (block) learns on every batch; greedy: one at a time, the "
+                              "epochs split evenly (or by --block-epochs), earlier layers frozen, so each learns on a "
+                              "fixed input (needs epochs >= layers or blocks). Default simultaneous")
     offline.add_argument("--block-epochs", type=_positive_ints("epoch count"), default=None, metavar="N,N,...",
-                   help="with --schedule greedy: the epochs of each layer (block), e.g. 7,3 to give layer 1 "
-                        "seven epochs and layer 2 three; they must add up to --epochs. Default: an even split")
+                         help="with --schedule greedy: the epochs of each layer (block), e.g. 7,3 to give layer 1 "
+                              "seven epochs and layer 2 three; they must add up to --epochs. Default: an even split")
     offline.add_argument("--lr-decay", choices=LR_DECAYS, default="none",
-                   help="none: constant step sizes; cosine: each layer's (block's) step size falls along a half "
-                        "cosine to zero over the epochs in which it learns (its share under --schedule greedy). "
-                        "Default none")
+                         help="none: constant step sizes; cosine: each layer's (block's) step size falls along a half "
+                              "cosine to zero over the epochs in which it learns (its share under --schedule greedy). "
+                              "Default none")
     offline.add_argument("--block-lr-scale", type=_scales, default=None, metavar="S,S,...",
-                   help="multiply each layer's (block's) step size by these factors, one per layer or block, "
-                        "e.g. 1,0.3 for a gentler second layer. Default 1 for every layer")
+                         help="multiply each layer's (block's) step size by these factors, one per layer or block, "
+                              "e.g. 1,0.3 for a gentler second layer. Default 1 for every layer")
     network.add_argument("--goodness", choices=GOODNESS_KINDS, default="sum_sq_rate",
                          help="a layer's goodness: the sum (or mean) of its neurons' squared firing rates, or "
                               "the sum of their squared positive membrane voltages")
     network.add_argument("--loss", choices=LOSS_KINDS, default="softplus",
-                   help="per-layer FF loss: softplus (Hinton: positive goodness above theta, negative "
-                        "below), symba (softplus of -alpha x (G_pos - G_neg)), or softmax (cross-entropy "
-                        "over alpha x the goodness of every label: all wrong labels are negatives at "
-                        "once). On-chip learning runs softplus. Default softplus")
+                         help="per-layer FF loss: softplus (Hinton: positive goodness above theta, negative "
+                              "below), symba (softplus of -alpha x (G_pos - G_neg)), or softmax (cross-entropy "
+                              "over alpha x the goodness of every label: all wrong labels are negatives at "
+                              "once). On-chip learning runs softplus. Default softplus")
     network.add_argument("--alpha", type=float, default=4.0,
-                   help="scale of the goodness in the symba and softmax losses (default 4; 1 for softmax "
-                        "on MNIST, chosen on the validation split)")
+                         help="scale of the goodness in the symba and softmax losses (default 4; 1 for softmax "
+                              "on MNIST, chosen on the validation split)")
     network.add_argument("--theta", type=float, default=None,
-                   help="goodness threshold θ > 0 (default 0.05 x first layer width)")
+                         help="goodness threshold θ > 0 (default 0.05 x first layer width)")
     network.add_argument("--encoding", choices=ENCODINGS, default="deterministic",
-                   help="how images become spikes (default deterministic); nmnist always uses its "
-                        "events binned into --time-steps frames (spikes)")
+                         help="how images become spikes (default deterministic); nmnist always uses its "
+                              "events binned into --time-steps frames (spikes)")
     network.add_argument("--overlay", choices=OVERLAYS, default="label_neurons",
                          help="where the label enters: extra label neurons beside the pixels, or the first "
                               "pixels of the image (Hinton's layout)")
     network.add_argument("--label-repeat", type=_positive_int, default=1,
-                   help="label input neurons per class with --overlay label_neurons (default 1; on MNIST "
-                        "the on-chip rule needs ~20, or 10 labels are lost among 784 pixels)")
+                         help="label input neurons per class with --overlay label_neurons (default 1; on MNIST "
+                              "the on-chip rule needs ~20, or 10 labels are lost among 784 pixels)")
     offline.add_argument("--negatives", choices=NEGATIVES, default="random",
-                   help="random wrong label, hard (most plausible wrong label), mixed (hard or random, "
-                        "half each), or hybrid (unsupervised: Hinton's masked image mixtures; offline only)")
+                         help="random wrong label, hard (most plausible wrong label), mixed (hard or random, "
+                              "half each), or hybrid (unsupervised: Hinton's masked image mixtures; offline only)")
     offline.add_argument("--lr", type=float, default=3e-3, help="Adam learning rate (surrogate rule)")
     offline.add_argument("--three-factor-lr", type=float, default=0.05,
-                   help="step size of the gradient-free three-factor rule; 0.05 suits the softplus/symba "
-                        "losses, about 0.6 the softmax loss (validation picks on MNIST)")
+                         help="step size of the gradient-free three-factor rule; 0.05 suits the softplus/symba "
+                              "losses, about 0.6 the softmax loss (validation picks on MNIST)")
     network.add_argument("--threshold", type=float, default=None,
-                   help="neuron threshold (1/64 grid; default 1, and 4 for on-chip learning with "
-                        "--backend lava-float|lava-fixed: weights scale with it, so fixed-point updates "
-                        "are several weight units and survive the engine's stochastic rounding; "
-                        "with --init-from, the model's weights scale from its own threshold to this one, "
-                        "by default to 4 or the model's own if higher)")
+                         help="neuron threshold (1/64 grid; default 1, and 4 for on-chip learning with "
+                              "--backend lava-float|lava-fixed: weights scale with it, so fixed-point updates "
+                              "are several weight units and survive the engine's stochastic rounding; "
+                              "with --init-from, the model's weights scale from its own threshold to this one, "
+                              "by default to 4 or the model's own if higher)")
     network.add_argument("--current-decay", type=float, default=0.25,
                          help="CUBA current decay per step, in [0, 1] on the 1/4096 grid")
     network.add_argument("--voltage-decay", type=float, default=0.03,
@@ -185,29 +185,29 @@ def _add_train_options(p: argparse.ArgumentParser) -> None:
     output.add_argument("--out", default="runs/train", help="output folder (checkpoint, metrics, plots)")
     output.add_argument("--resume", action="store_true", help="continue from OUT/checkpoint.pt")
     offline.add_argument("--patience", type=_positive_int, default=None,
-                   help="early stopping: stop after this many epochs without a better validation "
-                        "accuracy and keep the best epoch (default: train all epochs)")
+                         help="early stopping: stop after this many epochs without a better validation "
+                              "accuracy and keep the best epoch (default: train all epochs)")
     offline.add_argument("--readout-every", type=_positive_int, default=1, metavar="N",
-                   help="train the linear readout after every N epochs and after the last (default 1; "
-                        "N >= --epochs: after the last only, which saves computing the hidden rates of "
-                        "the training set every epoch; epochs without it report no readout accuracy)")
+                         help="train the linear readout after every N epochs and after the last (default 1; "
+                              "N >= --epochs: after the last only, which saves computing the hidden rates of "
+                              "the training set every epoch; epochs without it report no readout accuracy)")
     offline.add_argument("--readout-epochs", type=_positive_int, default=3, metavar="N",
-                   help="epochs of the host's linear softmax readout each time it learns (default 3; "
-                        "Adam at a constant rate, weights averaged over the last epoch)")
+                         help="epochs of the host's linear softmax readout each time it learns (default 3; "
+                              "Adam at a constant rate, weights averaged over the last epoch)")
     offline.add_argument("--shift", type=int, default=0, metavar="PIXELS",
-                   help="translation augmentation (offline training): each training image moves by a "
-                        "random offset of up to PIXELS per axis, anew every epoch (default 0: none)")
+                         help="translation augmentation (offline training): each training image moves by a "
+                              "random offset of up to PIXELS per axis, anew every epoch (default 0: none)")
     offline.add_argument("--rotate", type=float, default=0.0, metavar="DEGREES",
-                   help="rotation augmentation (offline training): each training image turns by a random "
-                        "angle of up to DEGREES either way, anew every epoch, before --shift (default 0)")
+                         help="rotation augmentation (offline training): each training image turns by a random "
+                              "angle of up to DEGREES either way, anew every epoch, before --shift (default 0)")
     offline.add_argument("--zoom", type=float, default=0.0, metavar="FRACTION",
-                   help="scale augmentation (offline training): each training image is scaled about its "
-                        "centre by a random factor in [1-FRACTION, 1+FRACTION] (default 0)")
+                         help="scale augmentation (offline training): each training image is scaled about its "
+                              "centre by a random factor in [1-FRACTION, 1+FRACTION] (default 0)")
     output.add_argument("--no-progress", action="store_true", help="no progress bars")
     backend.add_argument("--backend", choices=["torch", "lava-float", "lava-fixed", "loihi2"], default="torch",
-                   help="torch: offline training (CPU, or CUDA when present); lava-float / lava-fixed: "
-                        "on-chip FF learning in Lava's simulator (floating_pt / fixed_pt learning engine); "
-                        "loihi2: on Loihi 2 hardware (needs lava-loihi; stops with a message otherwise)")
+                         help="torch: offline training (CPU, or CUDA when present); lava-float / lava-fixed: "
+                              "on-chip FF learning in Lava's simulator (floating_pt / fixed_pt learning engine); "
+                              "loihi2: on Loihi 2 hardware (needs lava-loihi; stops with a message otherwise)")
     onchip = _group(p, "on-chip learning (--backend lava-float|lava-fixed)")
     onchip.add_argument("--init-from", default=None, metavar="MODEL",
                         help="start from an offline-trained model (folder, checkpoint.pt or .net) instead "
@@ -223,9 +223,9 @@ def _add_train_options(p: argparse.ArgumentParser) -> None:
     onchip.add_argument("--pre-trace-impulse", type=int, default=16,
                         help="pre-trace increment per spike, 7-bit units (default 16)")
     data.add_argument("--train-classes", type=_classes, default=None, metavar="C,C,...",
-                   help="learn only these classes: offline, the old classes a continual-learning run "
-                        "starts from; on chip (with --init-from), the new ones. Test accuracy is then "
-                        "also reported on these and on the other classes")
+                      help="learn only these classes: offline, the old classes a continual-learning run "
+                           "starts from; on chip (with --init-from), the new ones. Test accuracy is then "
+                           "also reported on these and on the other classes")
     onchip.add_argument("--replay", type=_non_negative_int, default=0, metavar="N",
                         help="with --train-classes: also learn N training images of the other (old) classes, "
                              "drawn at random once (a rehearsal buffer the host streams with the new data), "
