@@ -103,10 +103,16 @@ def test_every_mutated_file_is_refused_naming_it_or_loads_unchanged(original, tm
     assert outcomes["refused"] > total // 2  # most damage is caught, not harmless
 
 
-def test_a_foreign_netx_file_without_the_lava_ff_group_still_loads(original, tmp_path):
+def _copy(original, tmp_path, name: str):
+    """A copy of the original file named ``name``, and the spec it holds."""
     path, reference = original
-    foreign = tmp_path / "foreign.net"
-    foreign.write_bytes(path.read_bytes())
+    copy = tmp_path / name
+    copy.write_bytes(path.read_bytes())
+    return copy, reference
+
+
+def test_a_foreign_netx_file_without_the_lava_ff_group_still_loads(original, tmp_path):
+    foreign, reference = _copy(original, tmp_path, "foreign.net")
     with h5py.File(foreign, "r+") as f:
         del f["lava_ff"]
     loaded = load(foreign, num_classes=10, overlay="label_neurons")
@@ -114,9 +120,7 @@ def test_a_foreign_netx_file_without_the_lava_ff_group_still_loads(original, tmp
 
 
 def test_a_version_1_file_without_a_checksum_still_loads(original, tmp_path):
-    path, reference = original
-    old = tmp_path / "v1.net"
-    old.write_bytes(path.read_bytes())
+    old, reference = _copy(original, tmp_path, "v1.net")
     with h5py.File(old, "r+") as f:
         del f["lava_ff/sha256"]
         del f["lava_ff/version"]
