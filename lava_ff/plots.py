@@ -19,6 +19,16 @@ def _pyplot():
     return plt
 
 
+def _save(plt, fig, path: Path, title: str | None) -> Path:
+    """``fig`` titled (where a title is given), laid out and written to ``path``, then closed."""
+    if title:
+        fig.suptitle(title)
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+    return Path(path)
+
+
 def _per_epoch(history: list[dict], key: str) -> np.ndarray:
     """``key``'s value in every epoch's record, NaN (a gap in a plot) where
     an epoch has none (e.g. an on-chip run resumed from a state that logged
@@ -46,12 +56,7 @@ def plot_history(history: list[dict], path: Path, title: str | None = None) -> P
         _plot_onchip_schedule(ax_loss, history, epochs)
     for ax in (ax_acc, ax_loss):
         ax.xaxis.set_major_locator(MaxNLocator(integer=True))  # epochs are whole
-    if title:
-        fig.suptitle(title)
-    fig.tight_layout()
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
-    return Path(path)
+    return _save(plt, fig, path, title)
 
 
 def _plot_layer_losses(ax, history: list[dict], epochs: list) -> None:
@@ -94,9 +99,4 @@ def plot_goodness_histograms(g_pos: list[np.ndarray], g_neg: list[np.ndarray], t
         ax.axvline(theta, color="k", linestyle="--", label="θ")
         ax.set(title=f"layer {i + 1}", xlabel="goodness", ylabel="samples")
         ax.legend()
-    if title:
-        fig.suptitle(title)
-    fig.tight_layout()
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
-    return Path(path)
+    return _save(plt, fig, path, title)
