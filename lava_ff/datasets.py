@@ -89,12 +89,19 @@ class ImageSet:
         return ImageSet(self.images[index], self.labels[index], self.num_classes,
                         name or self.name)
 
-    def split(self, val_fraction: float, seed: int = 0) -> tuple[ImageSet, ImageSet]:
-        """Stratification-free random (train, validation) split of this set."""
-        if not 0.0 < val_fraction < 1.0:
-            raise ValueError(f"val_fraction must be in (0, 1), got {val_fraction!r}")
+    def split(self, val_fraction: float = 0.1, seed: int = 0, *, size: int | None = None) -> tuple[ImageSet, ImageSet]:
+        """Stratification-free random (train, validation) split of this set:
+        ``size`` samples for validation if given, else ``val_fraction`` of them."""
         order = np.random.default_rng(seed).permutation(len(self))
-        n_val = max(1, int(round(val_fraction * len(self))))
+        if size is not None:
+            if isinstance(size, bool) or not isinstance(size, (int, np.integer)) or not 0 < size < len(self):
+                raise ConfigError(f"--val-size {size!r}: give a whole number of samples from 1 to "
+                                  f"{len(self) - 1} ({self.name} has {len(self)} training samples)")
+            n_val = int(size)
+        elif not 0.0 < val_fraction < 1.0:
+            raise ValueError(f"val_fraction must be in (0, 1), got {val_fraction!r}")
+        else:
+            n_val = max(1, int(round(val_fraction * len(self))))
         return (self.subset(np.sort(order[n_val:]), f"{self.name}[train]"),
                 self.subset(np.sort(order[:n_val]), f"{self.name}[val]"))
 
@@ -372,7 +379,7 @@ def find_shared_data(name: str = "", start: str | os.PathLike | None = None) -> 
             return folder
     return None
 
-DATASETS = ("digits", "mnist", "nmnist", "idx")
+DATASETS = ("digits", "mnist", "fashion-mnist", "nmnist", "idx")
 
 
 def _check_test_split(train: ImageSet, test: ImageSet, where: str) -> None:
@@ -387,15 +394,17 @@ def _check_test_split(train: ImageSet, test: ImageSet, where: str) -> None:
 
 
 def load_split(dataset: str, data: str | None, seed: int, val_fraction: float = 0.1,
-               time_steps: int = 10):
-    """(train, val, test, image_shape). N-MNIST comes as binned spike trains
-    ``[N, F, T]`` (``image_shape`` is then ``(F, T)``)."""
+               time_steps: int = 10, val_size: int | None = None):
+    """(train, val, test, image_shape): ``val_size`` training samples (else
+    ``val_fraction`` of them) held out for validation, drawn with ``seed``.
+    N-MNIST comes as binned spike trains ``[N, F, T]`` (``image_shape`` is
+    then ``(F, T)``)."""
     from lava_ff.core.inputs import bin_events
 
     if dataset == "digits":
         full = load_digits()
         rest, test = full.split(0.2, seed=1234)  # fixed test split, never tuned on
-    elif dataset in ("mnist", "idx"):
+    elif dataset in ("mnist", "fashion-mnist", "idx"):
         if not data:
             raise ConfigError(f"--dataset {dataset} needs --data DIR (a folder of idx files)")
         rest, test = load_idx(data, "train"), load_idx(data, "test")
@@ -413,5 +422,5 @@ def load_split(dataset: str, data: str | None, seed: int, val_fraction: float = 
     else:
         raise ConfigError(f"unknown dataset {dataset!r}; valid: {', '.join(DATASETS)}")
     _check_test_split(rest, test, data or dataset)
-    train, val = rest.split(val_fraction, seed=seed)
+    train, val = rest.split(val_fraction, seed=seed, size=val_size)
     return train, val, test, rest.shape

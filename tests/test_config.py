@@ -36,12 +36,14 @@ def test_a_toml_file_sets_options_and_flags_after_it_override_them(tmp_path):
 def test_an_onchip_runs_metrics_json_repeats_its_options(tmp_path):
     first = tmp_path / "first"
     assert main(["train", "--backend", "lava-fixed", "--layers", "20", "--epochs", "1", "--limit", "20",
-                 "--onchip-lr", "8", "--theta", "1", "--no-progress", "--out", str(first)]) == 0
+                 "--onchip-rule-lr", "8", "--onchip-rule-lr-decay", "0.5", "--theta", "1", "--no-progress",
+                 "--out", str(first)]) == 0
     again = tmp_path / "again"
     assert main(["train", "--config", str(first / "metrics.json"), "--no-progress", "--out", str(again)]) == 0
     a, b = _metrics(first), _metrics(again)
     assert a["config"] == b["config"] and a["rule"] == b["rule"] and a["backend"] == b["backend"] == "lava-fixed"
-    assert a["test_accuracy"] == b["test_accuracy"]
+    assert a["test_accuracy"] == b["test_accuracy"] and a["onchip_options"] == b["onchip_options"]
+    assert b["onchip_options"]["onchip_rule_lr_decay"] == 0.5
 
 
 @pytest.mark.parametrize("content, suffix, message", [
@@ -61,3 +63,51 @@ def test_bad_config_files_are_named(tmp_path, capsys, content, suffix, message):
     assert not (tmp_path / "o").exists()
     assert main(["train", "--config", str(tmp_path / "missing.toml")]) == 2
     assert "no such file" in capsys.readouterr().err
+
+
+def test_val_size_holds_out_that_many_samples_and_the_run_records_it(tmp_path):
+    first = tmp_path / "first"
+    assert main(["train", "--layers", "20", "--epochs", "1", "--val-size", "137", "--no-progress",
+                 "--out", str(first)]) == 0
+    a = _metrics(first)
+    assert a["val_size"] == 137
+    # the validation accuracy is a mean over 137 samples: a multiple of 1/137
+    assert round(a["val_accuracy"] * 137, 6) == round(a["val_accuracy"] * 137)
+    again = tmp_path / "again"
+    assert main(["train", "--config", str(first / "metrics.json"), "--no-progress", "--out", str(again)]) == 0
+    b = _metrics(again)
+    assert b["val_size"] == 137 and a["val_accuracy"] == b["val_accuracy"] and a["test"] == b["test"]
+
+
+@pytest.mark.parametrize("size", ["0", "-3", "1438", "1e3"])
+def test_a_bad_val_size_is_named_before_training(tmp_path, capsys, size):
+    try:  # argparse refuses what is not a positive integer; the data set what it cannot hold out
+        code = main(["train", "--layers", "20", "--epochs", "1", "--val-size", size, "--out", str(tmp_path / "o")])
+    except SystemExit as stop:
+        code = stop.code
+    assert code == 2
+    err = capsys.readouterr().err
+    assert "--val-size" in err and size in err
+    assert not (tmp_path / "o" / "checkpoint.pt").exists()
+
+
+def test_old_learning_rate_flags_still_work_and_say_their_new_names(tmp_path, capsys):
+    assert main(["train", "--layers", "20", "--epochs", "1", "--limit", "50", "--lr", "0.02",
+                 "--three-factor-lr", "0.3", "--no-progress", "--out", str(tmp_path / "a")]) == 0
+    err = capsys.readouterr().err
+    assert "--lr is deprecated" in err and "use --adam-lr" in err
+    assert "--three-factor-lr is deprecated" in err and "use --rule-lr" in err
+    config = _metrics(tmp_path / "a")["config"]
+    assert config["lr"] == 0.02 and config["three_factor_lr"] == 0.3
+    file = tmp_path / "old.toml"
+    file.write_text("layers = [20]\nepochs = 1\nlimit = 50\nthree_factor_lr = 0.4\n")
+    assert main(["train", "--config", str(file), "--no-progress", "--out", str(tmp_path / "b")]) == 0
+    assert "three_factor_lr is deprecated" in capsys.readouterr().err
+    assert _metrics(tmp_path / "b")["config"]["three_factor_lr"] == 0.4
+
+
+def test_new_learning_rate_flags_set_what_they_name(tmp_path):
+    assert main(["train", "--layers", "20", "--epochs", "1", "--limit", "50", "--adam-lr", "0.02",
+                 "--rule-lr", "0.3", "--no-progress", "--out", str(tmp_path / "a")]) == 0
+    config = _metrics(tmp_path / "a")["config"]
+    assert config["lr"] == 0.02 and config["three_factor_lr"] == 0.3

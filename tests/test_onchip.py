@@ -583,7 +583,7 @@ def test_cli_onchip_training_resume_continual_and_export(tmp_path, capsys):
 
     out = tmp_path / "onchip"
     common = ["--dataset", "digits", "--layers", "20", "--theta", "1", "--limit", "30", "--no-progress",
-              "--samples-per-run", "10", "--onchip-lr", "8", "--pre-trace-impulse", "4"]
+              "--samples-per-run", "10", "--onchip-rule-lr", "8", "--pre-trace-impulse", "4"]
     assert main(["train", "--backend", "lava-fixed", "--epochs", "1", "--out", str(out), *common]) == 0
     metrics = json.loads((out / "metrics.json").read_text())
     assert metrics["backend"] == "lava-fixed" and metrics["train_samples"] == 30
@@ -607,20 +607,20 @@ def test_cli_onchip_training_resume_continual_and_export(tmp_path, capsys):
     assert "config.theta: state 1.0, now 2.0" in capsys.readouterr().err
     # a new learning rate is a step-size schedule: allowed, and each epoch names its rate
     assert main(["train", "--backend", "lava-fixed", "--epochs", "2", "--resume", "--out", str(out), *common[:-4],
-                 "--onchip-lr", "4", "--pre-trace-impulse", "4"]) == 0
+                 "--onchip-rule-lr", "4", "--pre-trace-impulse", "4"]) == 0
     history = json.loads((out / "metrics.json").read_text())["history"]
     assert [(r["epoch"], r["learning_rate"]) for r in history] == [(1, 8.0), (2, 4.0)]
     # a finished run resumed with another --readout-epochs retrains the host readout, not the chip's weights
     before = load_trained(str(out)).state_dict()
     assert main(["train", "--backend", "lava-fixed", "--epochs", "2", "--resume", "--out", str(out), *common[:-4],
-                 "--onchip-lr", "4", "--pre-trace-impulse", "4", "--readout-epochs", "6"]) == 0
+                 "--onchip-rule-lr", "4", "--pre-trace-impulse", "4", "--readout-epochs", "6"]) == 0
     metrics, after = json.loads((out / "metrics.json").read_text()), load_trained(str(out)).state_dict()
     assert metrics["readout_epochs"] == 6 and [r["epoch"] for r in metrics["history"]] == [1, 2]
     assert all(torch.equal(before[k], after[k]) for k in before if not k.startswith("readout"))
     assert not torch.equal(before["readout.weight"], after["readout.weight"])
     # a per-epoch decay runs each epoch at its own rate, in one command
     decayed = tmp_path / "decayed"
-    assert main(["train", "--backend", "lava-fixed", "--epochs", "2", "--onchip-lr-decay", "0.5",
+    assert main(["train", "--backend", "lava-fixed", "--epochs", "2", "--onchip-rule-lr-decay", "0.5",
                  "--out", str(decayed), *common]) == 0
     history = json.loads((decayed / "metrics.json").read_text())["history"]
     assert [(r["epoch"], r["learning_rate"]) for r in history] == [(1, 8.0), (2, 4.0)]
@@ -637,7 +637,7 @@ def test_cli_onchip_training_resume_continual_and_export(tmp_path, capsys):
     capsys.readouterr()
     # a learning rate that underflows in fixed point is refused with its value
     assert main(["train", "--backend", "lava-fixed", "--out", str(tmp_path / "bad"), *common[:-4],
-                 "--onchip-lr", "0.01"]) == 2
+                 "--onchip-rule-lr", "0.01"]) == 2
     assert "learning_rate=0.01 underflows" in capsys.readouterr().err
 
 
@@ -677,7 +677,7 @@ def test_cli_continual_learning_from_an_offline_model_of_other_classes(tmp_path,
     capsys.readouterr()
     cont = tmp_path / "continual"
     assert main(["train", "--backend", "lava-fixed", "--epochs", "1", "--init-from", str(offline),
-                 "--train-classes", "3,4", "--samples-per-run", "10", "--onchip-lr", "8",
+                 "--train-classes", "3,4", "--samples-per-run", "10", "--onchip-rule-lr", "8",
                  "--pre-trace-impulse", "4", "--out", str(cont), *common]) == 0
     assert f"--init-from {offline}: neuron threshold 1 -> 4" in capsys.readouterr().err
     new = json.loads((cont / "metrics.json").read_text())
@@ -690,7 +690,7 @@ def test_cli_continual_learning_from_an_offline_model_of_other_classes(tmp_path,
     assert seen["val"] == {3, 4}
     # rehearsal: old-class images learned with the new ones, validated on every class
     assert main(["train", "--backend", "lava-fixed", "--epochs", "1", "--init-from", str(offline),
-                 "--train-classes", "3,4", "--replay", "20", "--samples-per-run", "10", "--onchip-lr", "8",
+                 "--train-classes", "3,4", "--replay", "20", "--samples-per-run", "10", "--onchip-rule-lr", "8",
                  "--pre-trace-impulse", "4", "--out", str(tmp_path / "replay"), *common]) == 0
     assert json.loads((tmp_path / "replay" / "metrics.json").read_text())["replay"] == 20
     assert seen["val"] == set(range(10))
@@ -728,7 +728,7 @@ def test_cli_onchip_negatives_mixed_runs_and_hybrid_is_refused(tmp_path, capsys)
     from lava_ff.cli.main import main
 
     common = ["--dataset", "digits", "--layers", "20", "--theta", "1", "--limit", "20", "--no-progress",
-              "--samples-per-run", "10", "--onchip-lr", "8", "--pre-trace-impulse", "4", "--epochs", "1"]
+              "--samples-per-run", "10", "--onchip-rule-lr", "8", "--pre-trace-impulse", "4", "--epochs", "1"]
     out = tmp_path / "mixed"
     assert main(["train", "--backend", "lava-fixed", "--negatives", "mixed", "--out", str(out), *common]) == 0
     metrics = json.loads((out / "metrics.json").read_text())

@@ -228,7 +228,7 @@ def test_cli_learns_an_onchip_readout_resumes_it_and_refuses_bad_flags(tmp_path,
 
     out = tmp_path / "onchip"
     common = ["--dataset", "digits", "--layers", "20", "--theta", "1", "--limit", "30", "--no-progress",
-              "--samples-per-run", "10", "--onchip-lr", "8", "--pre-trace-impulse", "4", "--backend", "lava-fixed",
+              "--samples-per-run", "10", "--onchip-rule-lr", "8", "--pre-trace-impulse", "4", "--backend", "lava-fixed",
               "--out", str(out)]
     readout = ["--onchip-readout-epochs", "2", "--onchip-readout-lr", "32"]
     assert main(["train", "--epochs", "1", *common, *readout]) == 0
@@ -326,7 +326,7 @@ def test_cli_learns_a_readout_on_views_and_lava_runs_it_over_them(tmp_path, caps
 
     out = tmp_path / "views"
     common = ["--dataset", "digits", "--layers", "20", "--theta", "1", "--limit", "30", "--no-progress",
-              "--samples-per-run", "10", "--onchip-lr", "8", "--pre-trace-impulse", "4", "--backend", "lava-fixed",
+              "--samples-per-run", "10", "--onchip-rule-lr", "8", "--pre-trace-impulse", "4", "--backend", "lava-fixed",
               "--epochs", "1", "--onchip-readout-epochs", "1"]
     assert main(["train", *common, "--onchip-readout-views", "5", "--out", str(out)]) == 0
     onchip = json.loads((out / "metrics.json").read_text())["onchip_readout"]

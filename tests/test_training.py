@@ -724,11 +724,12 @@ def test_cli_help_documents_every_option():
     (["--rotate", "-3"], r"rotate must be a number in \[0, 180\), got -3.0"),
     (["--zoom", "1.5"], r"zoom must be a number in \[0, 1\), got 1.5"),
     (["--rotate", "5", "--backend", "lava-float"], "rotate=5.0: on-chip learning streams the images as they"),
-    (["--onchip-lr-decay", "0", "--backend", "lava-fixed"], r"--onchip-lr-decay must be a number in \(0, 1\], got 0.0"),
-    (["--onchip-lr-decay", "nan", "--backend", "lava-float"],
-     r"--onchip-lr-decay must be a number in \(0, 1\], got nan"),
+    (["--onchip-rule-lr-decay", "0", "--backend", "lava-fixed"],
+     r"--onchip-rule-lr-decay must be a number in \(0, 1\], got 0.0"),
+    (["--onchip-rule-lr-decay", "nan", "--backend", "lava-float"],
+     r"--onchip-rule-lr-decay must be a number in \(0, 1\], got nan"),
     # the last epoch's rate (0.2 * 0.25) would underflow: refused before the first epoch runs
-    (["--backend", "lava-fixed", "--epochs", "2", "--onchip-lr", "0.2", "--onchip-lr-decay", "0.25"],
+    (["--backend", "lava-fixed", "--epochs", "2", "--onchip-rule-lr", "0.2", "--onchip-rule-lr-decay", "0.25"],
      "learning_rate=0.05 underflows to zero in fixed point"),
 ])
 def test_cli_bad_values_are_named(args, match, tmp_path):

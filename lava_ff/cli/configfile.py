@@ -12,6 +12,7 @@ options that made them, so a run can be repeated from its folder::
 
 from __future__ import annotations
 
+import argparse
 import json
 import sys
 from pathlib import Path
@@ -26,7 +27,10 @@ else:  # the 3.10 stack: the same parser, under its own name
 __all__ = ["config_arguments", "metrics_options"]
 
 #: FFConfig fields -> train flags (the rest have the same name)
-_CONFIG_FLAGS = {"layer_sizes": "layers", "symba_alpha": "alpha"}
+_CONFIG_FLAGS = {"layer_sizes": "layers", "symba_alpha": "alpha", "lr": "adam_lr", "three_factor_lr": "rule_lr"}
+#: old option names a file may still use -> today's (see ``lava-ff train --help``)
+_RENAMED = {"lr": "adam_lr", "three_factor_lr": "rule_lr", "onchip_lr": "onchip_rule_lr",
+            "onchip_lr_decay": "onchip_rule_lr_decay"}
 #: FFConfig fields that come from the data, not from an option
 _FROM_DATA = ("in_features", "num_classes")
 #: TrainSettings fields with no train flag
@@ -36,7 +40,7 @@ _NOT_OPTIONS = ("eval_batch", "progress", "epoch_log")
 def metrics_options(metrics: dict, where: str) -> dict:
     """The ``train`` options that made the run ``metrics`` (a ``metrics.json``) records."""
     config = dict(metrics.get("config") or {})
-    options = {"dataset": metrics.get("dataset"), "limit": metrics.get("limit")}
+    options = {"dataset": metrics.get("dataset"), "limit": metrics.get("limit"), "val_size": metrics.get("val_size")}
     neuron = config.pop("neuron", {}) or {}
     options.update(threshold=neuron.get("threshold"), current_decay=neuron.get("current_decay"),
                    voltage_decay=neuron.get("voltage_decay"))
@@ -58,10 +62,11 @@ def metrics_options(metrics: dict, where: str) -> dict:
     if metrics.get("backend") not in (None, "torch"):  # an on-chip run
         rule = metrics.get("rule") or {}
         options.update(backend=metrics["backend"], epochs=metrics.get("epochs"),
-                       onchip_lr=rule.get("learning_rate"), pre_trace_tau=rule.get("pre_trace_tau"),
+                       onchip_rule_lr=rule.get("learning_rate"), pre_trace_tau=rule.get("pre_trace_tau"),
                        pre_trace_impulse=rule.get("pre_trace_impulse"), lava_messages=metrics.get("lava_messages"),
                        readout_epochs=metrics.get("readout_epochs"), train_classes=metrics.get("train_classes"),
                        replay=metrics.get("replay") or None)
+        options.update(metrics.get("onchip_options") or {})
     options["train_classes"] = metrics.get("train_classes") or options.get("train_classes")
     return {k: v for k, v in options.items() if v is not None}
 
@@ -85,10 +90,15 @@ def config_arguments(path: str, parser) -> list[str]:
         raise ConfigError(f"--config {path}: expected a table of options, got {type(values).__name__}")
     if isinstance(values.get("config"), dict) and ("train_settings" in values or "backend" in values):
         values = metrics_options(values, path)
-    flags = {action.dest: action for action in parser._actions if action.option_strings}
+    flags = {action.dest: action for action in parser._actions
+             if action.option_strings and action.help != argparse.SUPPRESS}  # not the deprecated spellings
     arguments = []
     for key, value in values.items():
         dest = str(key).replace("-", "_")
+        if dest in _RENAMED:
+            print(f"lava-ff: warning: --config {path}: {key} is deprecated and will be removed in lava-ff 0.3; "
+                  f"use {_RENAMED[dest].replace('_', '-')}", file=sys.stderr)
+            dest = _RENAMED[dest]
         if dest not in flags or dest in ("help", "config"):
             raise ConfigError(f"--config {path}: unknown option {key!r}")
         flag = max(flags[dest].option_strings, key=len)

@@ -75,6 +75,27 @@ def _non_negative_int(text: str) -> int:
     return value
 
 
+#: deprecated flag -> its new name (the old names still work, with a warning, until 0.3)
+DEPRECATED_FLAGS = {"--lr": "--adam-lr", "--three-factor-lr": "--rule-lr", "--onchip-lr": "--onchip-rule-lr",
+                    "--onchip-lr-decay": "--onchip-rule-lr-decay"}
+
+
+class _DeprecatedFlag(argparse.Action):
+    """An old flag name: sets its new flag's value and says once, on stderr, what it is called now."""
+
+    def __call__(self, parser, namespace, values, option_string=None):
+        print(f"lava-ff: warning: {option_string} is deprecated and will be removed in lava-ff 0.3; "
+              f"use {DEPRECATED_FLAGS[option_string]}", file=sys.stderr)
+        setattr(namespace, self.dest, values)
+
+
+def _deprecated_alias(group, old: str, new: str) -> None:
+    """``old`` as a hidden, deprecated spelling of ``new`` (same destination, same type)."""
+    target = next(a for a in group._actions if new in a.option_strings)
+    group.add_argument(old, dest=target.dest, type=target.type, default=argparse.SUPPRESS,
+                       action=_DeprecatedFlag, help=argparse.SUPPRESS, metavar=target.metavar)
+
+
 def _group(p: argparse.ArgumentParser, title: str):
     """The argument group ``title`` of ``p``, made on first use (train and evaluate share the data group)."""
     for group in p._action_groups:
@@ -93,6 +114,9 @@ def _add_common(p: argparse.ArgumentParser) -> None:
                       help="use only the first N training and test samples (quick runs)")
     data.add_argument("--seed", type=_non_negative_int, default=0,
                       help="seed for splits, init and spikes, a non-negative integer (default 0)")
+    data.add_argument("--val-size", type=_positive_int, default=None, metavar="N",
+                      help="hold out N training samples for validation, drawn at random with --seed "
+                           "(default: a tenth of the training split)")
 
 
 def _add_train_options(p: argparse.ArgumentParser) -> None:
@@ -163,10 +187,13 @@ def _add_train_options(p: argparse.ArgumentParser) -> None:
     offline.add_argument("--negatives", choices=NEGATIVES, default="random",
                          help="random wrong label, hard (most plausible wrong label), mixed (hard or random, "
                               "half each), or hybrid (unsupervised: Hinton's masked image mixtures; offline only)")
-    offline.add_argument("--lr", type=float, default=3e-3, help="Adam learning rate (surrogate rule)")
-    offline.add_argument("--three-factor-lr", type=float, default=0.05,
-                         help="step size of the gradient-free three-factor rule; 0.05 suits the softplus/symba "
-                              "losses, about 0.6 the softmax loss (validation picks on MNIST)")
+    offline.add_argument("--adam-lr", type=float, default=3e-3,
+                         help="Adam's learning rate for the FF layers under the gradient rules (surrogate, ffgaf)")
+    offline.add_argument("--rule-lr", type=float, default=0.05,
+                         help="step size of the gradient-free three-factor rule (--rule three_factor); 0.05 suits "
+                              "the softplus/symba losses, about 0.6 the softmax loss (validation picks on MNIST)")
+    _deprecated_alias(offline, "--lr", "--adam-lr")
+    _deprecated_alias(offline, "--three-factor-lr", "--rule-lr")
     network.add_argument("--threshold", type=float, default=None,
                          help="neuron threshold (1/64 grid; default 1, and 4 for on-chip learning with "
                               "--backend lava-float|lava-fixed: weights scale with it, so fixed-point updates "
@@ -213,12 +240,14 @@ def _add_train_options(p: argparse.ArgumentParser) -> None:
                         help="start from an offline-trained model (folder, checkpoint.pt or .net) instead "
                              "of random weights: continual learning; its configuration is used, its "
                              "threshold and weights scaled together to the on-chip --threshold")
-    onchip.add_argument("--onchip-lr", type=float, default=16.0,
-                        help="rule learning rate: dw = lr * pre_trace * rate * m in integer weight units "
-                             "(default 16; below ~0.07 it underflows in fixed point and is refused)")
-    onchip.add_argument("--onchip-lr-decay", type=float, default=1.0, metavar="FACTOR",
-                        help="epoch e runs at --onchip-lr * FACTOR**e, FACTOR in (0, 1] (default 1: no decay; "
+    onchip.add_argument("--onchip-rule-lr", type=float, default=16.0,
+                        help="the FF layers' on-chip rule learning rate: dw = lr * pre_trace * rate * m in integer "
+                             "weight units (default 16; below ~0.07 it underflows in fixed point and is refused)")
+    onchip.add_argument("--onchip-rule-lr-decay", type=float, default=1.0, metavar="FACTOR",
+                        help="epoch e runs at --onchip-rule-lr * FACTOR**e, FACTOR in (0, 1] (default 1: no decay; "
                              "0.5 halves the rate every pass; MNIST's best measured: 5 passes at 0.7071, 16 down to 4)")
+    _deprecated_alias(onchip, "--onchip-lr", "--onchip-rule-lr")
+    _deprecated_alias(onchip, "--onchip-lr-decay", "--onchip-rule-lr-decay")
     onchip.add_argument("--pre-trace-tau", type=int, default=4, help="pre-trace decay in steps (default 4)")
     onchip.add_argument("--pre-trace-impulse", type=int, default=16,
                         help="pre-trace increment per spike, 7-bit units (default 16)")
@@ -301,8 +330,8 @@ def _config_from_args(args, in_features: int):
         neuron=NeuronParams(threshold, args.current_decay, args.voltage_decay),
         goodness=args.goodness, theta=theta, loss=args.loss, symba_alpha=args.alpha,
         encoding="spikes" if args.dataset == "nmnist" else args.encoding,
-        overlay=args.overlay, label_repeat=args.label_repeat, rule=args.rule, negatives=args.negatives, lr=args.lr,
-        three_factor_lr=args.three_factor_lr, seed=args.seed, blocks=args.blocks, schedule=args.schedule,
+        overlay=args.overlay, label_repeat=args.label_repeat, rule=args.rule, negatives=args.negatives, lr=args.adam_lr,
+        three_factor_lr=args.rule_lr, seed=args.seed, blocks=args.blocks, schedule=args.schedule,
         lr_decay=args.lr_decay, block_lr_scale=args.block_lr_scale, block_epochs=args.block_epochs,
     )
 
@@ -324,7 +353,8 @@ def cmd_train(args) -> dict:
         raise SystemExit(f"--replay {args.replay}: rehearses old classes in an on-chip continual-learning run "
                          "(--backend lava-float|lava-fixed with --init-from and --train-classes)")
     out = check_output_dir(args.out)
-    train, val, test, shape = load_split(args.dataset, args.data, args.seed, time_steps=args.time_steps)
+    train, val, test, shape = load_split(args.dataset, args.data, args.seed, time_steps=args.time_steps,
+                                         val_size=args.val_size)
     cfg = _config_from_args(args, _in_features(args.dataset, shape))
     classes = _check_classes(args.train_classes, cfg.num_classes)
     if classes:  # the old classes a continual-learning run starts from
@@ -352,7 +382,7 @@ def cmd_train(args) -> dict:
         raise SystemExit(130) from None
     last = trainer.history[-1]
     metrics = {
-        "dataset": args.dataset, "limit": args.limit,
+        "dataset": args.dataset, "limit": args.limit, "val_size": args.val_size,
         "test_accuracy": None, "test_accuracy_readout": None, "test_accuracy_combined": None, "test": None,
         "val_accuracy": last["val_goodness"],
         "val_accuracy_readout": last["val_readout"],
@@ -431,6 +461,11 @@ def _class_split_accuracy(net, x, y, classes, names=("new_classes", "old_classes
     return out
 
 
+#: on-chip options a run's metrics.json records under "onchip_options" (the rule's own are under "rule")
+ONCHIP_RECORDED = ("onchip_rule_lr_decay", "onchip_readout_epochs", "onchip_readout_lr", "onchip_readout_lr_decay",
+                   "onchip_readout_views", "onchip_readout_scale", "samples_per_run", "init_from", "threshold")
+
+
 def cmd_train_onchip(args) -> dict:
     """On-chip FF learning in Lava's simulator; writes a model ``evaluate``/``export`` take."""
     from lava_ff.core.inputs import prepare_inputs
@@ -453,10 +488,10 @@ def cmd_train_onchip(args) -> dict:
                          "readout learned on chip; add --onchip-readout-epochs N")
     if (out / ONCHIP_STATE).exists() and not args.resume:
         raise SystemExit(f"{out / ONCHIP_STATE} exists: pass --resume to continue it, or choose another --out")
-    rule = FFLearningRule(learning_rate=args.onchip_lr, pre_trace_tau=args.pre_trace_tau,
+    rule = FFLearningRule(learning_rate=args.onchip_rule_lr, pre_trace_tau=args.pre_trace_tau,
                           pre_trace_impulse=args.pre_trace_impulse)
     # every epoch's and readout pass's rule up front: a rate that underflows by the last one fails before any work
-    rule.schedule(args.onchip_lr_decay, args.epochs, name="--onchip-lr-decay")
+    rule.schedule(args.onchip_rule_lr_decay, args.epochs, name="--onchip-rule-lr-decay")
     readout_rules = FFLearningRule(learning_rate=args.onchip_readout_lr, pre_trace_tau=args.pre_trace_tau,
                                    pre_trace_impulse=args.pre_trace_impulse).schedule(
         args.onchip_readout_lr_decay, args.onchip_readout_epochs, name="--onchip-readout-lr-decay")
@@ -478,7 +513,7 @@ def cmd_train_onchip(args) -> dict:
         init = {"model": args.init_from, "threshold": base.config.neuron.threshold, "clipped": clipped}
     else:
         base = None
-    train, val, test, shape = load_split(args.dataset, args.data, args.seed,
+    train, val, test, shape = load_split(args.dataset, args.data, args.seed, val_size=args.val_size,
                                          time_steps=base.config.time_steps if base else args.time_steps)
     _require_images("--onchip-readout-views", args.onchip_readout_views, args.dataset, shape)  # before any pass
     if base is None:
@@ -507,7 +542,7 @@ def cmd_train_onchip(args) -> dict:
         run = onchip_fit(cfg, start, neuron, rule, train_x, np.asarray(train.labels), tag=tag,
                          epochs=args.epochs, out_dir=out, val_x=val_x, val_y=np.asarray(val.labels),
                          resume=args.resume, samples_per_run=args.samples_per_run,
-                         progress=not args.no_progress, seed=args.seed, rate_decay=args.onchip_lr_decay,
+                         progress=not args.no_progress, seed=args.seed, rate_decay=args.onchip_rule_lr_decay,
                          messages=args.lava_messages)
     except KeyboardInterrupt:
         _interrupted(out / ONCHIP_STATE, "the weights")
@@ -527,7 +562,7 @@ def cmd_train_onchip(args) -> dict:
                                      shape)
     last = run["history"][-1]
     metrics = {
-        "dataset": args.dataset, "limit": args.limit, "backend": args.backend, "tag": tag,
+        "dataset": args.dataset, "limit": args.limit, "val_size": args.val_size, "backend": args.backend, "tag": tag,
         "test_accuracy": after["all"]["goodness"], "test_accuracy_readout": after["all"]["readout"],
         "test": after, "test_before_onchip": before,
         "val_accuracy": last.get("val_goodness"), "val_accuracy_readout": val_readout,
@@ -541,6 +576,8 @@ def cmd_train_onchip(args) -> dict:
         "val_accuracy_onchip_readout": onchip_readout and onchip_readout["val_accuracy"],
         "test_accuracy_onchip_combined": onchip_readout and onchip_readout["test_accuracy_combined"],
         "onchip_readout": onchip_readout,
+        # the rest of the on-chip options, by their flag names, so that --config metrics.json repeats the run
+        "onchip_options": {k: getattr(args, k) for k in ONCHIP_RECORDED},
     }
     write_json(out / "metrics.json", metrics)
     write_history_csv(run["history"], out / "history.csv")
@@ -663,7 +700,9 @@ def cmd_evaluate(args) -> dict:
           f"({'--views' if views is not None else 'the model'}'s), time steps {cfg.time_steps} (the model's)",
           file=sys.stderr)
     args.dataset = dataset
-    _, val, test, shape = load_split(args.dataset, args.data, args.seed, time_steps=cfg.time_steps)
+    val_size = args.val_size if args.val_size is not None else model.record.get("val_size")  # the run's split
+    _, val, test, shape = load_split(args.dataset, args.data, args.seed, time_steps=cfg.time_steps,
+                                     val_size=val_size)
     if args.split == "val":  # the training run's validation split (the same --seed): for choosing, not reporting
         test = val
     if _in_features(args.dataset, shape) != cfg.in_features:

@@ -334,7 +334,7 @@ def deployable_weights(learned: np.ndarray) -> np.ndarray:
 #: gave 82 % vs 85 %. MNIST (784-500-500, 2,000 samples, theta 5, label
 #: repeat 20) wants more: threshold 4 / rate 4 gave 57 % vs 82 %, threshold
 #: 16 / rate 8 82 % vs 86 %, threshold 32 / rate 16 86.5 % vs 87.7 %
-#: (``benchmarks/onchip_mnist.py`` defaults; 64 / 32 gave no more).
+#: (``configs/mnist-onchip.toml``; 64 / 32 gave no more).
 ONCHIP_THRESHOLD = 4.0
 
 
