@@ -8,7 +8,7 @@ DATA  ?=
 OUT   ?= runs/demo
 PYTEST_ARGS ?=
 
-.PHONY: venv demo test lint clean-venv
+.PHONY: venv demo test lint docs notebooks wheel clean-venv
 venv: $(STAMP)
 
 # Rebuilt only when pyproject.toml changes, so a warm `make venv` is instant.
@@ -33,6 +33,18 @@ test: venv
 lint: venv
 	$(VENV)/bin/ruff check lava_ff processes netx_export tests benchmarks scripts
 	$(PY) scripts/lint_imports.py
+
+# the documentation site, into site/ (strict: a broken link or reference fails the build)
+docs: venv
+	NO_MKDOCS_2_WARNING=1 $(VENV)/bin/mkdocs build --strict --site-dir site
+
+# execute every tutorial at its default settings and commit them with their outputs
+notebooks: venv
+	$(PY) scripts/run_notebooks.py tutorials/*.ipynb
+
+# the wheel and sdist, into dist/
+wheel: venv
+	$(PY) -m build --outdir dist .
 
 clean-venv:
 	rm -rf $(VENV)

@@ -14,7 +14,7 @@ nmnist (the N-MNIST 1k/100 subset).
     .venv/bin/python benchmarks/suite.py --config configs/mnist-corruption.toml
     # the other FF methods, same protocol (~30 min)
     .venv/bin/python benchmarks/suite.py --config configs/mnist-corruption.toml \
-        --methods ff-surrogate,intff,ffgaf --rule-lr 0.05 --out runs/mnist-corruption-rest
+        --methods ff-surrogate,intff,ffgaf --out runs/mnist-corruption-rest
     # clean MNIST, FFGAF-style against the baseline
     .venv/bin/python benchmarks/suite.py --methods ffgaf,bptt --datasets mnist --out runs/suite_clean
     # quick look on the embedded digits

@@ -81,7 +81,7 @@ class Dataset:
 
 
 def load_dataset(name: str, path: str | Path | None = None, *, val_fraction: float = 0.1, seed: int = 0,
-                 time_steps: int = 10) -> Dataset:
+                 time_steps: int = 10, val_size: int | None = None) -> Dataset:
     """Load a data set from local files, split into train, validation and test.
 
     Parameters
@@ -99,6 +99,9 @@ def load_dataset(name: str, path: str | Path | None = None, *, val_fraction: flo
         Seed of the validation split (the CLI's ``--seed``).
     time_steps : int
         Spike frames per N-MNIST sample.
+    val_size : int, optional
+        Samples held out for validation instead of ``val_fraction`` of them
+        (the CLI's ``--val-size``).
 
     Examples
     --------
@@ -108,9 +111,8 @@ def load_dataset(name: str, path: str | Path | None = None, *, val_fraction: flo
     """
     if name not in DATASET_NAMES:
         raise ConfigError(f"unknown data set {name!r}; valid: {', '.join(DATASET_NAMES)}")
-    kind = "idx" if name == "fashion-mnist" else name
-    train_split, val, test, shape = load_split(kind, None if path is None else str(path), seed,
-                                               val_fraction=val_fraction, time_steps=time_steps)
+    train_split, val, test, shape = load_split(name, None if path is None else str(path), seed,
+                                               val_fraction=val_fraction, time_steps=time_steps, val_size=val_size)
     return Dataset(name, train_split, val, test, tuple(int(s) for s in shape))
 
 
@@ -489,4 +491,7 @@ def load(path: str | Path) -> Model:
             recorded = {}
         if isinstance(recorded, dict) and isinstance(recorded.get("dataset"), str):
             record["dataset"] = recorded["dataset"]
+            for key in ("data", "val_size"):  # the data set's folder, and the validation split's size
+                if isinstance(recorded.get(key), (str, int)) and not isinstance(recorded.get(key), bool):
+                    record[key] = recorded[key]
     return Model(spec, network, record)

@@ -111,3 +111,30 @@ def test_new_learning_rate_flags_set_what_they_name(tmp_path):
                  "--rule-lr", "0.3", "--no-progress", "--out", str(tmp_path / "a")]) == 0
     config = _metrics(tmp_path / "a")["config"]
     assert config["lr"] == 0.02 and config["three_factor_lr"] == 0.3
+
+
+def test_evaluate_reads_the_data_folder_and_split_the_run_recorded(tmp_path, capsys):
+    """A run on an idx folder: evaluate finds the folder and the validation split without being told."""
+    import numpy as np
+
+    from lava_ff.datasets import load_digits
+
+    folder = tmp_path / "idx"
+    folder.mkdir()
+    digits = load_digits()
+    for split, images, labels in (("train", digits.images[:300], digits.labels[:300]),
+                                  ("t10k", digits.images[300:400], digits.labels[300:400])):
+        pixels = np.round(np.asarray(images) * 255).astype(np.uint8)
+        header = np.array([0x00000803, len(pixels), 8, 8], ">i4").tobytes()
+        (folder / f"{split}-images-idx3-ubyte").write_bytes(header + pixels.tobytes())
+        (folder / f"{split}-labels-idx1-ubyte").write_bytes(np.array([0x00000801, len(labels)], ">i4").tobytes()
+                                                            + np.asarray(labels, np.uint8).tobytes())
+    run = tmp_path / "run"
+    assert main(["train", "--dataset", "idx", "--data", str(folder), "--layers", "20", "--epochs", "1",
+                 "--val-size", "40", "--no-progress", "--out", str(run)]) == 0
+    trained = _metrics(run)
+    assert trained["data"] == str(folder)
+    capsys.readouterr()
+    assert main(["evaluate", "--model", str(run), "--split", "val", "--no-progress"]) == 0
+    result = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert result["samples"] == 40 and result["accuracy"] == trained["val_accuracy"], result

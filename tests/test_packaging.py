@@ -41,3 +41,23 @@ def test_import_lava_ff_stays_light():
     code = "import sys, lava_ff; print(any(m in sys.modules for m in ('torch', 'lava', 'h5py')))"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
+
+
+def test_the_readme_is_short_and_every_headline_row_has_its_figure_and_command():
+    readme = (REPO / "README.md").read_text()
+    assert len(readme.splitlines()) <= 200
+    rows = [line for line in readme.splitlines() if line.startswith("| ") and "--config" in line]
+    configs = {c.name for c in (REPO / "configs").glob("*.toml")}
+    named = {name for row in rows for name in configs if f"configs/{name}" in row}
+    assert named == configs, configs - named  # every committed config is a row of the results table
+    for row in rows + [line for line in readme.splitlines() if line.startswith("| `0")]:
+        assert "%" in row or " s |" in row or "min |" in row, row  # a figure, or a run time
+    for placeholder in ("FASHION_", "OFFLINE_VAL", "| T0"):
+        assert placeholder not in readme
+    assert "scratch probe" not in readme.lower()
+
+
+def test_the_results_page_has_no_unfilled_figures():
+    text = (REPO / "docs" / "results.md").read_text()
+    for placeholder in ("FASHION_", "OFFLINE_VAL"):
+        assert placeholder not in text

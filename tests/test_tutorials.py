@@ -99,14 +99,30 @@ def shrink(notebook, overrides: dict) -> None:
     cells[0].source = "\n".join(lines)
 
 
-def test_every_tutorial_is_covered_and_stripped():
+def _outputs_text(book) -> str:
+    return "\n".join(out.get("text", "") if out.get("output_type") == "stream" else json.dumps(out.get("data", {}))
+                     for cell in book.cells if cell.cell_type == "code" for out in cell.outputs)
+
+
+def test_every_tutorial_is_covered_and_committed_executed():
+    """``make notebooks`` output: run top to bottom, plots and wall time visible, no errors, under 2 MB."""
     assert NOTEBOOKS, "no tutorials found"
     for path in NOTEBOOKS:
         assert path.stem in SHRINK, f"{path.name}: add shrink values and checks to this test"
+        assert path.stat().st_size < 2_000_000, f"{path.name}: {path.stat().st_size:,} bytes"
         book = nbformat.read(path, as_version=4)
-        for cell in book.cells:
-            if cell.cell_type == "code":
-                assert not cell.outputs and cell.execution_count is None, f"{path.name}: outputs not stripped"
+        code = [c for c in book.cells if c.cell_type == "code"]
+        assert [c.execution_count for c in code] == list(range(1, len(code) + 1)), \
+            f"{path.name}: not executed top to bottom (make notebooks)"
+        outputs = [out for c in code for out in c.outputs]
+        assert not [o for o in outputs if o.get("output_type") == "error"], f"{path.name}: an error output"
+        text = _outputs_text(book)
+        assert re.search(r"wall time \d+ s", text), f"{path.name}: prints no wall time"
+        assert "SUMMARY " in text
+        for noise in ("IProgress not found", "CUDA_HOME", "Prophesee"):
+            assert noise not in text, f"{path.name}: {noise!r} in its outputs"
+        if any("plt." in c.source for c in code):
+            assert any("image/png" in o.get("data", {}) for o in outputs), f"{path.name}: its plots are not saved"
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=[p.stem for p in NOTEBOOKS])

@@ -40,7 +40,7 @@ _NOT_OPTIONS = ("eval_batch", "progress", "epoch_log")
 def metrics_options(metrics: dict, where: str) -> dict:
     """The ``train`` options that made the run ``metrics`` (a ``metrics.json``) records."""
     config = dict(metrics.get("config") or {})
-    options = {"dataset": metrics.get("dataset"), "limit": metrics.get("limit"), "val_size": metrics.get("val_size")}
+    options = {key: metrics.get(key) for key in ("dataset", "data", "limit", "val_size")}
     neuron = config.pop("neuron", {}) or {}
     options.update(threshold=neuron.get("threshold"), current_decay=neuron.get("current_decay"),
                    voltage_decay=neuron.get("voltage_decay"))

@@ -382,7 +382,7 @@ def cmd_train(args) -> dict:
         raise SystemExit(130) from None
     last = trainer.history[-1]
     metrics = {
-        "dataset": args.dataset, "limit": args.limit, "val_size": args.val_size,
+        "dataset": args.dataset, "data": args.data, "limit": args.limit, "val_size": args.val_size,
         "test_accuracy": None, "test_accuracy_readout": None, "test_accuracy_combined": None, "test": None,
         "val_accuracy": last["val_goodness"],
         "val_accuracy_readout": last["val_readout"],
@@ -562,7 +562,8 @@ def cmd_train_onchip(args) -> dict:
                                      shape)
     last = run["history"][-1]
     metrics = {
-        "dataset": args.dataset, "limit": args.limit, "val_size": args.val_size, "backend": args.backend, "tag": tag,
+        "dataset": args.dataset, "data": args.data, "limit": args.limit, "val_size": args.val_size,
+        "backend": args.backend, "tag": tag,
         "test_accuracy": after["all"]["goodness"], "test_accuracy_readout": after["all"]["readout"],
         "test": after, "test_before_onchip": before,
         "val_accuracy": last.get("val_goodness"), "val_accuracy_readout": val_readout,
@@ -699,6 +700,8 @@ def cmd_evaluate(args) -> dict:
     print(f"evaluate: data set {dataset} ({source}), views {used_views} "
           f"({'--views' if views is not None else 'the model'}'s), time steps {cfg.time_steps} (the model's)",
           file=sys.stderr)
+    if args.data is None and dataset == recorded:  # the folder the run read its data set from
+        args.data = model.record.get("data")
     args.dataset = dataset
     val_size = args.val_size if args.val_size is not None else model.record.get("val_size")  # the run's split
     _, val, test, shape = load_split(args.dataset, args.data, args.seed, time_steps=cfg.time_steps,

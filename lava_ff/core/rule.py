@@ -187,6 +187,8 @@ class FFLearningRule:
     rng_seed : int
         Seed of the fixed engine's stochastic rounding.
 
+    Notes
+    -----
     The learning epoch lasts one step: layer ``l`` finishes its window
     ``l + 1`` steps after the input, so window ends fall on every step
     residue and only a one-step epoch learns at each of them.

@@ -327,7 +327,8 @@ def _run_chunks(net: OnChipNetwork, tag: str, total: int, samples_per_run: int, 
     ``on_chunk(done, learned)``. Returns ``learned`` and ``finish()``, read
     while the network is still up."""
     from lava.magma.core.run_configs import Loihi2SimCfg
-    from tqdm.auto import tqdm
+
+    from lava_ff.core.progress import tqdm
 
     learned = initial
     with lava_session(net.source, Loihi2SimCfg(select_tag=tag), timeout=timeout) as session:

@@ -88,7 +88,7 @@ class LavaSession:
         ``samples_per_run`` (one ``run()`` call each, about 1 ms of overhead)
         under a progress bar; ``tail_steps`` more steps after the last chunk
         flush a pipeline's latency. ``initial`` samples already ran."""
-        from tqdm.auto import tqdm
+        from lava_ff.core.progress import tqdm
 
         with tqdm(total=initial + num_samples, initial=initial, desc=desc, unit="sample",
                   disable=not progress, leave=False) as bar:

@@ -17,11 +17,11 @@ from dataclasses import dataclass
 
 import numpy as np
 import torch
-from tqdm.auto import tqdm
 
 from lava_ff.core.config import FFConfig
 from lava_ff.core.imports import quiet_import
 from lava_ff.core.inputs import encode, prepare_inputs
+from lava_ff.core.progress import tqdm
 from lava_ff.offline.train import TrainSettings, keep_best, patience_exhausted
 
 __all__ = ['BPTTNetwork', 'BPTTTrainer']

@@ -22,13 +22,13 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from tqdm.auto import tqdm
 
 from lava_ff.core.checks import check_positive_int, describe_changes
 from lava_ff.core.config import PREDICTION_COLUMNS, FFConfig, check_greedy_epochs
 from lava_ff.core.errors import ConfigError, NetxFormatError
 from lava_ff.core.fileio import atomic_path
 from lava_ff.core.inputs import check_image_rows, hybrid_images, move_images, prepare_inputs, wrong_labels
+from lava_ff.core.progress import tqdm
 from lava_ff.core.rule import three_factor_update
 from lava_ff.offline.model import FFNetwork, dense_spikes, torch_ff_loss, torch_softmax_ff_loss
 

@@ -23,13 +23,13 @@ from __future__ import annotations
 from typing import NamedTuple
 
 import numpy as np
-from tqdm.auto import tqdm
 
 from lava_ff.core.clock import is_window_end, window_length, window_position
 from lava_ff.core.config import FFConfig
 from lava_ff.core.goodness import goodness_scale, raw_goodness
 from lava_ff.core.loihi import LOIHI2
 from lava_ff.core.neuron import CubaState, FixedNeuronParams, cuba_step_fixed, cuba_step_float, dequantize_neuron
+from lava_ff.core.progress import tqdm
 from lava_ff.core.rule import (
     LEARNED_WEIGHT_MAX,
     LEARNED_WEIGHT_MIN,
