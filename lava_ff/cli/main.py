@@ -650,8 +650,9 @@ def _plot_title(args, out: Path) -> str:
 def _interrupted(state: Path, what: str) -> None:
     """Say what an interrupted on-chip run saved (only what it did save), and stop with status 130."""
     if state.is_file():
-        print(f"\ninterrupted: {what} after the last completed chunk of samples are saved in {state}; rerun "
-              "with --resume to continue from there", file=sys.stderr)
+        print(f"\ninterrupted: {what} after the last completed chunk of samples are saved in {state}; "
+              "--resume continues the run, restarting an unfinished pass from its beginning so that it "
+              "learns what an uninterrupted run learns", file=sys.stderr)
     else:
         print(f"\ninterrupted before the first chunk of samples finished: nothing was saved ({state} was not "
               "written); rerun the same command without --resume", file=sys.stderr)

@@ -19,6 +19,7 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
+import sys
 import time
 from dataclasses import asdict, replace
 from pathlib import Path
@@ -140,11 +141,16 @@ def onchip_wrong_labels(config: FFConfig, weights: list, neuron: FixedNeuronPara
 
 
 def _save_state(path: Path, weights: list, epoch: int, position: int, seconds: float, updates: int,
-                history: list, run: dict) -> None:
-
+                history: list, run: dict, pass_start: dict | None = None) -> None:
+    """The state after ``position`` samples of pass ``epoch``; mid-pass, also
+    ``pass_start``: the weights, seconds and updates the pass started from,
+    which a resume restarts the pass from."""
+    start = {} if pass_start is None else {
+        **{f"start_{i}": w for i, w in enumerate(pass_start["weights"])},
+        "start_seconds": pass_start["seconds"], "start_updates": pass_start["updates"]}
     with atomic_path(path, suffix=".tmp.npz") as tmp:
         np.savez(tmp, *weights, epoch=epoch, position=position, seconds=seconds, updates=updates,
-                 history=json.dumps(history), run=json.dumps(run))
+                 history=json.dumps(history), run=json.dumps(run), **start)
 
 
 def load_state(path: Path, layers: int) -> dict:
@@ -155,7 +161,11 @@ def load_state(path: Path, layers: int) -> dict:
                     "position": int(data["position"]), "seconds": float(data["seconds"]),
                     "updates": int(data["updates"]), "history": json.loads(str(data["history"])),
                     # states written before the run description was stored carry none
-                    "run": json.loads(str(data["run"])) if "run" in data else None}
+                    "run": json.loads(str(data["run"])) if "run" in data else None,
+                    # mid-pass: where the pass started (states written before it was stored carry none)
+                    "pass_start": {"weights": [data[f"start_{i}"] for i in range(layers)],
+                                   "seconds": float(data["start_seconds"]),
+                                   "updates": int(data["start_updates"])} if "start_0" in data else None}
     except Exception as err:
         raise ValueError(f"{path}: corrupt on-chip training state ({type(err).__name__}: {err})") from err
 
@@ -348,7 +358,12 @@ def onchip_fit(config: FFConfig, start_weights: list, neuron: FixedNeuronParams,
     ``resume=True`` refuses a state trained with another network, neuron,
     training-set size or seed (its position would point at other samples);
     a different ``rule`` is allowed (a step-size schedule across resumes)
-    and each epoch's record names the learning rate it ran at.
+    and each epoch's record names the learning rate it ran at. A pass
+    interrupted midway restarts from its beginning, with the weights it
+    started from: the Lava network's traces, random streams and windows in
+    flight cannot be carried across runs, so only a whole pass resumes
+    bit-identically to an uninterrupted run. The state saved after every
+    chunk holds both: the weights learned so far, and the pass's start.
 
     ``messages``: the Lava network's steps (:func:`lava_ff.lava.learning.train_onchip`).
 
@@ -377,14 +392,24 @@ def onchip_fit(config: FFConfig, start_weights: list, neuron: FixedNeuronParams,
         _check_resumable(state_path, state["run"], run_info)
         weights, epoch, position = state["weights"], state["epoch"], state["position"]
         seconds, updates, history = state["seconds"], state["updates"], state["history"]
+        if position and state["pass_start"] is not None:  # restart the pass: bit-identical to one run
+            start = state["pass_start"]
+            weights, seconds, updates = start["weights"], start["seconds"], start["updates"]
+            if progress:
+                print(f"{state_path}: pass {epoch + 1} stopped after {position} of {len(train_x)} samples; "
+                      "it restarts from its beginning", file=sys.stderr)
+            position = 0
     samples_run, run_seconds = 0, 0.0
     while epoch < epochs:
         order = np.random.default_rng([seed, epoch]).permutation(len(train_x))[position:]
         begin, base = time.perf_counter(), position
+        pass_start = {"weights": list(weights), "seconds": seconds, "updates": updates}
 
-        def checkpoint(done, learned, epoch=epoch, base=base, begin=begin, seconds=seconds, updates=updates):
+        def checkpoint(done, learned, epoch=epoch, base=base, begin=begin, seconds=seconds, updates=updates,
+                       pass_start=pass_start):
             _save_state(state_path, learned, epoch, base + done, seconds + time.perf_counter() - begin,
-                        updates + task.updates(done, learned), history, run_info)
+                        updates + task.updates(done, learned), history, run_info,
+                        pass_start=pass_start if base == 0 else None)
 
         if len(order):
             run = task.train(config, weights, neuron, rules[epoch], task.inputs(train_x, order, seed, epoch),
