@@ -99,11 +99,20 @@ def main(argv=None) -> list[dict]:
                                  lr_decay=args.lr_decay, seed=args.seed,
                                  progress=not args.no_progress)
         data = {"mnist": args.data or DEFAULT_DATA["mnist"], "idx": args.data, "nmnist": args.nmnist_data}
-        results = run_suite(methods, datasets, settings, data,
-                            on_result=lambda r: print(json.dumps({k: v for k, v in r.items() if k != "config"}),
-                                                      flush=True))
+        done = []
+
+        def on_result(result):
+            done.append(result)
+            print(json.dumps({k: v for k, v in result.items() if k != "config"}), flush=True)
+
+        results = run_suite(methods, datasets, settings, data, on_result=on_result)
     except ValueError as err:
         p.exit(2, f"suite: error: {err}\n")
+    except KeyboardInterrupt:
+        written = write_report(done, args.out, settings) if done else []
+        saved = f"the {len(done)} finished runs' results are in {', '.join(map(str, written))}" if done else \
+            "no run had finished, nothing was written"
+        p.exit(130, f"\nsuite: interrupted; {saved}\n")
     for path in write_report(results, args.out, settings):
         print(f"wrote {path}", file=sys.stderr)
     return results

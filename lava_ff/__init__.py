@@ -20,6 +20,12 @@ epochs and its numpy reference), :mod:`lava_ff.netx_export` (netx HDF5),
 from __future__ import annotations
 
 import importlib
+import warnings
+
+# tqdm's notebook bars need ipywidgets; without it, any package that imports tqdm.auto in Jupyter (tonic
+# does) warns "IProgress not found". lava-ff draws text bars there (lava_ff.core.progress): exactly that
+# warning is dropped, no other.
+warnings.filterwarnings("ignore", message="IProgress not found", module="tqdm")
 
 __version__ = "0.1.0"
 

@@ -166,3 +166,33 @@ def test_metrics_are_written_whole_and_survive_an_interruption_after_training(tm
     assert metrics["epochs"] == 1 and metrics["val_accuracy"] is not None
     assert (metrics["test"] is None) == (stage == "test_split")
     assert [p.name for p in (tmp_path / "run").iterdir() if p.name.startswith(".")] == []  # no temporary left
+
+
+@pytest.mark.parametrize("epochs_done", [0, 1])
+def test_an_interrupted_offline_run_says_only_what_it_saved(tmp_path, monkeypatch, capsys, epochs_done):
+    """Ctrl-C before the first epoch ends saves nothing and says so; after it, names the checkpoint."""
+    import lava_ff.offline.train as train
+    from lava_ff.cli.main import main
+    from lava_ff.offline.train import Trainer
+
+    original = train.save_checkpoint
+
+    def save_then_interrupt(*args, **kwargs):
+        original(*args, **kwargs)
+        raise KeyboardInterrupt
+
+    if epochs_done:
+        monkeypatch.setattr(train, "save_checkpoint", save_then_interrupt)
+    else:
+        def interrupt(self, *args, **kwargs):
+            raise KeyboardInterrupt
+        monkeypatch.setattr(Trainer, "fit", interrupt)
+    out = tmp_path / "run"
+    with pytest.raises(SystemExit) as stop:
+        main(["train", "--layers", "20", "--epochs", "2", "--no-progress", "--out", str(out)])
+    assert stop.value.code == 130
+    err = capsys.readouterr().err
+    if epochs_done:
+        assert "the last completed epoch (1) is saved" in err and (out / "checkpoint.pt").is_file()
+    else:
+        assert "nothing was saved" in err and not (out / "checkpoint.pt").exists()

@@ -139,3 +139,20 @@ def test_a_signal_during_onchip_training_ends_it_cleanly(tmp_path, signum, targe
     assert result["survivors"] == [] and result["leaked"] == set()
     assert "Traceback" not in result["stderr"] and "nothing was saved" in result["stderr"]
     assert not (tmp_path / "onchip" / "onchip_state.npz").exists()
+
+
+def test_ctrl_c_in_the_evaluation_suite_writes_what_finished_and_exits_130(tmp_path):
+    """The suite's Ctrl-C: no traceback, exit 130, and the report of the runs that finished."""
+    root = Path(__file__).resolve().parents[1]
+    out = tmp_path / "suite"
+    proc = subprocess.Popen([sys.executable, str(root / "benchmarks" / "suite.py"), "--methods",
+                             "ff-three-factor,ff-surrogate", "--datasets", "digits", "--layers", "60", "--epochs",
+                             "200", "--patience", "200", "--no-progress", "--out", str(out)],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True)
+    time.sleep(15)  # past the imports, well inside the first method's 200 epochs
+    assert proc.poll() is None, proc.communicate()[1][-2000:]
+    proc.send_signal(signal.SIGINT)
+    stdout, stderr = proc.communicate(timeout=60)
+    assert proc.returncode == 130, stderr[-2000:]
+    assert "Traceback" not in stderr and "suite: interrupted; no run had finished, nothing was written" in stderr
+    assert not out.exists()

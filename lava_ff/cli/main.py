@@ -107,9 +107,10 @@ def _group(p: argparse.ArgumentParser, title: str):
 def _add_common(p: argparse.ArgumentParser) -> None:
     data = _group(p, "data")
     data.add_argument("--dataset", choices=DATASETS, default="digits",
-                      help="digits (ships with scikit-learn), mnist / idx (MNIST-format folder), "
-                           "nmnist (N-MNIST .bs2 folder). Default: digits (evaluate: the data set the run recorded)")
-    data.add_argument("--data", default=None, help="dataset folder (mnist, idx, nmnist)")
+                      help="digits (ships with scikit-learn), mnist / fashion-mnist / idx (an MNIST-format "
+                           "folder), nmnist (N-MNIST .bs2 folder). Default: digits (evaluate: the data set the "
+                           "run recorded)")
+    data.add_argument("--data", default=None, help="the data set's folder (all but digits)")
     data.add_argument("--limit", type=_positive_int, default=None,
                       help="use only the first N training and test samples (quick runs)")
     data.add_argument("--seed", type=_non_negative_int, default=0,
@@ -377,8 +378,12 @@ def cmd_train(args) -> dict:
     try:
         trainer.fit(train.images, train.labels, val.images, val.labels, shape)
     except KeyboardInterrupt:
-        print(f"\ninterrupted: the last completed epoch ({trainer.epoch}) is saved in "
-              f"{trainer.checkpoint_path}; rerun with --resume to continue", file=sys.stderr)
+        if trainer.checkpoint_path.is_file():
+            print(f"\ninterrupted: the last completed epoch ({trainer.epoch}) is saved in "
+                  f"{trainer.checkpoint_path}; rerun with --resume to continue", file=sys.stderr)
+        else:
+            print(f"\ninterrupted before the first epoch finished: nothing was saved ({trainer.checkpoint_path} "
+                  "was not written); rerun the same command without --resume", file=sys.stderr)
         raise SystemExit(130) from None
     last = trainer.history[-1]
     metrics = {

@@ -28,7 +28,6 @@ is only measured.
 
 from __future__ import annotations
 
-import json
 import time
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -37,6 +36,7 @@ import numpy as np
 
 from lava_ff.core.checks import check_positive_float
 from lava_ff.core.config import LR_DECAYS, SCHEDULES, FFConfig, check_greedy_epochs
+from lava_ff.core.fileio import atomic_path, write_json
 from lava_ff.core.inputs import prepare_inputs
 from lava_ff.offline.baselines import BPTTTrainer
 from lava_ff.offline.train import Trainer, TrainSettings, evaluate_accuracy
@@ -219,7 +219,7 @@ def write_report(results: list[dict], out_dir, settings: SuiteSettings) -> list[
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     written = [out / "results.json", out / "results.md"]
-    (out / "results.json").write_text(json.dumps(results, indent=2))
+    write_json(out / "results.json", results)
     protocol = ("IntFF corruption protocol: training set "
                 + ", ".join(f"{f:.0%} {n}" for n, f in zip(CORRUPTIONS, settings.fractions, strict=True))
                 + "; early stopping on a clean validation split; clean test set"
@@ -245,7 +245,8 @@ def write_report(results: list[dict], out_dir, settings: SuiteSettings) -> list[
     if samples:
         lines += ["", f"Robustness curves (robustness_<data set>.png): the first {max(samples)} test samples, "
                   "Gaussian noise std 0-0.5 and pixel dropout 0-0.8 at test time."]
-    (out / "results.md").write_text("\n".join(lines) + "\n")
+    with atomic_path(out / "results.md") as tmp:
+        tmp.write_text("\n".join(lines) + "\n")
     for dataset in dict.fromkeys(r["dataset"] for r in results):
         curves = [r for r in results if r["dataset"] == dataset and "robustness" in r]
         if not curves:
@@ -260,7 +261,8 @@ def write_report(results: list[dict], out_dir, settings: SuiteSettings) -> list[
         axes[0].legend(fontsize=8)
         fig.tight_layout()
         path = out / f"robustness_{dataset}.png"
-        fig.savefig(path, dpi=120)
+        with atomic_path(path, suffix=".tmp.png") as tmp:
+            fig.savefig(tmp, dpi=120)
         plt.close(fig)
         written.append(path)
     return written
