@@ -210,13 +210,18 @@ def test_the_cli_module_loads_no_framework_so_help_is_quick():
 
 
 def test_every_cli_option_has_help_with_its_default_and_errors_are_two_lines(tmp_path):
-    from lava_ff.cli.main import build_parser
+    import argparse
+
+    from lava_ff.cli.main import DEPRECATED_FLAGS, build_parser
 
     parser = build_parser()
     commands = parser._subparsers._group_actions[0].choices
     for name, command in commands.items():
         for action in command._actions:
             if not action.option_strings or action.dest == "help":
+                continue
+            if action.help == argparse.SUPPRESS:  # hidden: only the deprecated spellings of renamed flags
+                assert set(action.option_strings) <= set(DEPRECATED_FLAGS), action.option_strings
                 continue
             assert action.help, f"lava-ff {name} {action.option_strings[0]} has no help"
             shown = command.formatter_class("x")._get_help_string(action)
