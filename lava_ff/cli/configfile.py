@@ -17,6 +17,7 @@ import json
 import sys
 from pathlib import Path
 
+from lava_ff.cli.main import DEPRECATED_FLAGS, warn_deprecated
 from lava_ff.core.errors import ConfigError
 
 if sys.version_info >= (3, 11):
@@ -28,9 +29,6 @@ __all__ = ["config_arguments", "metrics_options"]
 
 #: FFConfig fields -> train flags (the rest have the same name)
 _CONFIG_FLAGS = {"layer_sizes": "layers", "symba_alpha": "alpha", "lr": "adam_lr", "three_factor_lr": "rule_lr"}
-#: old option names a file may still use -> today's (see ``lava-ff train --help``)
-_RENAMED = {"lr": "adam_lr", "three_factor_lr": "rule_lr", "onchip_lr": "onchip_rule_lr",
-            "onchip_lr_decay": "onchip_rule_lr_decay"}
 #: FFConfig fields that come from the data, not from an option
 _FROM_DATA = ("in_features", "num_classes")
 #: TrainSettings fields with no train flag
@@ -95,10 +93,8 @@ def config_arguments(path: str, parser) -> list[str]:
     arguments = []
     for key, value in values.items():
         dest = str(key).replace("-", "_")
-        if dest in _RENAMED:
-            print(f"lava-ff: warning: --config {path}: {key} is deprecated and will be removed in lava-ff 0.3; "
-                  f"use {_RENAMED[dest].replace('_', '-')}", file=sys.stderr)
-            dest = _RENAMED[dest]
+        if "--" + dest.replace("_", "-") in DEPRECATED_FLAGS:  # an old name: still read, with a warning
+            dest = warn_deprecated(dest, where=f"--config {path}: ")
         if dest not in flags or dest in ("help", "config"):
             raise ConfigError(f"--config {path}: unknown option {key!r}")
         flag = max(flags[dest].option_strings, key=len)

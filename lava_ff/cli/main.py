@@ -80,12 +80,23 @@ DEPRECATED_FLAGS = {"--lr": "--adam-lr", "--three-factor-lr": "--rule-lr", "--on
                     "--onchip-lr-decay": "--onchip-rule-lr-decay"}
 
 
+def warn_deprecated(old: str, where: str = "") -> str:
+    """Say on stderr that ``old`` (a flag, or a config file's key) is deprecated; return its new name
+    in the same spelling (``--adam-lr`` for ``--lr``, ``adam_lr`` for ``lr``)."""
+    flag = "--" + old.lstrip("-").replace("_", "-")
+    new = DEPRECATED_FLAGS[flag]
+    if not old.startswith("--"):
+        new = new[2:].replace("-", "_")
+    print(f"lava-ff: warning: {where}{old} is deprecated and will be removed in lava-ff 0.3; use {new}",
+          file=sys.stderr)
+    return new
+
+
 class _DeprecatedFlag(argparse.Action):
     """An old flag name: sets its new flag's value and says once, on stderr, what it is called now."""
 
     def __call__(self, parser, namespace, values, option_string=None):
-        print(f"lava-ff: warning: {option_string} is deprecated and will be removed in lava-ff 0.3; "
-              f"use {DEPRECATED_FLAGS[option_string]}", file=sys.stderr)
+        warn_deprecated(option_string)
         setattr(namespace, self.dest, values)
 
 

@@ -403,13 +403,13 @@ def onchip_fit(config: FFConfig, start_weights: list, neuron: FixedNeuronParams,
     while epoch < epochs:
         order = np.random.default_rng([seed, epoch]).permutation(len(train_x))[position:]
         begin, base = time.perf_counter(), position
-        pass_start = {"weights": list(weights), "seconds": seconds, "updates": updates}
 
         def checkpoint(done, learned, epoch=epoch, base=base, begin=begin, seconds=seconds, updates=updates,
-                       pass_start=pass_start):
+                       start_weights=weights):
+            # a pass begun at its start can restart from there: its weights, seconds and updates then
+            pass_start = {"weights": start_weights, "seconds": seconds, "updates": updates} if base == 0 else None
             _save_state(state_path, learned, epoch, base + done, seconds + time.perf_counter() - begin,
-                        updates + task.updates(done, learned), history, run_info,
-                        pass_start=pass_start if base == 0 else None)
+                        updates + task.updates(done, learned), history, run_info, pass_start=pass_start)
 
         if len(order):
             run = task.train(config, weights, neuron, rules[epoch], task.inputs(train_x, order, seed, epoch),
