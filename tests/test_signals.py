@@ -8,6 +8,7 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -142,17 +143,31 @@ def test_a_signal_during_onchip_training_ends_it_cleanly(tmp_path, signum, targe
 
 
 def test_ctrl_c_in_the_evaluation_suite_writes_what_finished_and_exits_130(tmp_path):
-    """The suite's Ctrl-C: no traceback, exit 130, and the report of the runs that finished."""
+    """The suite's Ctrl-C: no traceback, exit 130, and the report of the runs that finished (here none)."""
     root = Path(__file__).resolve().parents[1]
     out = tmp_path / "suite"
     proc = subprocess.Popen([sys.executable, str(root / "benchmarks" / "suite.py"), "--methods",
                              "ff-three-factor,ff-surrogate", "--datasets", "digits", "--layers", "60", "--epochs",
-                             "200", "--patience", "200", "--no-progress", "--out", str(out)],
+                             "100000", "--patience", "100000", "--no-progress", "--out", str(out)],
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True)
-    time.sleep(15)  # past the imports, well inside the first method's 200 epochs
-    assert proc.poll() is None, proc.communicate()[1][-2000:]
+    # signal once the first method is training (its second epoch), however fast this machine is
+    seen = []
+    started = threading.Event()
+
+    def watch():
+        for line in proc.stderr:
+            seen.append(line)
+            if line.startswith("epoch 2/"):
+                started.set()
+        started.set()
+
+    reader = threading.Thread(target=watch, daemon=True)
+    reader.start()
+    assert started.wait(120) and proc.poll() is None, "".join(seen)[-2000:]
     proc.send_signal(signal.SIGINT)
-    stdout, stderr = proc.communicate(timeout=60)
+    proc.wait(timeout=60)
+    reader.join(timeout=10)
+    stderr = "".join(seen)
     assert proc.returncode == 130, stderr[-2000:]
     assert "Traceback" not in stderr and "suite: interrupted; no run had finished, nothing was written" in stderr
     assert not out.exists()
