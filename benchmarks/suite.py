@@ -30,8 +30,17 @@ import sys
 from lava_ff.cli.configfile import config_arguments
 from lava_ff.cli.main import _deprecated_alias, _layers
 from lava_ff.core.config import LR_DECAYS, SCHEDULES
+from lava_ff.core.errors import MissingExtraError
 from lava_ff.offline.native import keep_freed_memory
-from lava_ff.offline.suite import METHODS, SUITE_DATASETS, SuiteSettings, check_names, run_suite, write_report
+from lava_ff.offline.suite import (
+    METHODS,
+    SUITE_DATASETS,
+    SuiteSettings,
+    check_methods,
+    check_names,
+    run_suite,
+    write_report,
+)
 
 DEFAULT_DATA = {"mnist": "../shared/data/mnist", "nmnist": "../shared/data/nmnist-small"}
 
@@ -88,7 +97,7 @@ def main(argv=None) -> list[dict]:
         p.exit(2, f"suite: error: {err}\n")
     keep_freed_memory()  # large tensors are reused instead of page-faulted in afresh every step
     try:
-        methods = check_names("method", args.methods, METHODS)
+        methods = check_methods(args.methods)
         datasets = check_names("data set", args.datasets, SUITE_DATASETS)
         settings = SuiteSettings(layers=args.layers, time_steps=args.time_steps, epochs=args.epochs,
                                  batch_size=args.batch_size, patience=args.patience, limit=args.limit,
@@ -106,7 +115,7 @@ def main(argv=None) -> list[dict]:
             print(json.dumps({k: v for k, v in result.items() if k != "config"}), flush=True)
 
         results = run_suite(methods, datasets, settings, data, on_result=on_result)
-    except ValueError as err:
+    except (ValueError, MissingExtraError) as err:
         p.exit(2, f"suite: error: {err}\n")
     except KeyboardInterrupt:
         written = write_report(done, args.out, settings) if done else []

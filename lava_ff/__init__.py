@@ -43,6 +43,7 @@ _EXPORTS = {
     "Predictions": "lava_ff.api",
     "Evaluation": "lava_ff.api",
     "BACKENDS": "lava_ff.api",
+    "EXPORT_FORMATS": "lava_ff.api",
     # configuration
     "FFConfig": "lava_ff.core.config",
     "NeuronParams": "lava_ff.core.neuron",
@@ -94,7 +95,9 @@ _EXPORTS = {
     "ConfigError": "lava_ff.core.errors",
     "DatasetError": "lava_ff.core.errors",
     "NetxFormatError": "lava_ff.core.errors",
+    "NirFormatError": "lava_ff.core.errors",
     "LavaRunError": "lava_ff.core.errors",
+    "MissingExtraError": "lava_ff.core.errors",
     # the Lava Processes
     "FFInput": "lava_ff.processes.ff_input.process",
     "FFLayer": "lava_ff.processes.ff_layer.process",

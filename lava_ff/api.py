@@ -26,16 +26,17 @@ from pathlib import Path
 
 import numpy as np
 
-from lava_ff.artifacts import NETX_SUFFIXES, load_trained, trained_spec
+from lava_ff.artifacts import NETX_SUFFIXES, NIR_SUFFIXES, load_trained, trained_spec
 from lava_ff.core.config import PREDICTION_COLUMNS, FFConfig
 from lava_ff.core.errors import ConfigError
-from lava_ff.core.imports import quiet_import
+from lava_ff.core.imports import quiet_import, require_lava
 from lava_ff.core.inputs import prepare_inputs
 from lava_ff.core.neuron import NeuronParams, quantize_neuron
 from lava_ff.core.rule import ONCHIP_THRESHOLD, FFLearningRule, check_onchip_config
 from lava_ff.core.spec import NetworkSpec
 from lava_ff.datasets import ImageSet, load_split
 from lava_ff.netx_export.io import export as export_netx
+from lava_ff.nir_format import export as export_nir
 from lava_ff.offline.model import FFNetwork
 from lava_ff.offline.train import Trainer, TrainSettings
 from lava_ff.onchip.fit import (
@@ -45,8 +46,11 @@ from lava_ff.onchip.fit import (
     onchip_readout_predictions,
 )
 
-__all__ = ["Dataset", "Model", "Predictions", "Evaluation", "BACKENDS", "load_dataset", "train", "evaluate",
-           "export", "load", "netx_network"]
+__all__ = ["Dataset", "Model", "Predictions", "Evaluation", "BACKENDS", "EXPORT_FORMATS", "load_dataset", "train",
+           "evaluate", "export", "load", "netx_network"]
+
+#: what :func:`export` writes
+EXPORT_FORMATS = ("netx", "nir")
 
 #: evaluation backends and the Lava tag each runs under (None: the torch model)
 BACKENDS = {"torch": None, "lava-float": "floating_pt", "lava-fixed": "fixed_pt", "netx-fixed": "fixed_pt",
@@ -195,6 +199,8 @@ def train(data: Dataset | tuple, *, layers: tuple[int, ...] = (500, 500), epochs
     if backend not in TRAIN_BACKENDS:
         raise ConfigError(f"unknown training backend {backend!r}; valid: {', '.join(TRAIN_BACKENDS)}")
     onchip = backend != "torch"
+    if onchip:
+        require_lava(f"train(backend={backend!r}) (on-chip learning in Lava)")
     known = _CONFIG_FIELDS | _SETTINGS_FIELDS | _NEURON_FIELDS | (_ONCHIP_FIELDS if onchip else set())
     unknown = sorted(set(options) - known)
     if unknown:
@@ -367,6 +373,8 @@ def evaluate(model: Model | str | Path, data: Dataset | ImageSet | tuple, *, bac
         raise ConfigError(f"unknown backend {backend!r}; valid: {', '.join(BACKENDS)}")
     if split not in ("test", "val"):
         raise ConfigError(f"unknown split {split!r}; valid: test, val")
+    if backend != "torch":
+        require_lava(f"evaluate(backend={backend!r})")
     if not isinstance(model, Model):
         model = load(model)
     images, labels, image_shape = _split_arrays(data, split)
@@ -431,11 +439,15 @@ def _split_arrays(data, split: str) -> tuple[np.ndarray, np.ndarray, tuple]:
     raise ConfigError(f"data must be a Dataset, an ImageSet or (images, labels), got {type(data).__name__}")
 
 
-def export(model: Model | NetworkSpec | FFNetwork | str | Path, path: str | Path) -> Path:
+def export(model: Model | NetworkSpec | FFNetwork | str | Path, path: str | Path, *,
+           format: str | None = None) -> Path:  # noqa: A002  (the CLI's --format)
     """Write ``model`` (a :class:`Model`, a :class:`NetworkSpec`, an offline
     :class:`FFNetwork`, or the path of one) as a netx HDF5 file that lava-dl's
-    ``netx.hdf5.Network`` loads (and :func:`load` reads back); returns its
-    path. The file appears whole or not at all.
+    ``netx.hdf5.Network`` loads, or as a NIR graph (:mod:`lava_ff.nir_format`)
+    that snnTorch, Norse, Rockpool, Sinabs and others read; :func:`load`
+    reads either back. ``format`` is ``"netx"`` or ``"nir"``; by default a
+    ``.nir`` path gets NIR and any other netx. Returns the path; the file
+    appears whole or not at all.
 
     Examples
     --------
@@ -443,10 +455,20 @@ def export(model: Model | NetworkSpec | FFNetwork | str | Path, path: str | Path
     >>> net = train(load_dataset("digits"), layers=(50,), epochs=1, progress=False)
     >>> export(net, pathlib.Path(tempfile.mkdtemp()) / "model.net").suffix
     '.net'
+    >>> export(net, pathlib.Path(tempfile.mkdtemp()) / "model.nir").suffix
+    '.nir'
     """
+    if format is None:
+        format = "nir" if Path(path).suffix in NIR_SUFFIXES else "netx"  # noqa: A001
+    if format not in EXPORT_FORMATS:
+        raise ConfigError(f"unknown export format {format!r}; valid: {', '.join(EXPORT_FORMATS)}")
+    if (format == "nir") != (Path(path).suffix in NIR_SUFFIXES):  # load() tells the formats apart by it
+        raise ConfigError(f"{path}: a {format} file needs " + (f"the suffix {NIR_SUFFIXES[0]}" if format == "nir"
+                                                               else f"a suffix other than {NIR_SUFFIXES[0]}"))
     if isinstance(model, (str, Path)):
         model = load(model)
-    return export_netx(model.spec if isinstance(model, Model) else model, path)
+    spec = model.spec if isinstance(model, Model) else model
+    return export_nir(spec, path) if format == "nir" else export_netx(spec, path)
 
 
 def netx_network(path: str | Path):
@@ -454,9 +476,10 @@ def netx_network(path: str | Path):
     wrote: the FF layers as Lava ``Dense`` + ``LIF`` blocks, with nothing of
     lava-ff's (wire a readout to its spikes, or see :func:`evaluate`).
     Needs the ``lava`` extra (lava-dl)."""
-    netx = quiet_import("lava.lib.dl.netx")
+    require_lava("netx_network (lava-dl's netx)")
+    import lava_ff.processes  # noqa: F401  (before netx: Lava chooses its multiprocessing start method)
 
-    import lava_ff.processes  # noqa: F401  (first: Lava chooses its multiprocessing start method)
+    netx = quiet_import("lava.lib.dl.netx")
 
     path = Path(path)
     if not path.is_file():
@@ -466,7 +489,9 @@ def netx_network(path: str | Path):
 
 def load(path: str | Path) -> Model:
     """A trained network from a ``lava-ff train`` run folder, a
-    ``checkpoint.pt`` or a netx ``.net`` file, with what its run recorded
+    ``checkpoint.pt``, a netx ``.net`` file or a NIR ``.nir`` file (one
+    lava-ff wrote, or a dense CUBA network another framework wrote:
+    :func:`lava_ff.nir_format.from_graph`), with what its run recorded
     (its ``metrics.json``: data set, views, time steps).
 
     Examples
@@ -479,7 +504,7 @@ def load(path: str | Path) -> Model:
     """
     path = Path(path)
     if not path.exists():
-        raise FileNotFoundError(f"{path}: no such run folder, checkpoint or netx file")
+        raise FileNotFoundError(f"{path}: no such run folder, checkpoint, netx or NIR file")
     network = load_trained(str(path))
     spec = trained_spec(str(path), network)
     record = {"source": str(path), "views": spec.views, "time_steps": spec.config.time_steps}

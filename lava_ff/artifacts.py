@@ -1,7 +1,7 @@
-"""A trained network on disk and back: run folders, checkpoints and netx files.
+"""A trained network on disk and back: run folders, checkpoints, netx and NIR files.
 
 :func:`load_trained` turns a ``lava-ff train`` run folder, a
-``checkpoint.pt`` or a netx ``.net`` file into the offline network;
+``checkpoint.pt``, a netx ``.net`` file or a NIR ``.nir`` file into the offline network;
 :func:`trained_spec` into the plain-numpy :class:`NetworkSpec` that Lava
 and netx run, with the readout learned on chip where the run has one;
 :func:`run_record` reads what the run recorded (data set, views, time
@@ -22,23 +22,30 @@ from lava_ff.core.errors import NetxFormatError
 from lava_ff.core.rule import READOUT_LOGIT_SCALE, deployable_weights
 from lava_ff.core.spec import NetworkSpec
 from lava_ff.netx_export.io import load as load_netx
+from lava_ff.nir_format import load as load_nir
 from lava_ff.offline.model import FFNetwork
 from lava_ff.offline.train import CHECKPOINT, load_checkpoint
 from lava_ff.onchip.fit import ONCHIP_READOUT_STATE, ReadoutTask, load_state
 
-__all__ = ['NETX_SUFFIXES', 'load_trained', 'trained_spec']
+__all__ = ['NETX_SUFFIXES', 'NIR_SUFFIXES', 'load_file', 'load_trained', 'trained_spec']
 
 NETX_SUFFIXES = (".net", ".h5", ".hdf5")
+NIR_SUFFIXES = (".nir",)
+
+
+def load_file(path: Path) -> NetworkSpec:
+    """The :class:`NetworkSpec` in a netx or (``.nir``) NIR file."""
+    return load_nir(path) if path.suffix in NIR_SUFFIXES else load_netx(path)
 
 
 def load_trained(model: str):
-    """The :class:`FFNetwork` saved in a training folder, a checkpoint file or a
-    netx HDF5 file (``.net``/``.h5``)."""
+    """The :class:`FFNetwork` saved in a training folder, a checkpoint file, a
+    netx HDF5 file (``.net``/``.h5``) or a NIR file (``.nir``)."""
     path = Path(model)
     if not path.exists():
-        raise FileNotFoundError(f"{path}: no such run folder, checkpoint or netx file")
-    if path.suffix in NETX_SUFFIXES:
-        return FFNetwork.from_spec(load_netx(path))
+        raise FileNotFoundError(f"{path}: no such run folder, checkpoint, netx or NIR file")
+    if path.suffix in NETX_SUFFIXES + NIR_SUFFIXES:
+        return FFNetwork.from_spec(load_file(path))
     if path.is_dir() and not (path / CHECKPOINT).is_file():
         raise FileNotFoundError(f"{path}: a folder without {CHECKPOINT}; give a lava-ff train run folder, a "
                                 "checkpoint or a netx file")
@@ -59,8 +66,8 @@ def trained_spec(model: str, net=None):
     out, and said so."""
 
     path = Path(model)
-    if path.suffix in NETX_SUFFIXES:
-        return load_netx(path)
+    if path.suffix in NETX_SUFFIXES + NIR_SUFFIXES:
+        return load_file(path)
     spec = NetworkSpec.from_torch(load_trained(model) if net is None else net)
     weights = path / "onchip_readout.npy"
     if not weights.is_file():

@@ -86,16 +86,8 @@ def export(model, path) -> Path:
             ff = f.create_group(schema.FF_GROUP)
             ff.create_dataset(schema.FF_FORMAT, data=schema.FF_FORMAT_NAME)
             ff.create_dataset(schema.FF_VERSION, data=schema.FF_FORMAT_VERSION)
-            ff.create_dataset(schema.FF_CONFIG, data=json.dumps(spec.config.to_dict()))
-            if spec.readout_weight is not None:
-                ff.create_dataset(schema.FF_READOUT_WEIGHT, data=spec.readout_weight)
-                ff.create_dataset(schema.FF_READOUT_BIAS, data=spec.readout_bias)
-            if spec.onchip_readout is not None:
-                ff.create_dataset(schema.FF_ONCHIP_READOUT_WEIGHT, data=np.asarray(spec.onchip_readout, np.int32))
-                ff.create_dataset(schema.FF_ONCHIP_READOUT_SCALE, data=float(spec.onchip_readout_scale))
-            if spec.image_shape is not None:
-                ff.create_dataset(schema.FF_VIEWS, data=spec.views)
-                ff.create_dataset(schema.FF_IMAGE_SHAPE, data=np.asarray(spec.image_shape, np.int64))
+            for key, value in spec_metadata(spec).items():
+                ff.create_dataset(key, data=value)
             ff.create_dataset(schema.FF_CHECKSUM, data=content_digest(f))
     return path
 
@@ -222,8 +214,7 @@ def _read(f, path: Path, num_classes, time_steps, overlay, theta) -> NetworkSpec
         neurons.append(_layer_neuron(g, i, path))
     if not weights:
         raise NetxFormatError(f"{path}: no dense layers")
-    readout_weight = readout_bias = onchip_readout = onchip_scale = image_shape = None
-    views = 1
+    metadata = None
     if schema.FF_GROUP in f:
         ff = f[schema.FF_GROUP]
         fmt = _text(ff[schema.FF_FORMAT]) if schema.FF_FORMAT in ff else "?"
@@ -237,41 +228,79 @@ def _read(f, path: Path, num_classes, time_steps, overlay, theta) -> NetworkSpec
             if stored != actual:
                 raise NetxFormatError(f"{path}: content does not match its checksum (stored {stored[:12]}..., "
                                       f"computed {actual[:12]}...): the file was changed or damaged")
+        metadata = {key: (_text(ff[key]) if key == schema.FF_CONFIG else ff[key][()])
+                    for key in schema.FF_SPEC_KEYS if key in ff}
+    return spec_from_parts(weights, neurons, metadata, where=str(path), error=NetxFormatError,
+                           num_classes=num_classes, time_steps=time_steps, overlay=overlay, theta=theta)
+
+
+def spec_metadata(spec: NetworkSpec) -> dict:
+    """What a file keeps beside the layers so a classifier can be rebuilt
+    from it alone, under the ``schema.FF_*`` keys: the FF configuration
+    (JSON), the linear readout, an on-chip readout and the views. The netx
+    and NIR writers both store it; :func:`spec_from_parts` reads it back."""
+    meta = {schema.FF_CONFIG: json.dumps(spec.config.to_dict())}
+    if spec.readout_weight is not None:
+        meta[schema.FF_READOUT_WEIGHT] = np.asarray(spec.readout_weight, np.float64)
+        meta[schema.FF_READOUT_BIAS] = np.asarray(spec.readout_bias, np.float64)
+    if spec.onchip_readout is not None:
+        meta[schema.FF_ONCHIP_READOUT_WEIGHT] = np.asarray(spec.onchip_readout, np.int32)
+        meta[schema.FF_ONCHIP_READOUT_SCALE] = float(spec.onchip_readout_scale)
+    if spec.image_shape is not None:
+        meta[schema.FF_VIEWS] = spec.views
+        meta[schema.FF_IMAGE_SHAPE] = np.asarray(spec.image_shape, np.int64)
+    return meta
+
+
+def spec_from_parts(weights: list, neurons: list, metadata: dict | None, *, where: str, error: type,
+                    num_classes: int = 10, time_steps: int = 10, overlay: str = "first_pixels",
+                    theta: float | None = None) -> NetworkSpec:
+    """A :class:`NetworkSpec` from a file's integer layers and its
+    :func:`spec_metadata` (``None`` for a file another tool wrote: the FF
+    settings then come from the keyword arguments, and
+    ``overlay='first_pixels'`` keeps the network's input width). Anything
+    inconsistent raises ``error`` naming ``where``."""
+    readout_weight = readout_bias = onchip_readout = onchip_scale = image_shape = None
+    views = 1
+    if metadata is not None:
         try:
-            config = FFConfig.from_dict(json.loads(_text(ff[schema.FF_CONFIG])))
-        except (ValueError, TypeError) as err:  # JSONDecodeError is a ValueError
-            raise NetxFormatError(f"{path}: bad lava_ff/{schema.FF_CONFIG} ({type(err).__name__}: {err})") from None
-        if schema.FF_READOUT_WEIGHT in ff:
-            readout_weight = np.asarray(ff[schema.FF_READOUT_WEIGHT][()], np.float64)
-            readout_bias = np.asarray(ff[schema.FF_READOUT_BIAS][()], np.float64)
+            config = FFConfig.from_dict(json.loads(str(metadata[schema.FF_CONFIG])))
+        except (KeyError, ValueError, TypeError) as err:  # JSONDecodeError is a ValueError
+            raise error(f"{where}: bad lava_ff/{schema.FF_CONFIG} ({type(err).__name__}: {err})") from None
+        if schema.FF_READOUT_WEIGHT in metadata:
+            readout_weight = np.asarray(metadata[schema.FF_READOUT_WEIGHT], np.float64)
+            readout_bias = np.asarray(metadata.get(schema.FF_READOUT_BIAS), np.float64)
             expected = (config.num_classes, config.readout_features)
             if readout_weight.shape != expected or readout_bias.shape != (config.num_classes,):
-                raise NetxFormatError(f"{path}: readout weight {readout_weight.shape} and bias {readout_bias.shape} "
-                                      f"do not fit the network's {expected}")
+                raise error(f"{where}: readout weight {readout_weight.shape} and bias {readout_bias.shape} "
+                            f"do not fit the network's {expected}")
             if not (np.all(np.isfinite(readout_weight)) and np.all(np.isfinite(readout_bias))):
-                raise NetxFormatError(f"{path}: the linear readout contains NaN or inf")
-        if schema.FF_ONCHIP_READOUT_WEIGHT in ff:
-            onchip_readout = np.asarray(ff[schema.FF_ONCHIP_READOUT_WEIGHT][()])
-            onchip_scale = np.asarray(ff[schema.FF_ONCHIP_READOUT_SCALE][()]).item() \
-                if schema.FF_ONCHIP_READOUT_SCALE in ff else None
-        if schema.FF_VIEWS in ff:
-            views = np.asarray(ff[schema.FF_VIEWS][()]).item()
-            image_shape = tuple(np.asarray(ff[schema.FF_IMAGE_SHAPE][()]).tolist()) \
-                if schema.FF_IMAGE_SHAPE in ff else None
+                raise error(f"{where}: the linear readout contains NaN or inf")
+        if schema.FF_ONCHIP_READOUT_WEIGHT in metadata:
+            onchip_readout = np.asarray(metadata[schema.FF_ONCHIP_READOUT_WEIGHT])
+            onchip_scale = np.asarray(metadata[schema.FF_ONCHIP_READOUT_SCALE]).item() \
+                if schema.FF_ONCHIP_READOUT_SCALE in metadata else None
+        if schema.FF_VIEWS in metadata:
+            views = np.asarray(metadata[schema.FF_VIEWS]).item()
+            image_shape = tuple(np.asarray(metadata[schema.FF_IMAGE_SHAPE]).tolist()) \
+                if schema.FF_IMAGE_SHAPE in metadata else None
     else:
         fan_in = weights[0].shape[1]
         if overlay == "label_neurons" and fan_in <= num_classes:
-            raise NetxFormatError(f"{path}: {fan_in} inputs leave no room for {num_classes} label neurons")
-        config = FFConfig(
-            in_features=fan_in - (num_classes if overlay == "label_neurons" else 0),
-            layer_sizes=tuple(w.shape[0] for w in weights), num_classes=num_classes,
-            time_steps=time_steps, overlay=overlay,
-            neuron=dequantize_neuron(neurons[0]),
-            theta=theta if theta is not None else 0.05 * weights[0].shape[0])
+            raise error(f"{where}: {fan_in} inputs leave no room for {num_classes} label neurons")
+        try:
+            config = FFConfig(
+                in_features=fan_in - (num_classes if overlay == "label_neurons" else 0),
+                layer_sizes=tuple(w.shape[0] for w in weights), num_classes=num_classes,
+                time_steps=time_steps, overlay=overlay,
+                neuron=dequantize_neuron(neurons[0]),
+                theta=theta if theta is not None else 0.05 * weights[0].shape[0])
+        except ValueError as err:
+            raise error(f"{where}: {err}") from None
     try:
         return NetworkSpec(config=config, weights=tuple(weights), neurons=tuple(neurons),
                            readout_weight=readout_weight, readout_bias=readout_bias,
                            onchip_readout=onchip_readout, onchip_readout_scale=onchip_scale, views=views,
                            image_shape=image_shape)
     except ValueError as err:  # what the spec refuses, e.g. a damaged on-chip readout
-        raise NetxFormatError(f"{path}: {err}") from None
+        raise error(f"{where}: {err}") from None

@@ -58,3 +58,7 @@ FF_ONCHIP_READOUT_WEIGHT = "onchip_readout_weight"
 FF_ONCHIP_READOUT_SCALE = "onchip_readout_scale"
 FF_VIEWS = "views"
 FF_IMAGE_SHAPE = "image_shape"
+#: the keys of what a file keeps beside the layers (netx_export.io.spec_metadata), in the netx file's
+#: lava_ff group and in a NIR graph's lava_ff metadata alike
+FF_SPEC_KEYS = (FF_CONFIG, FF_READOUT_WEIGHT, FF_READOUT_BIAS, FF_ONCHIP_READOUT_WEIGHT, FF_ONCHIP_READOUT_SCALE,
+                FF_VIEWS, FF_IMAGE_SHAPE)

@@ -8,6 +8,10 @@ before anything else does (:func:`prepare_multiprocessing`), so import it
 import multiprocessing
 import sys
 
+from lava_ff.core.imports import require_lava
+
+require_lava("lava_ff.processes (lava-ff's Lava Processes)")
+
 _LAVA_MP = "lava.magma.runtime.message_infrastructure.multiprocessing"
 
 

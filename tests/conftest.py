@@ -1,3 +1,4 @@
+import importlib.util
 from pathlib import Path
 
 import numpy as np
@@ -5,6 +6,31 @@ import pytest
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED_DATA = REPO.parent / "shared" / "data"
+
+#: whether Lava's last releases (the ``lava`` extra) are installed here
+def _installed(name: str) -> bool:
+    try:
+        return importlib.util.find_spec(name) is not None
+    except ModuleNotFoundError:  # its parent package is absent
+        return False
+
+
+HAVE_LAVA = _installed("lava.magma") and _installed("lava.lib.dl")
+LAVA_MISSING = ("needs the lava extra (lava-nc 0.10, lava-dl 0.6: CPython 3.10 only), not installed here; "
+                "`make test` runs it")
+
+
+def pytest_configure(config):
+    config.addinivalue_line("markers", "lava: needs Lava or lava-dl (the lava extra); skipped where they are absent")
+
+
+def pytest_collection_modifyitems(config, items):
+    if HAVE_LAVA:
+        return
+    skip = pytest.mark.skip(reason=LAVA_MISSING)
+    for item in items:
+        if "lava" in item.keywords:
+            item.add_marker(skip)
 
 
 @pytest.fixture

@@ -33,6 +33,7 @@ def test_a_toml_file_sets_options_and_flags_after_it_override_them(tmp_path):
     assert metrics["config"]["time_steps"] == 6 and metrics["epochs"] == 2  # the flag, not the file's 1
 
 
+@pytest.mark.lava
 def test_an_onchip_runs_metrics_json_repeats_its_options(tmp_path):
     first = tmp_path / "first"
     assert main(["train", "--backend", "lava-fixed", "--layers", "20", "--epochs", "1", "--limit", "20",

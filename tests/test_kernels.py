@@ -186,29 +186,36 @@ def test_window_position_counts_lava_time_steps_from_one():
     assert window_position(2, 4, latency=2)[0] < 0
 
 
+@pytest.mark.lava
 @pytest.mark.parametrize("native", ["1", "0"], ids=["compiled", "torch-loop"])
-@pytest.mark.parametrize("decays", [(0.25, 0.03), (0.0, 0.0), (1.0, 1.0), (0.6, 0.999)])
+@pytest.mark.parametrize("decays", [(0.25, 0.03), (1 / 4096, 0.0), (1.0, 4095 / 4096), (0.6, 0.999)])
 def test_fast_cuba_dynamics_is_slayers_bit_for_bit(decays, native, monkeypatch):
-    """lava_ff.offline.dynamics.cuba_dynamics (what FFLayer runs) against slayer's own
-    ``cuba.Neuron.dynamics`` and spike function on random 8-bit-grid currents
-    of both signs, decays at both ends included: identical current, voltage
-    and spikes; the gradient of a loss on spikes and current together equals
-    slayer's to float rounding. The voltage-only path (what FFLayer runs)
-    matches too, value and gradient of a loss on the spikes alone, and so
-    do cuba_spikes' spikes, without and with a gradient. Both
-    forward paths: the compiled kernel (where it builds) and the torch loop."""
-    from lava_ff.offline.dynamics import cuba_dynamics, cuba_integrate, cuba_spikes, cuba_voltage
+    """lava_ff.offline.dynamics (what FFLayer runs, torch alone) against
+    slayer's own ``cuba.Neuron.dynamics`` and spike function on random
+    8-bit-grid currents of both signs, decays at both ends of what Loihi represents:
+    identical current, voltage and spikes; the gradient of a loss on spikes
+    and current together equals slayer's to float rounding. The voltage-only
+    path matches too, value and gradient of a loss on the spikes alone, and
+    so do cuba_spikes' spikes, without and with a gradient, for the core
+    neuron and for slayer's. Both forward paths: the compiled kernel (where
+    it builds) and the torch loop."""
+    from lava.lib.dl import slayer
+
+    from lava_ff.offline.dynamics import cuba_dynamics, cuba_integrate, cuba_spikes, cuba_voltage, spike
 
     monkeypatch.setenv("LAVA_FF_NATIVE", native)
 
-    layer = FFLayer(5, 40, NeuronParams(1.0, *decays))
+    params = NeuronParams(1.0, *decays)
+    reference = slayer.neuron.cuba.Neuron(**params.slayer_kwargs(), persistent_state=False, requires_grad=False,
+                                          shared_param=True)
     generator = torch.Generator().manual_seed(3)
     drive = torch.randint(-90, 120, (6, 40, 16), generator=generator).float() / 32  # multiples of 1/32
     results = []
-    for dynamics in (layer.neuron.dynamics, lambda c: cuba_dynamics(layer.neuron, c)):
+    for dynamics, spike_of in ((reference.dynamics, reference.spike),
+                               (lambda c: cuba_dynamics(params, c), lambda v: spike(v, params))):
         x = drive.clone().requires_grad_(True)
         current, voltage = dynamics(x)
-        spikes = layer.neuron.spike(voltage)
+        spikes = spike_of(voltage)
         ((spikes * torch.linspace(-1, 1, 16)).sum() + (current * torch.linspace(1, -0.5, 16)).sum()).backward()
         results.append((current.detach(), voltage.detach(), spikes.detach(), x.grad))
     (c_ref, v_ref, s_ref, g_ref), (c, v, s, g) = results
@@ -217,23 +224,48 @@ def test_fast_cuba_dynamics_is_slayers_bit_for_bit(decays, native, monkeypatch):
     torch.testing.assert_close(g, g_ref, rtol=1e-5, atol=1e-6)
     assert g.abs().max() > 0
     spike_grads = []
-    for voltage_of in (lambda c: layer.neuron.dynamics(c)[1], lambda c: cuba_voltage(layer.neuron, c)):
+    for voltage_of, spike_of in ((lambda c: reference.dynamics(c)[1], reference.spike),
+                                 (lambda c: cuba_voltage(params, c), lambda v: spike(v, params))):
         x = drive.clone().requires_grad_(True)
         voltage = voltage_of(x)
-        (layer.neuron.spike(voltage) * torch.linspace(-1, 1, 16)).sum().backward()
+        (spike_of(voltage) * torch.linspace(-1, 1, 16)).sum().backward()
         spike_grads.append((voltage.detach(), x.grad))
     assert torch.equal(spike_grads[1][0], v_ref)
-    with torch.no_grad():  # spikes emitted while integrating (compiled) or slayer's spike function (torch loop)
-        spikes, voltage = cuba_spikes(layer.neuron, drive)
-    assert torch.equal(spikes, s_ref) and torch.equal(voltage, v_ref)
-    with_grad = cuba_spikes(layer.neuron, drive.clone().requires_grad_(True))  # slayer's spike function
-    assert torch.equal(with_grad[0], s_ref) and with_grad[0].requires_grad
     torch.testing.assert_close(spike_grads[1][1], spike_grads[0][1], rtol=1e-5, atol=1e-6)
     assert spike_grads[1][1].abs().max() > 0
+    for neuron in (params, reference):
+        with torch.no_grad():  # spikes emitted while integrating (compiled) or the spike function (torch loop)
+            spikes, voltage = cuba_spikes(neuron, drive)
+        assert torch.equal(spikes, s_ref) and torch.equal(voltage, v_ref)
+        with_grad = cuba_spikes(neuron, drive.clone().requires_grad_(True))
+        assert torch.equal(with_grad[0], s_ref) and with_grad[0].requires_grad
     with pytest.raises(ValueError, match="voltage_decay must be an integer in \\[0, 4096\\], got 5000"):
         cuba_integrate(drive.permute(2, 0, 1), 0, 5000, 64, 1.0)
     with pytest.raises(ValueError, match="w_scale must be a power of two .* got 48"):
         cuba_integrate(drive.permute(2, 0, 1), 0, 0, 48, 1.0)
+
+
+@pytest.mark.lava
+def test_the_8bit_weight_grid_is_slayers(rng):
+    """quantize_8bit (torch alone) equals slayer's ``quantize_8bit`` on
+    weights inside and outside the range, ties included, and passes the
+    gradient straight through inside the range, as slayer's does."""
+    from lava.lib.dl import slayer
+
+    from lava_ff.offline.dynamics import quantize_8bit
+
+    reference = slayer.neuron.cuba.Neuron(**NeuronParams().slayer_kwargs(), persistent_state=False,
+                                          requires_grad=False)
+    weights = torch.cat([torch.from_numpy(rng.normal(0, 2.5, 500).astype(np.float32)),
+                         torch.arange(-10, 10, dtype=torch.float32) / 64 + 1 / 64])  # ties between two steps
+    grads = []
+    for quantize in (reference.quantize_8bit, quantize_8bit):
+        w = weights.clone().requires_grad_(True)
+        out = quantize(w)
+        (out * torch.linspace(-1, 1, len(w))).sum().backward()
+        grads.append((out.detach(), w.grad))
+    assert torch.equal(grads[0][0], grads[1][0]) and torch.equal(grads[0][1], grads[1][1])
+    assert (grads[1][1] == 0).any() and (grads[1][1] != 0).any()  # outside the range and inside it
 
 
 def test_compiled_cuba_kernel_equals_the_torch_loop_bit_for_bit(monkeypatch):

@@ -2,19 +2,22 @@
 
 Chain: Lava fixed FFLayer == Lava's own Dense + LIF (fixed_pt), one step
 later; Lava fixed == numpy fixed kernel; Lava float == numpy float kernel
-== torch (slayer); the whole network's goodness and predictions agree with
+== torch; the whole network's goodness and predictions agree with
 the torch model.
 """
 
 import numpy as np
 import pytest
-from lava.magma.core.run_configs import Loihi2SimCfg
 
 from lava_ff.core.config import FFConfig
 from lava_ff.core.neuron import FixedNeuronParams, cuba_forward_float, dense_cuba_forward_fixed, quantize_neuron
 from lava_ff.core.spec import NetworkSpec
 from lava_ff.lava.inference import build_lava_network, run_lava_inference
 from lava_ff.lava.runtime import lava_session
+
+# every test here runs Lava: the module is skipped where the lava extra is absent
+Loihi2SimCfg = pytest.importorskip("lava.magma.core.run_configs", reason="needs the lava extra (Lava: CPython 3.10)"
+                                   ).Loihi2SimCfg
 
 TAGS = ("floating_pt", "fixed_pt")
 

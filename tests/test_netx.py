@@ -54,6 +54,7 @@ def test_failed_export_leaves_no_file_and_keeps_the_old_one(small_net, tmp_path,
     assert sorted(p.name for p in tmp_path.iterdir()) == ["model.net"]
 
 
+@pytest.mark.lava
 def test_netx_run_is_spike_exact_and_predicts_like_torch(small_net, tmp_path):
     from lava_ff.netx_export.run import build_netx_network, run_netx_inference
 
@@ -89,6 +90,7 @@ def with_onchip_readout(spec, seed=7, scale=4.0):
     return replace(spec, onchip_readout=weights, onchip_readout_scale=scale)
 
 
+@pytest.mark.lava
 def test_onchip_readout_round_trips_and_netx_predicts_what_the_host_computes(small_net, tmp_path):
     """A readout learned on chip travels in the netx file (integer weights
     and logit scale) and runs in Lava as a second readout on the same
@@ -119,6 +121,7 @@ def test_onchip_readout_round_trips_and_netx_predicts_what_the_host_computes(sma
     assert "onchip_predictions" not in plain and load(tmp_path / "plain.net").onchip_readout is None
 
 
+@pytest.mark.lava
 @pytest.mark.parametrize("backend", ["lava-float", "lava-fixed", "netx-fixed"])
 def test_views_run_in_lava_and_netx_as_the_host_sums_them(small_net, backend, tmp_path):
     """Three views per image (the image, one pixel up, one down), one
@@ -161,6 +164,7 @@ def test_views_run_in_lava_and_netx_as_the_host_sums_them(small_net, backend, tm
         logit_scale=spec.onchip_readout_scale)), "the test needs views to change a prediction"
 
 
+@pytest.mark.lava
 def test_damaged_onchip_readouts_are_named(small_net, tmp_path):
     from dataclasses import replace
 
@@ -204,6 +208,7 @@ def test_damaged_onchip_readouts_are_named(small_net, tmp_path):
             load(path)
 
 
+@pytest.mark.lava
 def test_netx_has_no_float_models_and_says_so():
     from lava_ff.netx_export.run import run_config
 
@@ -213,6 +218,7 @@ def test_netx_has_no_float_models_and_says_so():
         run_config("loihi2")
 
 
+@pytest.mark.lava
 def test_loads_a_lava_dl_slayer_export_spike_for_spike(tmp_path):
     from lava.lib.dl import slayer
 
@@ -304,6 +310,7 @@ def test_schema_is_the_only_home_of_netx_keys():
     assert schema.I_DECAY == "iDecay"
 
 
+@pytest.mark.lava
 def test_netx_builds_after_the_start_method_was_fixed(tmp_path):
     """A tqdm bar fixes multiprocessing's start method (it makes an RLock); Lava's
     import then fails unless lava-ff resets it first. Run in a fresh interpreter."""

@@ -8,7 +8,6 @@ from dataclasses import replace
 
 import numpy as np
 import pytest
-from lava_ff.processes.learning_rule import check_rule_string, lava_learning_rule
 
 from lava_ff.core.clock import window_length
 from lava_ff.core.config import FFConfig
@@ -18,6 +17,19 @@ from lava_ff.core.loihi import quantize_weights
 from lava_ff.core.neuron import quantize_neuron
 from lava_ff.core.rule import FFLearningRule, deployable_weights, ff_post_factors, pre_trace_step
 from lava_ff.onchip.reference import simulate_onchip, simulate_onchip_windows
+
+
+def lava_learning_rule(*args, **kwargs):
+    """The rule in Lava's learning-rule language (needs Lava: the tests that call it are marked)."""
+    from lava_ff.processes.learning_rule import lava_learning_rule as build
+
+    return build(*args, **kwargs)
+
+
+def check_rule_string(dw):
+    from lava_ff.processes.learning_rule import check_rule_string as check
+
+    return check(dw)
 
 TAGS = ["floating_pt", "fixed_pt"]
 
@@ -56,6 +68,7 @@ def reference(cfg, weights, rule, x, y, negative, *, fixed, steps=None):
 
 
 # ------------------------------------------------------------------ the rule
+@pytest.mark.lava
 def test_rule_strings_give_float_and_fixed_the_same_effective_rate():
     rule = FFLearningRule(learning_rate=16.0, pre_trace_impulse=16)
     x1, y = 40, 90  # 7-bit trace values
@@ -73,6 +86,7 @@ def test_rule_strings_give_float_and_fixed_the_same_effective_rate():
     assert "u0*x1*y2" in rule.dw(fixed=True) and "u0*x1*y3" in rule.dw(fixed=True)
 
 
+@pytest.mark.lava
 @pytest.mark.parametrize("dw", ["0.5*u0*x1*y2", "u*x1*y2", "x1*y2", "3*2^(-7)*u0*x1*y2", "9*2^9*u0*x1*y2", ""])
 def test_rule_strings_lava_rejects_raise_naming_the_string(dw):
     with pytest.raises(ValueError, match="rule"):
@@ -127,6 +141,7 @@ def test_pre_trace_is_an_exponential_spike_trace():
     assert trace[0] == pytest.approx(0.5 * retention**2 + 0.5 * retention) and trace[1] == 0
 
 
+@pytest.mark.lava
 def test_deployable_weights_floor_to_the_even_8bit_grid():
     from lava.utils.weightutils import SignMode, truncate_weights
 
@@ -273,6 +288,7 @@ def test_offline_model_moves_to_the_onchip_threshold_with_the_same_goodness(rng)
 
 
 # ------------------------------------------------------------ Lava vs numpy
+@pytest.mark.lava
 def test_lava_float_weights_after_n_samples_equal_the_reference(rng, tmp_path):
     cfg, weights, x, y, negative = small_problem(rng, samples=3)
     rule = FFLearningRule(learning_rate=16.0, pre_trace_impulse=32)
@@ -285,6 +301,7 @@ def test_lava_float_weights_after_n_samples_equal_the_reference(rng, tmp_path):
     np.testing.assert_array_equal(goodness, ref.goodness)
 
 
+@pytest.mark.lava
 @pytest.mark.parametrize("messages", ["step", "window"])
 def test_hard_negatives_are_chosen_per_chunk_from_the_weights_learned_so_far(rng, messages):
     """``train_onchip`` with ``negatives='hard'`` and two chunks of three
@@ -318,6 +335,7 @@ def test_hard_negatives_are_chosen_per_chunk_from_the_weights_learned_so_far(rng
     assert not np.array_equal(second, stale)
 
 
+@pytest.mark.lava
 def test_input_reads_each_block_of_negatives_the_host_sets(rng, tmp_path):
     """Four samples with a block of two negatives, the second block set
     between runs, learn exactly what four samples with all four negatives
@@ -347,6 +365,7 @@ def test_input_reads_each_block_of_negatives_the_host_sets(rng, tmp_path):
         np.testing.assert_array_equal(a, b)
 
 
+@pytest.mark.lava
 def test_lava_fixed_update_within_the_fixed_point_bound_of_the_reference(rng, tmp_path):
     """One learning event per layer (the first window of each): same spikes,
     so Lava fixed's update differs from the reference's expected one only by
@@ -374,6 +393,7 @@ def test_lava_fixed_update_within_the_fixed_point_bound_of_the_reference(rng, tm
         assert np.abs(change - ideal).mean() < 0.25 * np.abs(ideal[large]).mean()
 
 
+@pytest.mark.lava
 @pytest.mark.parametrize("tag", TAGS)
 def test_streamlined_bookkeeping_equals_lavas_engine(tag, rng, tmp_path):
     """The default network (streamlined bookkeeping, only the post-synaptic
@@ -412,6 +432,7 @@ def test_streamlined_bookkeeping_equals_lavas_engine(tag, rng, tmp_path):
         assert np.any(w_lava[0] != np.round(ideal)), "fractional updates: stochastic rounding must matter"
 
 
+@pytest.mark.lava
 @pytest.mark.parametrize("tag", TAGS)
 def test_window_messages_learn_what_the_step_network_learns(tag, rng, tmp_path):
     """The window network (one Lava step per phase window, ``[n, T]``
@@ -450,6 +471,7 @@ def test_window_messages_learn_what_the_step_network_learns(tag, rng, tmp_path):
         assert np.any(w_step[0] != np.round(ideal)), "fractional updates: stochastic rounding must matter"
 
 
+@pytest.mark.lava
 @pytest.mark.parametrize("tag", TAGS)
 def test_lava_learning_raises_positive_over_negative_goodness(tag, rng, tmp_path):
     cfg, weights, x, y, negative = small_problem(rng, samples=1)
@@ -461,6 +483,7 @@ def test_lava_learning_raises_positive_over_negative_goodness(tag, rng, tmp_path
     assert gap[:, -3:].mean() > gap[:, :3].mean()
 
 
+@pytest.mark.lava
 def test_post_synaptic_ports_are_the_ones_the_rule_reads():
     from lava.magma.core.learning.learning_rule import Loihi3FLearningRule
     from lava_ff.processes.learning_rule import post_synaptic_ports
@@ -475,6 +498,7 @@ def test_post_synaptic_ports_are_the_ones_the_rule_reads():
 
 
 # ---------------------------------------------------------------- bad input
+@pytest.mark.lava
 def test_learning_processes_refuse_bad_input(rng, tmp_path):
     from lava_ff.processes.ff_learning_dense.process import FFLearningDense
     from lava_ff.processes.ff_learning_neuron.process import FFLearningNeuron
@@ -571,6 +595,7 @@ def test_onchip_fit_refuses_a_bad_rate_decay_before_training(rng, tmp_path, deca
 
 
 # ---------------------------------------------------------------------- CLI
+@pytest.mark.lava
 def test_cli_onchip_training_resume_continual_and_export(tmp_path, capsys):
     import json
 
@@ -641,6 +666,7 @@ def test_cli_onchip_training_resume_continual_and_export(tmp_path, capsys):
     assert "learning_rate=0.01 underflows" in capsys.readouterr().err
 
 
+@pytest.mark.lava
 def test_cli_continual_learning_from_an_offline_model_of_other_classes(tmp_path, capsys, monkeypatch):
     """Offline training on old classes (--train-classes), then on-chip
     learning of new ones from it: the offline run sees only its classes, the
@@ -722,6 +748,7 @@ def test_class_subset_keeps_the_classes_and_replays_others_at_random():
         _class_subset(train, (3, 4), replay=others + 1)
 
 
+@pytest.mark.lava
 def test_cli_onchip_negatives_mixed_runs_and_hybrid_is_refused(tmp_path, capsys):
     import json
 

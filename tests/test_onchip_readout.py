@@ -108,6 +108,7 @@ def test_host_readout_scores_are_the_fixed_reference_scores(rng):
 
 
 # ------------------------------------------------------------------- Lava
+@pytest.mark.lava
 def test_lava_float_readout_equals_the_reference(rng, tmp_path):
     cfg, weights, x, y, readout = readout_problem(rng)
     rule = FFLearningRule(learning_rate=16.0, pre_trace_impulse=32)
@@ -120,6 +121,7 @@ def test_lava_float_readout_equals_the_reference(rng, tmp_path):
         np.testing.assert_array_equal(got, start)  # phase 0: the FF layers learn nothing
 
 
+@pytest.mark.lava
 def test_lava_fixed_readout_within_the_fixed_point_bound_of_the_reference(rng, tmp_path):
     """One learning event (the first window): the same integer scores, so
     Lava fixed's update differs from the reference's expected one only by
@@ -141,6 +143,7 @@ def test_lava_fixed_readout_within_the_fixed_point_bound_of_the_reference(rng, t
     assert change[y[0]].sum() > 0 > change[np.arange(3) != y[0]].sum()
 
 
+@pytest.mark.lava
 @pytest.mark.parametrize("tag", TAGS)
 def test_window_messages_learn_the_readout_the_step_network_learns(tag, rng, tmp_path):
     """Over five samples: the same readout weights and predictions bit for bit."""
@@ -153,6 +156,7 @@ def test_window_messages_learn_the_readout_the_step_network_learns(tag, rng, tmp
     np.testing.assert_array_equal(window[1], step[1])
 
 
+@pytest.mark.lava
 def test_train_onchip_readout_reads_back_every_chunk(rng):
     """Two chunks: the callback sees the readout after each, the last is the result."""
     from lava_ff.lava.learning import OnChipReadout, train_onchip_readout
@@ -172,6 +176,7 @@ def test_train_onchip_readout_reads_back_every_chunk(rng):
 
 
 # --------------------------------------------------------------- bad input
+@pytest.mark.lava
 def test_readout_processes_and_reference_refuse_bad_input(rng, tmp_path):
     from lava_ff.processes.ff_learning_dense.process import FFLearningDense
     from lava_ff.processes.ff_phase_input.process import FFPhaseInput
@@ -213,6 +218,7 @@ def test_readout_processes_and_reference_refuse_bad_input(rng, tmp_path):
         simulate_readout_windows(readout, rule, spikes, y, logit_scale=1.0, fixed=False, rounding="shared")
 
 
+@pytest.mark.lava
 def test_cli_learns_an_onchip_readout_resumes_it_and_refuses_bad_flags(tmp_path, capsys):
     """``lava-ff train --onchip-readout-epochs 2`` on digits: the readout's
     accuracy is that of its saved weights on the deployable network, each
@@ -310,6 +316,7 @@ def load_trained_onchip(out):
     return cfg, [deployable_weights(w) for w in state["weights"]], quantize_neuron(cfg.neuron)
 
 
+@pytest.mark.lava
 def test_cli_learns_a_readout_on_views_and_lava_runs_it_over_them(tmp_path, capsys):
     """``--onchip-readout-views 5``: the readout learns on moved images and
     its figures sum its scores over five views (the host's
@@ -376,6 +383,7 @@ def test_cli_learns_a_readout_on_views_and_lava_runs_it_over_them(tmp_path, caps
         main(["evaluate", "--model", str(out), "--dataset", "digits", "--views", "9"])
 
 
+@pytest.mark.lava
 def test_views_on_spike_trains_are_refused_before_any_pass(nmnist_dir, tmp_path):
     """Views move images: on N-MNIST's spike trains ``--onchip-readout-views``
     is refused, naming the flag and the sample shape, before any FF pass

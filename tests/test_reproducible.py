@@ -2,6 +2,10 @@
 
 import json
 
+import pytest
+
+pytestmark = pytest.mark.lava  # every test here runs Lava
+
 TIMING = ("train_seconds", "samples_per_second", "seconds")
 
 

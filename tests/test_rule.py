@@ -47,13 +47,15 @@ def test_learning_rate_conversion_is_the_weight_scale_and_refuses_bad_rates():
         onchip_learning_rate(-1)
 
 
+@pytest.mark.lava
 @pytest.mark.parametrize("threshold, current_decay, voltage_decay",
                          [(1.0, 0.25, 0.03), (32.0, 0.5, 0.0), (0.5, 1.0, 0.9)])
 def test_the_neurons_slayer_form_is_slayers_own_neuron(threshold, current_decay, voltage_decay):
     """NeuronParams.slayer_kwargs builds slayer's CUBA neuron with the same
     state scale, integer decays and spike level (threshold + threshold_eps)
     as the core neuron derives."""
-    slayer = pytest.importorskip("lava.lib.dl.slayer")
+    from lava.lib.dl import slayer
+
     from lava_ff.core.neuron import NeuronParams
 
     params = NeuronParams(threshold, current_decay, voltage_decay)
@@ -65,12 +67,13 @@ def test_the_neurons_slayer_form_is_slayers_own_neuron(threshold, current_decay,
         (params.fixed.i_decay, params.fixed.v_decay)
 
 
+@pytest.mark.lava
 def test_torch_dynamics_from_the_core_neuron_equal_slayers_neuron(rng):
     """The offline layer integrates with the core neuron's constants
     (neuron_constants); they give the spikes and voltages slayer's own
     neuron's attributes give, bit for bit, with and without gradient."""
-    slayer = pytest.importorskip("lava.lib.dl.slayer")
     import torch
+    from lava.lib.dl import slayer
 
     from lava_ff.core.neuron import NeuronParams
     from lava_ff.offline.dynamics import cuba_spikes
@@ -80,7 +83,7 @@ def test_torch_dynamics_from_the_core_neuron_equal_slayers_neuron(rng):
     current = torch.from_numpy(rng.normal(0.4, 1.0, size=(3, 7, 12)).astype(np.float32))
     for grad in (False, True):
         x = current.clone().requires_grad_(grad)
-        ours, theirs = cuba_spikes(neuron, x, params), cuba_spikes(neuron, x)
+        ours, theirs = cuba_spikes(params, x), cuba_spikes(neuron, x)
         for a, b in zip(ours, theirs, strict=True):
             assert torch.equal(a, b)
         assert ours[0].sum() > 0

@@ -37,6 +37,7 @@ def _run(crash_at: int, timeout: float = 10.0):
     return result, time.monotonic() - start
 
 
+@pytest.mark.lava
 def test_crash_in_connected_network_raises_with_child_traceback():
     # A hang here would hit the 10 s subprocess timeout and fail the test.
     result, seconds = _run(crash_at=3)
@@ -49,6 +50,7 @@ def test_crash_in_connected_network_raises_with_child_traceback():
     assert seconds < 10.0  # including interpreter exit: nothing left hanging
 
 
+@pytest.mark.lava
 def test_healthy_network_runs_and_stops():
     result, _ = _run(crash_at=-1)
     assert result.returncode == 0, result.stderr
@@ -56,6 +58,7 @@ def test_healthy_network_runs_and_stops():
     assert "TOTAL [5.0, 5.0, 5.0]" in result.stdout
 
 
+@pytest.mark.lava
 def test_run_rejects_bad_step_counts():
     from lava_ff.lava.runtime import LavaSession
 

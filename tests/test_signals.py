@@ -104,6 +104,7 @@ def _ids(value):
     return value.name[3:] if isinstance(value, signal.Signals) else value
 
 
+@pytest.mark.lava
 @pytest.mark.parametrize("target", TARGETS)
 @pytest.mark.parametrize("signum", SIGNALS, ids=_ids)
 def test_a_signal_during_a_lava_evaluate_ends_it_cleanly(wide_model, tmp_path, signum, target):
@@ -120,6 +121,7 @@ def wide_net(wide_model, tmp_path_factory):
     return net
 
 
+@pytest.mark.lava
 @pytest.mark.parametrize("target", TARGETS)
 @pytest.mark.parametrize("signum", SIGNALS, ids=_ids)
 def test_a_signal_during_a_netx_evaluate_ends_it_cleanly(wide_net, tmp_path, signum, target):
@@ -128,6 +130,7 @@ def test_a_signal_during_a_netx_evaluate_ends_it_cleanly(wide_net, tmp_path, sig
     _assert_clean(result, signum)
 
 
+@pytest.mark.lava
 @pytest.mark.parametrize("target", TARGETS)
 @pytest.mark.parametrize("signum", SIGNALS, ids=_ids)
 def test_a_signal_during_onchip_training_ends_it_cleanly(tmp_path, signum, target):

@@ -738,6 +738,7 @@ def test_cli_bad_values_are_named(args, match, tmp_path):
     assert re.search(match, result.stderr), result.stderr
 
 
+@pytest.mark.lava
 def test_cli_train_evaluate_writes_metrics_and_plots(tmp_path):
     out = tmp_path / "run"
     result = _cli("train", "--dataset", "digits", "--layers", "64", "--epochs", "1",

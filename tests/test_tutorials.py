@@ -125,7 +125,16 @@ def test_every_tutorial_is_covered_and_committed_executed():
             assert any("image/png" in o.get("data", {}) for o in outputs), f"{path.name}: its plots are not saved"
 
 
-@pytest.mark.parametrize("path", NOTEBOOKS, ids=[p.stem for p in NOTEBOOKS])
+def _needs_lava(path) -> bool:
+    """Whether a notebook runs Lava: its code names a Lava backend, netx's Network or Lava itself."""
+    code = "\n".join(cell.source for cell in nbformat.read(path, as_version=4).cells if cell.cell_type == "code")
+    return any(word in code for word in ("lava-fixed", "lava-float", "netx-fixed", "netx_network", "lava_ff.processes",
+                                         "from lava.", "import lava.", "backend=\"lava", "train_onchip", "Loihi2SimCfg",
+                                         "run_lava_inference", "run_netx_inference"))
+
+
+@pytest.mark.parametrize("path", [pytest.param(p, marks=pytest.mark.lava) if _needs_lava(p) else p for p in NOTEBOOKS],
+                         ids=[p.stem for p in NOTEBOOKS])
 def test_tutorial_runs_and_prints_what_it_claims(path):
     from nbclient import NotebookClient
 

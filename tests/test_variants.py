@@ -214,6 +214,7 @@ def test_test_time_corruptions_and_curves(rng):
 
 
 # ------------------------------------------------------------------ suite
+@pytest.mark.lava
 def test_every_method_learns_on_digits(tmp_path):
     """Each method, briefly (600 digits, 3 epochs, 100-100): goodness accuracy
     (BPTT: output spikes) above a floor far over chance 0.1. Observed:
@@ -234,6 +235,7 @@ def test_every_method_learns_on_digits(tmp_path):
     assert paths[:2] == [tmp_path / "results.json", tmp_path / "results.md"]
 
 
+@pytest.mark.lava
 def test_suite_corruption_protocol_and_robustness_curves(tmp_path):
     from lava_ff.offline.suite import SuiteSettings, run_suite, write_report
 
@@ -268,7 +270,7 @@ def test_suite_names_the_valid_methods_and_data_sets():
                                          "intff, ffgaf, bptt"):
         run_suite("ff-magic", "digits", SuiteSettings())
     with pytest.raises(ValueError, match="unknown data set 'cifar'; valid: digits, mnist, idx, nmnist"):
-        run_suite("bptt", "cifar", SuiteSettings())
+        run_suite("ff-surrogate", "cifar", SuiteSettings())
     with pytest.raises(ValueError, match="must sum to 1"):
         SuiteSettings(fractions=(0.5, 0.5, 0.5, 0.0))
     for name in ("bptt_lr", "three_factor_lr"):

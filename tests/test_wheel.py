@@ -13,6 +13,8 @@ import sysconfig
 import venv
 from pathlib import Path
 
+from lava_ff.core.imports import lava_installed
+
 ROOT = Path(__file__).resolve().parents[1]
 
 
@@ -37,8 +39,9 @@ def test_the_wheel_installs_in_a_fresh_venv_and_runs_the_demo_outside_the_repo(t
 
     work = tmp_path / "elsewhere"
     work.mkdir()
-    where = subprocess.run([str(python), "-c", "import lava_ff, lava_ff.processes, lava_ff.netx_export; "
-                            "print(lava_ff.__file__); print(lava_ff.processes.__file__); print(lava_ff.__version__)"],
+    mapped = "lava_ff.processes" if lava_installed() else "lava_ff.netx_export"  # the Processes need Lava
+    where = subprocess.run([str(python), "-c", f"import lava_ff, {mapped}; "
+                            f"print(lava_ff.__file__); print({mapped}.__file__); print(lava_ff.__version__)"],
                            cwd=work, capture_output=True, text=True, timeout=300)
     assert where.returncode == 0, where.stderr[-3000:]
     files = where.stdout.split()
@@ -46,7 +49,7 @@ def test_the_wheel_installs_in_a_fresh_venv_and_runs_the_demo_outside_the_repo(t
     demo = subprocess.run([str(fresh / "bin" / "lava-ff"), "demo", "--out", "demo", "--no-progress"],
                           cwd=work, capture_output=True, text=True, timeout=900)
     assert demo.returncode == 0, demo.stderr[-3000:]
-    for stage in ("offline", "Lava fixed_pt", "netx"):
+    for stage in ("offline", "Lava fixed_pt" if lava_installed() else "Lava is not installed here", "netx", "NIR"):
         assert stage in demo.stdout + demo.stderr, stage
     assert (work / "demo" / "metrics.json").is_file()
-    assert list((work / "demo").glob("*.net"))
+    assert list((work / "demo").glob("*.net")) and list((work / "demo").glob("*.nir"))

@@ -27,6 +27,7 @@ from lava_ff.core.checks import check_positive_float
 from lava_ff.core.config import PREDICTION_COLUMNS
 from lava_ff.core.errors import DatasetError, LavaFFError, LavaRunError, NetxFormatError
 from lava_ff.core.fileio import check_output_dir, write_history_csv, write_json
+from lava_ff.core.imports import LAVA_EXTRA, lava_installed, require_lava
 from lava_ff.core.inputs import check_views
 from lava_ff.core.rule import check_onchip_options
 from lava_ff.datasets import DATASETS, load_split
@@ -354,6 +355,7 @@ def cmd_train(args) -> dict:
     from lava_ff.plots import plot_goodness_histograms, plot_history
 
     if args.backend == "loihi2":
+        require_lava(f"train --backend {args.backend}")
         _require_loihi2()
     if args.backend in ONCHIP_BACKENDS:
         return cmd_train_onchip(args)
@@ -511,6 +513,7 @@ def cmd_train_onchip(args) -> dict:
     readout_rules = FFLearningRule(learning_rate=args.onchip_readout_lr, pre_trace_tau=args.pre_trace_tau,
                                    pre_trace_impulse=args.pre_trace_impulse).schedule(
         args.onchip_readout_lr_decay, args.onchip_readout_epochs, name="--onchip-readout-lr-decay")
+    require_lava(f"train --backend {args.backend}")  # every option checked; nothing loaded yet
     if args.init_from:
         from lava_ff.artifacts import load_trained  # torch: loaded by the commands that need it
 
@@ -706,6 +709,8 @@ def cmd_evaluate(args) -> dict:
     from lava_ff.api import evaluate, load
 
     views = None if args.views is None else _checked_views("--views", args.views)
+    if args.backend != "torch":
+        require_lava(f"evaluate --backend {args.backend}")
     if args.backend == "loihi2":
         _require_loihi2()
     model = load(args.model)
@@ -752,12 +757,13 @@ def cmd_evaluate(args) -> dict:
 
 
 def cmd_export(args) -> dict:
-    from lava_ff.artifacts import trained_spec
-    from lava_ff.netx_export import export, load
+    from lava_ff.api import export
+    from lava_ff.artifacts import load_file, trained_spec
 
-    path = export(trained_spec(args.model), args.out)
-    spec = load(path)  # read back: the file is what netx will see
-    result = {"netx_file": str(path), "layers": [int(w.shape[0]) for w in spec.weights],
+    path = export(trained_spec(args.model), args.out, format=args.format)
+    spec = load_file(path)  # read back: the file is what netx (or a NIR reader) will see
+    kind = args.format or ("nir" if path.suffix == ".nir" else "netx")
+    result = {f"{kind}_file": str(path), "layers": [int(w.shape[0]) for w in spec.weights],
               "input_size": int(spec.weights[0].shape[1]), "time_steps": spec.config.time_steps,
               "onchip_readout": spec.onchip_readout is not None, "bytes": path.stat().st_size}
     print(json.dumps(result))
@@ -779,42 +785,55 @@ def cmd_demo(args) -> dict:
     else:
         dataset, layers, epochs, lava_samples, netx_samples = "digits", (200, 200), 6, 360, 30
         data_flags = ["--dataset", "digits"]
+    lava = lava_installed()
     print(f"lava-ff demo: Forward-Forward on {dataset}, layers {layers}, {epochs} epoch(s); outputs in {out}",
           file=sys.stderr)
+    if not lava:
+        print("lava-ff demo: Lava is not installed here, so the two Lava steps are left out "
+              f"({LAVA_EXTRA} to run them)", file=sys.stderr)
+    steps = 4 if lava else 2
     (out / "checkpoint.pt").unlink(missing_ok=True)  # the demo always starts fresh
-    print("\n1/4 offline training (torch, layer by layer)", file=sys.stderr)
+    print(f"\n1/{steps} offline training (torch, layer by layer)", file=sys.stderr)
     metrics = cmd_train(build_parser().parse_args(["train", *data_flags, "--out", str(out), "--layers",
                                                    ",".join(map(str, layers)), "--epochs", str(epochs),
                                                    "--batch-size", "50", *(["--no-progress"] if args.no_progress
                                                                            else [])]))
     _, _, test, _ = load_split(dataset, str(folder) if args.data else None, 0)
-    print(f"\n2/4 the same network as lava-ff's Processes in Lava fixed_pt ({lava_samples} test images)",
-          file=sys.stderr)
     model = load(out)
-    lava = evaluate(model, test.subset(slice(0, lava_samples)), backend="lava-fixed", progress=not args.no_progress)
-    print("\n3/4 export to netx HDF5", file=sys.stderr)
-    path = export(model, out / "model.net")
-    print(f"\n4/4 the netx file through lava-dl's netx.hdf5.Network in Lava fixed_pt ({netx_samples} test images)",
-          file=sys.stderr)
-    netx = evaluate(load(path), test.subset(slice(0, netx_samples)), backend="netx-fixed",
-                    progress=not args.no_progress)
     rows = [("offline (torch), test split", f"{metrics['test_accuracy']:.2%} goodness, "
-                                            f"{metrics['test_accuracy_readout']:.2%} readout"),
-            (f"Lava fixed_pt, {lava.samples} images", f"{lava.accuracy['goodness']:.2%} goodness, agreement with "
-                                                      f"torch {lava.agreement_with_torch['goodness']:.0%}"),
-            (f"netx file in Lava, {netx.samples} images", f"{netx.accuracy['goodness']:.2%} goodness, agreement "
-                                                          f"with torch {netx.agreement_with_torch['goodness']:.0%}"),
-            ("wrote", f"{out / 'metrics.json'}, {out / 'history.csv'}, {out / 'checkpoint.pt'}"),
-            ("", f"{out / 'training_curves.png'}, {out / 'goodness_histograms.png'}"),
-            ("", f"{path} ({path.stat().st_size / 1e6:.1f} MB)"),
-            ("time", f"{time.perf_counter() - start:.0f} s")]
+                                            f"{metrics['test_accuracy_readout']:.2%} readout")]
+    runs = {}
+    if lava:
+        print(f"\n2/{steps} the same network as lava-ff's Processes in Lava fixed_pt ({lava_samples} test images)",
+              file=sys.stderr)
+        done = runs["lava_fixed"] = evaluate(model, test.subset(slice(0, lava_samples)), backend="lava-fixed",
+                                             progress=not args.no_progress)
+        rows.append((f"Lava fixed_pt, {done.samples} images",
+                     f"{done.accuracy['goodness']:.2%} goodness, agreement with torch "
+                     f"{done.agreement_with_torch['goodness']:.0%}"))
+    print(f"\n{3 if lava else 2}/{steps} export to netx HDF5 and NIR", file=sys.stderr)
+    path, nir_path = export(model, out / "model.net"), export(model, out / "model.nir")
+    if lava:
+        print(f"\n4/{steps} the netx file through lava-dl's netx.hdf5.Network in Lava fixed_pt "
+              f"({netx_samples} test images)", file=sys.stderr)
+        done = runs["netx_fixed"] = evaluate(load(path), test.subset(slice(0, netx_samples)), backend="netx-fixed",
+                                             progress=not args.no_progress)
+        rows.append((f"netx file in Lava, {done.samples} images",
+                     f"{done.accuracy['goodness']:.2%} goodness, agreement with torch "
+                     f"{done.agreement_with_torch['goodness']:.0%}"))
+    rows += [("wrote", f"{out / 'metrics.json'}, {out / 'history.csv'}, {out / 'checkpoint.pt'}"),
+             ("", f"{out / 'training_curves.png'}, {out / 'goodness_histograms.png'}"),
+             ("", f"{path} ({path.stat().st_size / 1e6:.1f} MB), {nir_path} ({nir_path.stat().st_size / 1e6:.1f} MB)"),
+             ("time", f"{time.perf_counter() - start:.0f} s")]
     width = max(len(name) for name, _ in rows)
     print("\nlava-ff demo: " + dataset)
     for name, value in rows:
         print(f"  {name:<{width}}  {value}")
-    return {"dataset": dataset, "test_accuracy": metrics["test_accuracy"],
-            "lava_fixed": lava.accuracy, "lava_agreement": lava.agreement_with_torch,
-            "netx_fixed": netx.accuracy, "netx_agreement": netx.agreement_with_torch, "netx_file": str(path)}
+    result = {"dataset": dataset, "test_accuracy": metrics["test_accuracy"], "netx_file": str(path),
+              "nir_file": str(nir_path)}
+    for name, done in runs.items():  # lava_fixed, netx_fixed: where Lava is installed
+        result[name], result[name.split("_")[0] + "_agreement"] = done.accuracy, done.agreement_with_torch
+    return result
 
 
 class _HelpFormatter(argparse.RawDescriptionHelpFormatter):
@@ -869,9 +888,13 @@ def build_parser() -> argparse.ArgumentParser:
                              "the views its on-chip readout learned on (--onchip-readout-views), else 1)")
     p_eval.add_argument("--no-progress", action="store_true", help="no progress bars")
     p_eval.set_defaults(func=cmd_evaluate)
-    p_export = sub.add_parser("export", prog="lava-ff export", help="export a trained model as a netx HDF5 file")
-    p_export.add_argument("--model", required=True, help="training folder, checkpoint.pt or .net file")
-    p_export.add_argument("--out", required=True, help="netx file to write (e.g. model.net)")
+    p_export = sub.add_parser("export", prog="lava-ff export",
+                              help="export a trained model as a netx HDF5 file or a NIR graph")
+    p_export.add_argument("--model", required=True, help="training folder, checkpoint.pt, .net or .nir file")
+    p_export.add_argument("--out", required=True, help="file to write (e.g. model.net, model.nir)")
+    p_export.add_argument("--format", choices=["netx", "nir"], default=None,
+                          help="netx (lava-dl's netx.hdf5.Network, Loihi 2) or nir (snnTorch, Norse, Rockpool, "
+                               "Sinabs, ...); default: nir for a .nir file, netx otherwise")
     p_export.set_defaults(func=cmd_export)
     p_demo = sub.add_parser("demo", prog="lava-ff demo",
                             help="the main job end to end: train offline, run in Lava fixed_pt, export netx, run it")

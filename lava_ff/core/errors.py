@@ -11,7 +11,8 @@ handlers keep working. The CLI prints them as one line,
 
 from __future__ import annotations
 
-__all__ = ["LavaFFError", "ConfigError", "DatasetError", "NetxFormatError", "LavaRunError", "MissingExtraError"]
+__all__ = ["LavaFFError", "ConfigError", "DatasetError", "NetxFormatError", "NirFormatError", "LavaRunError",
+           "MissingExtraError"]
 
 
 class LavaFFError(Exception):
@@ -30,9 +31,13 @@ class NetxFormatError(LavaFFError, ValueError):
     """A file that is not a network lava-ff can load and run."""
 
 
+class NirFormatError(LavaFFError, ValueError):
+    """A NIR graph that is not a network lava-ff can load and run (it names the node)."""
+
+
 class LavaRunError(LavaFFError, RuntimeError):
     """A Lava run that failed: a ProcessModel crashed, or the run timed out."""
 
 
 class MissingExtraError(LavaFFError, ImportError):
-    """A feature that needs an optional dependency that is not installed."""
+    """A feature that needs an optional dependency that is not installed (Lava: the ``lava`` extra)."""

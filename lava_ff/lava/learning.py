@@ -37,7 +37,6 @@ from lava_ff.core.inputs import wrong_labels
 from lava_ff.core.neuron import FixedNeuronParams
 from lava_ff.core.rule import READOUT_LOGIT_SCALE, FFLearningRule, check_start_weights
 from lava_ff.lava.runtime import lava_session
-from lava_ff.processes.learning_rule import POST_SYNAPTIC_PORTS, lava_learning_rule, post_synaptic_ports
 
 __all__ = [
     'ONCHIP_TAGS', 'weight_updates', 'OnChipReadout', 'OnChipNetwork', 'build_learning_network', 'train_onchip',
@@ -172,6 +171,7 @@ def build_learning_network(config: FFConfig, weights: list, neuron: FixedNeuronP
     from lava_ff.processes.ff_learning_dense.process import FFLearningDense
     from lava_ff.processes.ff_learning_neuron.process import FFLearningNeuron
     from lava_ff.processes.ff_phase_input.process import FFPhaseInput
+    from lava_ff.processes.learning_rule import POST_SYNAPTIC_PORTS, lava_learning_rule, post_synaptic_ports
 
     weights = check_start_weights(weights, config)
     if check_messages(messages) == "window" and engine != "streamlined":

@@ -19,7 +19,7 @@ import numpy as np
 import torch
 
 from lava_ff.core.config import FFConfig
-from lava_ff.core.imports import quiet_import
+from lava_ff.core.imports import quiet_import, require_lava
 from lava_ff.core.inputs import encode, prepare_inputs
 from lava_ff.core.progress import tqdm
 from lava_ff.offline.train import TrainSettings, keep_best, patience_exhausted
@@ -29,10 +29,11 @@ __all__ = ['BPTTNetwork', 'BPTTTrainer']
 
 
 class BPTTNetwork(torch.nn.Module):
-    """``in -> hidden layers -> num_classes`` CUBA blocks (slayer)."""
+    """``in -> hidden layers -> num_classes`` CUBA blocks (lava-dl's slayer: needs the ``lava`` extra)."""
 
     def __init__(self, config: FFConfig):
         super().__init__()
+        require_lava("the BPTT baseline (lava-dl's slayer blocks)")
         slayer = quiet_import("lava.lib.dl.slayer")
 
         self.config = config

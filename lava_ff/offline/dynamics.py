@@ -14,23 +14,76 @@ right-shifted by 12 toward zero, reset to zero at the threshold), time-major
 and contiguous, current and voltage in one loop, and backpropagates like
 ``_LIDynamics`` (the gradient of ``y[t] = (1 - a) y[t-1] + x[t]`` without
 the reset) except that it skips the decay gradient. Outputs are
-bit-identical to slayer's and gradients equal (tests compare both); the
-spike function stays slayer's.
+bit-identical to slayer's and gradients equal (tests compare both, where
+lava-dl is installed).
+
+:func:`spike` is slayer's spike function (``v >= threshold + eps``) with
+slayer's surrogate gradient, and :func:`quantize_8bit` slayer's 8-bit weight
+grid with a straight-through gradient: with them the offline path needs
+torch only, not lava-dl.
 """
 
 from __future__ import annotations
 
 import torch
 
-from lava_ff.core.imports import quiet_import
 from lava_ff.core.loihi import LOIHI2
 from lava_ff.core.neuron import NeuronParams
 from lava_ff.offline.native import cuba_forward_native
 
-__all__ = ['DECAY_SHIFT', 'cuba_integrate', 'cuba_dynamics', 'cuba_voltage', 'cuba_spikes']
+__all__ = ['DECAY_SHIFT', 'SURROGATE_TAU', 'SURROGATE_SCALE', 'spike', 'quantize_8bit', 'cuba_integrate',
+           'cuba_dynamics', 'cuba_voltage', 'cuba_spikes']
 
 
 DECAY_SHIFT = LOIHI2.decay_bits  # slayer's (and Loihi's) decays are integers out of 1 << 12
+
+#: slayer's surrogate spike gradient at its defaults (``tau_grad = scale_grad = 1``): a Laplace
+#: kernel ``SCALE / 2 / tau * exp(-|v - level| / tau)`` of width ``tau = SURROGATE_TAU * threshold``
+SURROGATE_TAU = 100.0
+SURROGATE_SCALE = 0.1
+
+
+class _Spike(torch.autograd.Function):
+    @staticmethod
+    def forward(ctx, voltage: torch.Tensor, level: float, tau: float, scale: float):
+        ctx.save_for_backward(voltage)
+        ctx.constants = level, tau, scale
+        return (voltage >= level).to(voltage.dtype)
+
+    @staticmethod
+    def backward(ctx, grad: torch.Tensor):
+        (voltage,) = ctx.saved_tensors
+        # slayer's arithmetic, operation for operation, on tensors of the voltage's dtype
+        level, tau, scale = (torch.tensor(c, dtype=voltage.dtype, device=voltage.device) for c in ctx.constants)
+        return scale / 2 / tau * torch.exp(-torch.abs(voltage - level) / tau) * grad, None, None, None
+
+
+def spike(voltage: torch.Tensor, params: NeuronParams) -> torch.Tensor:
+    """Spikes ``voltage >= params.spike_level`` (0/1 in the voltage's dtype),
+    with slayer's surrogate gradient (:data:`SURROGATE_TAU`,
+    :data:`SURROGATE_SCALE`): what ``slayer.neuron.cuba.Neuron.spike`` gives
+    for the neuron :meth:`NeuronParams.slayer_kwargs` builds."""
+    return _Spike.apply(voltage, params.spike_level, SURROGATE_TAU * params.threshold, SURROGATE_SCALE)
+
+
+class _RoundToStep(torch.autograd.Function):
+    @staticmethod
+    def forward(ctx, x: torch.Tensor, step: float):
+        return torch.round(x / step) * step
+
+    @staticmethod
+    def backward(ctx, grad: torch.Tensor):
+        return grad, None
+
+
+def quantize_8bit(weight: torch.Tensor) -> torch.Tensor:
+    """Float weights on Loihi 2's 8-bit grid (even integers in [-256, 254]
+    over ``w_scale``), with a straight-through gradient inside the range:
+    slayer's ``quantize_8bit``, and :func:`lava_ff.core.loihi.quantize_weights`
+    in torch."""
+    scale = LOIHI2.w_scale
+    return _RoundToStep.apply(weight, LOIHI2.weight_step / scale).clamp(LOIHI2.weight_min / scale,
+                                                                          LOIHI2.weight_max / scale)
 
 
 def _check_constants(current_decay: int, voltage_decay: int, w_scale: int) -> None:
@@ -127,12 +180,11 @@ def _neuron_constants(neuron) -> tuple[int, int, int, float]:
     slayer CUBA neuron that these paths cover (read from its attributes)."""
     if isinstance(neuron, NeuronParams):
         return neuron_constants(neuron)
-    quantize = quiet_import("lava.lib.dl.slayer.utils").quantize
-
     if neuron.persistent_state or neuron.norm is not None or neuron.current_decay.numel() != 1:
         raise ValueError("cuba_dynamics, cuba_voltage and cuba_spikes cover neurons with shared decays, no "
                          "persistent state and no norm")
-    return (int(quantize(neuron.current_decay).item()), int(quantize(neuron.voltage_decay).item()),
+    # slayer keeps its decays scaled by 4096 and rounds them where it uses them
+    return (int(torch.round(neuron.current_decay).item()), int(torch.round(neuron.voltage_decay).item()),
             neuron.s_scale, neuron.threshold + neuron.threshold_eps)
 
 
@@ -141,12 +193,13 @@ def _neuron_integrate(neuron, current_in: torch.Tensor, with_current: bool):
 
 
 def cuba_dynamics(neuron, current_in: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-    """``(current, voltage)`` of a slayer ``cuba.Neuron`` (shared decays, no
-    persistent state, no norm) driven by ``current_in`` ``[B, N, T]``: what
-    ``neuron.dynamics(current_in)`` returns, computed by :func:`cuba_integrate`.
-    Both are ``[B, N, T]`` views of time-major memory, so a ``current_in``
-    that is one (``x.permute(1, 2, 0)`` of a contiguous ``[T, B, N]``) is
-    read without a copy."""
+    """``(current, voltage)`` of the CUBA neuron ``neuron`` (a core
+    :class:`NeuronParams`, or a slayer ``cuba.Neuron`` with shared decays, no
+    persistent state and no norm) driven by ``current_in`` ``[B, N, T]``:
+    what slayer's ``neuron.dynamics(current_in)`` returns, computed by
+    :func:`cuba_integrate`. Both are ``[B, N, T]`` views of time-major
+    memory, so a ``current_in`` that is one (``x.permute(1, 2, 0)`` of a
+    contiguous ``[T, B, N]``) is read without a copy."""
     current, voltage = _neuron_integrate(neuron, current_in, True)
     return current.permute(1, 2, 0), voltage.permute(1, 2, 0)
 
@@ -156,25 +209,22 @@ def cuba_voltage(neuron, current_in: torch.Tensor) -> torch.Tensor:
     return _neuron_integrate(neuron, current_in, False).permute(1, 2, 0)
 
 
-def cuba_spikes(neuron, current_in: torch.Tensor, params: NeuronParams | None = None
-                ) -> tuple[torch.Tensor, torch.Tensor]:
-    """``(spikes, voltage)`` of a slayer ``cuba.Neuron`` driven by
-    ``current_in`` ``[B, N, T]``: :func:`cuba_voltage` and the neuron's own
-    spike function (its surrogate gradient). With ``params`` (the core
-    neuron the slayer one was built from, :meth:`NeuronParams.slayer_kwargs`)
-    the dynamics take their constants from it. Where no gradient is needed and the compiled kernel runs
-    (:mod:`lava_ff.offline.native`), it emits the spikes while it integrates (the
-    reset condition, which is slayer's spike condition: voltages lie on the
-    ``1 / w_scale`` grid), saving two passes over ``[B, N, T]``; equal
-    either way (tested)."""
-    constants = neuron if params is None else params
+def cuba_spikes(neuron, current_in: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """``(spikes, voltage)`` of ``neuron`` (as in :func:`cuba_dynamics`)
+    driven by ``current_in`` ``[B, N, T]``: :func:`cuba_voltage` and
+    :func:`spike` (a slayer neuron's own spike function for a slayer
+    neuron, the reference the tests compare with). Where no gradient is
+    needed and the compiled kernel runs (:mod:`lava_ff.offline.native`), it
+    emits the spikes while it integrates (the reset condition, which is the
+    spike condition: voltages lie on the ``1 / w_scale`` grid), saving two
+    passes over ``[B, N, T]``; equal either way (tested)."""
     if not (torch.is_grad_enabled() and current_in.requires_grad):
-        current_decay, voltage_decay, w_scale, threshold = _neuron_constants(constants)
+        current_decay, voltage_decay, w_scale, threshold = _neuron_constants(neuron)
         _check_constants(current_decay, voltage_decay, w_scale)
         native = cuba_forward_native(current_in.permute(2, 0, 1), *_keeps(current_decay, voltage_decay), w_scale,
                                      threshold * w_scale, False, with_spikes=True)
         if native is not None:
             voltage, _, spikes = native
             return spikes.permute(1, 2, 0), voltage.permute(1, 2, 0)
-    voltage = cuba_voltage(constants, current_in)
-    return neuron.spike(voltage), voltage
+    voltage = cuba_voltage(neuron, current_in)
+    return (spike(voltage, neuron) if isinstance(neuron, NeuronParams) else neuron.spike(voltage)), voltage

@@ -1,4 +1,4 @@
-"""The offline FF network in torch: Dense synapses (8-bit weights) + slayer CUBA LIF.
+"""The offline FF network in torch: Dense synapses (8-bit weights) + CUBA LIF (slayer's numbers).
 
 Each layer owns its goodness; :meth:`FFNetwork.layer_outputs` detaches the
 spikes handed to the next layer, so no gradient crosses a layer boundary.
@@ -18,12 +18,11 @@ from torch import nn
 from lava_ff.core.config import PREDICTION_COLUMNS, FFConfig
 from lava_ff.core.errors import ConfigError
 from lava_ff.core.goodness import combine_layer_scores, combined_scores, goodness_scale, raw_goodness
-from lava_ff.core.imports import quiet_import
 from lava_ff.core.inputs import overlay_encoded, sum_views, view_rows
 from lava_ff.core.loihi import LOIHI2, quantize_weights
 from lava_ff.core.neuron import NeuronParams, dequantize_neuron
 from lava_ff.core.spec import NetworkSpec
-from lava_ff.offline.dynamics import cuba_spikes
+from lava_ff.offline.dynamics import cuba_spikes, quantize_8bit
 
 __all__ = [
     'PREDICTION_METHODS', 'default_device', 'CandidateSpikes', 'SPARSE_DENSITY', 'spike_product',
@@ -163,24 +162,20 @@ def spike_rate(spikes: torch.Tensor) -> torch.Tensor:
 class FFLayer(nn.Module):
     """Dense + CUBA LIF layer with slayer's integer-exact neuron dynamics
     (integrated by :func:`lava_ff.offline.dynamics.cuba_spikes`, bit-identical to
-    ``slayer.neuron.cuba.Neuron.dynamics`` and faster on a CPU)."""
+    ``slayer.neuron.cuba.Neuron.dynamics`` and faster on a CPU), in torch alone."""
 
     def __init__(self, in_features: int, out_features: int, neuron: NeuronParams,
                  *, weight_scale: float = 1.0, generator: torch.Generator | None = None):
         super().__init__()
-        slayer = quiet_import("lava.lib.dl.slayer")
-
         self.in_features, self.out_features = in_features, out_features
         self.neuron_params = neuron
-        self.neuron = slayer.neuron.cuba.Neuron(**neuron.slayer_kwargs(), persistent_state=False,
-                                                requires_grad=False, shared_param=True)
         bound = weight_scale * math.sqrt(3.0 / in_features) * 2.0
         weight = (torch.rand(out_features, in_features, generator=generator) * 2 - 1) * bound
         self.weight = nn.Parameter(weight)
 
     def quantized_weight(self) -> torch.Tensor:
         """Weights on Loihi's 8-bit grid (straight-through gradient)."""
-        return self.neuron.quantize_8bit(self.weight)
+        return quantize_8bit(self.weight)
 
     def clamp_(self) -> None:
         """Keep the float weights inside the representable 8-bit range."""
@@ -219,12 +214,12 @@ class FFLayer(nn.Module):
             )
         if black_box:
             with torch.no_grad():
-                spikes, voltage = cuba_spikes(self.neuron, self._current(spikes_in), self.neuron_params)
+                spikes, voltage = cuba_spikes(self.neuron_params, self._current(spikes_in))
             if not torch.is_grad_enabled():
                 return spikes, voltage
             linear = self._current(_time_mean(spikes_in)) / self.neuron_params.threshold  # [B, O, 1]
             return _BlackBox.apply(spikes, linear), voltage
-        return cuba_spikes(self.neuron, self._current(spikes_in), self.neuron_params)
+        return cuba_spikes(self.neuron_params, self._current(spikes_in))
 
 
 def torch_goodness(spikes: torch.Tensor, kind: str, voltage: torch.Tensor | None = None,

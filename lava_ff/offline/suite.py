@@ -37,14 +37,15 @@ import numpy as np
 from lava_ff.core.checks import check_positive_float
 from lava_ff.core.config import LR_DECAYS, SCHEDULES, FFConfig, check_greedy_epochs
 from lava_ff.core.fileio import atomic_path, write_json
+from lava_ff.core.imports import require_lava
 from lava_ff.core.inputs import prepare_inputs
 from lava_ff.offline.baselines import BPTTTrainer
 from lava_ff.offline.train import Trainer, TrainSettings, evaluate_accuracy
 from lava_ff.robustness import CORRUPTIONS, check_fractions, corrupt_training_set, robustness_curves
 
 __all__ = [
-    'METHODS', 'SUITE_DATASETS', 'check_names', 'default_blocks', 'SuiteSettings', 'run_method', 'run_suite',
-    'write_report',
+    'METHODS', 'SUITE_DATASETS', 'check_names', 'check_methods', 'default_blocks', 'SuiteSettings', 'run_method',
+    'run_suite', 'write_report',
 ]
 
 
@@ -122,9 +123,18 @@ def _ff_config(method: str, in_features: int, settings: SuiteSettings, encoding:
     return base
 
 
+def check_methods(names) -> list[str]:
+    """:func:`check_names` of methods, and a :class:`MissingExtraError` for
+    one that needs what is not installed here (bptt: lava-dl's slayer blocks)."""
+    methods = check_names("method", names, METHODS)
+    if "bptt" in methods:
+        require_lava("the bptt baseline (lava-dl's slayer blocks; the FF methods run without it)")
+    return methods
+
+
 def run_method(method: str, train, val, test, settings: SuiteSettings, encoding: str = "deterministic") -> dict:
     """Train one method on ``train`` (early stopping on ``val``) and measure it on ``test``."""
-    check_names("method", [method], METHODS)
+    check_methods([method])
     in_features = int(train.shape[0]) if encoding == "spikes" else int(np.prod(train.shape))
     train_settings = TrainSettings(epochs=settings.epochs, batch_size=settings.batch_size,
                                    patience=settings.patience, progress=settings.progress)
@@ -182,7 +192,7 @@ def run_suite(methods, datasets, settings: SuiteSettings, data: dict | None = No
     (mnist, idx, nmnist). ``on_result(result)`` is called after each run."""
     from lava_ff.datasets import ImageSet
 
-    methods = check_names("method", methods, METHODS)
+    methods = check_methods(methods)
     datasets = check_names("data set", datasets, SUITE_DATASETS)
     data = data or {}
     results = []
