@@ -54,3 +54,26 @@ def mnist_dir():
 @pytest.fixture(scope="session")
 def nmnist_dir():
     return _shared_dataset("nmnist-small", "train1K.txt", "N-MNIST subset")
+
+
+def _ints(rows, cols, k):
+    """Even integers in [-254, 254], spread by a fixed stride: the same on every platform and numpy."""
+    return (((np.arange(rows * cols).reshape(rows, cols) * k) % 255) - 127) * 2
+
+
+@pytest.fixture
+def golden_spec():
+    """The network in tests/data/golden.net: two layers with different neurons (one whose voltage
+    never decays), the linear and an on-chip readout, three views of 4x5 images."""
+    from lava_ff.core.config import FFConfig
+    from lava_ff.core.neuron import FixedNeuronParams, NeuronParams
+    from lava_ff.core.spec import NetworkSpec
+
+    cfg = FFConfig(in_features=20, layer_sizes=(12, 8), time_steps=6, neuron=NeuronParams(1.5, 0.25, 0.03))
+    readout = (np.arange(10 * cfg.readout_features).reshape(10, -1) % 7 - 3) / 8.0
+    return NetworkSpec(config=cfg, weights=(_ints(12, cfg.input_size, 37), _ints(8, 12, 53)),
+                       neurons=(FixedNeuronParams(vth=96, i_decay=1024, v_decay=123),
+                                FixedNeuronParams(vth=80, i_decay=4096, v_decay=0)),
+                       readout_weight=readout, readout_bias=np.linspace(-1, 1, 10),
+                       onchip_readout=_ints(10, cfg.readout_features, 11), onchip_readout_scale=2.5, views=3,
+                       image_shape=(4, 5))

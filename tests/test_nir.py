@@ -10,29 +10,12 @@ import numpy as np
 import pytest
 
 import lava_ff as ff
-from lava_ff.core.config import FFConfig
 from lava_ff.core.errors import NirFormatError
-from lava_ff.core.neuron import FixedNeuronParams, NeuronParams
+from lava_ff.core.neuron import FixedNeuronParams
 from lava_ff.core.spec import NetworkSpec
 from lava_ff.nir_format import DT, export, from_graph, load, to_graph
 
 nir = pytest.importorskip("nir")
-
-
-def _ints(rows, cols, k):
-    return (((np.arange(rows * cols).reshape(rows, cols) * k) % 255) - 127) * 2
-
-
-def small_spec(**extra) -> NetworkSpec:
-    """Two layers with different neurons (one whose voltage never decays), both readouts and views."""
-    cfg = FFConfig(in_features=20, layer_sizes=(12, 8), time_steps=6, neuron=NeuronParams(1.5, 0.25, 0.03))
-    readout = (np.arange(10 * cfg.readout_features).reshape(10, -1) % 7 - 3) / 8.0
-    return NetworkSpec(config=cfg, weights=(_ints(12, cfg.input_size, 37), _ints(8, 12, 53)),
-                       neurons=(FixedNeuronParams(vth=96, i_decay=1024, v_decay=123),
-                                FixedNeuronParams(vth=80, i_decay=4096, v_decay=0)),
-                       readout_weight=readout, readout_bias=np.linspace(-1, 1, 10),
-                       onchip_readout=_ints(10, cfg.readout_features, 11), onchip_readout_scale=2.5, views=3,
-                       image_shape=(4, 5), **extra)
 
 
 def assert_same_spec(a: NetworkSpec, b: NetworkSpec):
@@ -44,8 +27,8 @@ def assert_same_spec(a: NetworkSpec, b: NetworkSpec):
     assert a.onchip_readout_scale == b.onchip_readout_scale
 
 
-def test_the_graph_is_input_linear_cubalif_output_with_loihis_decays_as_time_constants():
-    spec = small_spec()
+def test_the_graph_is_input_linear_cubalif_output_with_loihis_decays_as_time_constants(golden_spec):
+    spec = golden_spec
     graph = to_graph(spec)
     assert [type(graph.nodes[n]).__name__ for n in ("input", "fc0", "lif0", "fc1", "lif1", "output")] == \
         ["Input", "Linear", "CubaLIF", "Linear", "CubaLIF", "Output"]
@@ -61,11 +44,11 @@ def test_the_graph_is_input_linear_cubalif_output_with_loihis_decays_as_time_con
     assert np.all(np.isinf(graph.nodes["lif1"].tau_mem))  # v_decay 0: a voltage that never decays
 
 
-def test_one_euler_step_of_the_nir_equations_is_loihis_step():
+def test_one_euler_step_of_the_nir_equations_is_loihis_step(golden_spec):
     """NIR's CubaLIF, integrated with forward Euler at the recorded dt, is the
     float recursion u = (1 - du) u + W s, v = (1 - dv) v + u (reset to 0 above
     the threshold), step for step."""
-    spec = small_spec()
+    spec = golden_spec
     graph = to_graph(spec)
     rng = np.random.default_rng(0)
     spikes = (rng.random((4, spec.config.input_size, 30)) < 0.3).astype(np.float64)
@@ -86,8 +69,8 @@ def test_one_euler_step_of_the_nir_equations_is_loihis_step():
     assert fired > 0
 
 
-def test_lava_ff_to_nir_to_lava_ff_keeps_every_number(tmp_path):
-    spec = small_spec()
+def test_lava_ff_to_nir_to_lava_ff_keeps_every_number(tmp_path, golden_spec):
+    spec = golden_spec
     assert_same_spec(from_graph(to_graph(spec)), spec)
     path = export(spec, tmp_path / "model.nir")
     assert_same_spec(load(path), spec)
@@ -205,18 +188,18 @@ def test_graphs_lava_ff_cannot_run_are_refused_naming_the_node(rng):
     _refused(biased, "node '1' \\(Affine\\) has a nonzero bias")
 
 
-def test_bad_nir_files_raise_one_clear_error(tmp_path):
+def test_bad_nir_files_raise_one_clear_error(tmp_path, golden_spec):
     with pytest.raises(FileNotFoundError, match="no such NIR file"):
         load(tmp_path / "absent.nir")
-    path = export(small_spec(), tmp_path / "model.nir")
+    path = export(golden_spec, tmp_path / "model.nir")
     cut = tmp_path / "cut.nir"
     cut.write_bytes(path.read_bytes()[:2000])
     with pytest.raises(NirFormatError, match="cut.nir: not a readable NIR graph"):
         load(cut)
     with pytest.raises(ff.ConfigError, match="a nir file needs the suffix .nir"):
-        ff.export(small_spec(), tmp_path / "model.net", format="nir")
+        ff.export(golden_spec, tmp_path / "model.net", format="nir")
     with pytest.raises(ff.ConfigError, match="unknown export format 'onnx'"):
-        ff.export(small_spec(), tmp_path / "model.onnx", format="onnx")
+        ff.export(golden_spec, tmp_path / "model.onnx", format="onnx")
     assert not (tmp_path / "model.net").exists()
 
 
@@ -252,13 +235,13 @@ def test_snntorch_runs_the_nir_file_with_lava_ffs_spikes_and_predictions():
     assert min(result["prediction_agreement"].values()) >= 0.95
 
 
-def test_damaged_nir_files_are_refused_or_load_never_anything_else(tmp_path):
+def test_damaged_nir_files_are_refused_or_load_never_anything_else(tmp_path, golden_spec):
     """Every dataset of a lava-ff NIR file deleted, emptied, made NaN, made text
     or negated: load() refuses it with a NirFormatError naming the file, or
     loads a network; no other exception, no hang."""
     import h5py
 
-    path = export(small_spec(), tmp_path / "model.nir")
+    path = export(golden_spec, tmp_path / "model.nir")
     names = []
     with h5py.File(path, "r") as f:
         f.visititems(lambda name, item: names.append(name) if isinstance(item, h5py.Dataset) else None)

@@ -17,30 +17,11 @@ import pytest
 from lava_ff.netx_export import export, load
 from lava_ff.netx_export.io import content_digest
 
-from lava_ff.core.config import FFConfig
-from lava_ff.core.neuron import FixedNeuronParams, NeuronParams
-from lava_ff.core.spec import NetworkSpec
-
 GOLDEN = Path(__file__).parent / "data" / "golden.net"
 #: the h5py that wrote GOLDEN (lava-ff 0.1.0 on Python 3.10, lava-dl installed): bytes compare under it
 GOLDEN_H5PY = "3.16.0"
 
 WITHOUT_LAVA = "import sys; sys.modules['lava'] = None\n"
-
-
-def _ints(rows, cols, k):
-    return (((np.arange(rows * cols).reshape(rows, cols) * k) % 255) - 127) * 2
-
-
-def golden_spec() -> NetworkSpec:
-    """The network in tests/data/golden.net: two layers with different neurons, both readouts, views."""
-    cfg = FFConfig(in_features=20, layer_sizes=(12, 8), time_steps=6, neuron=NeuronParams(1.5, 0.25, 0.03))
-    weights = (_ints(12, cfg.input_size, 37), _ints(8, 12, 53))
-    neurons = (FixedNeuronParams(vth=96, i_decay=1024, v_decay=123), FixedNeuronParams(vth=80, i_decay=4096, v_decay=0))
-    readout = (np.arange(10 * cfg.readout_features).reshape(10, -1) % 7 - 3) / 8.0
-    return NetworkSpec(config=cfg, weights=weights, neurons=neurons, readout_weight=readout,
-                       readout_bias=np.linspace(-1, 1, 10), onchip_readout=_ints(10, cfg.readout_features, 11),
-                       onchip_readout_scale=2.5, views=3, image_shape=(4, 5))
 
 
 def _contents(path) -> dict:
@@ -58,10 +39,10 @@ def _contents(path) -> dict:
     return out
 
 
-def test_the_netx_file_is_what_lava_ff_always_wrote(tmp_path):
+def test_the_netx_file_is_what_lava_ff_always_wrote(tmp_path, golden_spec):
     """The writer (h5py only) writes the golden file's datasets and attributes,
     and its very bytes under the h5py that wrote it."""
-    path = export(golden_spec(), tmp_path / "model.net")
+    path = export(golden_spec, tmp_path / "model.net")
     assert _contents(path) == _contents(GOLDEN)
     with h5py.File(path, "r") as ours, h5py.File(GOLDEN, "r") as theirs:
         assert content_digest(ours) == content_digest(theirs)
@@ -69,16 +50,16 @@ def test_the_netx_file_is_what_lava_ff_always_wrote(tmp_path):
         assert path.read_bytes() == GOLDEN.read_bytes()
     spec = load(GOLDEN)
     assert spec.views == 3 and spec.onchip_readout_scale == 2.5
-    assert all(np.array_equal(a, b) for a, b in zip(spec.weights, golden_spec().weights, strict=True))
+    assert all(np.array_equal(a, b) for a, b in zip(spec.weights, golden_spec.weights, strict=True))
 
 
 @pytest.mark.lava
-def test_the_golden_file_builds_in_lava_dls_netx():
+def test_the_golden_file_builds_in_lava_dls_netx(golden_spec):
     import lava_ff as ff
 
     net = ff.netx_network(GOLDEN)
     assert [layer.synapse.weights.init.shape for layer in net.layers] == [(12, 30), (8, 12)]
-    assert np.array_equal(net.layers[1].synapse.weights.init, golden_spec().weights[1])
+    assert np.array_equal(net.layers[1].synapse.weights.init, golden_spec.weights[1])
 
 
 def _run(code: str, tmp_path, timeout=240) -> subprocess.CompletedProcess:
