@@ -24,8 +24,9 @@ import json
 import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
+
+from _first_epoch import first_epoch
 
 from lava_ff.core.fileio import atomic_path, write_json
 
@@ -39,25 +40,11 @@ def describe(python: str) -> dict:
     return {"python": out[0], "torch": out[1], "numpy": out[2]}
 
 
-def first_epoch(python: str, data: str, work: Path) -> dict:
+def first_epoch_of_headline(python: str, data: str, work: Path) -> dict:
     """The headline recipe's first epoch: its training seconds, from the run's JSON epoch record."""
-    cmd = [python, "-m", "lava_ff", "train", "--config", str(ROOT / "configs" / "mnist-offline.toml"),
-           "--data", str(Path(data) / "mnist"), "--json", "--no-progress", "--out", str(work)]
-    start = time.perf_counter()
-    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=ROOT)
-    record = None
-    try:
-        for line in proc.stdout:
-            if line.startswith("{") and '"epoch": 1' in line:
-                record = json.loads(line)
-                break
-    finally:
-        proc.kill()
-        proc.wait()
-    if record is None:
-        raise SystemExit(f"{python}: the run ended before its first epoch:\n{proc.stderr.read()[-2000:]}")
-    return {"first_epoch_train_seconds": record["train_seconds"],
-            "first_epoch_wall_seconds": time.perf_counter() - start,
+    record = first_epoch([python, "-m", "lava_ff", "train", "--config", str(ROOT / "configs" / "mnist-offline.toml"),
+                          "--data", str(Path(data) / "mnist"), "--json", "--no-progress", "--out", str(work)], cwd=ROOT)
+    return {"first_epoch_train_seconds": record["train_seconds"], "first_epoch_wall_seconds": record["wall_seconds"],
             "first_epoch_val": {k: v for k, v in record.items() if k.startswith("val")}}
 
 
@@ -96,7 +83,7 @@ def main(argv=None) -> int:
             print(f"{python}: Python {entry['python']}, torch {entry['torch']}, numpy {entry['numpy']}",
                   file=sys.stderr)
             if not args.skip_first_epoch:
-                entry.update(first_epoch(python, args.data, Path(tmp) / f"epoch{i}"))
+                entry.update(first_epoch_of_headline(python, args.data, Path(tmp) / f"epoch{i}"))
                 print(f"  first epoch of configs/mnist-offline.toml: {entry['first_epoch_train_seconds']:.1f} s",
                       file=sys.stderr)
             entry["short_runs"] = [short_run(python, args.data, seed, Path(tmp) / f"short{i}_{seed}")

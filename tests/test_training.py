@@ -337,7 +337,7 @@ def test_three_factor_factor_is_minus_the_loss_gradient(loss, digits_split):
     x, y = flatten_images(train.images[:20]), np.asarray(train.labels[:20])
     before = trainer.net.layers[0].weight.detach().clone()
     state = trainer.rng.bit_generator.state
-    inputs, objective = trainer._objective(x, y, (8, 8))
+    inputs, objective, _ = trainer._objective(x, y, (8, 8))
     trainer.rng.bit_generator.state = state
     trainer._train_batch(x, y, (8, 8))
     layer = trainer.net.layers[0]

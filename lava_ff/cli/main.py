@@ -351,6 +351,9 @@ def _config_from_args(args, in_features: int):
 
 def cmd_train(args) -> dict:
     from lava_ff.core.inputs import prepare_inputs
+    from lava_ff.offline.distributed import close as close_process_group
+    from lava_ff.offline.distributed import from_environment
+    from lava_ff.offline.model import default_device
     from lava_ff.offline.train import Trainer, TrainSettings, evaluate_accuracy
     from lava_ff.plots import plot_goodness_histograms, plot_history
 
@@ -370,6 +373,7 @@ def cmd_train(args) -> dict:
     train, val, test, shape = load_split(args.dataset, args.data, args.seed, time_steps=args.time_steps,
                                          val_size=args.val_size)
     cfg = _config_from_args(args, _in_features(args.dataset, shape))
+    parallel = from_environment(default_device())  # torchrun's ranks; None in one process
     classes = _check_classes(args.train_classes, cfg.num_classes)
     if classes:  # the old classes a continual-learning run starts from
         train, val = _class_subset(train, classes), _class_subset(val, classes)
@@ -380,7 +384,7 @@ def cmd_train(args) -> dict:
                                          epoch_log="json" if args.json else "text",
                                          shift=args.shift, rotate=args.rotate, zoom=args.zoom,
                                          readout_every=args.readout_every,
-                                         readout_epochs=args.readout_epochs), out_dir=out)
+                                         readout_epochs=args.readout_epochs), out_dir=out, parallel=parallel)
     if args.resume:
         if not trainer.resume():
             raise SystemExit(f"--resume: no checkpoint at {trainer.checkpoint_path}")
@@ -391,6 +395,8 @@ def cmd_train(args) -> dict:
     try:
         trainer.fit(train.images, train.labels, val.images, val.labels, shape)
     except KeyboardInterrupt:
+        if not trainer.writes:
+            raise SystemExit(130) from None
         if trainer.checkpoint_path.is_file():
             print(f"\ninterrupted: the last completed epoch ({trainer.epoch}) is saved in "
                   f"{trainer.checkpoint_path}; rerun with --resume to continue", file=sys.stderr)
@@ -398,6 +404,10 @@ def cmd_train(args) -> dict:
             print(f"\ninterrupted before the first epoch finished: nothing was saved ({trainer.checkpoint_path} "
                   "was not written); rerun the same command without --resume", file=sys.stderr)
         raise SystemExit(130) from None
+    finally:
+        close_process_group()
+    if not trainer.writes:  # rank 0 measures and writes; the other ranks are done
+        return {}
     last = trainer.history[-1]
     metrics = {
         "dataset": args.dataset, "data": args.data, "limit": args.limit, "val_size": args.val_size,
@@ -934,7 +944,20 @@ def main(argv=None) -> int:
         print(f"lava-ff: error: {err}", file=sys.stderr)
         return 2
     args = build_parser().parse_args(argv)
+    from lava_ff.offline.distributed import requested_world_size
     from lava_ff.offline.native import keep_freed_memory
+
+    try:
+        world = requested_world_size()
+    except LavaFFError as err:
+        print(f"lava-ff: error: {err}", file=sys.stderr)
+        return 2
+    if world > 1 and (args.command != "train" or args.backend != "torch"):
+        what = f"--backend {args.backend}" if args.command == "train" else f"lava-ff {args.command}"
+        print(f"lava-ff: error: {what} runs in one process (Lava runs on one host); torchrun launched "
+              f"{world} (WORLD_SIZE={world}): data-parallel runs are for offline training, lava-ff train "
+              "--backend torch", file=sys.stderr)
+        return 2
 
     keep_freed_memory()  # large tensors are reused instead of page-faulted in afresh every step
     try:

@@ -235,16 +235,19 @@ def torch_goodness(spikes: torch.Tensor, kind: str, voltage: torch.Tensor | None
 
 
 def _sample_mean(per_sample: torch.Tensor, weights: torch.Tensor | None) -> torch.Tensor:
-    """Mean of per-sample losses, weighted by ``weights`` (class-aware training) if given."""
+    """Mean of per-sample losses, weighted by ``weights`` (class-aware
+    training) if given: ``weights`` of mean 1 over the whole batch, so that
+    a share of the batch (a data-parallel rank's rows) gives its share of
+    the weighted mean."""
     if weights is None:
         return per_sample.mean()
-    return (per_sample * weights).sum() / weights.sum()
+    return (per_sample * weights).mean()
 
 
 def torch_ff_loss(g_pos: torch.Tensor, g_neg: torch.Tensor, theta: float, kind: str,
                   alpha: float, weights: torch.Tensor | None = None) -> torch.Tensor:
     """Torch twin of :func:`lava_ff.core.goodness.ff_loss` (softplus, never log(1+exp)).
-    ``weights``: per-sample weights of the mean (class-aware training)."""
+    ``weights``: per-sample weights of the mean (class-aware training), of mean 1 over the batch."""
     softplus = nn.functional.softplus
     if kind == "softplus":
         per_sample = softplus(theta - g_pos) + softplus(g_neg - theta)

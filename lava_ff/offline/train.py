@@ -12,6 +12,7 @@ Two local rules (``FFConfig.rule``):
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import math
 import os
@@ -30,7 +31,8 @@ from lava_ff.core.fileio import atomic_path
 from lava_ff.core.inputs import check_image_rows, hybrid_images, move_images, prepare_inputs, wrong_labels
 from lava_ff.core.progress import tqdm
 from lava_ff.core.rule import three_factor_update
-from lava_ff.offline.model import FFNetwork, dense_spikes, torch_ff_loss, torch_softmax_ff_loss
+from lava_ff.offline.distributed import DataParallel
+from lava_ff.offline.model import CandidateSpikes, FFNetwork, dense_spikes, torch_ff_loss, torch_softmax_ff_loss
 
 __all__ = [
     'CHECKPOINT', 'check_shift', 'random_shift', 'check_affine', 'affine_resample', 'random_affine',
@@ -249,6 +251,13 @@ def evaluate_accuracy(net: FFNetwork, x: np.ndarray, y: np.ndarray, batch: int =
     return out
 
 
+def _rows(spikes, rows: slice):
+    """Rows ``rows`` of a batch of input spikes (a tensor, or :class:`CandidateSpikes` by sample)."""
+    if isinstance(spikes, CandidateSpikes):
+        return dataclasses.replace(spikes, images=spikes.images[rows])
+    return spikes[rows]
+
+
 @dataclass
 class Trainer:
     """Trains an :class:`FFNetwork`; checkpoints into ``out_dir`` every epoch."""
@@ -256,6 +265,8 @@ class Trainer:
     config: FFConfig
     settings: TrainSettings = field(default_factory=TrainSettings)
     out_dir: Path | None = None
+    #: this process's rank among data-parallel ranks (:mod:`lava_ff.offline.distributed`); None: one process
+    parallel: DataParallel | None = None
 
     def __post_init__(self):
         check_greedy_epochs(self.config.schedule, self.settings.epochs, len(self.config.layer_blocks),
@@ -281,6 +292,11 @@ class Trainer:
         self.samples_seen = 0
 
     # ----------------------------------------------------------- checkpoints
+    @property
+    def writes(self) -> bool:
+        """Whether this process logs and writes checkpoints: a single process, or data-parallel rank 0."""
+        return self.parallel is None or self.parallel.main
+
     @property
     def checkpoint_path(self) -> Path | None:
         return None if self.out_dir is None else Path(self.out_dir) / CHECKPOINT
@@ -345,61 +361,93 @@ class Trainer:
         for true, negs, hit in zip(labels, wrong, hits, strict=True):
             self.confusion[true, negs] += rate * (hit - self.confusion[true, negs])
 
-    def _negative_inputs(self, xb: np.ndarray, yb: np.ndarray, image_shape):
-        """Negative data and the wrong labels it carries (None for hybrid images)."""
+    def _negative_inputs(self, xb: np.ndarray, yb: np.ndarray, image_shape, rows: slice | None = None):
+        """Negative data of the batch's rows ``rows`` (default: all) and the
+        wrong labels the whole batch carries (None for hybrid images): every
+        random draw is made for the whole batch, so data-parallel ranks draw
+        the same numbers."""
         cfg, net = self.config, self.net
+        rows = slice(None) if rows is None else rows
         kind = cfg.negatives
         if kind == "hybrid":
             hybrids = hybrid_images(xb.reshape((-1,) + tuple(image_shape)), self.rng)
-            return net.encode(hybrids.reshape(len(xb), -1), None, self.rng), None
+            return self._encode(hybrids.reshape(len(xb), -1), None, rows), None
         wrong = wrong_labels(kind, yb, cfg.num_classes, self.rng, scores=lambda: net.label_scores(xb, self.rng))
-        return net.encode(xb, wrong, self.rng), wrong
+        return self._encode(xb, wrong, rows), wrong
+
+    def _encode(self, x: np.ndarray, labels, rows: slice):
+        """Spikes of rows ``rows`` of ``x`` under ``labels``: the deterministic
+        code draws no random numbers, so only those rows are encoded; a random
+        code encodes every row (the same draws on every rank) and keeps them."""
+        net = self.net
+        if self.config.encoding == "deterministic":
+            return net.encode(x[rows], None if labels is None else labels[rows], self.rng)
+        return _rows(net.encode(x, labels, self.rng), rows)
 
     def _objective(self, xb: np.ndarray, yb: np.ndarray, image_shape):
         """The layer inputs of one batch and the per-layer FF objective on them.
 
-        Returns ``(inputs, objective)``: ``inputs`` is the list of spike
+        Returns ``(inputs, objective, rows)``: ``inputs`` is the list of spike
         tensors every layer sees (``[positive, negative]``, or for
         ``loss='softmax'`` one tensor with every label overlaid on every
         sample), and ``objective(goodness_list) -> loss`` turns the layer's
         goodness of each input into its FF loss (FFGAF-style class weights
         and the confusion record included). The surrogate, FFGAF-style and
         three-factor rules all call it: the first two backpropagate it, the
-        last takes ``m = -dL/dG`` from it."""
-        cfg, net = self.config, self.net
-        classes, batch = cfg.num_classes, len(yb)
+        last takes ``m = -dL/dG`` from it. With data-parallel ranks every
+        rank draws the whole batch's negatives and encodings (the same random
+        numbers everywhere) and keeps ``rows``, its own share of them."""
+        cfg, net, parallel = self.config, self.net, self.parallel
+        classes = cfg.num_classes
+        rows = slice(0, len(yb)) if parallel is None else parallel.rows(len(yb))
+        local = yb[rows]
+        batch = len(local)
         track = cfg.rule == "ffgaf"
-        labels = None if cfg.negatives == "hybrid" else yb
-        weights = self.class_weights(labels) if track and labels is not None else None
+        labels = None if cfg.negatives == "hybrid" else local
+        weights = None
+        if track and labels is not None:  # of mean 1 over the whole batch, then this rank's rows
+            weights = self.class_weights(yb)
+            weights = (weights / weights.mean())[rows]
+
+        def record(wrong, hits):  # the confusion record, in the global batch's order on every rank
+            if parallel is None:
+                self._update_confusion(yb, wrong, hits)
+            else:  # every rank knows the whole batch's wrong labels; the hits are gathered
+                self._update_confusion(yb, wrong, parallel.gather(hits, len(yb)))
+
         if cfg.loss == "softmax":
-            target = torch.as_tensor(np.asarray(yb, np.int64), device=net.device)
+            target = torch.as_tensor(np.asarray(local, np.int64), device=net.device)
 
             def objective(goodness):
                 scores = goodness[0].reshape(batch, classes)
                 if track:
-                    wrong = np.array([np.delete(np.arange(classes), y) for y in yb])
+                    wrong = np.array([np.delete(np.arange(classes), y) for y in yb])  # the whole batch's
                     g = scores.detach().cpu().numpy()
-                    true = g[np.arange(batch), yb][:, None]
-                    self._update_confusion(yb, wrong, np.take_along_axis(g, wrong, 1) >= true)
+                    true = g[np.arange(batch), local][:, None]
+                    record(wrong, np.take_along_axis(g, wrong[rows], 1) >= true)
                 return torch_softmax_ff_loss(scores, target, cfg.symba_alpha, weights)
 
-            return [net.encode_candidates(xb, self.rng)], objective
-        s_neg, wrong = self._negative_inputs(xb, yb, image_shape)
+            candidates = net.encode_candidates(xb[rows], self.rng) if cfg.encoding == "deterministic" else \
+                _rows(net.encode_candidates(xb, self.rng), rows)
+            return [candidates], objective, rows
+        s_neg, wrong = self._negative_inputs(xb, yb, image_shape, rows)
 
         def objective(goodness):
             g_pos, g_neg = goodness
             if track and wrong is not None:
-                self._update_confusion(yb, wrong, (g_neg >= g_pos).cpu().numpy())
+                record(wrong, (g_neg >= g_pos).cpu().numpy())
             return torch_ff_loss(g_pos, g_neg, cfg.theta, cfg.loss, cfg.symba_alpha, weights)
 
-        return [net.encode(xb, labels, self.rng), s_neg], objective
+        return [self._encode(xb, None if labels is None else yb, rows), s_neg], objective, rows
 
-    def _train_block(self, block: list[int], optimizer, inputs: list, objective) -> tuple:
+    def _train_block(self, block: list[int], optimizer, inputs: list, objective, rows: int = 0,
+                     total: int = 0) -> tuple:
         """One gradient step on one block of layers (surrogate or FFGAF-style):
         the sum of its layers' FF losses, backpropagated inside the block only
-        (its inputs are detached). Returns the per-layer losses and the
-        block's detached output spikes."""
-        net = self.net
+        (its inputs are detached). With data-parallel ranks the gradients
+        are reduced over them (``rows`` of ``total`` here). Returns the
+        per-layer losses and the block's detached output spikes."""
+        net, batch_rows = self.net, total
         black_box = self.config.rule == "ffgaf"
         losses, total = [], 0.0
         for index in block:
@@ -410,12 +458,15 @@ class Trainer:
             inputs = [spikes for spikes, _ in outputs]
         optimizer.zero_grad(set_to_none=True)
         total.backward()
+        if self.parallel is not None:
+            self.parallel.reduce_([p.grad for i in block for p in net.layers[i].parameters()], rows, batch_rows)
         optimizer.step()
         for index in block:
             net.layers[index].clamp_()
         return losses, [s.detach() for s in inputs]
 
-    def _three_factor_layer(self, layer, inputs: list, objective, lr: float) -> tuple:
+    def _three_factor_layer(self, layer, inputs: list, objective, lr: float, rows: int = 0,
+                            total: int = 0) -> tuple:
         """The gradient-free rule on one layer: ``dW = lr * sum_rows (-dL/dG)
         * post_rate x pre_rate`` with ``G`` each input row's goodness.
         :func:`lava_ff.core.rule.three_factor_update` averages over the rows, so
@@ -432,6 +483,8 @@ class Trainer:
             delta = torch.zeros_like(layer.weight)
             for spikes_in, (out, _), grad in zip(inputs, outputs, grads, strict=True):
                 delta += three_factor_update(dense_spikes(spikes_in).mean(-1), out.mean(-1), -grad * len(grad), lr)
+            if self.parallel is not None:  # every rank's mean over its rows -> the mean over the batch
+                self.parallel.reduce_([delta], rows, total)
             layer.weight += delta
         layer.clamp_()
         return float(loss.detach()), [spikes for spikes, _ in outputs]
@@ -480,7 +533,8 @@ class Trainer:
         cfg, net = self.config, self.net
         active = self.active_blocks(self.epoch) if active is None else active
         progress = float(self.epoch) if progress is None else progress
-        inputs, objective = self._objective(xb, yb, image_shape)
+        inputs, objective, rows = self._objective(xb, yb, image_shape)
+        share = (rows.stop - rows.start, len(yb))
         losses = []
         for k, (block, optimizer) in enumerate(zip(cfg.layer_blocks, self.optimizers, strict=True)):
             if k > max(active):
@@ -492,14 +546,14 @@ class Trainer:
                 losses += [math.nan] * len(block)
             elif cfg.rule == "three_factor":  # one layer per block
                 loss, inputs = self._three_factor_layer(net.layers[block[0]], inputs, objective,
-                                                        cfg.three_factor_lr * self.lr_scale(k, progress))
+                                                        cfg.three_factor_lr * self.lr_scale(k, progress), *share)
                 losses.append(loss)
             else:
                 for group in optimizer.param_groups:
                     group["lr"] = cfg.lr * self.lr_scale(k, progress)
-                block_losses, inputs = self._train_block(block, optimizer, inputs, objective)
+                block_losses, inputs = self._train_block(block, optimizer, inputs, objective, *share)
                 losses += block_losses
-        return losses
+        return losses if self.parallel is None else self.parallel.mean(losses, *share)
 
     def train_readout(self, x: np.ndarray, y: np.ndarray) -> float:
         """Linear softmax readout on the (detached) hidden rates under a neutral label.
@@ -578,7 +632,7 @@ class Trainer:
             active = self.active_blocks(epoch)
             layer_losses = []
             bar = tqdm(range(0, len(order), bs), desc=f"epoch {epoch + 1}/{self.settings.epochs}",
-                       disable=not self.settings.progress, leave=False)
+                       disable=not self.settings.progress or not self.writes, leave=False)
             for begin in bar:
                 idx = order[begin:begin + bs]
                 xb = train_x[idx]
@@ -606,11 +660,11 @@ class Trainer:
             self.history.append(record)
             if patience:
                 self.best = keep_best(self.best, self.epoch, val["goodness"], self.net)
-            if self.settings.epoch_log == "text":
+            if self.settings.epoch_log == "text" and self.writes:
                 tqdm.write(epoch_line(record, self.settings.epochs), file=sys.stderr)
-            elif self.settings.epoch_log == "json":
+            elif self.settings.epoch_log == "json" and self.writes:
                 print(json.dumps(record), flush=True)
-            if self.checkpoint_path is not None:
+            if self.checkpoint_path is not None and self.writes:
                 save_checkpoint(self.checkpoint_path, self.state())
         if patience and self.best is not None:
             self.net.load_state_dict(self.best["model"])
@@ -618,7 +672,7 @@ class Trainer:
                 start = time.perf_counter()
                 self.train_readout(train_x, train_y)
                 self.train_seconds += time.perf_counter() - start
-            if self.checkpoint_path is not None:
+            if self.checkpoint_path is not None and self.writes:
                 save_checkpoint(self.checkpoint_path, self.state())
         return self.history
 
