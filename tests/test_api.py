@@ -224,7 +224,8 @@ def test_the_cli_module_loads_no_framework_so_help_is_quick():
 def test_every_cli_option_has_help_with_its_default_and_errors_are_two_lines(tmp_path):
     import argparse
 
-    from lava_ff.cli.main import DEPRECATED_FLAGS, build_parser
+    from lava_ff.cli.configfile import DEPRECATED_FLAGS
+    from lava_ff.cli.main import build_parser
 
     parser = build_parser()
     commands = parser._subparsers._group_actions[0].choices

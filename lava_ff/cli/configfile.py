@@ -17,7 +17,6 @@ import json
 import sys
 from pathlib import Path
 
-from lava_ff.cli.main import DEPRECATED_FLAGS, warn_deprecated
 from lava_ff.core.errors import ConfigError
 
 if sys.version_info >= (3, 11):
@@ -25,7 +24,25 @@ if sys.version_info >= (3, 11):
 else:  # the 3.10 stack: the same parser, under its own name
     import tomli as tomllib
 
-__all__ = ["config_arguments", "metrics_options"]
+
+#: deprecated flag -> its new name (the old names still work, with a warning, until 0.3)
+DEPRECATED_FLAGS = {"--lr": "--adam-lr", "--three-factor-lr": "--rule-lr", "--onchip-lr": "--onchip-rule-lr",
+                    "--onchip-lr-decay": "--onchip-rule-lr-decay"}
+
+
+def warn_deprecated(old: str, where: str = "") -> str:
+    """Say on stderr that ``old`` (a flag, or a config file's key) is deprecated; return its new name
+    in the same spelling (``--adam-lr`` for ``--lr``, ``adam_lr`` for ``lr``)."""
+    flag = "--" + old.lstrip("-").replace("_", "-")
+    new = DEPRECATED_FLAGS[flag]
+    if not old.startswith("--"):
+        new = new[2:].replace("-", "_")
+    print(f"lava-ff: warning: {where}{old} is deprecated and will be removed in lava-ff 0.3; use {new}",
+          file=sys.stderr)
+    return new
+
+
+__all__ = ["DEPRECATED_FLAGS", "warn_deprecated", "config_arguments", "metrics_options"]
 
 #: FFConfig fields -> train flags (the rest have the same name)
 _CONFIG_FLAGS = {"layer_sizes": "layers", "symba_alpha": "alpha", "lr": "adam_lr", "three_factor_lr": "rule_lr"}

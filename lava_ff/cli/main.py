@@ -23,6 +23,7 @@ from pathlib import Path
 import numpy as np
 
 from lava_ff import __version__
+from lava_ff.cli.configfile import warn_deprecated
 from lava_ff.core.checks import check_positive_float
 from lava_ff.core.config import PREDICTION_COLUMNS
 from lava_ff.core.errors import DatasetError, LavaFFError, LavaRunError, NetxFormatError
@@ -74,23 +75,6 @@ def _non_negative_int(text: str) -> int:
     if value < 0:
         raise argparse.ArgumentTypeError(f"must be a non-negative integer, got {value}")
     return value
-
-
-#: deprecated flag -> its new name (the old names still work, with a warning, until 0.3)
-DEPRECATED_FLAGS = {"--lr": "--adam-lr", "--three-factor-lr": "--rule-lr", "--onchip-lr": "--onchip-rule-lr",
-                    "--onchip-lr-decay": "--onchip-rule-lr-decay"}
-
-
-def warn_deprecated(old: str, where: str = "") -> str:
-    """Say on stderr that ``old`` (a flag, or a config file's key) is deprecated; return its new name
-    in the same spelling (``--adam-lr`` for ``--lr``, ``adam_lr`` for ``lr``)."""
-    flag = "--" + old.lstrip("-").replace("_", "-")
-    new = DEPRECATED_FLAGS[flag]
-    if not old.startswith("--"):
-        new = new[2:].replace("-", "_")
-    print(f"lava-ff: warning: {where}{old} is deprecated and will be removed in lava-ff 0.3; use {new}",
-          file=sys.stderr)
-    return new
 
 
 class _DeprecatedFlag(argparse.Action):

@@ -366,14 +366,23 @@ class Trainer:
         wrong labels the whole batch carries (None for hybrid images): every
         random draw is made for the whole batch, so data-parallel ranks draw
         the same numbers."""
-        cfg, net = self.config, self.net
+        cfg = self.config
         rows = slice(None) if rows is None else rows
         kind = cfg.negatives
         if kind == "hybrid":
             hybrids = hybrid_images(xb.reshape((-1,) + tuple(image_shape)), self.rng)
             return self._encode(hybrids.reshape(len(xb), -1), None, rows), None
-        wrong = wrong_labels(kind, yb, cfg.num_classes, self.rng, scores=lambda: net.label_scores(xb, self.rng))
+        wrong = wrong_labels(kind, yb, cfg.num_classes, self.rng, scores=lambda: self._label_scores(xb))
         return self._encode(xb, wrong, rows), wrong
+
+    def _label_scores(self, xb: np.ndarray) -> np.ndarray:
+        """Every label's goodness for the whole batch (what hard negatives are
+        chosen by). Data-parallel ranks with the deterministic code (no random
+        draws) score their own rows and gather the rest."""
+        parallel = self.parallel
+        if parallel is None or self.config.encoding != "deterministic":
+            return self.net.label_scores(xb, self.rng)
+        return parallel.gather(self.net.label_scores(xb[parallel.rows(len(xb))], self.rng), len(xb))
 
     def _encode(self, x: np.ndarray, labels, rows: slice):
         """Spikes of rows ``rows`` of ``x`` under ``labels``: the deterministic
