@@ -7,13 +7,14 @@ the whole global batch on every rank (cheap next to the layers), and each
 rank runs the layers on its contiguous share of its rows. What a rank
 learns from its rows is then reduced:
 
-* gradients (surrogate, FFGAF-style, IntFF blocks, the readout is trained
-  from the whole set on every rank) and the gradient-free rule's weight
-  updates are summed with weights ``rows on this rank / global rows``, so
-  the step is the one a single process takes on the global batch, up to
-  the order of float additions;
-* the FFGAF-style confusion record and the layer losses that the history
-  logs are gathered in rank order, which is the global batch's order.
+* gradients (surrogate, FFGAF-style, IntFF blocks) and the gradient-free
+  rule's weight updates are summed with weights ``rows on this rank /
+  global rows``, so the step is the one a single process takes on the
+  global batch, up to the order of float additions;
+* the FFGAF-style confusion record, hard negatives' label scores and the
+  layer losses that the history logs are gathered in rank order, which is
+  the global batch's order; validation counts are summed;
+* the linear readout learns from the whole training set on every rank.
 
 So N ranks at batch B learn what one process learns at batch B (tested
 with two gloo processes). Launch with ``torchrun``; it sets ``RANK``,
@@ -95,6 +96,12 @@ class DataParallel:
         shares = [self.__class__(rank, self.world).rows(total) for rank in range(self.world)]
         rows = [part.numpy()[:share.stop - share.start] for part, share in zip(parts, shares, strict=True)]
         return np.concatenate(rows).astype(array.dtype)
+
+    def sum(self, values: np.ndarray) -> np.ndarray:
+        """``values`` summed over the ranks (exact for counts)."""
+        t = torch.as_tensor(np.asarray(values, np.float64)).clone()
+        self.reduce_([t], 1, 1)
+        return t.numpy()
 
     def mean(self, values: list[float], local: int, total: int) -> list[float]:
         """Per-rank means over their rows -> the global means (NaN stays NaN)."""

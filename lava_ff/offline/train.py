@@ -237,13 +237,20 @@ def load_checkpoint(path: Path) -> dict:
 
 
 def evaluate_accuracy(net: FFNetwork, x: np.ndarray, y: np.ndarray, batch: int = 250,
-                      rng: np.random.Generator | None = None, readout: bool = True) -> dict:
+                      rng: np.random.Generator | None = None, readout: bool = True,
+                      parallel: DataParallel | None = None) -> dict:
     """Accuracy of the goodness readout (all layers and, if deeper, skipping
     the first), of the linear readout and of both as one product of experts
     (``combined``; :meth:`FFNetwork.combined_scores`). ``readout=False``:
-    the last two are ``None``, not measured."""
-    table = net.prediction_table(x, rng, batch, readout)
-    out = {column: float((table[:, i] == y).sum()) / max(len(x), 1) for i, column in enumerate(PREDICTION_COLUMNS)}
+    the last two are ``None``, not measured. With ``parallel`` each
+    data-parallel rank classifies its share of the rows and the counts of
+    correct answers are summed (for codes that draw no random numbers)."""
+    rows = slice(None) if parallel is None else parallel.rows(len(x))
+    table = net.prediction_table(x[rows], rng, batch, readout)
+    correct = np.array([float((table[:, i] == np.asarray(y)[rows]).sum()) for i in range(len(PREDICTION_COLUMNS))])
+    if parallel is not None:
+        correct = parallel.sum(correct)
+    out = {column: float(correct[i]) / max(len(x), 1) for i, column in enumerate(PREDICTION_COLUMNS)}
     if not readout:
         out["readout"] = out["combined"] = None
     if len(net.layers) == 1:
@@ -657,8 +664,10 @@ class Trainer:
             readout_loss = self.train_readout(train_x, train_y) if with_readout else None
             self.train_seconds += time.perf_counter() - start
             self.samples_seen += len(order)
+            # data-parallel ranks share the validation split where the spike code draws no random numbers
+            shared = self.parallel if self.config.encoding == "deterministic" else None
             val = {} if val_x is None else \
-                evaluate_accuracy(self.net, val_x, val_y, self.settings.eval_batch, self.rng, with_readout)
+                evaluate_accuracy(self.net, val_x, val_y, self.settings.eval_batch, self.rng, with_readout, shared)
             self.epoch = epoch + 1
             mean_loss = np.mean(layer_losses, axis=0)
             record = {"epoch": self.epoch,  # None: the layer did not learn this epoch (greedy schedule)
