@@ -135,15 +135,21 @@ def _strip_timing(value):
     return value
 
 
-def test_torchrun_trains_and_rank_0_writes_what_one_process_writes(tmp_path):
-    """``torchrun -m lava_ff train``: rank 0's metrics.json equals the single
-    process's apart from timing, and the layer losses, which agree to float
-    rounding (the ranks sum two shares of each batch mean)."""
+@pytest.mark.parametrize("launch", ["module", "entry-point"])
+def test_torchrun_trains_and_rank_0_writes_what_one_process_writes(launch, tmp_path):
+    """``torchrun -m lava_ff train`` and ``torchrun $(command -v lava-ff)
+    train``: rank 0's metrics.json equals the single process's apart from
+    timing, and the layer losses, which agree to float rounding (the ranks
+    sum two shares of each batch mean)."""
     single = subprocess.run([sys.executable, *TRAIN, "--out", str(tmp_path / "one")], capture_output=True, text=True)
     assert single.returncode == 0, single.stderr[-2000:]
     env = {**os.environ, "OMP_NUM_THREADS": "1"}
-    two = subprocess.run([*TORCHRUN, *TRAIN, "--out", str(tmp_path / "two")], capture_output=True, text=True, env=env,
-                         timeout=300)
+    script = Path(sys.executable).parent / "lava-ff"
+    if launch == "entry-point" and not script.is_file():
+        pytest.skip(f"no lava-ff script beside {sys.executable} (lava-ff is not installed in this environment)")
+    command = TRAIN if launch == "module" else [str(script), *TRAIN[2:]]
+    two = subprocess.run([*TORCHRUN, *command, "--out", str(tmp_path / "two")], capture_output=True, text=True,
+                         env=env, timeout=300)
     assert two.returncode == 0, two.stderr[-3000:]
     assert two.stdout.count('"test_accuracy"') == 1  # one summary: rank 0's
     one, both = (_strip_timing(json.loads((tmp_path / d / "metrics.json").read_text())) for d in ("one", "two"))
