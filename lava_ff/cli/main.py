@@ -752,11 +752,11 @@ def cmd_evaluate(args) -> dict:
 
 def cmd_export(args) -> dict:
     from lava_ff.api import export
-    from lava_ff.artifacts import load_file, trained_spec
+    from lava_ff.artifacts import NIR_SUFFIXES, load_file, trained_spec
 
     path = export(trained_spec(args.model), args.out, format=args.format)
     spec = load_file(path)  # read back: the file is what netx (or a NIR reader) will see
-    kind = args.format or ("nir" if path.suffix == ".nir" else "netx")
+    kind = "nir" if path.suffix in NIR_SUFFIXES else "netx"  # export made suffix and format agree
     result = {f"{kind}_file": str(path), "layers": [int(w.shape[0]) for w in spec.weights],
               "input_size": int(spec.weights[0].shape[1]), "time_steps": spec.config.time_steps,
               "onchip_readout": spec.onchip_readout is not None, "bytes": path.stat().st_size}
