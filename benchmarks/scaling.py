@@ -1,7 +1,10 @@
 """Data-parallel scaling of offline FF training: the first epoch of the
 headline recipe (configs/mnist-offline.toml, its first layer, 784-2000) in
 1 process and in N processes under torchrun, each with one thread, so the
-ratio measures the data parallelism and not the thread pool.
+ratio measures the data parallelism and not the thread pool. It also runs
+N independent single processes side by side: the speedup they allow (N
+epochs in the time they take) is this machine's limit, shared memory
+bandwidth included, for any N-process run.
 
     .venv/bin/python benchmarks/scaling.py --data ../shared/data --procs 1,2 --out runs/scaling
 
@@ -16,6 +19,7 @@ import argparse
 import os
 import sys
 import tempfile
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from _first_epoch import first_epoch
@@ -60,6 +64,16 @@ def main(argv=None) -> int:
             rows.append({"processes": n, "epoch_seconds": record["train_seconds"],
                          "val_goodness": record.get("val_goodness")})
             print(f"{n} process(es): first epoch {record['train_seconds']:.1f} s", file=sys.stderr)
+        # the machine's own limit: N single-process runs side by side, no communication between them
+        ceiling = max(procs)
+        with ThreadPoolExecutor(ceiling) as pool:
+            alone = list(pool.map(lambda k: first_epoch(
+                [sys.executable, "-m", "lava_ff", "train", "--config", args.config, "--data",
+                 str(Path(args.data) / "mnist"), "--json", "--no-progress", "--out", str(Path(tmp) / f"alone{k}")],
+                env=env, cwd=ROOT), range(ceiling)))
+        side_by_side = max(record["train_seconds"] for record in alone)
+        print(f"{ceiling} independent single processes side by side: first epoch {side_by_side:.1f} s",
+              file=sys.stderr)
     # MNIST's 60,000 training images less the config's validation split (a tenth by default)
     options = tomllib.loads(Path(args.config).read_text()) if args.config.endswith(".toml") else {}
     samples = 60000 - int(options.get("val-size", 6000))
@@ -68,14 +82,21 @@ def main(argv=None) -> int:
         row["samples_per_second"] = samples / row["epoch_seconds"]
         row["speedup"] = rows[0]["epoch_seconds"] / row["epoch_seconds"]
         row["efficiency"] = base / (row["epoch_seconds"] * row["processes"])
+    # N independent runs finish N epochs in side_by_side seconds: the speedup no data parallelism can pass here
+    limit = ceiling * rows[0]["epoch_seconds"] / side_by_side if rows[0]["processes"] == 1 else None
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
-    write_json(out / "results.json", {"config": args.config, "threads_per_process": args.threads, "runs": rows})
+    write_json(out / "results.json", {"config": args.config, "threads_per_process": args.threads, "runs": rows,
+                                      "independent_processes": ceiling, "independent_epoch_seconds": side_by_side,
+                                      "machine_limit_speedup": limit})
     lines = ["| processes | first epoch (s) | samples/s | speedup | efficiency | val goodness |",
              "|---|---|---|---|---|---|"]
     for row in rows:
         lines.append(f"| {row['processes']} | {row['epoch_seconds']:.1f} | {row['samples_per_second']:.0f} | "
                      f"{row['speedup']:.2f}x | {row['efficiency']:.0%} | {row['val_goodness']:.2%} |")
+    if limit is not None:
+        lines.append(f"\n{ceiling} independent single-process runs side by side take {side_by_side:.1f} s each for "
+                     f"the same epoch: the machine itself allows at most {limit:.2f}x with {ceiling} processes.")
     with atomic_path(out / "results.md") as md:
         Path(md).write_text("\n".join(lines) + "\n")
     print("\n".join(lines))

@@ -26,13 +26,14 @@ from lava_ff.offline.distributed import from_environment
 from lava_ff.offline.train import Trainer, TrainSettings
 
 options, out, epochs = json.loads(sys.argv[1]), Path(sys.argv[2]), int(sys.argv[3])
+augment = options.pop("augment", {})
 digits = load_digits()
 x, y = digits.images[:300], digits.labels[:300]
 cfg = FFConfig(in_features=64, layer_sizes=(30, 20), seed=3, **options)
-trainer = Trainer(cfg, TrainSettings(epochs=2, batch_size=60, progress=False, epoch_log="none"), out_dir=out,
-                  parallel=from_environment())
+trainer = Trainer(cfg, TrainSettings(epochs=2, batch_size=60, progress=False, epoch_log="none", **augment),
+                  out_dir=out, parallel=from_environment())
 trainer.resume()
-trainer.settings = TrainSettings(epochs=epochs, batch_size=60, progress=False, epoch_log="none")
+trainer.settings = TrainSettings(epochs=epochs, batch_size=60, progress=False, epoch_log="none", **augment)
 trainer.fit(x, y, image_shape=(8, 8))
 rank = 0 if trainer.parallel is None else trainer.parallel.rank
 np.savez(out / f"weights_{rank}.npz", *[p.detach().numpy() for p in trainer.net.parameters()])
@@ -45,6 +46,10 @@ RULES = {
     "ffgaf": {"rule": "ffgaf", "loss": "softmax", "theta": 5.0},
     "intff-blocks": {"rule": "surrogate", "blocks": (2,)},
     "hard-negatives": {"rule": "surrogate", "negatives": "hard"},
+    # each rank augments its own rows; hybrid negatives mix the whole batch, so every rank augments all of it
+    "ffgaf-augmented": {"rule": "ffgaf", "loss": "softmax", "theta": 5.0,
+                        "augment": {"shift": 1, "rotate": 10.0, "zoom": 0.1}},
+    "hybrid-augmented": {"rule": "surrogate", "negatives": "hybrid", "augment": {"shift": 1, "rotate": 10.0}},
 }
 
 

@@ -673,6 +673,23 @@ def test_random_affine_draws_per_image_within_bounds_and_names_bad_values(rng):
         random_affine(batch[:, :224], (15, 15), 10.0, 0.0, rng)
 
 
+def test_augmenting_a_ranks_rows_draws_for_the_whole_batch(rng):
+    """A data-parallel rank augments only its rows: those equal the whole
+    batch's augmentation, the other rows come back untouched, and the random
+    stream ends where the whole batch's draws end it (so the ranks stay in step)."""
+    batch = rng.random((9, 36)).astype(np.float32)
+    for augment in (lambda x, g, rows: random_affine(x, (6, 6), 20.0, 0.1, g, rows),
+                    lambda x, g, rows: random_shift(x, (6, 6), 2, g, rows)):
+        whole_rng, part_rng = np.random.default_rng(5), np.random.default_rng(5)
+        whole = augment(batch, whole_rng, None)
+        part = augment(batch, part_rng, slice(3, 7))
+        np.testing.assert_array_equal(part[3:7], whole[3:7])
+        np.testing.assert_array_equal(part[:3], batch[:3])
+        np.testing.assert_array_equal(part[7:], batch[7:])
+        assert not np.array_equal(whole[3:7], batch[3:7])
+        assert whole_rng.random() == part_rng.random()
+
+
 def test_rotation_and_zoom_augmented_training_learns_digits(digits_split):
     """Rotation by up to 10 degrees and scaling by up to 10 % keep digits
     learnable (development runs: 0.85-0.9 goodness accuracy after two

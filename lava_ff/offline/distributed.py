@@ -103,12 +103,6 @@ class DataParallel:
         self.reduce_([t], 1, 1)
         return t.numpy()
 
-    def mean(self, values: list[float], local: int, total: int) -> list[float]:
-        """Per-rank means over their rows -> the global means (NaN stays NaN)."""
-        t = torch.tensor(values, dtype=torch.float64)
-        self.reduce_([t], local, total)
-        return [float(v) for v in t]
-
 
 def from_environment(device: torch.device | None = None) -> DataParallel | None:
     """Join the process group torchrun described (``RANK``, ``WORLD_SIZE``,

@@ -55,17 +55,32 @@ def check_shift(shift: int, image_shape: tuple[int, int], features: int) -> None
                          f"use less than {min(height, width)}")
 
 
-def random_shift(x: np.ndarray, image_shape: tuple[int, int], shift: int, rng: np.random.Generator) -> np.ndarray:
+def _only_rows(x: np.ndarray, rows: slice | None, transform) -> np.ndarray:
+    """``transform(x[rows], rows)`` put in place of rows ``rows`` of a copy
+    of ``x`` (``rows=None``: ``transform(x, slice(None))``, all of them)."""
+    if rows is None:
+        return transform(x, slice(None))
+    out = np.array(x, dtype=np.result_type(x.dtype, np.float32))
+    out[rows] = transform(x[rows], rows)
+    return out
+
+
+def random_shift(x: np.ndarray, image_shape: tuple[int, int], shift: int, rng: np.random.Generator,
+                 rows: slice | None = None) -> np.ndarray:
     """Flat images ``[N, H*W]``, each translated by its own random offset of
     up to ``shift`` pixels along each axis (uniform over ``[-shift, shift]``),
-    the uncovered border filled with zeros: translation augmentation."""
+    the uncovered border filled with zeros: translation augmentation.
+
+    ``rows``: move only those images (a data-parallel rank's share) and
+    return the others as they are; the offsets are drawn for all ``N``, so
+    ``rng`` ends where it ends without ``rows``."""
     x = np.asarray(x)
     if x.ndim != 2:
         raise ValueError(f"random_shift needs flat images [N, H*W], got shape {x.shape}")
     check_shift(shift, image_shape, x.shape[1])
     # a draw d moves the image by shift - d (the draws of the padded-crop this replaced, kept for reproducibility)
     dy, dx = rng.integers(0, 2 * shift + 1, size=(2, len(x)))
-    return move_images(x, image_shape, shift - dy, shift - dx)
+    return _only_rows(x, rows, lambda part, r: move_images(part, image_shape, shift - dy[r], shift - dx[r]))
 
 
 def check_affine(rotate: float, zoom: float) -> None:
@@ -106,11 +121,11 @@ def affine_resample(x: np.ndarray, image_shape: tuple[int, int], angles: np.ndar
 
 
 def random_affine(x: np.ndarray, image_shape: tuple[int, int], rotate: float, zoom: float,
-                  rng: np.random.Generator) -> np.ndarray:
+                  rng: np.random.Generator, rows: slice | None = None) -> np.ndarray:
     """Flat images ``[N, H*W]``, each rotated by its own random angle,
     uniform over ``[-rotate, rotate]`` degrees, and scaled by its own random
     factor, uniform over ``[1 - zoom, 1 + zoom]``, about its centre
-    (:func:`affine_resample`)."""
+    (:func:`affine_resample`). ``rows``: as for :func:`random_shift`."""
     x = np.asarray(x)
     if x.ndim != 2:
         raise ValueError(f"random_affine needs flat images [N, H*W], got shape {x.shape}")
@@ -118,7 +133,7 @@ def random_affine(x: np.ndarray, image_shape: tuple[int, int], rotate: float, zo
     check_affine(rotate, zoom)
     angles = np.deg2rad(rng.uniform(-rotate, rotate, len(x)))
     scales = rng.uniform(1.0 - zoom, 1.0 + zoom, len(x))
-    return affine_resample(x, image_shape, angles, scales)
+    return _only_rows(x, rows, lambda part, r: affine_resample(part, image_shape, angles[r], scales[r]))
 
 
 @dataclass(frozen=True)
@@ -297,6 +312,8 @@ class Trainer:
         self.history: list[dict] = []
         self.train_seconds = 0.0
         self.samples_seen = 0
+        #: data-parallel ranks' confusion-record updates of the current step, made once its update is reduced
+        self._pending_records: list[tuple] = []
 
     # ----------------------------------------------------------- checkpoints
     @property
@@ -359,6 +376,18 @@ class Trainer:
         weights = weights / weights.mean()
         return torch.as_tensor(weights[np.asarray(labels)], dtype=torch.float32, device=self.net.device)
 
+    def _reduce_step(self, tensors, rows: int, total: int) -> None:
+        """Data-parallel ranks: sum a step's updates ``tensors`` over the ranks
+        (:meth:`DataParallel.reduce_`), then gather the step's confusion-record
+        hits and apply them in order: the record only weighs the next step's
+        classes, so the ranks meet once per step, where they must."""
+        if self.parallel is None:
+            return
+        self.parallel.reduce_(tensors, rows, total)
+        pending, self._pending_records = self._pending_records, []
+        for labels, wrong, hits in pending:
+            self._update_confusion(labels, wrong, self.parallel.gather(hits, len(labels)))
+
     def _update_confusion(self, labels, wrong, hits, rate: float = 0.05) -> None:
         """Move ``confusion[true, wrong]`` towards ``hits`` (1: the wrong label's
         goodness reached the true one's). ``wrong``/``hits``: ``[B]`` or ``[B, K]``."""
@@ -390,6 +419,16 @@ class Trainer:
         if parallel is None or self.config.encoding != "deterministic":
             return self.net.label_scores(xb, self.rng)
         return parallel.gather(self.net.label_scores(xb[parallel.rows(len(xb))], self.rng), len(xb))
+
+    def _augmented_rows(self, batch: int) -> slice | None:
+        """The rows of a batch this process augments: all of them (None) in
+        one process, and wherever a rank reads other ranks' images (hybrid
+        negatives mix them, a random spike code encodes every row); else
+        the rank's own share (:meth:`DataParallel.rows`)."""
+        parallel = self.parallel
+        if parallel is None or self.config.encoding != "deterministic" or self.config.negatives == "hybrid":
+            return None
+        return parallel.rows(batch)
 
     def _encode(self, x: np.ndarray, labels, rows: slice):
         """Spikes of rows ``rows`` of ``x`` under ``labels``: the deterministic
@@ -428,8 +467,8 @@ class Trainer:
         def record(wrong, hits):  # the confusion record, in the global batch's order on every rank
             if parallel is None:
                 self._update_confusion(yb, wrong, hits)
-            else:  # every rank knows the whole batch's wrong labels; the hits are gathered
-                self._update_confusion(yb, wrong, parallel.gather(hits, len(yb)))
+            else:  # every rank knows the whole batch's wrong labels; the hits are gathered after the step
+                self._pending_records.append((yb, wrong, hits))
 
         if cfg.loss == "softmax":
             target = torch.as_tensor(np.asarray(local, np.int64), device=net.device)
@@ -474,8 +513,7 @@ class Trainer:
             inputs = [spikes for spikes, _ in outputs]
         optimizer.zero_grad(set_to_none=True)
         total.backward()
-        if self.parallel is not None:
-            self.parallel.reduce_([p.grad for i in block for p in net.layers[i].parameters()], rows, batch_rows)
+        self._reduce_step([p.grad for i in block for p in net.layers[i].parameters()], rows, batch_rows)
         optimizer.step()
         for index in block:
             net.layers[index].clamp_()
@@ -499,8 +537,7 @@ class Trainer:
             delta = torch.zeros_like(layer.weight)
             for spikes_in, (out, _), grad in zip(inputs, outputs, grads, strict=True):
                 delta += three_factor_update(dense_spikes(spikes_in).mean(-1), out.mean(-1), -grad * len(grad), lr)
-            if self.parallel is not None:  # every rank's mean over its rows -> the mean over the batch
-                self.parallel.reduce_([delta], rows, total)
+            self._reduce_step([delta], rows, total)  # every rank's mean over its rows -> the batch's mean
             layer.weight += delta
         layer.clamp_()
         return float(loss.detach()), [spikes for spikes, _ in outputs]
@@ -545,7 +582,9 @@ class Trainer:
         current epoch, :meth:`active_blocks`); earlier blocks only run
         forward, later ones not at all. ``progress`` (default: the current
         epoch) sets the step sizes through :meth:`lr_scale`. Returns the loss
-        of every layer, NaN for the layers that did not learn."""
+        of every layer, NaN for the layers that did not learn: with
+        data-parallel ranks, the mean over this rank's rows
+        (:meth:`_epoch_losses` makes the batch's means of them)."""
         cfg, net = self.config, self.net
         active = self.active_blocks(self.epoch) if active is None else active
         progress = float(self.epoch) if progress is None else progress
@@ -569,7 +608,22 @@ class Trainer:
                     group["lr"] = cfg.lr * self.lr_scale(k, progress)
                 block_losses, inputs = self._train_block(block, optimizer, inputs, objective, *share)
                 losses += block_losses
-        return losses if self.parallel is None else self.parallel.mean(losses, *share)
+        return losses
+
+    def _epoch_losses(self, losses: list[list[float]], batch_rows: list[int]) -> list[float]:
+        """Each layer's loss over an epoch: the mean over its steps of the
+        batch's loss. ``losses`` holds each step's :meth:`_train_batch`
+        result and ``batch_rows`` each step's batch size; data-parallel ranks
+        weigh their means by their share of each batch and sum them over
+        the ranks, once per epoch."""
+        if self.parallel is None:
+            return [float(v) for v in np.mean(losses, axis=0)]
+        weighted = np.zeros(len(losses[0]))
+        for step, total in zip(losses, batch_rows, strict=True):
+            rows = self.parallel.rows(total)
+            if rows.stop > rows.start:  # a rank without rows adds nothing (its mean is NaN)
+                weighted += np.asarray(step) * (rows.stop - rows.start) / total
+        return [float(v) for v in self.parallel.sum(weighted) / len(losses)]
 
     def train_readout(self, x: np.ndarray, y: np.ndarray) -> float:
         """Linear softmax readout on the (detached) hidden rates under a neutral label.
@@ -580,20 +634,37 @@ class Trainer:
         accuracy from one batch order to the next, the average far less, and
         it scored higher on validation (readout +0.07 to +0.19 pp on each of
         four 784-2000-1000 networks, mean over four orders each). Returns the
-        last epoch's mean training loss."""
-        net, bs = self.net, self.settings.batch_size
-        features = torch.cat([net.hidden_rates(x[i:i + 500], self.rng) for i in range(0, len(x), 500)])
-        targets = torch.from_numpy(np.asarray(y, dtype=np.int64)).to(net.device)
+        last epoch's mean training loss.
+
+        Data-parallel ranks (with the deterministic spike code, which draws
+        no random numbers) each compute the hidden rates of their share of
+        the training set; every step, each rank sums the loss over the
+        batch's rows it holds, and the gradients are summed over the ranks."""
+        net, bs, parallel = self.net, self.settings.batch_size, self.parallel
+        if self.config.encoding != "deterministic":
+            parallel = None  # a random code draws numbers per row: every rank encodes every row
+        held = slice(0, len(x)) if parallel is None else parallel.rows(len(x))
+        part = x[held]
+        features = torch.cat([net.hidden_rates(part[i:i + 500], self.rng) for i in range(0, len(part), 500)]
+                             or [torch.zeros(0, net.readout.in_features, device=net.device)])
+        targets = torch.from_numpy(np.asarray(y[held], dtype=np.int64)).to(net.device)
         params = list(net.readout.parameters())
         for _ in range(self.settings.readout_epochs):
-            order = torch.from_numpy(self.rng.permutation(len(x)))
+            order = self.rng.permutation(len(x))
             averages = [torch.zeros_like(p, dtype=torch.float64) for p in params]
             losses = []
             for start in range(0, len(x), bs):
                 idx = order[start:start + bs]
-                loss = torch.nn.functional.cross_entropy(net.readout(features[idx]), targets[idx])
-                self.readout_opt.zero_grad(set_to_none=True)
+                local = idx[(idx >= held.start) & (idx < held.stop)] - held.start
+                local = torch.from_numpy(local)
+                loss = torch.nn.functional.cross_entropy(net.readout(features[local]), targets[local],
+                                                         reduction="sum") / len(idx)
+                self.readout_opt.zero_grad(set_to_none=False)
                 loss.backward()
+                if parallel is not None:
+                    total = loss.detach().reshape(1)
+                    parallel.reduce_([p.grad for p in params] + [total], 1, 1)
+                    loss = total[0]
                 self.readout_opt.step()
                 losses.append(float(loss.detach()))
                 for average, p in zip(averages, params, strict=True):
@@ -646,18 +717,20 @@ class Trainer:
             start = time.perf_counter()
             order = self.rng.permutation(len(train_x))
             active = self.active_blocks(epoch)
-            layer_losses = []
+            layer_losses, batch_rows = [], []
             bar = tqdm(range(0, len(order), bs), desc=f"epoch {epoch + 1}/{self.settings.epochs}",
                        disable=not self.settings.progress or not self.writes, leave=False)
             for begin in bar:
                 idx = order[begin:begin + bs]
                 xb = train_x[idx]
+                mine = self._augmented_rows(len(idx))
                 if rotate or zoom:
-                    xb = random_affine(xb, image_shape, rotate, zoom, self.rng)
+                    xb = random_affine(xb, image_shape, rotate, zoom, self.rng, mine)
                 if shift:
-                    xb = random_shift(xb, image_shape, shift, self.rng)
+                    xb = random_shift(xb, image_shape, shift, self.rng, mine)
                 layer_losses.append(self._train_batch(xb, train_y[idx], image_shape, active,
                                                       epoch + begin / len(order)))
+                batch_rows.append(len(idx))
                 bar.set_postfix_str("loss " + " ".join(f"L{i + 1} " + ("-" if math.isnan(v) else f"{v:.3f}")
                                                        for i, v in enumerate(layer_losses[-1])))
             with_readout = self.readout_due(epoch)
@@ -669,7 +742,7 @@ class Trainer:
             val = {} if val_x is None else \
                 evaluate_accuracy(self.net, val_x, val_y, self.settings.eval_batch, self.rng, with_readout, shared)
             self.epoch = epoch + 1
-            mean_loss = np.mean(layer_losses, axis=0)
+            mean_loss = self._epoch_losses(layer_losses, batch_rows)
             record = {"epoch": self.epoch,  # None: the layer did not learn this epoch (greedy schedule)
                       "layer_loss": [None if math.isnan(v) else float(v) for v in mean_loss],
                       "readout_loss": readout_loss,
