@@ -15,6 +15,14 @@ from pathlib import Path
 import pytest
 
 SHM = Path("/dev/shm")
+
+
+def _default_sigint() -> None:
+    """In the child before it starts: Ctrl-C's default action, as a terminal's
+    command gets. A runner started in the background (``cmd &`` without job
+    control) ignores SIGINT, and its children would inherit that."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
 #: what the tests allow a run to take from the signal to its exit; the runs here take under 1 s
 EXIT_WITHIN_SECONDS = 5.0
 
@@ -58,6 +66,7 @@ def _interrupt(args: list[str], signum: int, target: str, cwd: Path) -> dict:
     children run, send ``signum`` to the group or the parent, and measure."""
     before = _segments()
     proc = subprocess.Popen([sys.executable, "-m", "lava_ff", *args], cwd=cwd, start_new_session=True,
+                            preexec_fn=_default_sigint,
                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
     try:
         deadline = time.monotonic() + 120
@@ -152,7 +161,8 @@ def test_ctrl_c_in_the_evaluation_suite_writes_what_finished_and_exits_130(tmp_p
     proc = subprocess.Popen([sys.executable, str(root / "benchmarks" / "suite.py"), "--methods",
                              "ff-three-factor,ff-surrogate", "--datasets", "digits", "--layers", "60", "--epochs",
                              "100000", "--patience", "100000", "--no-progress", "--out", str(out)],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True)
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True,
+                            preexec_fn=_default_sigint)
     # signal once the first method is training (its second epoch), however fast this machine is
     seen = []
     started = threading.Event()
