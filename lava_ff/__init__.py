@@ -36,6 +36,7 @@ _EXPORTS = {
     "Dataset": "lava_ff.api",
     "train": "lava_ff.api",
     "evaluate": "lava_ff.api",
+    "fit_readout": "lava_ff.api",
     "export": "lava_ff.api",
     "load": "lava_ff.api",
     "netx_network": "lava_ff.api",

@@ -25,6 +25,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
+import torch
 
 from lava_ff.artifacts import NETX_SUFFIXES, NIR_SUFFIXES, load_trained, trained_spec
 from lava_ff.core.config import PREDICTION_COLUMNS, FFConfig
@@ -47,7 +48,7 @@ from lava_ff.onchip.fit import (
 )
 
 __all__ = ["Dataset", "Model", "Predictions", "Evaluation", "BACKENDS", "EXPORT_FORMATS", "load_dataset", "train",
-           "evaluate", "export", "load", "netx_network"]
+           "fit_readout", "evaluate", "export", "load", "netx_network"]
 
 #: what :func:`export` writes
 EXPORT_FORMATS = ("netx", "nir")
@@ -254,6 +255,33 @@ def _train_onchip(data: Dataset, config: FFConfig, settings: TrainSettings, tag:
                                             "samples_per_second": run["samples_per_second"]})
 
 
+def fit_readout(model: Model | str | Path, data: Dataset | tuple, *, readout_from: str = "last",
+                epochs: int = 3, progress: bool = True) -> Model:
+    """``model`` with its linear readout learned anew on ``data``'s training
+    split, reading ``readout_from``: ``last`` (the last layer alone, which
+    :func:`export` with ``classifier=True`` puts into a netx file) or
+    ``all``. The FF layers stay as they are; the readout learns as in
+    :func:`train` (Adam, ``epochs`` passes, weights averaged over the last).
+
+    Examples
+    --------
+    >>> data = load_dataset("digits")
+    >>> net = train(data, layers=(60, 40), epochs=2, progress=False)
+    >>> fit_readout(net, data, progress=False).spec.readout_weight.shape
+    (10, 40)
+    """
+    if not isinstance(model, Model):
+        model = load(model)
+    data = _as_dataset(data)
+    config = replace(model.config, readout_from=readout_from)
+    spec = replace(model.spec, config=config, readout_weight=None, readout_bias=None)
+    trainer = Trainer(config, TrainSettings(epochs=1, readout_epochs=epochs, progress=progress, epoch_log="none"))
+    trainer.net = FFNetwork.from_spec(spec)
+    trainer.readout_opt = torch.optim.Adam(trainer.net.readout.parameters(), lr=1e-2)
+    trainer.train_readout(prepare_inputs(data.train.images, config), np.asarray(data.train.labels))
+    return Model(NetworkSpec.from_torch(trainer.net), trainer.net, {**model.record, "readout_from": readout_from})
+
+
 def _as_dataset(data) -> Dataset:
     """A :class:`Dataset`, or ``(images, labels)`` split 9:1 into train and validation."""
     if isinstance(data, Dataset):
@@ -286,11 +314,16 @@ class Predictions:
         self._columns = {name: np.asarray(values, np.int64) for name, values in columns.items()}
 
     @classmethod
-    def from_table(cls, table: np.ndarray, onchip: np.ndarray | None = None) -> Predictions:
-        columns = {name: table[:, i] for i, name in enumerate(PREDICTION_COLUMNS)}
+    def from_table(cls, table: np.ndarray, onchip: np.ndarray | None = None,
+                   columns: tuple[str, ...] = PREDICTION_COLUMNS,
+                   onchip_columns: tuple[str, ...] = ("readout", "combined")) -> Predictions:
+        """The ``columns`` of a ``[N, 4]`` table in ``PREDICTION_COLUMNS`` order, and the
+        ``onchip_columns`` of an on-chip readout's ``[N, 2]`` (readout, combined)."""
+        kept = {name: table[:, i] for i, name in enumerate(PREDICTION_COLUMNS) if name in columns}
         if onchip is not None:
-            columns.update(onchip_readout=onchip[:, 0], onchip_combined=onchip[:, 1])
-        return cls(columns)
+            kept.update({f"onchip_{name}": onchip[:, i] for i, name in enumerate(("readout", "combined"))
+                         if name in onchip_columns})
+        return cls(kept)
 
     @property
     def columns(self) -> tuple[str, ...]:
@@ -321,7 +354,10 @@ class Predictions:
 class Evaluation:
     """What :func:`evaluate` measured: accuracy per column, the predictions,
     their agreement with the torch model (Lava and netx backends), samples/s,
-    and the defaults it took from the run (``views``, ``dataset``)."""
+    the defaults it took from the run (``views``, ``dataset``), and what
+    classifying one image costs (``cost``: ``windows``, ``spikes`` and
+    ``synops`` per image, counted in the torch model, which spikes as the
+    Lava and netx networks do)."""
 
     backend: str
     samples: int
@@ -331,11 +367,14 @@ class Evaluation:
     agreement_with_torch: dict[str, float] | None
     samples_per_second: float
     details: dict = field(default_factory=dict)
+    classify: str = "combined"
+    cost: dict = field(default_factory=dict)
+    batch: int = 1
 
 
 def evaluate(model: Model | str | Path, data: Dataset | ImageSet | tuple, *, backend: str = "torch",
              split: str = "test", views: int | None = None, limit: int | None = None,
-             progress: bool = True) -> Evaluation:
+             classify: str = "combined", batch: int | None = None, progress: bool = True) -> Evaluation:
     """Classify a data split with ``model`` on one backend.
 
     Parameters
@@ -360,6 +399,17 @@ def evaluate(model: Model | str | Path, data: Dataset | ImageSet | tuple, *, bac
         Default: the model's own (what its on-chip readout learned on).
     limit : int, optional
         Classify only the first ``limit`` samples.
+    classify : str
+        ``combined`` (default: every candidate label's window and the
+        neutral one, all prediction columns), ``goodness`` (one window per
+        candidate label) or ``readout`` (one window, the neutral label's,
+        and the linear readout: 1/11 of the work for ten classes). Only
+        what the mode needs runs, on every backend.
+    batch : int, optional
+        ``lava-float`` / ``lava-fixed``: images side by side in every
+        window, each with its copies; the predictions do not change.
+        Default: as many as make 64 copies (``LAVA_BATCH_COPIES``). netx
+        runs one copy of the network, one window after another.
 
     Examples
     --------
@@ -377,6 +427,12 @@ def evaluate(model: Model | str | Path, data: Dataset | ImageSet | tuple, *, bac
         require_lava(f"evaluate(backend={backend!r})")
     if not isinstance(model, Model):
         model = load(model)
+    mode = model.spec.classify_mode(classify)
+    lava_own = backend in ("lava-float", "lava-fixed")
+    if batch is not None and not lava_own:
+        raise ConfigError(f"batch={batch!r}: only lava-float and lava-fixed run images side by side; "
+                          f"{backend} runs one image at a time")
+    batch = mode.batch(batch) if lava_own else 1
     images, labels, image_shape = _split_arrays(data, split)
     if limit is not None:
         images, labels = images[:limit], labels[:limit]
@@ -387,9 +443,10 @@ def evaluate(model: Model | str | Path, data: Dataset | ImageSet | tuple, *, bac
                           f"{x.shape[1]}")
     views = spec.views if views is None else views
     image_views = {"views": views, "image_shape": tuple(image_shape) if views > 1 else None}
-    start = time.perf_counter()
-    reference = net.prediction_table(x, **image_views)
+    start, cost = time.perf_counter(), {}
+    reference = net.prediction_table(x, **image_views, classify=classify, cost=cost)
     torch_seconds = time.perf_counter() - start
+    image_views["classify"] = classify
     details, run = {}, {}
     if backend == "torch":
         table, rate = reference, len(x) / max(torch_seconds, 1e-9)
@@ -405,25 +462,38 @@ def evaluate(model: Model | str | Path, data: Dataset | ImageSet | tuple, *, bac
             run = run_netx_inference(build_netx_network(path, x, spec=spec, **image_views), BACKENDS[backend],
                                      progress=progress)
         table, rate = run["predictions"], run["samples_per_second"]
+        details["startup_seconds"] = run["startup_seconds"]
+        if run.get("host_readout") and "classifier_predictions" in run:  # the file's output neurons, against
+            details["classifier_agreement_with_readout"] = float(  # lava-ff's readout of the same spikes
+                np.mean(run["classifier_predictions"] == table[:, 2]))
     else:
         from lava_ff.lava.inference import build_lava_network, run_lava_inference
 
-        run = run_lava_inference(build_lava_network(spec, x, **image_views), BACKENDS[backend], progress=progress)
+        run = run_lava_inference(build_lava_network(spec, x, **image_views, batch=batch), BACKENDS[backend],
+                                 progress=progress)
         table, rate = run["predictions"], run["samples_per_second"]
         details["startup_seconds"] = run["startup_seconds"]
     onchip = host = None
-    if spec.onchip_readout is not None:
+    if spec.onchip_readout is not None and mode.neutral:
         host = onchip_readout_predictions(spec.config, list(spec.weights), spec.neurons[0], spec.onchip_readout, x,
-                                          logit_scale=spec.onchip_readout_scale, **image_views)
+                                          logit_scale=spec.onchip_readout_scale, views=views,
+                                          image_shape=image_views["image_shape"])
         onchip = run.get("onchip_predictions", host)
-    predictions = Predictions.from_table(table, onchip)
+    columns = tuple(c for c in mode.columns if spec.readout_weight is not None or c not in ("readout", "combined"))
+    if len(cfg.layer_sizes) == 1:  # "skipping layer 1" of a one-layer network is no classifier
+        columns = tuple(c for c in columns if c != "goodness_skip_first")
+    onchip_columns = tuple(c for c in ("readout", "combined") if c in mode.columns)
+    predictions = Predictions.from_table(table, onchip, columns, onchip_columns)
+    if "classifier_predictions" in run:
+        predictions = Predictions({**{c: predictions[c] for c in predictions.columns},
+                                   "classifier": run["classifier_predictions"]})
     agreement = None
     if backend != "torch":
-        agreement = predictions.agreement(Predictions.from_table(reference, host))
+        agreement = predictions.agreement(Predictions.from_table(reference, host, columns, onchip_columns))
     accuracy = predictions.accuracy(labels)
-    if len(cfg.layer_sizes) == 1:  # "skipping layer 1" of a one-layer network is no classifier
-        accuracy.pop("goodness_skip_first")
-    return Evaluation(backend, len(x), views, accuracy, predictions, agreement, rate, details)
+    per_image = {key: value / max(len(x), 1) for key, value in cost.items()}
+    return Evaluation(backend, len(x), views, accuracy, predictions, agreement, rate, details, classify, per_image,
+                      batch)
 
 
 def _split_arrays(data, split: str) -> tuple[np.ndarray, np.ndarray, tuple]:
@@ -440,7 +510,7 @@ def _split_arrays(data, split: str) -> tuple[np.ndarray, np.ndarray, tuple]:
 
 
 def export(model: Model | NetworkSpec | FFNetwork | str | Path, path: str | Path, *,
-           format: str | None = None) -> Path:  # noqa: A002  (the CLI's --format)
+           format: str | None = None, classifier: bool = False) -> Path:  # noqa: A002  (the CLI's --format)
     """Write ``model`` (a :class:`Model`, a :class:`NetworkSpec`, an offline
     :class:`FFNetwork`, or the path of one) as a netx HDF5 file that lava-dl's
     ``netx.hdf5.Network`` loads, or as a NIR graph (:mod:`lava_ff.nir_format`)
@@ -448,6 +518,12 @@ def export(model: Model | NetworkSpec | FFNetwork | str | Path, path: str | Path
     reads either back. ``format`` is ``"netx"`` or ``"nir"``; by default a
     ``.nir`` path gets NIR and any other netx. Returns the path; the file
     appears whole or not at all.
+
+    ``classifier=True`` (netx) puts the linear readout into the file as its
+    last layer, integer synapses onto one integrating neuron per class: a
+    lava-dl user classifies with ``netx.hdf5.Network`` alone, by the output
+    neuron with the highest voltage at the end of the window. The readout
+    must read the last layer alone (:func:`fit_readout`).
 
     Examples
     --------
@@ -465,10 +541,13 @@ def export(model: Model | NetworkSpec | FFNetwork | str | Path, path: str | Path
     if (format == "nir") != (Path(path).suffix in NIR_SUFFIXES):  # load() tells the formats apart by it
         raise ConfigError(f"{path}: a {format} file needs " + (f"the suffix {NIR_SUFFIXES[0]}" if format == "nir"
                                                                else f"a suffix other than {NIR_SUFFIXES[0]}"))
+    if classifier and format != "netx":
+        raise ConfigError(f"classifier=True writes netx output neurons; {format} files hold the readout as "
+                          "lava-ff metadata instead (export with format='netx')")
     if isinstance(model, (str, Path)):
         model = load(model)
     spec = model.spec if isinstance(model, Model) else model
-    return export_nir(spec, path) if format == "nir" else export_netx(spec, path)
+    return export_nir(spec, path) if format == "nir" else export_netx(spec, path, classifier=classifier)
 
 
 def netx_network(path: str | Path):

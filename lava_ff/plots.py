@@ -7,7 +7,7 @@ from pathlib import Path
 
 import numpy as np
 
-__all__ = ["plot_history", "plot_goodness_histograms"]
+__all__ = ["plot_history", "plot_goodness_histograms", "plot_throughput"]
 
 
 def _pyplot():
@@ -99,4 +99,25 @@ def plot_goodness_histograms(g_pos: list[np.ndarray], g_neg: list[np.ndarray], t
         ax.axvline(theta, color="k", linestyle="--", label="θ")
         ax.set(title=f"layer {i + 1}", xlabel="goodness", ylabel="samples")
         ax.legend()
+    return _save(plt, fig, path, title)
+
+
+def plot_throughput(curves: dict[str, tuple[list[int], list[float]]], path: Path,
+                    references: dict[str, float] | None = None, title: str | None = None) -> Path:
+    """Samples/s against batch size, one line per name in ``curves``
+    (``(batches, rates)``), with each of ``references`` (name: samples/s) as a
+    dashed horizontal line."""
+    plt = _pyplot()
+    fig, ax = plt.subplots(figsize=(6, 4))
+    for name, (batches, rates) in curves.items():
+        ax.plot(batches, rates, marker="o", label=name)
+    for name, rate in (references or {}).items():
+        ax.axhline(rate, linestyle="--", color="gray")
+        ax.annotate(f"{name}: {rate:.0f}/s", (0.02, rate), xycoords=("axes fraction", "data"), va="bottom",
+                    fontsize=8)
+    ax.set_xscale("log", base=2)
+    ax.set_xlabel("images side by side per window (batch)")
+    ax.set_ylabel("samples / s")
+    ax.grid(alpha=0.3)
+    ax.legend()
     return _save(plt, fig, path, title)

@@ -17,12 +17,14 @@ from lava_ff.netx_export import schema
 
 from lava_ff.core.config import FFConfig
 from lava_ff.core.errors import NetxFormatError
+from lava_ff.core.errors import ConfigError
 from lava_ff.core.fileio import atomic_path
+from lava_ff.core.goodness import quantize_classifier
 from lava_ff.core.loihi import LOIHI2
 from lava_ff.core.neuron import FixedNeuronParams, dequantize_neuron
 from lava_ff.core.spec import NetworkSpec
 
-__all__ = ["NetxFormatError", "export", "load"]
+__all__ = ["NetxFormatError", "export", "load", "has_classifier", "check_classifier"]
 
 
 def _write_str(group, key: str, value: str) -> None:
@@ -61,35 +63,84 @@ def _as_spec(model) -> NetworkSpec:
     raise TypeError(f"export needs an FFNetwork or a NetworkSpec, got {type(model).__name__}")
 
 
-def export(model, path) -> Path:
+#: the classifier layer's neurons (export(classifier=True)): the current decays fully every step,
+#: the voltage never leaks, and the threshold is the largest 17-bit one, out of the voltage's reach
+CLASSIFIER_NEURON = FixedNeuronParams(vth=(1 << LOIHI2.vth_bits) - 1, i_decay=LOIHI2.decay_unity, v_decay=0)
+
+
+def check_classifier(spec: NetworkSpec, where: str = "classifier=True") -> None:
+    """Refuse, naming why, a network whose readout cannot become the netx
+    file's last layer: it needs a linear readout of the last layer alone."""
+    cfg = spec.config
+    if spec.readout_weight is None:
+        raise ConfigError(f"{where}: the network has no linear readout to put into the file")
+    if cfg.readout_layers != [len(cfg.layer_sizes) - 1]:
+        raise ConfigError(
+            f"{where}: the readout reads layers {[i + 1 for i in cfg.readout_layers]}, and netx runs its layers "
+            f"one after another, so its output neurons see layer {len(cfg.layer_sizes)} alone. Learn a readout of "
+            "the last layer: lava-ff export --classifier --readout-from last, or ff.fit_readout(model, data, "
+            "readout_from='last'), or train with --readout-from last")
+
+
+def _write_layer(layers, i: int, weight: np.ndarray, neuron: FixedNeuronParams, bias: np.ndarray | None = None):
+    g = layers.create_group(str(i))
+    _write_str(g, schema.TYPE, schema.DENSE)
+    g.create_dataset(schema.SHAPE, data=np.array([weight.shape[0]], dtype=np.int64))
+    g.create_dataset(schema.WEIGHT, data=np.asarray(weight, dtype=np.int32))
+    if bias is not None:
+        g.create_dataset(schema.BIAS, data=np.asarray(bias, dtype=np.int32))
+    n = g.create_group(schema.NEURON)
+    _write_str(n, schema.NEURON_TYPE, schema.CUBA)
+    n.create_dataset(schema.I_DECAY, data=neuron.i_decay)
+    n.create_dataset(schema.V_DECAY, data=neuron.v_decay)
+    n.create_dataset(schema.VTH_MANT, data=neuron.vth)
+    n.create_dataset(schema.REF_DELAY, data=1)
+    n.create_dataset(schema.GRADED_SPIKE, data=False)
+
+
+def export(model, path, *, classifier: bool = False) -> Path:
     """Write ``model`` (an offline :class:`FFNetwork` or a :class:`NetworkSpec`,
-    e.g. from on-chip training) as a netx HDF5 file. Never mutates the model."""
+    e.g. from on-chip training) as a netx HDF5 file. Never mutates the model.
+
+    ``classifier=True`` adds the linear readout as the file's last layer
+    (:func:`lava_ff.core.goodness.quantize_classifier`): integer Dense
+    synapses onto one integrating neuron per class, so netx alone
+    classifies, by the output neuron with the highest voltage at the end of
+    the window. The readout must read the last layer alone (:func:`check_classifier`)."""
     import h5py
 
     spec = _as_spec(model)
+    meta = spec_metadata(spec)
+    if classifier:
+        check_classifier(spec)
+        weight_int, bias_int, exponent = quantize_classifier(spec.readout_weight, spec.readout_bias,
+                                                             spec.config.time_steps)
+        for key in (schema.FF_READOUT_WEIGHT, schema.FF_READOUT_BIAS):  # the layer holds them
+            meta.pop(key)
+        meta[schema.FF_CLASSIFIER_EXPONENT] = exponent
     path = Path(path)
     with atomic_path(path) as tmp:
         with h5py.File(tmp, "w") as f:
             layers = f.create_group(schema.LAYER)
             for i, (w, neuron) in enumerate(zip(spec.weights, spec.neurons, strict=True)):
-                g = layers.create_group(str(i))
-                _write_str(g, schema.TYPE, schema.DENSE)
-                g.create_dataset(schema.SHAPE, data=np.array([w.shape[0]], dtype=np.int64))
-                g.create_dataset(schema.WEIGHT, data=np.asarray(w, dtype=np.int32))
-                n = g.create_group(schema.NEURON)
-                _write_str(n, schema.NEURON_TYPE, schema.CUBA)
-                n.create_dataset(schema.I_DECAY, data=neuron.i_decay)
-                n.create_dataset(schema.V_DECAY, data=neuron.v_decay)
-                n.create_dataset(schema.VTH_MANT, data=neuron.vth)
-                n.create_dataset(schema.REF_DELAY, data=1)
-                n.create_dataset(schema.GRADED_SPIKE, data=False)
+                _write_layer(layers, i, w, neuron)
+            if classifier:
+                _write_layer(layers, len(spec.weights), weight_int, CLASSIFIER_NEURON, bias_int)
             ff = f.create_group(schema.FF_GROUP)
             ff.create_dataset(schema.FF_FORMAT, data=schema.FF_FORMAT_NAME)
             ff.create_dataset(schema.FF_VERSION, data=schema.FF_FORMAT_VERSION)
-            for key, value in spec_metadata(spec).items():
+            for key, value in meta.items():
                 ff.create_dataset(key, data=value)
             ff.create_dataset(schema.FF_CHECKSUM, data=content_digest(f))
     return path
+
+
+def has_classifier(path) -> bool:
+    """Whether the netx file ``path`` ends in the classifier layer (:func:`export` with ``classifier=True``)."""
+    import h5py
+
+    with h5py.File(path, "r") as f:
+        return schema.FF_GROUP in f and schema.FF_CLASSIFIER_EXPONENT in f[schema.FF_GROUP]
 
 
 def _text(dataset) -> str:
@@ -114,7 +165,7 @@ def _integer(group, key: str, where: str) -> int:
     return int(value)
 
 
-def _layer_weights(g, i: int, path: Path) -> np.ndarray:
+def _layer_weights(g, i: int, path: Path, *, bias: bool = False) -> np.ndarray:
     where = f"{path}: layer {i}"
     if schema.WEIGHT not in g:
         raise NetxFormatError(f"{where} (dense) has no weight dataset")
@@ -136,7 +187,7 @@ def _layer_weights(g, i: int, path: Path) -> np.ndarray:
                               f"[{LOIHI2.weight_min}, {LOIHI2.weight_max}]")
     if np.any(w % LOIHI2.weight_step):
         raise NetxFormatError(f"{where}: odd weights; Loihi's mixed-sign 8-bit weights are even integers")
-    for key in (schema.BIAS, schema.DELAY):
+    for key in (schema.DELAY,) if bias else (schema.BIAS, schema.DELAY):
         if key in g and np.any(np.asarray(g[key][()]) != 0):
             raise NetxFormatError(f"{where}: non-zero {key} is not supported by lava-ff's FF layers")
     return w
@@ -195,6 +246,8 @@ def _read(f, path: Path, num_classes, time_steps, overlay, theta) -> NetworkSpec
     names = sorted(group.keys(), key=lambda k: int(k) if k.isdigit() else -1)
     if names != [str(i) for i in range(len(names))]:
         raise NetxFormatError(f"{path}: layer names must be 0..N-1, got {names}")
+    metadata = _read_metadata(f, path)
+    exponent = None if metadata is None else metadata.pop(schema.FF_CLASSIFIER_EXPONENT, None)
     weights, neurons = [], []
     for i, name in enumerate(names):
         g = group[name]
@@ -206,32 +259,58 @@ def _read(f, path: Path, num_classes, time_steps, overlay, theta) -> NetworkSpec
                                   f"{', '.join(schema.FF_LOADABLE)} layers (dense CUBA networks)")
         if kind != schema.DENSE:
             continue
-        w = _layer_weights(g, i, path)
+        last = i == len(names) - 1
+        w = _layer_weights(g, i, path, bias=exponent is not None and last)
         if weights and w.shape[1] != weights[-1].shape[0]:
             raise NetxFormatError(f"{path}: layer {i} expects {w.shape[1]} inputs but the previous "
                                   f"dense layer has {weights[-1].shape[0]} neurons")
+        if exponent is not None and last:
+            metadata.update(_classifier_readout(g, i, path, w, exponent))
+            break
         weights.append(w)
         neurons.append(_layer_neuron(g, i, path))
     if not weights:
         raise NetxFormatError(f"{path}: no dense layers")
-    metadata = None
-    if schema.FF_GROUP in f:
-        ff = f[schema.FF_GROUP]
-        fmt = _text(ff[schema.FF_FORMAT]) if schema.FF_FORMAT in ff else "?"
-        version = int(np.asarray(ff[schema.FF_VERSION][()])) if schema.FF_VERSION in ff else -1
-        if fmt != schema.FF_FORMAT_NAME or version not in schema.FF_READABLE_VERSIONS:
-            raise NetxFormatError(f"{path}: unknown lava_ff metadata {fmt!r} version {version}")
-        if version >= 2 or schema.FF_CHECKSUM in ff:
-            if schema.FF_CHECKSUM not in ff:
-                raise NetxFormatError(f"{path}: lava_ff version {version} without its checksum")
-            stored, actual = _text(ff[schema.FF_CHECKSUM]), content_digest(f)
-            if stored != actual:
-                raise NetxFormatError(f"{path}: content does not match its checksum (stored {stored[:12]}..., "
-                                      f"computed {actual[:12]}...): the file was changed or damaged")
-        metadata = {key: (_text(ff[key]) if key == schema.FF_CONFIG else ff[key][()])
-                    for key in schema.FF_SPEC_KEYS if key in ff}
     return spec_from_parts(weights, neurons, metadata, where=str(path), error=NetxFormatError,
                            num_classes=num_classes, time_steps=time_steps, overlay=overlay, theta=theta)
+
+
+def _read_metadata(f, path: Path) -> dict | None:
+    """The ``lava_ff`` group's :func:`spec_metadata` (and the classifier's
+    exponent), checksum verified; ``None`` for a file another tool wrote."""
+    if schema.FF_GROUP not in f:
+        return None
+    ff = f[schema.FF_GROUP]
+    fmt = _text(ff[schema.FF_FORMAT]) if schema.FF_FORMAT in ff else "?"
+    version = int(np.asarray(ff[schema.FF_VERSION][()])) if schema.FF_VERSION in ff else -1
+    if fmt != schema.FF_FORMAT_NAME or version not in schema.FF_READABLE_VERSIONS:
+        raise NetxFormatError(f"{path}: unknown lava_ff metadata {fmt!r} version {version}")
+    if version >= 2 or schema.FF_CHECKSUM in ff:
+        if schema.FF_CHECKSUM not in ff:
+            raise NetxFormatError(f"{path}: lava_ff version {version} without its checksum")
+        stored, actual = _text(ff[schema.FF_CHECKSUM]), content_digest(f)
+        if stored != actual:
+            raise NetxFormatError(f"{path}: content does not match its checksum (stored {stored[:12]}..., "
+                                  f"computed {actual[:12]}...): the file was changed or damaged")
+    metadata = {key: (_text(ff[key]) if key == schema.FF_CONFIG else ff[key][()])
+                for key in schema.FF_SPEC_KEYS if key in ff}
+    if schema.FF_CLASSIFIER_EXPONENT in ff:
+        metadata[schema.FF_CLASSIFIER_EXPONENT] = int(np.asarray(ff[schema.FF_CLASSIFIER_EXPONENT][()]))
+    return metadata
+
+
+def _classifier_readout(g, i: int, path: Path, weight: np.ndarray, exponent: int) -> dict:
+    """The linear readout (:func:`spec_metadata`'s keys) that the classifier
+    layer ``i`` (:func:`export` with ``classifier=True``) computes."""
+    where = f"{path}: layer {i} (the classifier)"
+    neuron = _layer_neuron(g, i, path)
+    if neuron != CLASSIFIER_NEURON:
+        raise NetxFormatError(f"{where}: its neurons must integrate ({CLASSIFIER_NEURON}), got {neuron}")
+    bias = np.asarray(g[schema.BIAS][()]) if schema.BIAS in g else np.zeros(len(weight))
+    if bias.shape != (len(weight),) or not np.array_equal(bias, np.round(bias)):
+        raise NetxFormatError(f"{where}: bias must be {len(weight)} integers, got shape {bias.shape}")
+    scale = 2.0 ** -exponent
+    return {schema.FF_READOUT_WEIGHT: weight * scale, schema.FF_READOUT_BIAS: bias.astype(np.int64) * scale}
 
 
 def spec_metadata(spec: NetworkSpec) -> dict:

@@ -14,6 +14,11 @@ logit scale, and, for one that sums its scores over views of each image,
 the number of views and the image shape, so a classifier can be rebuilt
 from the file alone; and a SHA-256 of every dataset in the file, the
 layers' included, that loading checks.
+
+A file written with the classifier inside has one more dense layer: the
+linear readout as integer weights onto one integrating neuron per class
+(``layer/<L>/bias`` their per-step bias), whose voltage at the end of a
+window ranks the classes; ``lava_ff/classifier_exponent`` marks it.
 """
 
 LAYER = "layer"
@@ -58,6 +63,9 @@ FF_ONCHIP_READOUT_WEIGHT = "onchip_readout_weight"
 FF_ONCHIP_READOUT_SCALE = "onchip_readout_scale"
 FF_VIEWS = "views"
 FF_IMAGE_SHAPE = "image_shape"
+#: present in a file whose last layer is the classifier (export(classifier=True)): its weights'
+#: exponent e, so the readout is that layer's weight * 2**-e and its neurons' bias * 2**-e
+FF_CLASSIFIER_EXPONENT = "classifier_exponent"
 #: the keys of what a file keeps beside the layers (netx_export.io.spec_metadata), in the netx file's
 #: lava_ff group and in a NIR graph's lava_ff metadata alike
 FF_SPEC_KEYS = (FF_CONFIG, FF_READOUT_WEIGHT, FF_READOUT_BIAS, FF_ONCHIP_READOUT_WEIGHT, FF_ONCHIP_READOUT_SCALE,

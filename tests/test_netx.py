@@ -8,6 +8,7 @@ import torch
 from lava_ff.netx_export import NetxFormatError, export, load, schema
 from lava_ff.netx_export.io import content_digest
 
+from lava_ff.core.errors import ConfigError
 from lava_ff.core.config import FFConfig
 from lava_ff.core.spec import NetworkSpec
 from lava_ff.offline.model import FFNetwork
@@ -175,8 +176,11 @@ def test_damaged_onchip_readouts_are_named(small_net, tmp_path):
         replace(spec, onchip_readout=np.zeros((10, 3), np.int64))
     from lava_ff.lava.inference import build_lava_network
 
-    with pytest.raises(ValueError, match="on-chip readout reads the neutral-label window: build with neutral=True"):
-        build_lava_network(spec, np.zeros((2, 64), np.float32), neutral=False)
+    with pytest.raises(ConfigError, match="classify='readout' needs a linear readout, and this network has none"):
+        build_lava_network(replace(spec, readout_weight=None, readout_bias=None, onchip_readout=None,
+                                   onchip_readout_scale=None), np.zeros((2, 64), np.float32), classify="readout")
+    with pytest.raises(ConfigError, match="unknown classification mode 'best'; valid: combined, goodness, readout"):
+        build_lava_network(spec, np.zeros((2, 64), np.float32), classify="best")
     with pytest.raises(ValueError, match="views must be an integer from 1 to 5 .*got 0"):
         replace(spec, views=0)
     good = export(replace(spec, views=3, image_shape=(8, 8)), tmp_path / "good.net")

@@ -25,7 +25,7 @@ import numpy as np
 from lava_ff import __version__
 from lava_ff.cli.configfile import warn_deprecated
 from lava_ff.core.checks import check_positive_float
-from lava_ff.core.config import PREDICTION_COLUMNS
+from lava_ff.core.config import CLASSIFY_MODES, LAVA_BATCH_COPIES, PREDICTION_COLUMNS, READOUT_FROM
 from lava_ff.core.errors import DatasetError, LavaFFError, LavaRunError, NetxFormatError
 from lava_ff.core.fileio import check_output_dir, write_history_csv, write_json
 from lava_ff.core.imports import LAVA_EXTRA, lava_installed, require_lava
@@ -215,6 +215,9 @@ def _add_train_options(p: argparse.ArgumentParser) -> None:
                          help="train the linear readout after every N epochs and after the last (default 1; "
                               "N >= --epochs: after the last only, which saves computing the hidden rates of "
                               "the training set every epoch; epochs without it report no readout accuracy)")
+    offline.add_argument("--readout-from", choices=READOUT_FROM, default="all",
+                         help="layers the linear readout reads: all (default) or the last alone, which "
+                              "lava-ff export --classifier can put on chip as output neurons of the netx file")
     offline.add_argument("--readout-epochs", type=_positive_int, default=3, metavar="N",
                          help="epochs of the host's linear softmax readout each time it learns (default 3; "
                               "Adam at a constant rate, weights averaged over the last epoch)")
@@ -330,6 +333,7 @@ def _config_from_args(args, in_features: int):
         overlay=args.overlay, label_repeat=args.label_repeat, rule=args.rule, negatives=args.negatives, lr=args.adam_lr,
         three_factor_lr=args.rule_lr, seed=args.seed, blocks=args.blocks, schedule=args.schedule,
         lr_decay=args.lr_decay, block_lr_scale=args.block_lr_scale, block_epochs=args.block_epochs,
+        readout_from=args.readout_from,
     )
 
 
@@ -680,7 +684,7 @@ ONCHIP_BACKENDS = ("lava-float", "lava-fixed")
 
 def summarise_predictions(predictions: np.ndarray, labels: np.ndarray, reference: np.ndarray) -> dict:
     """Accuracy and agreement with the torch ``reference``, per prediction column."""
-    from lava_ff.core.config import PREDICTION_COLUMNS
+    from lava_ff.core.config import CLASSIFY_MODES, LAVA_BATCH_COPIES, PREDICTION_COLUMNS, READOUT_FROM
 
     return {
         "accuracy": {c: float((predictions[:, i] == labels).mean()) for i, c in enumerate(PREDICTION_COLUMNS)},
@@ -730,9 +734,11 @@ def cmd_evaluate(args) -> dict:
     _require_images("--views", model.spec.views if views is None else views, args.dataset, shape)
     if args.limit:
         test = test.subset(slice(0, args.limit))
-    done = evaluate(model, test, backend=args.backend, views=views, progress=not args.no_progress)
+    done = evaluate(model, test, backend=args.backend, views=views, classify=args.classify, batch=args.batch,
+                    progress=not args.no_progress)
     result = {"backend": args.backend, "split": args.split, "samples": done.samples, "views": done.views,
-              "samples_per_second": done.samples_per_second, **done.details}
+              "classify": done.classify, "batch": done.batch, "samples_per_second": done.samples_per_second,
+              **{f"{key}_per_image": value for key, value in done.cost.items()}, **done.details}
     for name in PREDICTION_COLUMNS:
         if name not in done.accuracy:
             continue
@@ -740,6 +746,8 @@ def cmd_evaluate(args) -> dict:
         result[f"accuracy{suffix}"] = done.accuracy[name]
         result[f"agreement_with_torch{suffix}"] = 1.0 if done.agreement_with_torch is None \
             else done.agreement_with_torch[name]
+    if "classifier" in done.accuracy:  # a netx file's own output neurons (export --classifier)
+        result["accuracy_classifier"] = done.accuracy["classifier"]
     for name in ("readout", "combined"):  # a readout learned on chip (--onchip-readout-epochs): what it predicts
         column = f"onchip_{name}"
         if column in done.accuracy:
@@ -751,15 +759,33 @@ def cmd_evaluate(args) -> dict:
 
 
 def cmd_export(args) -> dict:
-    from lava_ff.api import export
+    from lava_ff.api import export, fit_readout, load, load_dataset
     from lava_ff.artifacts import NIR_SUFFIXES, load_file, trained_spec
 
-    path = export(trained_spec(args.model), args.out, format=args.format)
+    result = {}
+    if args.readout_from is not None:  # learn the readout anew on the run's own training split
+        model = load(args.model)
+        dataset, data = model.record.get("dataset"), model.record.get("data")
+        if dataset is None or (dataset != "digits" and data is None):
+            raise SystemExit(f"lava-ff export: --readout-from learns the readout on the run's training data, and "
+                             f"{args.model} records no data set and folder (a run folder of lava-ff train has them)")
+        split = load_dataset(dataset, data, seed=model.config.seed, time_steps=model.config.time_steps,
+                             val_size=model.record.get("val_size"))
+        model = fit_readout(model, split, readout_from=args.readout_from, progress=not args.no_progress)
+        from lava_ff.api import evaluate
+
+        val = evaluate(model, split, split="val", classify="readout", progress=False)
+        result.update(readout_from=args.readout_from, val_accuracy_readout=val.accuracy["readout"])
+        spec = model.spec
+    else:
+        spec = trained_spec(args.model)
+    path = export(spec, args.out, format=args.format, classifier=args.classifier)
     spec = load_file(path)  # read back: the file is what netx (or a NIR reader) will see
     kind = "nir" if path.suffix in NIR_SUFFIXES else "netx"  # export made suffix and format agree
     result = {f"{kind}_file": str(path), "layers": [int(w.shape[0]) for w in spec.weights],
               "input_size": int(spec.weights[0].shape[1]), "time_steps": spec.config.time_steps,
-              "onchip_readout": spec.onchip_readout is not None, "bytes": path.stat().st_size}
+              "classifier": bool(args.classifier), "onchip_readout": spec.onchip_readout is not None,
+              "bytes": path.stat().st_size, **result}
     print(json.dumps(result))
     return result
 
@@ -880,6 +906,15 @@ def build_parser() -> argparse.ArgumentParser:
                              "one pixel up, down, left, right; V from 1 to 5): each view is a window of its "
                              "own in Lava and netx, so V views take V times as long (default: the model's, "
                              "the views its on-chip readout learned on (--onchip-readout-views), else 1)")
+    p_eval.add_argument("--classify", choices=CLASSIFY_MODES, default=CLASSIFY_MODES[0],
+                        help="combined (default): every candidate label's window and the neutral one, all "
+                             "accuracy columns; goodness: one window per candidate label; readout: one "
+                             "window per image, the neutral label's, through the linear readout (a tenth "
+                             "of the work for ten classes). Prints windows, spikes and synops per image")
+    p_eval.add_argument("--batch", type=_positive_int, default=None, metavar="B",
+                        help="lava-float / lava-fixed: B images side by side in every window, the same "
+                             "predictions in fewer simulator steps (default: as many as make "
+                             f"{LAVA_BATCH_COPIES} copies, {LAVA_BATCH_COPIES} images when classifying by readout)")
     p_eval.add_argument("--no-progress", action="store_true", help="no progress bars")
     p_eval.set_defaults(func=cmd_evaluate)
     p_export = sub.add_parser("export", prog="lava-ff export",
@@ -889,6 +924,16 @@ def build_parser() -> argparse.ArgumentParser:
     p_export.add_argument("--format", choices=["netx", "nir"], default=None,
                           help="netx (lava-dl's netx.hdf5.Network, Loihi 2) or nir (snnTorch, Norse, Rockpool, "
                                "Sinabs, ...); default: nir for a .nir file, netx otherwise")
+    p_export.add_argument("--classifier", action="store_true",
+                          help="netx: put the linear readout into the file as its last layer, integer synapses "
+                               "onto one integrating neuron per class, so that lava-dl's netx.hdf5.Network "
+                               "alone classifies (the neuron with the highest voltage at the end of the window). "
+                               "The readout must read the last layer alone: see --readout-from")
+    p_export.add_argument("--readout-from", choices=READOUT_FROM, default=None,
+                          help="learn the linear readout anew before writing, reading all layers or the last "
+                               "alone, on the training split the run recorded (its data set, folder, seed and "
+                               "validation size); prints its validation accuracy")
+    p_export.add_argument("--no-progress", action="store_true", help="no progress bars")
     p_export.set_defaults(func=cmd_export)
     p_demo = sub.add_parser("demo", prog="lava-ff demo",
                             help="the main job end to end: train offline, run in Lava fixed_pt, export netx, run it")

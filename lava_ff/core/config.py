@@ -14,8 +14,8 @@ from lava_ff.core.errors import ConfigError
 from lava_ff.core.neuron import NeuronParams
 
 __all__ = [
-    'GOODNESS_KINDS', 'LOSS_KINDS', 'ENCODINGS', 'RULES', 'OVERLAYS', 'NEGATIVES', 'SCHEDULES', 'LR_DECAYS',
-    'PREDICTION_COLUMNS', 'check_greedy_epochs', 'FFConfig',
+    'GOODNESS_KINDS', 'LOSS_KINDS', 'ENCODINGS', 'RULES', 'OVERLAYS', 'NEGATIVES', 'SCHEDULES', 'LR_DECAYS', 'READOUT_FROM',
+    'PREDICTION_COLUMNS', 'CLASSIFY_MODES', 'LAVA_BATCH_COPIES', 'Classify', 'check_greedy_epochs', 'FFConfig',
 ]
 
 
@@ -28,10 +28,75 @@ NEGATIVES = ("random", "hard", "mixed", "hybrid")
 #: simultaneous: every block learns in every epoch; greedy: one block at a time
 SCHEDULES = ("simultaneous", "greedy")
 LR_DECAYS = ("none", "cosine")
+#: which layers the linear readout reads: every layer (or every one but the first, see
+#: ``eval_skip_first``), or the last alone, which a netx file can carry to on-chip output neurons
+READOUT_FROM = ("all", "last")
 #: optional FFConfig fields held as tuples (lists in to_dict's JSON form)
 _TUPLE_FIELDS = ("blocks", "block_lr_scale", "block_epochs")
 #: the columns of every prediction table ([N, 4]): torch, FFReadout, netx runs
 PREDICTION_COLUMNS = ("goodness", "goodness_skip_first", "readout", "combined")
+#: how a network classifies an image; the first is the default
+CLASSIFY_MODES = ("combined", "goodness", "readout")
+#: copies (images times their label windows) that Lava inference runs side by side by default
+LAVA_BATCH_COPIES = 64
+
+
+@dataclass(frozen=True)
+class Classify:
+    """What one classification mode runs per image and which prediction
+    columns it fills, the one place every backend takes them from:
+
+    * ``goodness``: one window per candidate label (``C`` windows), the
+      label with the highest goodness; columns ``goodness`` and
+      ``goodness_skip_first``.
+    * ``readout``: one window under the neutral label, the linear readout
+      of its spike counts; column ``readout``.
+    * ``combined``: both (``C + 1`` windows), every column.
+
+    >>> Classify("readout", 10).copies, Classify("goodness", 10).copies, Classify("combined", 10).copies
+    (1, 10, 11)
+    """
+
+    mode: str
+    num_classes: int
+
+    def __post_init__(self):
+        if self.mode not in CLASSIFY_MODES:
+            raise ConfigError(f"unknown classification mode {self.mode!r}; valid: {', '.join(CLASSIFY_MODES)}")
+
+    @property
+    def candidates(self) -> bool:
+        """Whether every candidate label gets a window (the goodness readout)."""
+        return self.mode != "readout"
+
+    @property
+    def neutral(self) -> bool:
+        """Whether the neutral-label window runs (the linear readout)."""
+        return self.mode != "goodness"
+
+    @property
+    def copies(self) -> int:
+        """Windows per image and view: the candidate labels, then the neutral one."""
+        return self.num_classes * self.candidates + self.neutral
+
+    def batch(self, batch: int | None = None) -> int:
+        """Images per Lava window: ``batch``, by default as many as fill
+        :data:`LAVA_BATCH_COPIES` copies (at least one)."""
+        if batch is None:
+            return max(1, LAVA_BATCH_COPIES // self.copies)
+        return check_positive_int("batch", batch)
+
+    @property
+    def input_mode(self) -> tuple[str, bool]:
+        """``(mode, neutral)`` of :class:`lava_ff.processes.ff_input.process.FFInput`."""
+        return ("candidates", self.neutral) if self.candidates else ("neutral", True)
+
+    @property
+    def columns(self) -> tuple[str, ...]:
+        """The prediction columns this mode fills."""
+        return tuple(c for c in PREDICTION_COLUMNS
+                     if (self.candidates and c.startswith("goodness")) or (self.neutral and c == "readout")
+                     or (self.mode == "combined" and c == "combined"))
 
 
 def check_greedy_epochs(schedule: str, epochs: int, count: int, unit: str,
@@ -94,6 +159,10 @@ class FFConfig:
     #: training block, e.g. ``(1, 0.3)``: deeper layers see sharper goodness
     #: differences and can need smaller steps. ``None``: 1 for every block.
     block_lr_scale: tuple[float, ...] | None = None
+    #: ``all``: the linear readout reads every layer's rates (all but the
+    #: first with ``eval_skip_first``). ``last``: the last layer's alone, so
+    #: that a netx file can hold the whole classifier (``export(classifier=True)``).
+    readout_from: str = "all"
 
     def __post_init__(self):
         check_positive_int("in_features", self.in_features)
@@ -113,7 +182,7 @@ class FFConfig:
         for name, allowed in (("goodness", GOODNESS_KINDS), ("loss", LOSS_KINDS),
                               ("encoding", ENCODINGS), ("overlay", OVERLAYS),
                               ("rule", RULES), ("negatives", NEGATIVES), ("schedule", SCHEDULES),
-                              ("lr_decay", LR_DECAYS)):
+                              ("lr_decay", LR_DECAYS), ("readout_from", READOUT_FROM)):
             if getattr(self, name) not in allowed:
                 raise ConfigError(f"unknown {name} {getattr(self, name)!r}; valid: {', '.join(allowed)}")
         for name in ("theta", "lr", "three_factor_lr", "symba_alpha", "weight_scale", "label_scale"):
@@ -187,6 +256,8 @@ class FFConfig:
     def readout_layers(self) -> list[int]:
         """Layers whose rates feed the linear readout (Hinton skips the first if deeper)."""
         n = len(self.layer_sizes)
+        if self.readout_from == "last":
+            return [n - 1]
         return list(range(1, n)) if self.eval_skip_first and n > 1 else list(range(n))
 
     @property

@@ -14,7 +14,7 @@ from lava_ff.core.loihi import LOIHI2
 __all__ = [
     'softplus', 'sigmoid', 'firing_rates', 'goodness', 'ff_loss', 'label_softmax', 'softmax_ff_loss',
     'softmax_modulatory_factor', 'modulatory_factor', 'voltage_goodness_step', 'raw_goodness', 'goodness_scale',
-    'quantize_readout', 'combine_layer_scores', 'label_log_likelihood', 'combined_scores', 'readout_messages',
+    'quantize_readout', 'CLASSIFIER_BIAS_BITS', 'quantize_classifier', 'combine_layer_scores', 'label_log_likelihood', 'combined_scores', 'readout_messages',
 ]
 
 
@@ -178,6 +178,46 @@ def quantize_readout(weight: np.ndarray, bias: np.ndarray, time_steps: int, bits
     return weight_int, bias_int, exponent
 
 
+#: signed bits of a Loihi 2 CUBA neuron's bias mantissa (Lava's ``bias_mant``)
+CLASSIFIER_BIAS_BITS = 13
+
+
+def quantize_classifier(weight: np.ndarray, bias: np.ndarray, time_steps: int) -> tuple[np.ndarray, np.ndarray, int]:
+    """A linear readout ``W @ (counts / T) + b`` as on-chip output neurons:
+    Dense synapses with 8-bit weights onto integrating CUBA neurons (the
+    current decays fully every step, the voltage never leaks and gains the
+    bias every step, the threshold is out of reach), so at the end of a
+    window an output neuron's voltage is ``64 * (W_int @ counts + T * b_int)``,
+    proportional to the logits.
+
+    ``W_int = round(W * 2**e)`` on Loihi's even 8-bit grid and ``b_int =
+    round(b * 2**e)`` with the largest exponent ``e`` for which the weights
+    fit, the bias fits :data:`CLASSIFIER_BIAS_BITS`, and no input can carry
+    the voltage to the threshold: even with every input spiking at every
+    step, ``T * (max(sum W_int+, sum |W_int-|) + |b_int|)`` stays below
+    ``2**17`` (the largest 17-bit threshold after its 6-bit shift). Returns
+    ``(W_int, b_int, e)``; the readout it computes is ``W_int * 2**-e`` and
+    ``b_int * 2**-e``.
+    """
+    weight = np.asarray(weight, np.float64)
+    bias = np.asarray(bias, np.float64)
+    if not (np.all(np.isfinite(weight)) and np.all(np.isfinite(bias))):
+        raise ValueError("readout weights or bias contain NaN or inf")
+    step, top = LOIHI2.weight_step, LOIHI2.weight_max
+    limit = (1 << LOIHI2.vth_bits) - 1
+    bias_top = (1 << (CLASSIFIER_BIAS_BITS - 1)) - 1
+    peak = max(float(np.abs(weight).max(initial=0.0)), float(np.abs(bias).max(initial=0.0)), 1e-300)
+    exponent = int(np.floor(np.log2(top / peak)))
+    while True:
+        weight_int = (np.round(weight * 2.0**exponent / step) * step).astype(np.int64)
+        bias_int = np.round(bias * 2.0**exponent).astype(np.int64)
+        reach = max(np.clip(weight_int, 0, None).sum(1).max(), (-np.clip(weight_int, None, 0)).sum(1).max())
+        if (np.abs(weight_int).max(initial=0) <= top and np.abs(bias_int).max(initial=0) <= bias_top
+                and time_steps * (reach + np.abs(bias_int).max(initial=0)) < limit):
+            return weight_int, bias_int, exponent
+        exponent -= 1
+
+
 def combine_layer_scores(per_layer: np.ndarray, skip_first: bool) -> np.ndarray:
     """Sum per-layer goodness ``[L, ..., C]`` over layers, skipping layer 0 if
     asked and there is more than one (Hinton's choice)."""
@@ -219,7 +259,8 @@ def readout_messages(goodness_shape: tuple, features_shape: tuple, layer_index: 
 
     Several layers connect to the same readout ports and Lava adds their
     messages, so each layer writes only its own goodness row and, if it
-    feeds the linear readout, its slice of the features; everything else
+    feeds the linear readout, its slice of the features (``features_shape``
+    ``(batch, width)``, ``counts`` ``[batch, neurons]``); everything else
     is zero. ``goodness_row=None``: nothing to report this step.
     """
     goodness = np.zeros(goodness_shape)
@@ -227,5 +268,5 @@ def readout_messages(goodness_shape: tuple, features_shape: tuple, layer_index: 
     if goodness_row is not None:
         goodness[layer_index] = goodness_row
         if readout_offset is not None and counts is not None:
-            features[readout_offset:readout_offset + counts.size] = counts
+            features[..., readout_offset:readout_offset + np.shape(counts)[-1]] = counts
     return goodness, features

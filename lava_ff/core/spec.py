@@ -15,7 +15,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from lava_ff.core.checks import check_positive_float
-from lava_ff.core.config import FFConfig
+from lava_ff.core.config import Classify, FFConfig
+from lava_ff.core.errors import ConfigError
 from lava_ff.core.goodness import goodness, goodness_scale
 from lava_ff.core.inputs import check_image_rows, check_views, overlay_encoded
 from lava_ff.core.loihi import check_integer_weights
@@ -73,6 +74,16 @@ class NetworkSpec:
         return cls(config=net.config, weights=weights, neurons=(neuron,) * len(weights),
                    readout_weight=readout.weight.detach().cpu().numpy().astype(np.float64),
                    readout_bias=readout.bias.detach().cpu().numpy().astype(np.float64))
+
+    def classify_mode(self, classify: str) -> Classify:
+        """The classification mode ``classify`` for this network, refused
+        where it has nothing to classify by that way: ``readout`` needs a
+        linear readout (learned offline or on chip)."""
+        mode = Classify(classify, self.config.num_classes)
+        if mode.mode == "readout" and self.readout_weight is None and self.onchip_readout is None:
+            raise ConfigError("classify='readout' needs a linear readout, and this network has none "
+                              "(train it with one, or classify by 'goodness')")
+        return mode
 
     def goodness_scales(self, *, fixed: bool) -> list[float]:
         """Per layer, the factor from raw to :func:`lava_ff.core.goodness.goodness` units."""

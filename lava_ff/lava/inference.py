@@ -43,14 +43,20 @@ class LavaFFNetwork:
     build_seconds: float = 0.0
     onchip_readout: object = None  # FFReadout of the readout learned on chip, if the spec has one
     views: int = 1  # windows per sample, one per view
+    batch: int = 1  # samples (views) side by side in one window
+
+    @property
+    def windows(self) -> int:
+        """Presentation windows that classify every sample: its views, ``batch`` to a window."""
+        return -(-self.num_samples * self.views // self.batch)
 
 
-def attach_readouts(spec: NetworkSpec, senders: list, *, linear: bool, first: dict | None = None,
-                    **kwargs) -> tuple[object, object | None]:
+def attach_readouts(spec: NetworkSpec, senders: list, *, linear: bool, onchip: bool = True,
+                    first: dict | None = None, **kwargs) -> tuple[object, object | None]:
     """:class:`FFReadout` on the ``g_out``/``r_out`` ports of ``senders`` (the
     FF layers, or netx's goodness monitors): one with the spec's linear
     readout (``linear``; goodness only otherwise) and, where the spec has a
-    readout learned on chip, a second with that one
+    readout learned on chip and ``onchip`` (the neutral window runs), a second with that one
     (:func:`lava_ff.core.rule.onchip_readout_linear`). ``kwargs`` go to
     both, ``first`` to the first only. Returns ``(readout, onchip_readout or None)``."""
     from lava_ff.processes.ff_readout.process import FFReadout
@@ -70,7 +76,7 @@ def attach_readouts(spec: NetworkSpec, senders: list, *, linear: bool, first: di
 
     readout = attach(spec.readout_weight if linear else None, spec.readout_bias if linear else None,
                      **(first or {}))
-    if spec.onchip_readout is None:
+    if spec.onchip_readout is None or not onchip:
         return readout, None
     from lava_ff.core.rule import onchip_readout_linear
 
@@ -88,13 +94,17 @@ def onchip_predictions(readout) -> np.ndarray:
     return np.asarray(readout.predictions.get(), dtype=np.int64)[:, 2:]
 
 
-def build_lava_network(spec: NetworkSpec, data: np.ndarray, *, neutral: bool = True,
+def build_lava_network(spec: NetworkSpec, data: np.ndarray, *, classify: str = "combined",
                        record_scores: bool = False, views: int | None = None,
-                       image_shape: tuple | None = None) -> LavaFFNetwork:
+                       image_shape: tuple | None = None, batch: int = 1) -> LavaFFNetwork:
     """Processes for classifying ``data`` (intensities ``[N, F]`` or spikes
-    ``[N, F, T]``); with ``views`` > 1, by the sum over every image's first
-    ``views`` views (images of ``image_shape``, intensities only). Both
-    default to the spec's (:attr:`NetworkSpec.views`)."""
+    ``[N, F, T]``) by ``classify`` (:class:`lava_ff.core.config.Classify`:
+    ``readout`` runs one copy, the neutral label's; ``goodness`` one per
+    candidate label; ``combined`` both); with ``views`` > 1, by the sum over
+    every image's first ``views`` views (images of ``image_shape``,
+    intensities only). Both default to the spec's (:attr:`NetworkSpec.views`).
+    ``batch`` images (views) run side by side in every window, each with
+    its copies: the same spikes and predictions, fewer Lava steps."""
     from lava_ff.processes.ff_input.process import FFInput
     from lava_ff.processes.ff_layer.process import FFLayer
 
@@ -105,32 +115,33 @@ def build_lava_network(spec: NetworkSpec, data: np.ndarray, *, neutral: bool = T
         raise ValueError(f"data has {features.shape[1]} features per sample, the network expects "
                          f"{cfg.in_features}")
     views, image_shape = spec_views(spec, views, image_shape)
+    mode = spec.classify_mode(classify)
     num_samples = len(features)
+    input_mode, neutral = mode.input_mode
     source = FFInput(data=view_rows(features, image_shape, views), num_classes=cfg.num_classes,
-                     time_steps=cfg.time_steps, mode="candidates", neutral=neutral, overlay=cfg.overlay,
+                     time_steps=cfg.time_steps, mode=input_mode, neutral=neutral, overlay=cfg.overlay,
                      label_scale=cfg.label_scale, label_repeat=cfg.label_repeat, encoding=cfg.encoding,
-                     seed=cfg.seed)
+                     seed=cfg.seed, batch=batch)
     copies = source.copies
     offsets, width = cfg.readout_offsets, cfg.readout_features
-    use_readout = neutral and spec.readout_weight is not None
-    if not neutral and spec.onchip_readout is not None:
-        raise ValueError("the on-chip readout reads the neutral-label window: build with neutral=True")
-    features_sent = use_readout or spec.onchip_readout is not None
+    use_readout = mode.neutral and spec.readout_weight is not None
+    features_sent = mode.neutral and (use_readout or spec.onchip_readout is not None)
     num_layers = len(spec.weights)
     layers, previous = [], source.s_out
     for i, (w, neuron) in enumerate(zip(spec.weights, spec.neurons, strict=True)):
-        layer = FFLayer(weights=w, neuron=neuron, time_steps=cfg.time_steps, copies=copies,
+        layer = FFLayer(weights=w, neuron=neuron, time_steps=cfg.time_steps, copies=copies * batch, batch=batch,
                         goodness=cfg.goodness, layer_index=i, num_layers=num_layers,
                         readout_offset=offsets.get(i) if features_sent else None,
                         readout_width=max(width, 1), neutral_copy=copies - 1, name=f"ff_layer_{i}")
         previous.connect(layer.s_in)
         layers.append(layer)
         previous = layer.s_out
-    readout, onchip = attach_readouts(spec, layers, linear=use_readout, num_samples=num_samples, copies=copies,
+    readout, onchip = attach_readouts(spec, layers, linear=use_readout, onchip=mode.neutral,
+                                      num_samples=num_samples, copies=copies * batch, batch=batch,
                                       layer_scales_fixed=spec.goodness_scales(fixed=True), views=views,
                                       first={"record_scores": record_scores})
     return LavaFFNetwork(spec, source, layers, readout, num_samples,
-                         build_seconds=time.perf_counter() - start, onchip_readout=onchip, views=views)
+                         build_seconds=time.perf_counter() - start, onchip_readout=onchip, views=views, batch=batch)
 
 
 def run_lava_inference(net: LavaFFNetwork, select_tag: str = "fixed_pt", *, samples_per_run: int = 100,
@@ -146,15 +157,16 @@ def run_lava_inference(net: LavaFFNetwork, select_tag: str = "fixed_pt", *, samp
 
     if select_tag not in TAGS:
         raise ValueError(f"unknown select_tag {select_tag!r}; valid: {', '.join(TAGS)}")
-    steps_per_sample = net.spec.config.time_steps * net.views
+    steps = net.spec.config.time_steps
+    windows = net.windows
     out = {}
     start = time.perf_counter()
     with lava_session(net.readout, Loihi2SimCfg(select_tag=select_tag), timeout=timeout) as session:
-        session.run(steps_per_sample)  # compile, spawn and the first sample
+        session.run(steps)  # compile, spawn and the first window
         out["startup_seconds"] = time.perf_counter() - start + net.build_seconds
         run_start = time.perf_counter()
-        session.run_samples(net.num_samples - 1, steps_per_sample, samples_per_run=samples_per_run,
-                            progress=progress, desc=f"lava {select_tag}", initial=1)
+        session.run_samples(windows - 1, steps, samples_per_run=max(1, samples_per_run * net.views // net.batch),
+                            progress=progress, desc=f"lava {select_tag}", initial=1, unit="window")
         run_seconds = time.perf_counter() - run_start
         out["predictions"] = np.asarray(net.readout.predictions.get(), dtype=np.int64)
         if net.onchip_readout is not None:
@@ -162,6 +174,7 @@ def run_lava_inference(net: LavaFFNetwork, select_tag: str = "fixed_pt", *, samp
         if net.readout.proc_params["record_scores"]:
             out["scores"] = np.asarray(net.readout.scores.get(), dtype=np.float64)
     out["run_seconds"] = run_seconds
-    out["samples_per_second"] = (net.num_samples - 1) / run_seconds if net.num_samples > 1 else float("nan")
+    first = net.batch / net.views  # samples the first window classified
+    out["samples_per_second"] = (net.num_samples - first) / run_seconds if windows > 1 else float("nan")
     out["total_seconds"] = time.perf_counter() - start + net.build_seconds
     return out

@@ -83,14 +83,15 @@ class LavaSession:
         self._wait()
 
     def run_samples(self, num_samples: int, steps_per_sample: int, *, samples_per_run: int = 100,
-                    tail_steps: int = 0, progress: bool = True, desc: str = "lava", initial: int = 0) -> None:
+                    tail_steps: int = 0, progress: bool = True, desc: str = "lava", initial: int = 0,
+                    unit: str = "sample") -> None:
         """Run ``num_samples`` samples of ``steps_per_sample`` steps in chunks of
         ``samples_per_run`` (one ``run()`` call each, about 1 ms of overhead)
         under a progress bar; ``tail_steps`` more steps after the last chunk
         flush a pipeline's latency. ``initial`` samples already ran."""
         from lava_ff.core.progress import tqdm
 
-        with tqdm(total=initial + num_samples, initial=initial, desc=desc, unit="sample",
+        with tqdm(total=initial + num_samples, initial=initial, desc=desc, unit=unit,
                   disable=not progress, leave=False) as bar:
             done = 0
             while done < num_samples:

@@ -15,7 +15,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from lava_ff.core.config import PREDICTION_COLUMNS, FFConfig
+from lava_ff.core.config import CLASSIFY_MODES, PREDICTION_COLUMNS, Classify, FFConfig
 from lava_ff.core.errors import ConfigError
 from lava_ff.core.goodness import combine_layer_scores, combined_scores, goodness_scale, raw_goodness
 from lava_ff.core.inputs import overlay_encoded, sum_views, view_rows
@@ -33,7 +33,7 @@ __all__ = [
 
 
 #: what :meth:`FFNetwork.predict` can classify by
-PREDICTION_METHODS = ("goodness", "readout", "combined")
+PREDICTION_METHODS = CLASSIFY_MODES
 
 
 def default_device() -> torch.device:
@@ -352,9 +352,32 @@ class FFNetwork(nn.Module):
         return CandidateSpikes(images, codes[:, columns].contiguous(), columns.start)
 
     @torch.no_grad()
-    def candidate_outputs(self, x: np.ndarray, rng: np.random.Generator | None = None):
-        """Every layer's ``(spikes, voltage)`` on :meth:`encode_candidates`: what the goodness readout runs."""
-        return self.layer_outputs(self.encode_candidates(x, rng))
+    def candidate_outputs(self, x: np.ndarray, rng: np.random.Generator | None = None, cost: dict | None = None):
+        """Every layer's ``(spikes, voltage)`` on :meth:`encode_candidates`: what the goodness readout runs.
+        ``cost``: a dict that :meth:`tally_cost` adds this pass's work to."""
+        spikes = self.encode_candidates(x, rng)
+        outputs = self.layer_outputs(spikes)
+        if cost is not None:
+            self.tally_cost(cost, spikes, outputs, windows=spikes.shape[0])
+        return outputs
+
+    def tally_cost(self, cost: dict, inputs, outputs, *, windows: int, readout: bool = False) -> None:
+        """Add one pass's work to ``cost``: ``windows`` (presentation windows
+        run), ``spikes`` (of every FF layer), ``synops`` (synaptic operations:
+        every spike into a layer times that layer's width, and with
+        ``readout`` every readout layer's spike times the class count, the
+        readout's Dense synapses). ``inputs``: the first layer's input spikes
+        (a tensor or :class:`CandidateSpikes`)."""
+        if isinstance(inputs, CandidateSpikes):
+            sent = float(inputs.images.sum()) * len(inputs.codes) + float(inputs.codes.sum()) * len(inputs.images)
+        else:
+            sent = float(inputs.sum())
+        spikes = [float(s.sum()) for s, _ in outputs]
+        synops = sum(n * layer.weight.shape[0] for n, layer in zip([sent] + spikes[:-1], self.layers, strict=True))
+        if readout:
+            synops += sum(spikes[i] for i in self.config.readout_layers) * self.config.num_classes
+        for key, value in (("windows", windows), ("spikes", sum(spikes)), ("synops", synops)):
+            cost[key] = cost.get(key, 0.0) + value
 
     @torch.no_grad()
     def spikes_per_inference(self, x: np.ndarray, rng: np.random.Generator | None = None) -> float:
@@ -362,7 +385,8 @@ class FFNetwork(nn.Module):
         return float(sum(s.sum() for s, _ in self.candidate_outputs(x, rng)) / max(len(x), 1))
 
     @torch.no_grad()
-    def layer_label_scores(self, x: np.ndarray, rng: np.random.Generator | None = None) -> np.ndarray:
+    def layer_label_scores(self, x: np.ndarray, rng: np.random.Generator | None = None,
+                           cost: dict | None = None) -> np.ndarray:
         """Goodness of every layer for every candidate label: ``[L, B, C]`` (float64).
 
         Rate goodness is computed from integer spike counts, ``sum_n count**2``
@@ -371,7 +395,7 @@ class FFNetwork(nn.Module):
         """
         cfg = self.config
         batch, classes = len(x), cfg.num_classes
-        outputs = self.candidate_outputs(x, rng)
+        outputs = self.candidate_outputs(x, rng, cost)
         if cfg.goodness == "sum_sq_voltage":
             scores = torch.stack(self.goodness(outputs)).double().cpu().numpy()
         else:
@@ -393,15 +417,20 @@ class FFNetwork(nn.Module):
         return self.combine_scores(self.layer_label_scores(x, rng), skip)
 
     @torch.no_grad()
-    def hidden_rates(self, x: np.ndarray, rng: np.random.Generator | None = None) -> torch.Tensor:
-        """Firing rates of the readout layers under the neutral label."""
-        outputs = self.layer_outputs(self.encode(x, None, rng))
+    def hidden_rates(self, x: np.ndarray, rng: np.random.Generator | None = None,
+                     cost: dict | None = None) -> torch.Tensor:
+        """Firing rates of the readout layers under the neutral label (``cost``: see :meth:`tally_cost`)."""
+        spikes = self.encode(x, None, rng)
+        outputs = self.layer_outputs(spikes)
+        if cost is not None:
+            self.tally_cost(cost, spikes, outputs, windows=len(x), readout=True)
         return torch.cat([outputs[i][0].mean(-1) for i in self.config.readout_layers], dim=1)
 
     @torch.no_grad()
-    def readout_logits(self, x: np.ndarray, rng: np.random.Generator | None = None) -> np.ndarray:
+    def readout_logits(self, x: np.ndarray, rng: np.random.Generator | None = None,
+                       cost: dict | None = None) -> np.ndarray:
         """The linear readout's logits on the neutral-label hidden rates, ``[B, C]`` (float64)."""
-        return self.readout(self.hidden_rates(x, rng)).double().cpu().numpy()
+        return self.readout(self.hidden_rates(x, rng, cost)).double().cpu().numpy()
 
     def combined_scores(self, per_layer: np.ndarray, logits: np.ndarray) -> np.ndarray:
         """Goodness and readout as one product of experts (:func:`lava_ff.core.goodness.combined_scores`
@@ -412,26 +441,34 @@ class FFNetwork(nn.Module):
 
     @torch.no_grad()
     def prediction_table(self, x: np.ndarray, rng: np.random.Generator | None = None, batch: int = 250,
-                         readout: bool = True, *, views: int = 1, image_shape: tuple | None = None) -> np.ndarray:
+                         readout: bool = True, *, views: int = 1, image_shape: tuple | None = None,
+                         classify: str = "combined", cost: dict | None = None) -> np.ndarray:
         """``[N, 4]`` predicted labels in the columns of ``PREDICTION_COLUMNS``
         (what :class:`FFReadout` stores): goodness, goodness skipping layer 0,
         readout, combined. One goodness pass and one readout pass per batch
-        serve all four; ``readout=False`` skips the readout pass and leaves
-        its two columns at -1, as FFReadout does for absent inputs. With
-        ``views`` > 1 each column's scores are summed over every image's first
-        ``views`` views (:mod:`lava_ff.core.inputs`, images of ``image_shape``), as
-        FFReadout with ``views`` does."""
+        serve all four. ``classify`` (:class:`lava_ff.core.config.Classify`)
+        runs only what its mode needs: ``goodness`` the candidate labels,
+        ``readout`` the neutral window; ``readout=False`` skips the readout
+        pass too. Columns not computed stay -1, as FFReadout leaves absent
+        inputs. With ``views`` > 1 each column's scores are summed over every
+        image's first ``views`` views (:mod:`lava_ff.core.inputs`, images of
+        ``image_shape``), as FFReadout with ``views`` does. ``cost``: a dict
+        that gets the work done added (:meth:`tally_cost`)."""
+        mode = Classify(classify, self.config.num_classes)
+        readout = readout and mode.neutral
         table = np.full((len(x), len(PREDICTION_COLUMNS)), -1, np.int64)
         for start in range(0, len(x), batch):
             xb, rows = view_rows(x[start:start + batch], image_shape, views), slice(start, start + batch)
-            per_layer = self.layer_label_scores(xb, rng)
-            goodness = sum_views(per_layer, views, axis=1)
-            table[rows, 0] = self.combine_scores(goodness, False).argmax(1)
-            table[rows, 1] = self.combine_scores(goodness, True).argmax(1)
+            if mode.candidates:
+                per_layer = self.layer_label_scores(xb, rng, cost)
+                goodness = sum_views(per_layer, views, axis=1)
+                table[rows, 0] = self.combine_scores(goodness, False).argmax(1)
+                table[rows, 1] = self.combine_scores(goodness, True).argmax(1)
             if readout:
-                logits = self.readout_logits(xb, rng)
+                logits = self.readout_logits(xb, rng, cost)
                 table[rows, 2] = sum_views(logits, views).argmax(1)
-                table[rows, 3] = sum_views(self.combined_scores(per_layer, logits), views).argmax(1)
+                if mode.candidates:
+                    table[rows, 3] = sum_views(self.combined_scores(per_layer, logits), views).argmax(1)
         return table
 
     @torch.no_grad()

@@ -52,13 +52,14 @@ class _AbstractFFInputModel(PyLoihiProcessModel):
 
     def run_spk(self):
         window, step = window_position(self.time_step, self.time_steps)
-        sample, copy = divmod(window, self.windows_per_sample)
+        group, copy = divmod(window, self.windows_per_sample)
         if step == 0 and copy == 0:
-            if sample < len(self.data):
-                self.window = self._encode_window(sample)
-                self.sample_index[0] = sample + 1
-            else:
-                self.window = np.zeros((self.copies,) + self.s_out.shape[1:] + (self.time_steps,))
+            batch = self.proc_params["batch"]
+            samples = range(group * batch, (group + 1) * batch)
+            self.window = np.concatenate([
+                self._encode_window(k) if k < len(self.data)
+                else np.zeros((self.copies,) + self.s_out.shape[1:] + (self.time_steps,)) for k in samples])
+            self.sample_index[0] = min(samples.stop, len(self.data))
         if self.windows_per_sample > 1:
             self.s_out.send(self.window[copy:copy + 1, :, step])
         else:

@@ -28,6 +28,10 @@ class FFInput(AbstractProcess):
     * ``neutral``: one copy with the neutral label.
     * ``labels``: one copy with ``labels[k]`` overlaid on sample ``k``.
 
+    ``batch`` > 1 sends that many samples side by side in every window,
+    each with its copies: ``s_out`` ``(batch * copies, features)``, rows
+    ``b * copies + c`` (past the last sample, zeros).
+
     With ``sequential=True`` the copies go one after another instead, each
     in a window of its own on ``s_out`` of shape ``(1, features)``: the
     layout for a plain netx network, which runs one copy. A sample then
@@ -43,11 +47,15 @@ class FFInput(AbstractProcess):
                  mode: str = "candidates", neutral: bool = True, labels: np.ndarray | None = None,
                  overlay: str = "label_neurons", label_scale: float = 1.0, label_repeat: int = 1,
                  encoding: str = "deterministic", seed: int = 0, sequential: bool = False,
-                 name: str | None = None):
+                 batch: int = 1, name: str | None = None):
         self._runtime = None  # Lava's __del__ reads it, also when validation below raises
         time_steps = check_positive_int("time_steps", time_steps)
         num_classes = check_positive_int("num_classes", num_classes)
         label_repeat = check_positive_int("label_repeat", label_repeat)
+        batch = check_positive_int("batch", batch)
+        if sequential and batch > 1:
+            raise ValueError(f"batch={batch} needs the copies side by side: a sequential input sends one "
+                             "window at a time")
         if mode not in INPUT_MODES:
             raise ValueError(f"unknown mode {mode!r}; valid: {', '.join(INPUT_MODES)}")
         if overlay not in OVERLAYS:
@@ -65,9 +73,10 @@ class FFInput(AbstractProcess):
         super().__init__(data=data, num_classes=num_classes, time_steps=time_steps, mode=mode,
                          neutral=neutral, labels=labels, overlay=overlay, label_scale=label_scale,
                          label_repeat=label_repeat, encoding=encoding, seed=seed, sequential=sequential,
-                         name=name)
+                         batch=batch, name=name)
         self.num_samples = len(data)
         self.copies = copies  # per sample: side by side, or one per window if sequential
         self.windows_per_sample = copies if sequential else 1
-        self.s_out = OutPort(shape=(1 if sequential else copies, features))
+        self.batch = batch
+        self.s_out = OutPort(shape=(1 if sequential else batch * copies, features))
         self.sample_index = Var(shape=(1,), init=0)

@@ -43,7 +43,7 @@ class _AbstractFFLayerModel(PyLoihiProcessModel):
         self.goodness_kind = proc_params["goodness"]
         self.layer_index = proc_params["layer_index"]
         self.readout_offset = proc_params["readout_offset"]
-        self.neutral_copy = proc_params["neutral_copy"]
+        self.neutral_rows = proc_params["neutral_rows"]
         self._ready = False
 
     def _fixed_params(self) -> FixedNeuronParams:
@@ -68,7 +68,7 @@ class _AbstractFFLayerModel(PyLoihiProcessModel):
         row = counts = None
         if step == self.time_steps - 1:
             row = raw_goodness(self.goodness_kind, self.spike_count, self.voltage_goodness)
-            counts = self.spike_count[self.neutral_copy]
+            counts = self.spike_count[self.neutral_rows]
         goodness, features = readout_messages(self.g_out.shape, self.r_out.shape, self.layer_index, row,
                                               self.readout_offset, counts)
         self.g_out.send(goodness)

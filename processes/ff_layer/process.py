@@ -65,13 +65,17 @@ class FFLayer(AbstractProcess):
     readout_width : int
         Length of ``r_out`` (the readout's feature count).
     neutral_copy : int
-        The copy whose counts feed the readout.
+        The copy whose counts feed the readout (of each sample's copies).
+    batch : int
+        Samples side by side: the ``copies`` are ``batch`` samples'
+        ``copies // batch`` each, and ``r_out`` ``(batch, readout_width)``
+        carries every sample's neutral-copy counts.
     """
 
     def __init__(self, *, weights: np.ndarray, neuron: FixedNeuronParams, time_steps: int,
                  copies: int = 1, goodness: str = "sum_sq_rate", layer_index: int = 0,
                  num_layers: int = 1, readout_offset: int | None = None, readout_width: int = 1,
-                 neutral_copy: int = -1, name: str | None = None):
+                 neutral_copy: int = -1, batch: int = 1, name: str | None = None):
         self._runtime = None  # Lava's __del__ reads it, also when validation below raises
         weights = check_integer_weights(weights)
         if not isinstance(neuron, FixedNeuronParams):
@@ -81,6 +85,10 @@ class FFLayer(AbstractProcess):
         copies = check_positive_int("copies", copies)
         num_layers = check_positive_int("num_layers", num_layers)
         readout_width = check_positive_int("readout_width", readout_width)
+        batch = check_positive_int("batch", batch)
+        if copies % batch:
+            raise ValueError(f"copies={copies} is not a multiple of batch={batch}")
+        per_sample = copies // batch
         if goodness not in GOODNESS_KINDS:
             raise ValueError(f"unknown goodness {goodness!r}; valid: {', '.join(GOODNESS_KINDS)}")
         if not 0 <= layer_index < num_layers:
@@ -89,15 +97,15 @@ class FFLayer(AbstractProcess):
         if readout_offset is not None and not 0 <= readout_offset <= readout_width - n_out:
             raise ValueError(f"readout_offset={readout_offset} does not fit {n_out} neurons into "
                              f"readout_width={readout_width}")
-        if not -copies <= neutral_copy < copies:
-            raise ValueError(f"neutral_copy={neutral_copy} outside the {copies} copies")
+        if not -per_sample <= neutral_copy < per_sample:
+            raise ValueError(f"neutral_copy={neutral_copy} outside a sample's {per_sample} copies")
         super().__init__(time_steps=time_steps, copies=copies, goodness=goodness,
-                         layer_index=layer_index, num_layers=num_layers,
-                         readout_offset=readout_offset, neutral_copy=neutral_copy % copies, name=name)
+                         layer_index=layer_index, num_layers=num_layers, readout_offset=readout_offset,
+                         neutral_rows=np.arange(batch) * per_sample + neutral_copy % per_sample, name=name)
         self.s_in = InPort(shape=(copies, n_in))
         self.s_out = OutPort(shape=(copies, n_out))
         self.g_out = OutPort(shape=(num_layers, copies))
-        self.r_out = OutPort(shape=(readout_width,))
+        self.r_out = OutPort(shape=(batch, readout_width))
         self.weights = Var(shape=(n_out, n_in), init=weights)
         lif = neuron.lava_lif_params
         self.vth = Var(shape=(1,), init=lif["vth"])

@@ -63,7 +63,7 @@ class FFGoodnessMonitor(AbstractProcess):
                          expected=packed, name=name)
         self.s_in = InPort(shape=(size,))
         self.g_out = OutPort(shape=(num_layers, copies))
-        self.r_out = OutPort(shape=(readout_width,))
+        self.r_out = OutPort(shape=(1, readout_width))  # one sample: FFReadout's batch of 1
         self.spike_count = Var(shape=(size,), init=0)
         self.mismatches = Var(shape=(1,), init=0)
         self.spikes_checked = Var(shape=(1,), init=0)

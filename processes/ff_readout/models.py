@@ -23,17 +23,25 @@ class _AbstractFFReadoutModel(PyLoihiProcessModel):
         p = proc_params
         self.time_steps, self.num_samples = p["time_steps"], p["num_samples"]
         self.period, self.latency = p["period"], p["latency"]
-        self.num_classes, self.views = p["num_classes"], p["views"]
+        self.num_classes, self.views, self.batch = p["num_classes"], p["views"], p["batch"]
         self.scales = np.asarray(p[self.scales_key])[:, None]
-        self.view_sums = {}  # this sample's scores so far, summed over its views
+        self.view_sums = {}  # per sample whose views are still arriving: its scores so far
 
     def run_spk(self):
         goodness = self.g_in.recv()
         features = self.r_in.recv()
         window, step = window_position(self.time_step, self.period, self.latency)
-        if step != self.period - 1 or not 0 <= window < self.num_samples * self.views:
+        if step != self.period - 1 or window < 0:
             return
-        sample, view = divmod(window, self.views)
+        per_sample = self.proc_params["per_sample"]
+        for b, row in enumerate(range(window * self.batch, (window + 1) * self.batch)):
+            if row < self.num_samples * self.views:
+                self._classify(row, goodness[:, b * per_sample:(b + 1) * per_sample], features[b])
+
+    def _classify(self, row: int, goodness: np.ndarray, features: np.ndarray) -> None:
+        """Score data row ``row`` (sample ``row // views``'s view ``row % views``)
+        and, at its last view, store the sample's predictions."""
+        sample, view = divmod(row, self.views)
         p = self.proc_params
         scores = {}
         if p["has_candidates"]:
@@ -43,7 +51,7 @@ class _AbstractFFReadoutModel(PyLoihiProcessModel):
             if p["has_candidates"]:
                 scores["combined"] = combined_scores(scores["per_layer"], self._float_logits(scores["logits"]),
                                                      p["loss"], p["theta"], p["alpha"])
-        sums = self.view_sums = scores if view == 0 else {k: self.view_sums[k] + v for k, v in scores.items()}
+        sums = self._sum_views(sample, view, scores)
         if view != self.views - 1:
             return
         if p["has_candidates"]:
@@ -55,6 +63,16 @@ class _AbstractFFReadoutModel(PyLoihiProcessModel):
             self.predictions[sample, 2] = np.argmax(sums["logits"])
             if p["has_candidates"]:
                 self.predictions[sample, 3] = np.argmax(sums["combined"])
+
+    def _sum_views(self, sample: int, view: int, scores: dict) -> dict:
+        """``scores`` summed with the sample's earlier views'; kept until its last view."""
+        if view > 0:
+            scores = {k: self.view_sums[sample][k] + v for k, v in scores.items()}
+        if view == self.views - 1:
+            self.view_sums.pop(sample, None)
+        else:
+            self.view_sums[sample] = scores
+        return scores
 
     def _float_logits(self, logits):
         """``W @ counts / T + b`` from what :meth:`_logits` returns."""

@@ -24,7 +24,9 @@ class FFReadout(AbstractProcess):
 
     Receives the raw goodness of every layer for every copy on ``g_in``
     ``(num_layers, copies)`` and the neutral copy's spike counts of the
-    readout layers on ``r_in`` ``(readout_width,)``. With ``G[l, c] =
+    readout layers on ``r_in`` ``(batch, readout_width)``. A window holds
+    ``batch`` samples side by side, ``copies // batch`` copies each (rows
+    ``window * batch + b`` of the data; past the last, nothing is stored). With ``G[l, c] =
     layer_scales[l] * g_in[l, c]`` (goodness in :func:`lava_ff.core.goodness.goodness`
     units) it stores, for sample ``k``::
 
@@ -56,12 +58,16 @@ every layer's label log-likelihood under the training ``loss`` (with
                  readout_bias: np.ndarray | None = None, layer_scales_fixed: np.ndarray | None = None,
                  record_scores: bool = False, period: int | None = None, latency: int = 0,
                  loss: str = "softmax", theta: float = 1.0, alpha: float = 1.0, views: int = 1,
-                 name: str | None = None):
+                 batch: int = 1, name: str | None = None):
         self._runtime = None  # Lava's __del__ reads it, also when validation below raises
         num_samples = check_positive_int("num_samples", num_samples)
         num_classes = check_positive_int("num_classes", num_classes)
         num_layers = check_positive_int("num_layers", num_layers)
         copies = check_positive_int("copies", copies)
+        batch = check_positive_int("batch", batch)
+        if copies % batch:
+            raise ValueError(f"copies={copies} is not a multiple of batch={batch}")
+        per_sample = copies // batch
         time_steps = check_positive_int("time_steps", time_steps)
         period = time_steps if period is None else check_positive_int("period", period)
         if isinstance(latency, bool) or not isinstance(latency, (int, np.integer)) or latency < 0:
@@ -75,7 +81,7 @@ every layer's label log-likelihood under the training ``loss`` (with
         for label, value in (("layer_scales", scales), ("layer_scales_fixed", scales_fixed)):
             if value.shape != (num_layers,) or not np.all(np.isfinite(value)) or np.any(value <= 0):
                 raise ValueError(f"{label} must be {num_layers} positive finite numbers, got {value}")
-        has_candidates = copies >= num_classes
+        has_candidates = per_sample >= num_classes
         has_readout = readout_weight is not None
         if has_readout:
             readout_weight = np.asarray(readout_weight, np.float64)
@@ -84,9 +90,9 @@ every layer's label log-likelihood under the training ``loss`` (with
                 raise ValueError(f"readout_weight must be [{num_classes}, features], got {readout_weight.shape}")
             if readout_bias.shape != (num_classes,):
                 raise ValueError(f"readout_bias must have shape ({num_classes},), got {readout_bias.shape}")
-            if copies not in (1, num_classes + 1):
-                raise ValueError(f"the linear readout needs a neutral copy: copies must be 1 or "
-                                 f"{num_classes + 1}, got {copies}")
+            if per_sample not in (1, num_classes + 1):
+                raise ValueError(f"the linear readout needs a neutral copy: copies per sample must be 1 or "
+                                 f"{num_classes + 1}, got {per_sample}")
             weight_int, bias_int, exponent = quantize_readout(readout_weight, readout_bias, time_steps)
             width = readout_weight.shape[1]
         else:
@@ -98,9 +104,10 @@ every layer's label log-likelihood under the training ``loss`` (with
                          layer_scales=scales, layer_scales_fixed=scales_fixed, has_candidates=has_candidates,
                          has_readout=has_readout, record_scores=record_scores, period=period,
                          latency=int(latency), loss=loss, theta=theta, alpha=alpha,
-                         readout_exponent=int(exponent), views=views, name=name)
+                         readout_exponent=int(exponent), views=views, batch=batch, per_sample=per_sample,
+                         name=name)
         self.g_in = InPort(shape=(num_layers, copies))
-        self.r_in = InPort(shape=(width,))
+        self.r_in = InPort(shape=(batch, width))
         self.readout_weight = Var(shape=readout_weight.shape, init=readout_weight)
         self.readout_bias = Var(shape=(num_classes,), init=readout_bias)
         self.readout_weight_int = Var(shape=weight_int.shape, init=weight_int)
