@@ -59,10 +59,10 @@ def netx_baseline(spec: NetworkSpec, x: np.ndarray, num_classes: int, seed: int 
     from lava.magma.core.run_configs import Loihi2SimCfg
     from lava.proc.io.sink import RingBuffer as Sink
     from lava.proc.io.source import RingBuffer as Source
+    from lava_ff.netx_export.io import export
 
     from lava_ff.core.imports import quiet_import
     from lava_ff.lava.runtime import lava_session
-    from lava_ff.netx_export.io import export
 
     netx = quiet_import("lava.lib.dl.netx")
     rng = np.random.default_rng(seed)

@@ -16,8 +16,7 @@ import numpy as np
 from lava_ff.netx_export import schema
 
 from lava_ff.core.config import FFConfig
-from lava_ff.core.errors import NetxFormatError
-from lava_ff.core.errors import ConfigError
+from lava_ff.core.errors import ConfigError, NetxFormatError
 from lava_ff.core.fileio import atomic_path
 from lava_ff.core.goodness import quantize_classifier
 from lava_ff.core.loihi import LOIHI2

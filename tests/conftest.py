@@ -38,6 +38,22 @@ def rng():
     return np.random.default_rng(12345)
 
 
+@pytest.fixture(scope="module")
+def digits():
+    """The digits data set, split as :func:`lava_ff.load_dataset` splits it."""
+    import lava_ff as ff
+
+    return ff.load_dataset("digits")
+
+
+@pytest.fixture(scope="module")
+def trained(digits):
+    """A small offline network (64-40-30, two epochs) on digits, with its readout of both layers."""
+    import lava_ff as ff
+
+    return ff.train(digits, layers=(40, 30), epochs=2, progress=False)
+
+
 def _shared_dataset(folder: str, marker: str, name: str) -> Path:
     """The dataset folder under ../shared/data, or skip the test saying why."""
     path = SHARED_DATA / folder

@@ -18,16 +18,6 @@ HAVE_LAVA = lava_installed()
 HAVE_LAVA = lava_installed()
 
 
-@pytest.fixture(scope="module")
-def digits():
-    return ff.load_dataset("digits")
-
-
-@pytest.fixture(scope="module")
-def trained(digits):
-    return ff.train(digits, layers=(40, 30), epochs=2, progress=False)
-
-
 def test_every_public_name_resolves_and_import_lava_ff_loads_no_framework():
     code = ("import sys, lava_ff as ff\n"
             "heavy = [m for m in ('torch', 'lava', 'h5py', 'matplotlib') if m in sys.modules]\n"

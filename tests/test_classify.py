@@ -19,16 +19,6 @@ from lava_ff.offline.model import FFNetwork
 
 
 @pytest.fixture(scope="module")
-def digits():
-    return ff.load_dataset("digits")
-
-
-@pytest.fixture(scope="module")
-def trained(digits):
-    return ff.train(digits, layers=(40, 30), epochs=2, progress=False)
-
-
-@pytest.fixture(scope="module")
 def last_readout(trained, digits):
     return ff.fit_readout(trained, digits, progress=False)
 

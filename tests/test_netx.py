@@ -8,8 +8,8 @@ import torch
 from lava_ff.netx_export import NetxFormatError, export, load, schema
 from lava_ff.netx_export.io import content_digest
 
-from lava_ff.core.errors import ConfigError
 from lava_ff.core.config import FFConfig
+from lava_ff.core.errors import ConfigError
 from lava_ff.core.spec import NetworkSpec
 from lava_ff.offline.model import FFNetwork
 

@@ -684,7 +684,7 @@ ONCHIP_BACKENDS = ("lava-float", "lava-fixed")
 
 def summarise_predictions(predictions: np.ndarray, labels: np.ndarray, reference: np.ndarray) -> dict:
     """Accuracy and agreement with the torch ``reference``, per prediction column."""
-    from lava_ff.core.config import CLASSIFY_MODES, LAVA_BATCH_COPIES, PREDICTION_COLUMNS, READOUT_FROM
+    from lava_ff.core.config import PREDICTION_COLUMNS
 
     return {
         "accuracy": {c: float((predictions[:, i] == labels).mean()) for i, c in enumerate(PREDICTION_COLUMNS)},

@@ -14,7 +14,8 @@ from lava_ff.core.errors import ConfigError
 from lava_ff.core.neuron import NeuronParams
 
 __all__ = [
-    'GOODNESS_KINDS', 'LOSS_KINDS', 'ENCODINGS', 'RULES', 'OVERLAYS', 'NEGATIVES', 'SCHEDULES', 'LR_DECAYS', 'READOUT_FROM',
+    'GOODNESS_KINDS', 'LOSS_KINDS', 'ENCODINGS', 'RULES', 'OVERLAYS', 'NEGATIVES', 'SCHEDULES', 'LR_DECAYS',
+    'READOUT_FROM',
     'PREDICTION_COLUMNS', 'CLASSIFY_MODES', 'LAVA_BATCH_COPIES', 'Classify', 'check_greedy_epochs', 'FFConfig',
 ]
 

@@ -14,7 +14,8 @@ from lava_ff.core.loihi import LOIHI2
 __all__ = [
     'softplus', 'sigmoid', 'firing_rates', 'goodness', 'ff_loss', 'label_softmax', 'softmax_ff_loss',
     'softmax_modulatory_factor', 'modulatory_factor', 'voltage_goodness_step', 'raw_goodness', 'goodness_scale',
-    'quantize_readout', 'CLASSIFIER_BIAS_BITS', 'quantize_classifier', 'combine_layer_scores', 'label_log_likelihood', 'combined_scores', 'readout_messages',
+    'quantize_readout', 'CLASSIFIER_BIAS_BITS', 'quantize_classifier',
+    'combine_layer_scores', 'label_log_likelihood', 'combined_scores', 'readout_messages',
 ]
 
 
