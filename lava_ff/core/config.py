@@ -272,10 +272,15 @@ class FFConfig:
         return sum(self.layer_sizes[i] for i in self.readout_layers)
 
     def to_dict(self) -> dict:
+        """The fields as JSON values; ``readout_from`` only where it is not
+        ``all``, so that files of networks that read every layer stay what
+        they always were (:meth:`from_dict` takes the default back)."""
         out = asdict(self)
         out["layer_sizes"] = list(self.layer_sizes)
         for key in _TUPLE_FIELDS:
             out[key] = None if out[key] is None else list(out[key])
+        if out["readout_from"] == "all":
+            del out["readout_from"]
         return out
 
     @classmethod
