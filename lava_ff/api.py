@@ -275,7 +275,9 @@ def fit_readout(model: Model | str | Path, data: Dataset | tuple, *, readout_fro
     data = _as_dataset(data)
     config = replace(model.config, readout_from=readout_from)
     spec = replace(model.spec, config=config, readout_weight=None, readout_bias=None)
-    trainer = Trainer(config, TrainSettings(epochs=1, readout_epochs=epochs, progress=progress, epoch_log="none"))
+    trained_epochs = sum(config.block_epochs) if config.block_epochs else len(config.layer_blocks)  # as trained
+    trainer = Trainer(config, TrainSettings(epochs=trained_epochs, readout_epochs=epochs, progress=progress,
+                                            epoch_log="none"))
     trainer.net = FFNetwork.from_spec(spec)
     trainer.readout_opt = torch.optim.Adam(trainer.net.readout.parameters(), lr=1e-2)
     trainer.train_readout(prepare_inputs(data.train.images, config), np.asarray(data.train.labels))

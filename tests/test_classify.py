@@ -93,6 +93,16 @@ def test_classifier_weights_never_reach_the_threshold():
         np.testing.assert_allclose(w * 2.0**-e, weight, atol=2.0**-e)
 
 
+def test_fit_readout_keeps_the_layers_and_any_schedule(digits):
+    greedy = ff.train(digits, layers=(40, 30), epochs=3, schedule="greedy", block_epochs=(2, 1), progress=False)
+    refit = ff.fit_readout(greedy, digits, progress=False)
+    assert refit.config == replace(greedy.config, readout_from="last")
+    for ours, theirs in zip(greedy.spec.weights, refit.spec.weights, strict=True):
+        np.testing.assert_array_equal(ours, theirs)
+    assert refit.spec.readout_weight.shape == (10, 30)
+    assert ff.evaluate(refit, digits, classify="readout", progress=False).accuracy["readout"] > 0.3  # chance: 0.1
+
+
 def test_classifier_file_holds_the_readout_and_reads_back(trained, last_readout, tmp_path):
     with pytest.raises(ConfigError, match=r"the readout reads layers \[1, 2\].*--readout-from last"):
         ff.export(trained, tmp_path / "all.net", classifier=True)
