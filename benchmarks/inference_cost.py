@@ -32,7 +32,7 @@ from pathlib import Path
 import numpy as np
 
 import lava_ff as ff
-from lava_ff.core.config import CLASSIFY_MODES, LAVA_BATCH_COPIES
+from lava_ff.core.config import CLASSIFY_MODES, LAVA_BATCH_COPIES, FFConfig
 from lava_ff.core.fileio import check_output_dir, write_json
 from lava_ff.core.inputs import prepare_inputs
 from lava_ff.core.loihi import quantize_weights
@@ -53,8 +53,6 @@ def netx_baseline(spec: NetworkSpec, x: np.ndarray, num_classes: int, seed: int 
     ``spec``'s layer sizes plus ``num_classes`` output neurons, random
     weights at each trained layer's spread: a source ring buffer of the
     neutral-label spikes, one window per image, a sink of the output spikes."""
-    from dataclasses import replace
-
     import lava_ff.processes  # noqa: F401  (before netx: Lava chooses its start method first)
     from lava.magma.core.run_configs import Loihi2SimCfg
     from lava.proc.io.sink import RingBuffer as Sink
@@ -69,7 +67,10 @@ def netx_baseline(spec: NetworkSpec, x: np.ndarray, num_classes: int, seed: int 
     shapes = [w.shape for w in spec.weights] + [(num_classes, spec.weights[-1].shape[0])]
     spreads = [float(np.std(w)) for w in spec.weights] + [float(np.std(spec.weights[-1]))]
     weights = [quantize_weights(rng.normal(0.0, s / 64, shape)) for shape, s in zip(shapes, spreads, strict=True)]
-    config = replace(spec.config, layer_sizes=tuple(s[0] for s in shapes), readout_from="all")
+    cfg = spec.config
+    config = FFConfig(in_features=cfg.in_features, layer_sizes=tuple(s[0] for s in shapes),
+                      num_classes=cfg.num_classes, time_steps=cfg.time_steps, neuron=cfg.neuron, overlay=cfg.overlay,
+                      label_scale=cfg.label_scale, label_repeat=cfg.label_repeat, encoding=cfg.encoding)
     plain = NetworkSpec(config=config, weights=tuple(weights), neurons=tuple([spec.neurons[0]] * len(weights)))
     T = spec.config.time_steps
     spikes = spec.encode(x, None)  # [N, F, T]: the neutral window lava-ff's readout mode sends
@@ -101,6 +102,7 @@ def main(argv=None) -> dict:
     p.add_argument("--out", required=True, help="folder for results.json, results.md and throughput.png")
     args = p.parse_args(argv)
     out = check_output_dir(args.out)
+    out.mkdir(parents=True, exist_ok=True)
     model = ff.load(args.model)
     cfg, record = model.config, model.record
     if "dataset" not in record:
@@ -108,76 +110,101 @@ def main(argv=None) -> dict:
     data = ff.load_dataset(record["dataset"], record.get("data"), seed=cfg.seed, time_steps=cfg.time_steps,
                            val_size=record.get("val_size"))
     n = len(data.test.labels) if args.limit is None else min(args.limit, len(data.test.labels))
-    result = {"benchmark": "inference_cost", "model": args.model, "layers": list(cfg.layer_sizes),
-              "time_steps": cfg.time_steps, "test_samples": n, "modes": {}, "lava_fixed_sweep": []}
+    head = {"benchmark": "inference_cost", "model": args.model, "layers": list(cfg.layer_sizes),
+            "time_steps": cfg.time_steps, "test_samples": n}
+    # every stage's figures go into partial.json as it ends, so a rerun of the same command resumes
+    partial = out / "partial.json"
+    result = json.loads(partial.read_text()) if partial.is_file() else {}
+    if {k: result.get(k) for k in head} != head:
+        result = dict(head)
 
-    for mode in CLASSIFY_MODES:  # torch: accuracy and cost per image
-        ev = ff.evaluate(model, data, classify=mode, limit=n, progress=False)
-        result["modes"][mode] = {"accuracy": ev.accuracy, **{f"{k}_per_image": v for k, v in ev.cost.items()}}
-        log(f"torch {mode}: {ev.accuracy} {ev.cost}")
+    def stage(name, measure):
+        if name not in result:
+            result[name] = measure()
+            write_json(partial, result)
+        return result[name]
 
-    curves = {}
-    for mode in ("readout", "combined"):
-        batches, rates = [], []
-        for batch in args.batches:
+    def modes():  # torch: accuracy and cost per image
+        rows = {}
+        for mode in CLASSIFY_MODES:
+            ev = ff.evaluate(model, data, classify=mode, limit=n, progress=False)
+            rows[mode] = {"accuracy": ev.accuracy, **{f"{k}_per_image": v for k, v in ev.cost.items()}}
+            log(f"torch {mode}: {ev.accuracy} {ev.cost}")
+        return rows
+
+    def sweep():
+        rows = []
+        for mode in ("readout", "combined"):
             copies = 1 if mode == "readout" else cfg.num_classes + 1
-            if batch * copies > 4 * LAVA_BATCH_COPIES and mode != "readout":
-                continue
-            samples = min(n, args.rate_samples if batch >= 4 else args.rate_samples // 10)
-            ev = ff.evaluate(model, data, backend="lava-fixed", classify=mode, batch=batch, limit=samples,
-                             progress=False)
-            row = {"classify": mode, "batch": batch, "samples": samples,
-                   "samples_per_second": ev.samples_per_second, "agreement_with_torch": ev.agreement_with_torch}
-            result["lava_fixed_sweep"].append(row)
-            batches.append(batch)
-            rates.append(ev.samples_per_second)
-            log(f"lava-fixed {mode} batch {batch}: {ev.samples_per_second:.1f} samples/s")
-        curves[f"lava-fixed, {mode}"] = (batches, rates)
+            for batch in args.batches:
+                if batch * copies > 4 * LAVA_BATCH_COPIES and mode != "readout":
+                    continue
+                samples = min(n, args.rate_samples if batch >= 4 else args.rate_samples // 10)
+                ev = ff.evaluate(model, data, backend="lava-fixed", classify=mode, batch=batch, limit=samples,
+                                 progress=False)
+                rows.append({"classify": mode, "batch": batch, "samples": samples,
+                             "samples_per_second": ev.samples_per_second,
+                             "agreement_with_torch": ev.agreement_with_torch})
+                log(f"lava-fixed {mode} batch {batch}: {ev.samples_per_second:.1f} samples/s")
+        return rows
 
-    start = time.perf_counter()
-    ev = ff.evaluate(model, data, backend="lava-fixed", classify="readout", limit=n, progress=False)
-    result["lava_fixed_readout"] = {"batch": ev.batch, "seconds": time.perf_counter() - start,
-                                    "samples_per_second": ev.samples_per_second, "accuracy": ev.accuracy,
-                                    "agreement_with_torch": ev.agreement_with_torch}
-    log(f"lava-fixed readout, full split: {result['lava_fixed_readout']}")
+    def lava_fixed_readout():
+        start = time.perf_counter()
+        ev = ff.evaluate(model, data, backend="lava-fixed", classify="readout", limit=n, progress=False)
+        row = {"batch": ev.batch, "seconds": time.perf_counter() - start, "samples_per_second": ev.samples_per_second,
+               "accuracy": ev.accuracy, "agreement_with_torch": ev.agreement_with_torch}
+        log(f"lava-fixed readout, full split: {row}")
+        return row
 
-    last = ff.fit_readout(model, data, readout_from="last", progress=False)
-    classifier = {"readout_all_layers": ff.evaluate(model, data, classify="readout", limit=n,
-                                                    progress=False).accuracy["readout"],
-                  "readout_last_layer": ff.evaluate(last, data, classify="readout", limit=n,
-                                                    progress=False).accuracy["readout"]}
-    path = ff.export(last, out / "classifier.net", classifier=True)
-    in_file = ff.load(path)
-    start = time.perf_counter()
-    netx = ff.evaluate(in_file, data, backend="netx-fixed", classify="readout", limit=n, progress=True)
-    classifier.update(netx_seconds=time.perf_counter() - start, netx_samples_per_second=netx.samples_per_second,
-                      netx_startup_seconds=netx.details["startup_seconds"], netx_accuracy=netx.accuracy,
-                      netx_agreement_with_torch=netx.agreement_with_torch)
-    own = ff.evaluate(in_file, data, backend="lava-fixed", classify="readout", limit=n, progress=False)
-    classifier["lava_fixed_of_file_equals_netx_classifier"] = float(np.mean(
-        own.predictions["readout"] == netx.predictions["classifier"]))
-    classifier["file_bytes"] = path.stat().st_size
-    x = prepare_inputs(data.test.images[:args.spike_samples], cfg)
-    spec = in_file.spec
-    expected = [s.transpose(0, 2, 1) for s in spec.forward_fixed(spec.encode(x, None))]
-    from lava_ff.netx_export.run import build_netx_network, run_netx_inference
+    def classifier_in_file():
+        last = ff.fit_readout(model, data, readout_from="last", progress=False)
+        row = {"readout_all_layers": ff.evaluate(model, data, classify="readout", limit=n,
+                                                 progress=False).accuracy["readout"],
+               "readout_last_layer": ff.evaluate(last, data, classify="readout", limit=n,
+                                                 progress=False).accuracy["readout"]}
+        path = ff.export(last, out / "classifier.net", classifier=True)
+        in_file = ff.load(path)
+        start = time.perf_counter()
+        netx = ff.evaluate(in_file, data, backend="netx-fixed", classify="readout", limit=n, progress=False)
+        row.update(netx_seconds=time.perf_counter() - start, netx_samples_per_second=netx.samples_per_second,
+                   netx_startup_seconds=netx.details["startup_seconds"], netx_accuracy=netx.accuracy,
+                   netx_agreement_with_torch=netx.agreement_with_torch)
+        own = ff.evaluate(in_file, data, backend="lava-fixed", classify="readout", limit=n, progress=False)
+        row["lava_fixed_of_file_equals_netx_classifier"] = float(np.mean(
+            own.predictions["readout"] == netx.predictions["classifier"]))
+        row["file_bytes"] = path.stat().st_size
+        x = prepare_inputs(data.test.images[:args.spike_samples], cfg)
+        spec = in_file.spec
+        expected = [s.transpose(0, 2, 1) for s in spec.forward_fixed(spec.encode(x, None))]
+        from lava_ff.netx_export.run import build_netx_network, run_netx_inference
 
-    run = run_netx_inference(build_netx_network(path, x, spec=spec, expected_spikes=expected, classify="readout"),
-                             progress=False)
-    classifier.update(spike_samples=len(x), spikes_compared=int(sum(run["spikes_checked"])),
-                      spike_mismatches=run["mismatches"],
-                      spike_check_classifier_equals_readout=bool(np.array_equal(
-                          run["classifier_predictions"], run["predictions"][:, 2])))
-    result["classifier_in_file"] = classifier
-    log(f"classifier in the netx file: {classifier}")
+        run = run_netx_inference(build_netx_network(path, x, spec=spec, expected_spikes=expected,
+                                                    classify="readout"), progress=False)
+        row.update(spike_samples=len(x), spikes_compared=int(sum(run["spikes_checked"])),
+                   spike_mismatches=run["mismatches"],
+                   spike_check_classifier_equals_readout=bool(np.array_equal(
+                       run["classifier_predictions"], run["predictions"][:, 2])))
+        log(f"classifier in the netx file: {row}")
+        return row
 
-    x = prepare_inputs(data.test.images[:args.baseline_samples], cfg)
-    result["lava_dl_netx_baseline"] = netx_baseline(spec, x, cfg.num_classes, seed=cfg.seed)
-    base = result["lava_dl_netx_baseline"]["samples_per_second"]
+    def baseline():
+        x = prepare_inputs(data.test.images[:args.baseline_samples], cfg)
+        row = netx_baseline(model.spec, x, cfg.num_classes, seed=cfg.seed)
+        log(f"lava-dl netx baseline: {row}")
+        return row
+
+    stage("modes", modes)
+    stage("lava_fixed_sweep", sweep)
+    stage("lava_fixed_readout", lava_fixed_readout)
+    classifier = stage("classifier_in_file", classifier_in_file)
+    base = stage("lava_dl_netx_baseline", baseline)["samples_per_second"]
     result["ratio_netx_readout_to_baseline"] = classifier["netx_samples_per_second"] / base
     result["ratio_lava_fixed_readout_to_baseline"] = result["lava_fixed_readout"]["samples_per_second"] / base
-    log(f"lava-dl netx baseline: {result['lava_dl_netx_baseline']}")
-
+    curves = {}
+    for row in result["lava_fixed_sweep"]:
+        batches, rates = curves.setdefault(f"lava-fixed, {row['classify']}", ([], []))
+        batches.append(row["batch"])
+        rates.append(row["samples_per_second"])
     curves_plot = plot_throughput(curves, out / "throughput.png",
                                   references={"lava-dl netx, same size": base,
                                               "netx-fixed, readout (classifier file)":

@@ -98,7 +98,7 @@ def plot_goodness_histograms(g_pos: list[np.ndarray], g_neg: list[np.ndarray], t
         ax.hist(g_neg[i], bins=bins, alpha=0.6, label="negative")
         ax.axvline(theta, color="k", linestyle="--", label="θ")
         ax.set(title=f"layer {i + 1}", xlabel="goodness", ylabel="samples")
-        ax.legend()
+        ax.legend(fontsize=8)
     return _save(plt, fig, path, title)
 
 
@@ -111,13 +111,12 @@ def plot_throughput(curves: dict[str, tuple[list[int], list[float]]], path: Path
     fig, ax = plt.subplots(figsize=(6, 4))
     for name, (batches, rates) in curves.items():
         ax.plot(batches, rates, marker="o", label=name)
-    for name, rate in (references or {}).items():
-        ax.axhline(rate, linestyle="--", color="gray")
-        ax.annotate(f"{name}: {rate:.0f}/s", (0.02, rate), xycoords=("axes fraction", "data"), va="bottom",
-                    fontsize=8)
+    for (name, rate), style in zip((references or {}).items(), ("--", ":", "-."), strict=False):
+        ax.axhline(rate, linestyle=style, color="gray", label=f"{name}: {rate:.0f}/s")
     ax.set_xscale("log", base=2)
+    ax.set_yscale("log")
     ax.set_xlabel("images side by side per window (batch)")
     ax.set_ylabel("samples / s")
     ax.grid(alpha=0.3)
-    ax.legend()
+    ax.legend(fontsize=8)
     return _save(plt, fig, path, title)
