@@ -767,7 +767,7 @@ def cmd_export(args) -> dict:
         model = load(args.model)
         dataset, data = model.record.get("dataset"), model.record.get("data")
         if dataset is None or (dataset != "digits" and data is None):
-            raise SystemExit(f"lava-ff export: --readout-from learns the readout on the run's training data, and "
+            raise SystemExit(f"--readout-from learns the readout on the run's training split, and "
                              f"{args.model} records no data set and folder (a run folder of lava-ff train has them)")
         split = load_dataset(dataset, data, seed=model.config.seed, time_steps=model.config.time_steps,
                              val_size=model.record.get("val_size"))
