@@ -207,8 +207,8 @@ def quantize_classifier(weight: np.ndarray, bias: np.ndarray, time_steps: int) -
     step, top = LOIHI2.weight_step, LOIHI2.weight_max
     limit = (1 << LOIHI2.vth_bits) - 1
     bias_top = (1 << (CLASSIFIER_BIAS_BITS - 1)) - 1
-    peak = max(float(np.abs(weight).max(initial=0.0)), float(np.abs(bias).max(initial=0.0)), 1e-300)
-    exponent = int(np.floor(np.log2(top / peak)))
+    peak = float(np.abs(weight).max(initial=0.0)) or float(np.abs(bias).max(initial=0.0)) or 1.0
+    exponent = int(np.floor(np.log2(top / peak)))  # the weights' own range; the loop checks the rest
     while True:
         weight_int = (np.round(weight * 2.0**exponent / step) * step).astype(np.int64)
         bias_int = np.round(bias * 2.0**exponent).astype(np.int64)
