@@ -759,10 +759,13 @@ def cmd_evaluate(args) -> dict:
 
 
 def cmd_export(args) -> dict:
-    from lava_ff.api import export, fit_readout, load, load_dataset
+    from lava_ff.api import evaluate, export, fit_readout, load, load_dataset
     from lava_ff.artifacts import NIR_SUFFIXES, load_file, trained_spec
 
     result = {}
+    if args.classifier and (args.format or ("nir" if Path(args.out).suffix in NIR_SUFFIXES else "netx")) != "netx":
+        raise SystemExit(f"--classifier writes netx output neurons; {args.out} would be a NIR file, which holds the "
+                         "readout as lava-ff metadata instead (write a .net file, or --format netx)")
     if args.readout_from is not None:  # learn the readout anew on the run's own training split
         model = load(args.model)
         dataset, data = model.record.get("dataset"), model.record.get("data")
@@ -772,8 +775,6 @@ def cmd_export(args) -> dict:
         split = load_dataset(dataset, data, seed=model.config.seed, time_steps=model.config.time_steps,
                              val_size=model.record.get("val_size"))
         model = fit_readout(model, split, readout_from=args.readout_from, progress=not args.no_progress)
-        from lava_ff.api import evaluate
-
         val = evaluate(model, split, split="val", classify="readout", progress=False)
         result.update(readout_from=args.readout_from, val_accuracy_readout=val.accuracy["readout"])
         spec = model.spec
