@@ -511,6 +511,26 @@ def _split_arrays(data, split: str) -> tuple[np.ndarray, np.ndarray, tuple]:
     raise ConfigError(f"data must be a Dataset, an ImageSet or (images, labels), got {type(data).__name__}")
 
 
+def export_format(path: str | Path, format: str | None = None, *,  # noqa: A002  (the CLI's --format)
+                  classifier: bool = False) -> str:
+    """The format :func:`export` writes ``path`` in (``format``, by default
+    ``nir`` for a ``.nir`` path and ``netx`` otherwise), or a
+    :class:`ConfigError`, before any work, for an unknown format, a suffix
+    that :func:`load` would read as the other format, or ``classifier``
+    asked of NIR."""
+    if format is None:
+        format = "nir" if Path(path).suffix in NIR_SUFFIXES else "netx"  # noqa: A001
+    if format not in EXPORT_FORMATS:
+        raise ConfigError(f"unknown export format {format!r}; valid: {', '.join(EXPORT_FORMATS)}")
+    if (format == "nir") != (Path(path).suffix in NIR_SUFFIXES):  # load() tells the formats apart by it
+        raise ConfigError(f"{path}: a {format} file needs " + (f"the suffix {NIR_SUFFIXES[0]}" if format == "nir"
+                                                               else f"a suffix other than {NIR_SUFFIXES[0]}"))
+    if classifier and format != "netx":
+        raise ConfigError(f"classifier=True writes netx output neurons; {format} files hold the readout as "
+                          "lava-ff metadata instead (export with format='netx')")
+    return format
+
+
 def export(model: Model | NetworkSpec | FFNetwork | str | Path, path: str | Path, *,
            format: str | None = None, classifier: bool = False) -> Path:  # noqa: A002  (the CLI's --format)
     """Write ``model`` (a :class:`Model`, a :class:`NetworkSpec`, an offline
@@ -536,16 +556,7 @@ def export(model: Model | NetworkSpec | FFNetwork | str | Path, path: str | Path
     >>> export(net, pathlib.Path(tempfile.mkdtemp()) / "model.nir").suffix
     '.nir'
     """
-    if format is None:
-        format = "nir" if Path(path).suffix in NIR_SUFFIXES else "netx"  # noqa: A001
-    if format not in EXPORT_FORMATS:
-        raise ConfigError(f"unknown export format {format!r}; valid: {', '.join(EXPORT_FORMATS)}")
-    if (format == "nir") != (Path(path).suffix in NIR_SUFFIXES):  # load() tells the formats apart by it
-        raise ConfigError(f"{path}: a {format} file needs " + (f"the suffix {NIR_SUFFIXES[0]}" if format == "nir"
-                                                               else f"a suffix other than {NIR_SUFFIXES[0]}"))
-    if classifier and format != "netx":
-        raise ConfigError(f"classifier=True writes netx output neurons; {format} files hold the readout as "
-                          "lava-ff metadata instead (export with format='netx')")
+    format = export_format(path, format, classifier=classifier)  # noqa: A001
     if isinstance(model, (str, Path)):
         model = load(model)
     spec = model.spec if isinstance(model, Model) else model

@@ -176,7 +176,7 @@ def test_cli_classify_and_classifier_export(tmp_path):
     assert result["windows_per_image"] == 1 and result["samples"] == 15
     assert result["accuracy_classifier"] == result["accuracy_readout"] and result["agreement_with_torch_readout"] >= 0.9
     nir = cli("export", "--model", str(run), "--out", str(tmp_path / "c.nir"), "--classifier", "--readout-from", "last")
-    assert nir.returncode != 0 and "--classifier writes netx output neurons" in nir.stderr
+    assert nir.returncode != 0 and "classifier=True writes netx output neurons; nir files" in nir.stderr
     no_data = cli("export", "--model", str(tmp_path / "c.net"), "--out", str(tmp_path / "d.net"), "--classifier",
                   "--readout-from", "last")
     assert no_data.returncode != 0 and "records no data set and folder" in no_data.stderr

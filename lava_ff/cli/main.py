@@ -759,13 +759,11 @@ def cmd_evaluate(args) -> dict:
 
 
 def cmd_export(args) -> dict:
-    from lava_ff.api import evaluate, export, fit_readout, load, load_dataset
+    from lava_ff.api import evaluate, export, export_format, fit_readout, load, load_dataset
     from lava_ff.artifacts import NIR_SUFFIXES, load_file, trained_spec
 
     result = {}
-    if args.classifier and (args.format or ("nir" if Path(args.out).suffix in NIR_SUFFIXES else "netx")) != "netx":
-        raise SystemExit(f"--classifier writes netx output neurons; {args.out} would be a NIR file, which holds the "
-                         "readout as lava-ff metadata instead (write a .net file, or --format netx)")
+    export_format(args.out, args.format, classifier=args.classifier)  # refused before --readout-from learns
     if args.readout_from is not None:  # learn the readout anew on the run's own training split
         model = load(args.model)
         dataset, data = model.record.get("dataset"), model.record.get("data")
