@@ -25,7 +25,6 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
-import torch
 
 from lava_ff.artifacts import NETX_SUFFIXES, NIR_SUFFIXES, load_trained, trained_spec
 from lava_ff.core.config import PREDICTION_COLUMNS, FFConfig
@@ -278,8 +277,7 @@ def fit_readout(model: Model | str | Path, data: Dataset | tuple, *, readout_fro
     trained_epochs = sum(config.block_epochs) if config.block_epochs else len(config.layer_blocks)  # as trained
     trainer = Trainer(config, TrainSettings(epochs=trained_epochs, readout_epochs=epochs, progress=progress,
                                             epoch_log="none"))
-    trainer.net = FFNetwork.from_spec(spec)
-    trainer.readout_opt = torch.optim.Adam(trainer.net.readout.parameters(), lr=1e-2)
+    trainer.net.load_state_dict(FFNetwork.from_spec(spec).state_dict())  # as _train_onchip hands over its layers
     trainer.train_readout(prepare_inputs(data.train.images, config), np.asarray(data.train.labels))
     return Model(NetworkSpec.from_torch(trainer.net), trainer.net, {**model.record, "readout_from": readout_from})
 
