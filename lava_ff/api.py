@@ -31,6 +31,7 @@ from lava_ff.core.config import PREDICTION_COLUMNS, FFConfig
 from lava_ff.core.errors import ConfigError
 from lava_ff.core.imports import quiet_import, require_lava
 from lava_ff.core.inputs import prepare_inputs
+from lava_ff.core.layers import ConvSpec, format_layers, parse_layers
 from lava_ff.core.neuron import NeuronParams, quantize_neuron
 from lava_ff.core.rule import ONCHIP_THRESHOLD, FFLearningRule, check_onchip_config
 from lava_ff.core.spec import NetworkSpec
@@ -215,7 +216,11 @@ def train(data: Dataset | tuple, *, layers: tuple[int, ...] = (500, 500), epochs
     config_options = {k: v for k, v in options.items() if k in _CONFIG_FIELDS}
     if data.name == "nmnist":
         config_options.setdefault("encoding", "spikes")
-    config = FFConfig(in_features=data.in_features, layer_sizes=tuple(layers), neuron=neuron, **config_options)
+    image = data.image_shape if data.name != "nmnist" else None
+    if data.name == "nmnist" and any(isinstance(e, ConvSpec) for e in parse_layers(layers)):
+        raise ConfigError(f"layers {format_layers(layers)!r}: a convolution reads images; nmnist samples are "
+                          f"spike trains of shape {tuple(data.image_shape)}")
+    config = FFConfig.from_layers(layers, image, in_features=data.in_features, neuron=neuron, **config_options)
     settings = TrainSettings(epochs=epochs, progress=progress, **{"epoch_log": "text" if progress else "none",
                                                                   **{k: v for k, v in options.items()
                                                                      if k in _SETTINGS_FIELDS}})

@@ -148,6 +148,7 @@ def to_graph(model):
     :class:`NetworkSpec` or a :class:`lava_ff.Model`)."""
     nir = _nir()
     spec = _as_spec(model)
+    spec.check_runs_in("NIR export (lava-ff writes NIR's Linear and CubaLIF nodes, not Conv2d)")
     nodes = {"input": nir.Input(input_type=np.array([spec.config.input_size]))}
     edges, previous = [], "input"
     for i, (w, neuron) in enumerate(zip(spec.weights, spec.neurons, strict=True)):

@@ -109,6 +109,7 @@ def export(model, path, *, classifier: bool = False) -> Path:
     import h5py
 
     spec = _as_spec(model)
+    spec.check_runs_in("netx export")
     meta = spec_metadata(spec)
     if classifier:
         check_classifier(spec)

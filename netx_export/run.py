@@ -95,6 +95,7 @@ def build_netx_network(path, data: np.ndarray, *, spec: NetworkSpec | None = Non
 
     spec = load(path) if spec is None else spec
     cfg = spec.config
+    spec.check_runs_in("netx inference", classify)
     data = prepare_inputs(data, cfg)
     if data.shape[1] != cfg.in_features:
         raise ValueError(f"data has {data.shape[1]} features per sample, the network expects {cfg.in_features}")

@@ -717,7 +717,7 @@ def test_cli_help_documents_every_option():
 
 
 @pytest.mark.parametrize("args, match", [
-    (["--layers", "100,0"], "layer size 0 is not positive"),
+    (["--layers", "100,0"], "layer 1 size must be a positive integer, got 0"),
     (["--time-steps", "0"], "must be a positive integer, got 0"),
     (["--readout-epochs", "0"], "--readout-epochs: must be a positive integer, got 0"),
     (["--theta", "-1"], "theta must be a positive finite number, got -1.0"),

@@ -53,7 +53,15 @@ def _positive_ints(what: str):
     return parse
 
 
-_layers = _positive_ints("layer size")
+def _layers(text: str) -> tuple:
+    """An argparse type: layer entries, ``500,500`` or ``c32k5p2,c64k3p2,1000`` (:func:`parse_layers`)."""
+    from lava_ff.core.errors import ConfigError
+    from lava_ff.core.layers import parse_layers
+
+    try:
+        return parse_layers(text)
+    except ConfigError as err:
+        raise argparse.ArgumentTypeError(str(err)) from None
 
 
 def _scales(text: str) -> tuple[float, ...]:
@@ -133,7 +141,10 @@ def _add_train_options(p: argparse.ArgumentParser) -> None:
     data, network, offline = _group(p, "data"), _group(p, "network"), _group(p, "offline learning")
     backend, output = _group(p, "backend"), _group(p, "output")
     network.add_argument("--layers", type=_layers, default=(500, 500),
-                         help="hidden layer sizes, comma separated (default 500,500)")
+                         help="the layers, comma separated: a neuron count for a dense layer, c<channels>k<kernel>"
+                              "[p<pool>] for a convolution (stride 1, no padding; its spikes sum-pooled "
+                              "pool x pool into the next layer), convolutions first; e.g. c32k5p2,c64k3p2,1000 "
+                              "(default 500,500)")
     network.add_argument("--time-steps", type=_positive_int, default=10, help="steps per sample (default 10)")
     offline.add_argument("--epochs", type=_positive_int, default=5, help="training epochs (default 5)")
     offline.add_argument("--batch-size", type=_positive_int, default=100, help="mini-batch size (default 100)")
@@ -175,9 +186,12 @@ def _add_train_options(p: argparse.ArgumentParser) -> None:
     network.add_argument("--encoding", choices=ENCODINGS, default="deterministic",
                          help="how images become spikes (default deterministic); nmnist always uses its "
                               "events binned into --time-steps frames (spikes)")
-    network.add_argument("--overlay", choices=OVERLAYS, default="label_neurons",
-                         help="where the label enters: extra label neurons beside the pixels, or the first "
-                              "pixels of the image (Hinton's layout)")
+    network.add_argument("--overlay", choices=OVERLAYS, default=None,
+                         help="where the label enters: extra label neurons beside the pixels (default for dense "
+                              "networks), the first pixels of the image (Hinton's layout), or nowhere: groups "
+                              "splits every layer's neurons (a convolution's channels) into one group per class "
+                              "and scores each class by its group's goodness (default, and the only choice, "
+                              "with convolutions)")
     network.add_argument("--label-repeat", type=_positive_int, default=1,
                          help="label input neurons per class with --overlay label_neurons (default 1; on MNIST "
                               "the on-chip rule needs ~20, or 10 labels are lost among 784 pixels)")
@@ -316,21 +330,28 @@ def _require_images(flag: str, views: int, dataset: str, shape) -> None:
                          f"{tuple(shape)}")
 
 
-def _config_from_args(args, in_features: int):
+def _config_from_args(args, in_features: int, shape):
     from lava_ff.core.config import FFConfig
+    from lava_ff.core.layers import ConvSpec
     from lava_ff.core.neuron import NeuronParams
     from lava_ff.core.rule import ONCHIP_THRESHOLD
 
-    theta = args.theta if args.theta is not None else 0.05 * args.layers[0]
+    conv = [str(e) for e in args.layers if isinstance(e, ConvSpec)]
+    if conv and in_features != int(np.prod(shape)):
+        raise SystemExit(f"--layers {','.join(conv)}: a convolution reads images; {args.dataset} samples are "
+                         f"spike trains of shape {tuple(shape)}")
+    first = args.layers[0] if isinstance(args.layers[0], int) else 1
+    theta = args.theta if args.theta is not None else 0.05 * first
     threshold = args.threshold
     if threshold is None:
         threshold = ONCHIP_THRESHOLD if args.backend in ONCHIP_BACKENDS else 1.0
-    return FFConfig(
-        in_features=in_features, layer_sizes=args.layers, time_steps=args.time_steps,
+    overlay = args.overlay or ("groups" if conv else "label_neurons")
+    return FFConfig.from_layers(
+        args.layers, shape, in_features=in_features, time_steps=args.time_steps,
         neuron=NeuronParams(threshold, args.current_decay, args.voltage_decay),
         goodness=args.goodness, theta=theta, loss=args.loss, symba_alpha=args.alpha,
         encoding="spikes" if args.dataset == "nmnist" else args.encoding,
-        overlay=args.overlay, label_repeat=args.label_repeat, rule=args.rule, negatives=args.negatives, lr=args.adam_lr,
+        overlay=overlay, label_repeat=args.label_repeat, rule=args.rule, negatives=args.negatives, lr=args.adam_lr,
         three_factor_lr=args.rule_lr, seed=args.seed, blocks=args.blocks, schedule=args.schedule,
         lr_decay=args.lr_decay, block_lr_scale=args.block_lr_scale, block_epochs=args.block_epochs,
         readout_from=args.readout_from,
@@ -360,7 +381,7 @@ def cmd_train(args) -> dict:
     out = check_output_dir(args.out)
     train, val, test, shape = load_split(args.dataset, args.data, args.seed, time_steps=args.time_steps,
                                          val_size=args.val_size)
-    cfg = _config_from_args(args, _in_features(args.dataset, shape))
+    cfg = _config_from_args(args, _in_features(args.dataset, shape), shape)
     parallel = from_environment(default_device())  # torchrun's ranks; None in one process
     classes = _check_classes(args.train_classes, cfg.num_classes)
     if classes:  # the old classes a continual-learning run starts from
@@ -496,7 +517,8 @@ def cmd_train_onchip(args) -> dict:
     # the library's rules, asked before any data is loaded
     check_onchip_options(loss=args.loss, schedule=args.schedule, lr_decay=args.lr_decay,
                          block_lr_scale=args.block_lr_scale, negatives=args.negatives, goodness=args.goodness,
-                         shift=args.shift, rotate=args.rotate, zoom=args.zoom)
+                         shift=args.shift, rotate=args.rotate, zoom=args.zoom, layers=args.layers,
+                         overlay=args.overlay)
     check_positive_float("--onchip-readout-scale", args.onchip_readout_scale)
     _checked_views("--onchip-readout-views", args.onchip_readout_views)
     if args.onchip_readout_views > 1 and not args.onchip_readout_epochs:
@@ -534,7 +556,7 @@ def cmd_train_onchip(args) -> dict:
                                          time_steps=base.config.time_steps if base else args.time_steps)
     _require_images("--onchip-readout-views", args.onchip_readout_views, args.dataset, shape)  # before any pass
     if base is None:
-        cfg = _config_from_args(args, _in_features(args.dataset, shape))
+        cfg = _config_from_args(args, _in_features(args.dataset, shape), shape)
         start, neuron, init = initial_weights(cfg), quantize_neuron(cfg.neuron), None
     elif _in_features(args.dataset, shape) != cfg.in_features:
         raise SystemExit(f"--init-from model expects {cfg.in_features} input features but {args.dataset} "

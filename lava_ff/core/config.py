@@ -11,6 +11,7 @@ import numpy as np
 
 from lava_ff.core.checks import check_positive_float, check_positive_int
 from lava_ff.core.errors import ConfigError
+from lava_ff.core.layers import ConvSpec, LayerShape, check_image_shape, format_layers, layer_shapes, parse_layers
 from lava_ff.core.neuron import NeuronParams
 
 __all__ = [
@@ -24,7 +25,9 @@ GOODNESS_KINDS = ("sum_sq_rate", "mean_sq_rate", "sum_sq_voltage")
 LOSS_KINDS = ("softplus", "symba", "softmax")
 ENCODINGS = ("deterministic", "rate", "latency", "spikes")
 RULES = ("surrogate", "three_factor", "ffgaf")
-OVERLAYS = ("label_neurons", "first_pixels")
+#: label_neurons / first_pixels: the label is written into the input; groups: it is not, and every
+#: layer's neurons (a convolution's channels) are split into one group per class instead
+OVERLAYS = ("label_neurons", "first_pixels", "groups")
 NEGATIVES = ("random", "hard", "mixed", "hybrid")
 #: simultaneous: every block learns in every epoch; greedy: one block at a time
 SCHEDULES = ("simultaneous", "greedy")
@@ -164,6 +167,39 @@ class FFConfig:
     #: first with ``eval_skip_first``). ``last``: the last layer's alone, so
     #: that a netx file can hold the whole classifier (``export(classifier=True)``).
     readout_from: str = "all"
+    #: the convolutional layers, the first ``len(conv)`` of the network
+    #: (:mod:`lava_ff.core.layers`); their entries of ``layer_sizes`` are
+    #: their neuron counts, channels x height x width
+    conv: tuple[ConvSpec, ...] = ()
+    #: (channels, height, width) of the input images: what a convolution reads
+    image_shape: tuple[int, int, int] | None = None
+
+    @classmethod
+    def from_layers(cls, layers, image_shape, **fields) -> FFConfig:
+        """A config from layer text or entries (``"c32k5p2,c64k3p2,1000"``,
+        :func:`lava_ff.core.layers.parse_layers`) on images of
+        ``image_shape``: ``in_features``, ``layer_sizes``, ``conv`` and
+        ``image_shape`` derived from them. A network with convolutions
+        splits its neurons into class groups (``overlay='groups'``)."""
+        entries = parse_layers(layers)
+        conv = tuple(e for e in entries if isinstance(e, ConvSpec))
+        if not conv:
+            sizes = tuple(entries)
+            shape = None if image_shape is None else check_image_shape(image_shape)
+            features = fields.pop("in_features", None)
+            if features is None:
+                if shape is None:
+                    raise ConfigError("a dense network needs in_features or an image shape")
+                features = int(np.prod(shape))
+            return cls(in_features=features, layer_sizes=sizes, **fields)
+        shape = check_image_shape(image_shape)
+        shapes = layer_shapes(entries, shape)
+        features = fields.pop("in_features", None)
+        if features is not None and features != int(np.prod(shape)):
+            raise ConfigError(f"in_features={features} but images of {shape} have {int(np.prod(shape))} values")
+        fields.setdefault("overlay", "groups")
+        return cls(in_features=int(np.prod(shape)), layer_sizes=tuple(s.size for s in shapes),
+                   conv=conv, image_shape=shape, **fields)
 
     def __post_init__(self):
         check_positive_int("in_features", self.in_features)
@@ -178,6 +214,7 @@ class FFConfig:
         for i, size in enumerate(sizes):
             check_positive_int(f"layer_sizes[{i}]", size)
         object.__setattr__(self, "layer_sizes", sizes)
+        self._check_conv()
         if isinstance(self.neuron, dict):
             object.__setattr__(self, "neuron", NeuronParams(**self.neuron))
         for name, allowed in (("goodness", GOODNESS_KINDS), ("loss", LOSS_KINDS),
@@ -220,6 +257,68 @@ class FFConfig:
                 f"got {self.in_features}"
             )
 
+    def _check_conv(self) -> None:
+        """The convolutions against the image shape and the layer sizes, and
+        the class groups against the layers' widths."""
+        conv = tuple(ConvSpec(**c) if isinstance(c, dict) else c for c in self.conv)
+        if any(not isinstance(c, ConvSpec) for c in conv):
+            raise ConfigError(f"conv must hold ConvSpec entries, got {self.conv!r}")
+        object.__setattr__(self, "conv", conv)
+        if self.image_shape is not None:
+            shape = check_image_shape(self.image_shape)
+            object.__setattr__(self, "image_shape", shape)
+            if int(np.prod(shape)) != self.in_features:
+                raise ConfigError(f"image shape {shape} has {int(np.prod(shape))} values but in_features="
+                                  f"{self.in_features}")
+        if conv:
+            if self.image_shape is None:
+                raise ConfigError(f"convolutions {[str(c) for c in conv]} need the image shape (image_shape)")
+            if len(conv) > len(self.layer_sizes):
+                raise ConfigError(f"{len(conv)} convolutions for {len(self.layer_sizes)} layers")
+            entries = conv + self.layer_sizes[len(conv):]
+            sizes = tuple(s.size for s in layer_shapes(entries, self.image_shape))
+            if sizes != self.layer_sizes:
+                raise ConfigError(f"layer_sizes {list(self.layer_sizes)} do not match the layers "
+                                  f"{format_layers(entries)} on images of {self.image_shape}, which have "
+                                  f"{list(sizes)} neurons")
+            if self.overlay != "groups":
+                raise ConfigError(f"a convolution has no place for a label in its input: overlay="
+                                  f"{self.overlay!r} needs a dense network (use overlay='groups')")
+        if self.overlay == "groups":
+            for i, shape in enumerate(self.shapes):
+                if shape.shape[0] < self.num_classes:
+                    what = "channels" if i < len(conv) else "neurons"
+                    raise ConfigError(f"layer {i} has {shape.shape[0]} {what}, fewer than the {self.num_classes} "
+                                      f"classes: overlay='groups' needs at least one of them per class")
+            if self.loss != "softmax":
+                raise ConfigError(f"overlay='groups' scores every class at once, by its group's goodness: it "
+                                  f"needs loss='softmax', got loss={self.loss!r}")
+            if self.rule == "three_factor":
+                raise ConfigError("overlay='groups' trains with a gradient rule (surrogate or ffgaf); the "
+                                  "three-factor rule has one modulatory factor per sample, not per class group")
+
+    @property
+    def shapes(self) -> list[LayerShape]:
+        """Every layer's :class:`lava_ff.core.layers.LayerShape`: channels x
+        height x width of a convolution, ``(n, 1, 1)`` of a dense layer."""
+        if not self.conv:
+            return [LayerShape((n, 1, 1), (n, 1, 1)) for n in self.layer_sizes]
+        return layer_shapes(self.layers, self.image_shape)
+
+    def input_of(self, index: int) -> LayerShape:
+        """What layer ``index`` reads: the image (or the input vector), or the
+        previous layer, whose ``pool`` it sums its spikes over."""
+        if index == 0:
+            shape = self.image_shape if self.conv else (self.input_size, 1, 1)
+            return LayerShape(shape, shape)
+        return self.shapes[index - 1]
+
+    @property
+    def layers(self) -> tuple:
+        """The layers as :func:`lava_ff.core.layers.parse_layers` entries:
+        :class:`ConvSpec` for each convolution, neuron counts after them."""
+        return self.conv + self.layer_sizes[len(self.conv):]
+
     def _per_block(self, name: str, what: str, check) -> None:
         """Validate the optional field ``name``, one ``what`` per training
         block, each through ``check`` (which names ``name[i]``), and store it
@@ -242,13 +341,18 @@ class FFConfig:
     @property
     def input_size(self) -> int:
         """Width of the network's input layer (pixels plus label neurons)."""
+        if self.overlay == "groups":
+            return self.in_features
         extra = self.num_classes * self.label_repeat if self.overlay == "label_neurons" else 0
         return self.in_features + extra
 
     @property
     def label_columns(self) -> slice:
         """Where the label is written in the network's input: the appended
-        label neurons, or (``first_pixels``) the first ``num_classes`` pixels."""
+        label neurons, or (``first_pixels``) the first ``num_classes`` pixels;
+        none under ``groups``."""
+        if self.overlay == "groups":
+            return slice(self.in_features, self.in_features)
         if self.overlay == "label_neurons":
             return slice(self.in_features, self.input_size)
         return slice(0, self.num_classes)
@@ -281,6 +385,15 @@ class FFConfig:
             out[key] = None if out[key] is None else list(out[key])
         if out["readout_from"] == "all":
             del out["readout_from"]
+        if self.conv:
+            out["conv"] = [c.to_dict() for c in self.conv]
+            out["image_shape"] = list(self.image_shape)
+        else:  # dense networks' files stay what they always were
+            del out["conv"]
+            if out["image_shape"] is None:
+                del out["image_shape"]
+            else:
+                out["image_shape"] = list(self.image_shape)
         return out
 
     @classmethod
@@ -296,4 +409,8 @@ class FFConfig:
                 data[key] = tuple(data[key])
         if isinstance(data.get("neuron"), dict):
             data["neuron"] = NeuronParams(**data["neuron"])
+        if data.get("conv"):
+            data["conv"] = tuple(ConvSpec(**c) if isinstance(c, dict) else c for c in data["conv"])
+        if data.get("image_shape") is not None:
+            data["image_shape"] = tuple(data["image_shape"])
         return cls(**data)

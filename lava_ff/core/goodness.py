@@ -15,6 +15,7 @@ __all__ = [
     'softplus', 'sigmoid', 'firing_rates', 'goodness', 'ff_loss', 'label_softmax', 'softmax_ff_loss',
     'softmax_modulatory_factor', 'modulatory_factor', 'voltage_goodness_step', 'raw_goodness', 'goodness_scale',
     'quantize_readout', 'CLASSIFIER_BIAS_BITS', 'quantize_classifier',
+    'class_groups', 'group_matrix', 'group_goodness', 'group_scores',
     'combine_layer_scores', 'label_log_likelihood', 'combined_scores', 'readout_messages',
 ]
 
@@ -53,6 +54,49 @@ def goodness(spikes: np.ndarray, kind: str = "sum_sq_rate", voltage: np.ndarray 
             raise ValueError("goodness 'sum_sq_voltage' needs the membrane voltage")
         return (np.maximum(voltage / threshold, 0.0) ** 2).mean(axis=-1).sum(axis=-1)
     raise ValueError(f"unknown goodness {kind!r}; valid: sum_sq_rate, mean_sq_rate, sum_sq_voltage")
+
+
+def class_groups(channels: int, num_classes: int) -> np.ndarray:
+    """The class group of each of a layer's ``channels`` (a dense layer's
+    neurons, a convolution's channels), under ``overlay='groups'``: channel
+    ``i`` belongs to class ``i mod C``, so every class has
+    ``channels // C`` or one more."""
+    return np.arange(channels) % num_classes
+
+
+def group_matrix(shape, num_classes: int, kind: str) -> np.ndarray:
+    """``[channels, C]`` float64: from a layer's per-channel sums of squared
+    rates to its goodness of every class. ``shape`` is the layer's
+    (channels, height, width) (or a :class:`lava_ff.core.layers.LayerShape`).
+    ``sum_sq_rate`` sums its group's squares, ``mean_sq_rate`` averages them
+    over the group's neurons (classes may have one channel more)."""
+    channels, height, width = getattr(shape, "shape", shape)
+    if kind not in ("sum_sq_rate", "mean_sq_rate"):
+        raise ValueError(f"class groups score by rate goodness (sum_sq_rate, mean_sq_rate), not {kind!r}")
+    groups = class_groups(channels, num_classes)
+    members = np.zeros((channels, num_classes))
+    members[np.arange(channels), groups] = 1.0
+    if kind == "mean_sq_rate":
+        members /= members.sum(0) * height * width
+    return members
+
+
+def group_scores(counts: np.ndarray, shape, num_classes: int, kind: str, time_steps: int) -> np.ndarray:
+    """Every class's goodness ``[B, C]`` (float64) from a layer's spike
+    counts ``[B, N]`` over a window of ``time_steps``: the squared counts
+    summed per channel in integers, then :func:`group_matrix` and ``1/T**2``
+    (the same float operations in every backend, so ties break alike)."""
+    channels = getattr(shape, "shape", shape)[0]
+    counts = np.asarray(counts, np.int64)
+    per_channel = (counts * counts).reshape(len(counts), channels, -1).sum(-1)
+    return (per_channel.astype(np.float64) @ group_matrix(shape, num_classes, kind)) / time_steps**2
+
+
+def group_goodness(spikes: np.ndarray, shape, num_classes: int, kind: str) -> np.ndarray:
+    """Every class's goodness ``[B, C]`` of a layer's spikes ``[B, N, T]``
+    under ``overlay='groups'``: its group's squared rates, summed or averaged."""
+    spikes = np.asarray(spikes)
+    return group_scores(spikes.sum(-1), shape, num_classes, kind, spikes.shape[-1])
 
 
 def ff_loss(g_pos: np.ndarray, g_neg: np.ndarray, theta: float, kind: str = "softplus",

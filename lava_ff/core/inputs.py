@@ -149,6 +149,9 @@ def overlay_label(x: np.ndarray, labels: np.ndarray | None, num_classes: int,
       carry class ``c``); the image is untouched. Repeating the label gives
       it more synapses, hence more drive, under the 8-bit weight cap.
     * ``first_pixels``: Hinton's scheme, overwrite the first ``C`` pixels.
+    * ``groups``: the label stays out of the input (``x`` as it is): every
+      layer's neurons are split into one group per class instead
+      (:func:`lava_ff.core.goodness.class_groups`).
 
     ``labels=None`` gives the *neutral* label (every class at ``1/C``), used
     by the one-pass linear readout.
@@ -161,6 +164,8 @@ def overlay_label(x: np.ndarray, labels: np.ndarray | None, num_classes: int,
         labels = check_labels(labels, num_classes, batch)
         code = np.zeros((batch, num_classes), dtype=np.float32)
         code[np.arange(batch), labels] = 1.0
+    if scheme == "groups":
+        return x.copy()
     code *= label_scale
     if scheme == "label_neurons":
         code = np.repeat(np.minimum(code, 1.0), label_repeat, axis=1)
@@ -269,6 +274,10 @@ def overlay_encoded(x: np.ndarray, labels: np.ndarray | None, num_classes: int, 
         overlaid = overlay_label(x, labels, num_classes, scheme, label_scale, label_repeat)
         return encode(overlaid, time_steps, encoding, rng)
     spikes = check_spike_trains(x, time_steps).astype(np.float32)
+    if scheme == "groups":
+        if labels is not None:
+            check_labels(labels, num_classes, len(spikes))
+        return spikes
     width = num_classes if scheme == "first_pixels" else 0
     blank = np.zeros((len(spikes), width), np.float32)
     code = encode(overlay_label(blank, labels, num_classes, scheme, label_scale, label_repeat),

@@ -80,7 +80,10 @@ def check_integer_weights(weights, name: str = "weights", shape: tuple | None = 
     ``[weight_min, weight_max]`` (8-bit mantissa, exponent 1). Float weights
     are refused with a pointer to :func:`quantize_weights`."""
     weights = np.asarray(weights)
-    if weights.ndim != 2:
+    if shape is not None and len(shape) == 4:  # a convolution's [out, in, k, k]
+        if weights.ndim != 4:
+            raise ConfigError(f"{name} must be a 4-D [out, in, k, k] array, got shape {weights.shape}")
+    elif weights.ndim != 2:
         raise ConfigError(f"{name} must be a 2-D [out, in] array, got shape {weights.shape}")
     if shape is not None and weights.shape != tuple(shape):
         raise ConfigError(f"{name} has shape {weights.shape}, expected {tuple(shape)}")

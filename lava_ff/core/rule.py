@@ -384,14 +384,20 @@ def onchip_readout_linear(readout: np.ndarray, logit_scale: float) -> tuple[np.n
 
 def check_onchip_options(*, loss: str = "softplus", schedule: str = "simultaneous", lr_decay: str = "none",
                          block_lr_scale=None, negatives: str = "random", goodness: str = "sum_sq_rate",
-                         shift: int = 0, rotate: float = 0.0, zoom: float = 0.0) -> None:
+                         shift: int = 0, rotate: float = 0.0, zoom: float = 0.0, layers=(),
+                         overlay: str | None = None) -> None:
     """A :class:`ConfigError` naming the first option Lava's learning engine
     cannot learn with: on chip every layer learns on every sample with the
     softplus loss, at one rule rate per run, from wrong labels, on the
     images as they are. The one home of these rules: the CLI asks before
     loading any data, :func:`check_onchip_config` for a built config."""
     offline = "; train offline (backend torch) for it"
+    conv = [(i, e) for i, e in enumerate(layers) if not isinstance(e, (int, np.integer))]
     refusals = (
+        (bool(conv), f"layer {conv[0][0]} ({conv[0][1]}) is a convolution: Lava's learning engine here learns "
+                     "Dense synapses only, so on-chip learning needs dense layers" if conv else ""),
+        (overlay == "groups", "overlay='groups' scores every class by its group of neurons; the on-chip FF "
+                              "neuron learns from one label per window (use label_neurons or first_pixels)"),
         (loss != "softplus", f"loss={loss!r}: on-chip learning runs the softplus loss (the FF neuron sends "
                              "m = sigmoid(+-(theta - G)) per phase)"),
         (schedule != "simultaneous", f"schedule={schedule!r}: on-chip learning runs every layer on every sample"),
@@ -420,5 +426,5 @@ def check_onchip_config(config: FFConfig, settings=None) -> FFConfig:
                                                 "zoom": settings.zoom}
     check_onchip_options(loss=config.loss, schedule=config.schedule, lr_decay=config.lr_decay,
                          block_lr_scale=config.block_lr_scale, negatives=config.negatives,
-                         goodness=config.goodness, **augmentation)
+                         goodness=config.goodness, layers=config.layers, overlay=config.overlay, **augmentation)
     return config

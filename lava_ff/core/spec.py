@@ -17,10 +17,11 @@ import numpy as np
 from lava_ff.core.checks import check_positive_float
 from lava_ff.core.config import Classify, FFConfig
 from lava_ff.core.errors import ConfigError
-from lava_ff.core.goodness import goodness, goodness_scale
+from lava_ff.core.goodness import goodness, goodness_scale, group_scores
 from lava_ff.core.inputs import check_image_rows, check_views, overlay_encoded
+from lava_ff.core.layers import conv_current, pool_spikes
 from lava_ff.core.loihi import check_integer_weights
-from lava_ff.core.neuron import FixedNeuronParams, dense_cuba_forward_fixed, quantize_neuron
+from lava_ff.core.neuron import FixedNeuronParams, cuba_forward_fixed, dense_cuba_forward_fixed, quantize_neuron
 
 __all__ = ['NetworkSpec']
 
@@ -45,11 +46,9 @@ class NetworkSpec:
         if len(self.weights) != len(self.config.layer_sizes) or len(self.neurons) != len(self.weights):
             raise ValueError(f"{len(self.weights)} weight matrices and {len(self.neurons)} neuron "
                              f"parameter sets for {len(self.config.layer_sizes)} layers")
-        fan_in = self.config.input_size
         checked = []
-        for i, (w, size) in enumerate(zip(self.weights, self.config.layer_sizes, strict=True)):
-            checked.append(check_integer_weights(w, f"layer {i} weights", (size, fan_in)))
-            fan_in = size
+        for i, w in enumerate(self.weights):
+            checked.append(check_integer_weights(w, f"layer {i} weights", self.weight_shape(i)))
         object.__setattr__(self, "weights", tuple(checked))
         if (self.onchip_readout is None) != (self.onchip_readout_scale is None):
             raise ValueError("an on-chip readout needs both its weights and its logit scale, got "
@@ -64,6 +63,17 @@ class NetworkSpec:
         if self.image_shape is not None or self.views > 1:
             shape = check_image_rows(self.config.in_features, self.image_shape, f"a network on {self.views} views")
             object.__setattr__(self, "image_shape", shape)
+
+    def weight_shape(self, index: int) -> tuple[int, ...]:
+        """The integer weights' shape of layer ``index``: ``[out, in]`` of a
+        dense layer (``in`` after the previous layer's pooling), ``[out, in,
+        k, k]`` of a convolution."""
+        cfg = self.config
+        reads = cfg.input_of(index).pooled
+        if index < len(cfg.conv):
+            conv = cfg.conv[index]
+            return (conv.channels, reads[0], conv.kernel, conv.kernel)
+        return (cfg.layer_sizes[index], int(np.prod(reads)))
 
     @classmethod
     def from_torch(cls, net) -> NetworkSpec:
@@ -85,6 +95,20 @@ class NetworkSpec:
                               "(train it with one, or classify by 'goodness')")
         return mode
 
+    def check_runs_in(self, where: str, classify: str | None = None) -> None:
+        """A ConfigError, before any work, where ``where`` (a Lava backend, an
+        export format) cannot take this network yet: convolutions run in
+        torch and the numpy reference, and a network with class groups
+        (``overlay='groups'``) classifies in Lava by its readout only."""
+        cfg = self.config
+        if cfg.conv:
+            raise ConfigError(f"layer 0 ({cfg.conv[0]}) is a convolution; {where} takes dense layers only "
+                              "(run a convolutional network with backend torch)")
+        if cfg.overlay == "groups" and classify is not None and classify != "readout":
+            raise ConfigError(f"classify={classify!r}: {where} scores goodness per label window, and this "
+                              "network scores every class by a group of its neurons in one window "
+                              "(classify by 'readout', or run it with backend torch)")
+
     def goodness_scales(self, *, fixed: bool) -> list[float]:
         """Per layer, the factor from raw to :func:`lava_ff.core.goodness.goodness` units."""
         cfg = self.config
@@ -100,16 +124,26 @@ class NetworkSpec:
 
     def forward_fixed(self, spikes_in: np.ndarray) -> list[np.ndarray]:
         """Integer spikes of every layer, ``[B, N, T]`` each (no synaptic delay)."""
-        out = []
-        for w, neuron in zip(self.weights, self.neurons, strict=True):
-            spikes_in = dense_cuba_forward_fixed(w, spikes_in, neuron)
-            out.append(spikes_in)
+        out, cfg = [], self.config
+        for i, (w, neuron) in enumerate(zip(self.weights, self.neurons, strict=True)):
+            if w.ndim == 4:
+                spikes = cuba_forward_fixed(conv_current(w, spikes_in.astype(np.int64), cfg.input_of(i).pooled),
+                                            neuron)
+            else:
+                spikes = dense_cuba_forward_fixed(w, spikes_in, neuron)
+            out.append(spikes)
+            shape = cfg.shapes[i]
+            spikes_in = pool_spikes(spikes, shape.shape, shape.pool)
         return out
 
     def label_scores_fixed(self, x: np.ndarray) -> np.ndarray:
         """Per-layer goodness for every candidate label ``[L, B, C]`` (rate goodness)."""
         cfg = self.config
         batch, classes = len(x), cfg.num_classes
+        if cfg.overlay == "groups":
+            layers = self.forward_fixed(self.encode(np.asarray(x, np.float32), None))
+            return np.stack([group_scores(s.sum(-1), shape, classes, cfg.goodness, cfg.time_steps)
+                             for s, shape in zip(layers, cfg.shapes, strict=True)])
         repeated = np.repeat(np.asarray(x, np.float32), classes, axis=0)
         layers = self.forward_fixed(self.encode(repeated, np.tile(np.arange(classes), batch)))
         return np.stack([goodness(s, cfg.goodness) for s in layers]).reshape(-1, batch, classes)

@@ -110,6 +110,7 @@ def build_lava_network(spec: NetworkSpec, data: np.ndarray, *, classify: str = "
 
     start = time.perf_counter()
     cfg = spec.config
+    spec.check_runs_in("Lava inference", classify)
     features = prepare_inputs(data, cfg)
     if features.shape[1] != cfg.in_features:
         raise ValueError(f"data has {features.shape[1]} features per sample, the network expects "

@@ -17,8 +17,16 @@ from torch import nn
 
 from lava_ff.core.config import CLASSIFY_MODES, PREDICTION_COLUMNS, Classify, FFConfig
 from lava_ff.core.errors import ConfigError
-from lava_ff.core.goodness import combine_layer_scores, combined_scores, goodness_scale, raw_goodness
+from lava_ff.core.goodness import (
+    combine_layer_scores,
+    combined_scores,
+    goodness_scale,
+    group_matrix,
+    group_scores,
+    raw_goodness,
+)
 from lava_ff.core.inputs import overlay_encoded, sum_views, view_rows
+from lava_ff.core.layers import ConvSpec, LayerShape
 from lava_ff.core.loihi import LOIHI2, quantize_weights
 from lava_ff.core.neuron import NeuronParams, dequantize_neuron
 from lava_ff.core.spec import NetworkSpec
@@ -26,7 +34,8 @@ from lava_ff.offline.dynamics import cuba_spikes, quantize_8bit
 
 __all__ = [
     'PREDICTION_METHODS', 'default_device', 'CandidateSpikes', 'SPARSE_DENSITY', 'spike_product',
-    'dense_spikes', 'spike_rate', 'FFLayer', 'torch_goodness', 'torch_ff_loss', 'torch_softmax_ff_loss',
+    'dense_spikes', 'spike_rate', 'FFLayer', 'FFConvLayer', 'torch_pool', 'torch_group_goodness', 'torch_goodness',
+    'torch_ff_loss', 'torch_softmax_ff_loss',
     'FFNetwork',
 ]
 
@@ -186,6 +195,16 @@ class FFLayer(nn.Module):
     def integer_weight(self) -> np.ndarray:
         return quantize_weights(self.weight.detach().cpu().numpy())
 
+    @property
+    def fan_out(self) -> int:
+        """Synapses each input spike drives."""
+        return self.out_features
+
+    def synaptic_ops(self, spikes_in: torch.Tensor) -> float:
+        """Synaptic operations of the input ``spikes_in`` ``[B, N, T]`` (of
+        spike counts): each spike times the synapses it drives."""
+        return float(spikes_in.sum()) * self.fan_out
+
     def _current(self, spikes_in: torch.Tensor | CandidateSpikes) -> torch.Tensor:
         """``[B, O, T]`` input current through the quantized weights."""
         if isinstance(spikes_in, CandidateSpikes):
@@ -220,6 +239,80 @@ class FFLayer(nn.Module):
             linear = self._current(_time_mean(spikes_in)) / self.neuron_params.threshold  # [B, O, 1]
             return _BlackBox.apply(spikes, linear), voltage
         return cuba_spikes(self.neuron_params, self._current(spikes_in))
+
+
+def torch_pool(spikes: torch.Tensor, shape: LayerShape) -> torch.Tensor:
+    """Torch twin of :func:`lava_ff.core.layers.pool_spikes`: a layer's
+    spikes ``[B, N, T]`` as the next layer reads them (summed over
+    ``shape.pool`` x ``shape.pool`` blocks), a view of time-major memory."""
+    if shape.pool == 1:
+        return spikes
+    (c, h, w), p = shape.shape, shape.pool
+    batch, steps = spikes.shape[0], spikes.shape[-1]
+    frames = spikes.permute(2, 0, 1).reshape(steps * batch, c, h, w)
+    pooled = nn.functional.avg_pool2d(frames, p) * (p * p)  # sums of 0/1 spikes: exact
+    return pooled.reshape(steps, batch, -1).permute(1, 2, 0)
+
+
+class FFConvLayer(FFLayer):
+    """Conv + CUBA LIF layer: ``spec.channels`` channels of ``spec.kernel``
+    x ``spec.kernel`` 8-bit weights (stride 1, no padding) on an input of
+    ``in_shape`` (channels, height, width), flattened ``[B, C*H*W, T]`` in
+    and out like :class:`FFLayer`, with the same neuron and weight grid."""
+
+    def __init__(self, in_shape: tuple[int, int, int], spec: ConvSpec, neuron: NeuronParams,
+                 *, weight_scale: float = 1.0, generator: torch.Generator | None = None):
+        nn.Module.__init__(self)
+        ci, h, w = in_shape
+        k = spec.kernel
+        self.in_shape, self.spec = tuple(in_shape), spec
+        self.out_shape = (spec.channels, h - k + 1, w - k + 1)
+        self.in_features, self.out_features = ci * h * w, int(np.prod(self.out_shape))
+        self.neuron_params = neuron
+        bound = weight_scale * math.sqrt(3.0 / (ci * k * k)) * 2.0
+        weight = (torch.rand(spec.channels, ci, k, k, generator=generator) * 2 - 1) * bound
+        self.weight = nn.Parameter(weight)
+
+    def _conv(self, inputs: torch.Tensor, weight: torch.Tensor) -> torch.Tensor:
+        """``inputs`` ``[B, C*H*W, T']`` through ``weight``: ``[B, O, T']``, a
+        view of time-major memory. The convolution's float arithmetic (some
+        CPU algorithms transform the kernel) is rounded back to the weights'
+        grid, where the exact integer sums lie: equal to
+        :func:`lava_ff.core.layers.conv_current` bit for bit, with the
+        gradient of the convolution itself."""
+        batch, steps = inputs.shape[0], inputs.shape[-1]
+        frames = inputs.permute(2, 0, 1).reshape((steps * batch,) + self.in_shape)
+        out = nn.functional.conv2d(frames, weight)
+        scale = LOIHI2.w_scale
+        exact = torch.round(out.detach() * scale) / scale
+        out = exact if not out.requires_grad else out + (exact - out.detach())
+        return out.reshape(steps, batch, self.out_features).permute(1, 2, 0)
+
+    def _current(self, spikes_in: torch.Tensor) -> torch.Tensor:
+        return self._conv(spikes_in, self.quantized_weight())
+
+    @property
+    def fan_out(self) -> int:
+        raise AttributeError("a convolution's synapses per input spike depend on where it lands; "
+                             "use synaptic_ops")
+
+    def synaptic_ops(self, spikes_in: torch.Tensor) -> float:
+        """Each input spike times the output neurons it reaches: channels
+        times the kernel positions that cover it (fewer at the edges)."""
+        c, h, w = self.in_shape
+        counts = spikes_in.sum(-1).reshape(-1, c, h, w).sum((0, 1))[None, None]
+        k = self.spec.kernel
+        covered = nn.functional.conv2d(counts.double(), torch.ones(1, 1, k, k, dtype=torch.float64))
+        return float(covered.sum()) * self.spec.channels
+
+
+def torch_group_goodness(spikes: torch.Tensor, shape: LayerShape, num_classes: int, kind: str) -> torch.Tensor:
+    """Torch twin of :func:`lava_ff.core.goodness.group_goodness`: ``[B, C]``."""
+    rate = spike_rate(spikes)
+    channels = shape.shape[0]
+    per_channel = rate.pow(2).reshape(rate.shape[0], channels, -1).sum(-1)
+    members = torch.from_numpy(group_matrix(shape, num_classes, kind)).to(per_channel)
+    return per_channel @ members
 
 
 def torch_goodness(spikes: torch.Tensor, kind: str, voltage: torch.Tensor | None = None,
@@ -273,12 +366,15 @@ class FFNetwork(nn.Module):
         super().__init__()
         self.config = config
         generator = torch.Generator().manual_seed(config.seed)
-        sizes = (config.input_size,) + config.layer_sizes
-        self.layers = nn.ModuleList(
-            FFLayer(sizes[i], sizes[i + 1], config.neuron, weight_scale=config.weight_scale,
-                    generator=generator)
-            for i in range(len(config.layer_sizes))
-        )
+        self.layers = nn.ModuleList()
+        for i, entry in enumerate(config.layers):
+            reads = config.input_of(i).pooled
+            if isinstance(entry, ConvSpec):
+                layer = FFConvLayer(reads, entry, config.neuron, weight_scale=config.weight_scale, generator=generator)
+            else:
+                layer = FFLayer(int(np.prod(reads)), entry, config.neuron, weight_scale=config.weight_scale,
+                                generator=generator)
+            self.layers.append(layer)
         self.readout = nn.Linear(config.readout_features, config.num_classes)
 
     @classmethod
@@ -325,14 +421,23 @@ class FFNetwork(nn.Module):
         """Run every layer; returns ``[(spikes, voltage), ...]``. Inputs to each
         layer are detached: FF learning is local."""
         outputs = []
-        for layer in self.layers:
+        for layer, shape in zip(self.layers, self.config.shapes, strict=True):
             out, voltage = layer(spikes)
             outputs.append((out, voltage))
-            spikes = out.detach() if detach else out
+            spikes = torch_pool(out.detach() if detach else out, shape)
         return outputs
 
-    def goodness(self, outputs) -> list[torch.Tensor]:
+    def goodness(self, outputs, layers: list[int] | None = None) -> list[torch.Tensor]:
+        """The goodness of each input row of each ``(spikes, voltage)`` in
+        ``outputs``, the output of layer ``layers[i]`` (default: one per
+        layer, in order). With class groups (``overlay='groups'``) each row's
+        goodness of every class, rows ``b * C + c`` as the candidate labels'."""
         cfg = self.config
+        if cfg.overlay == "groups":
+            shapes = cfg.shapes
+            layers = range(len(outputs)) if layers is None else layers
+            return [torch_group_goodness(s, shapes[i], cfg.num_classes, cfg.goodness).reshape(-1)
+                    for (s, _), i in zip(outputs, layers, strict=True)]
         return [torch_goodness(s, cfg.goodness, v, cfg.neuron.threshold) for s, v in outputs]
 
     def encode_candidates(self, x: np.ndarray, rng: np.random.Generator | None = None):
@@ -343,6 +448,8 @@ class FFNetwork(nn.Module):
         candidate row keeps its own draw, so it gets the dense tensor."""
         cfg, x = self.config, np.asarray(x, np.float32)
         classes = cfg.num_classes
+        if cfg.overlay == "groups":  # one window scores every class
+            return self.encode(x, None, rng)
         if cfg.encoding == "rate":
             return self.encode(np.repeat(x, classes, axis=0), np.tile(np.arange(classes), len(x)), rng)
         columns = cfg.label_columns
@@ -373,7 +480,10 @@ class FFNetwork(nn.Module):
         else:
             sent = float(inputs.sum())
         spikes = [float(s.sum()) for s, _ in outputs]
-        synops = sum(n * layer.weight.shape[0] for n, layer in zip([sent] + spikes[:-1], self.layers, strict=True))
+        synops = sent * self.layers[0].fan_out if isinstance(inputs, CandidateSpikes) else \
+            self.layers[0].synaptic_ops(inputs)
+        for (out, _), shape, layer in zip(outputs[:-1], self.config.shapes, self.layers[1:], strict=False):
+            synops += layer.synaptic_ops(torch_pool(out, shape))
         if readout:
             synops += sum(spikes[i] for i in self.config.readout_layers) * self.config.num_classes
         for key, value in (("windows", windows), ("spikes", sum(spikes)), ("synops", synops)):
@@ -396,6 +506,10 @@ class FFNetwork(nn.Module):
         cfg = self.config
         batch, classes = len(x), cfg.num_classes
         outputs = self.candidate_outputs(x, rng, cost)
+        if cfg.overlay == "groups":
+            return np.stack([group_scores(spikes.sum(-1).cpu().numpy().astype(np.int64), shape, classes,
+                                          cfg.goodness, cfg.time_steps)
+                             for (spikes, _), shape in zip(outputs, cfg.shapes, strict=True)])
         if cfg.goodness == "sum_sq_voltage":
             scores = torch.stack(self.goodness(outputs)).double().cpu().numpy()
         else:

@@ -32,7 +32,14 @@ from lava_ff.core.inputs import check_image_rows, hybrid_images, move_images, pr
 from lava_ff.core.progress import tqdm
 from lava_ff.core.rule import three_factor_update
 from lava_ff.offline.distributed import DataParallel
-from lava_ff.offline.model import CandidateSpikes, FFNetwork, dense_spikes, torch_ff_loss, torch_softmax_ff_loss
+from lava_ff.offline.model import (
+    CandidateSpikes,
+    FFNetwork,
+    dense_spikes,
+    torch_ff_loss,
+    torch_pool,
+    torch_softmax_ff_loss,
+)
 
 __all__ = [
     'CHECKPOINT', 'check_shift', 'random_shift', 'check_affine', 'affine_resample', 'random_affine',
@@ -507,10 +514,10 @@ class Trainer:
         losses, total = [], 0.0
         for index in block:
             outputs = [net.layers[index](s, black_box=black_box) for s in inputs]
-            loss = objective(net.goodness(outputs))
+            loss = objective(net.goodness(outputs, [index] * len(outputs)))
             total = total + loss
             losses.append(float(loss.detach()))
-            inputs = [spikes for spikes, _ in outputs]
+            inputs = [torch_pool(spikes, net.config.shapes[index]) for spikes, _ in outputs]
         optimizer.zero_grad(set_to_none=True)
         total.backward()
         self._reduce_step([p.grad for i in block for p in net.layers[i].parameters()], rows, batch_rows)
@@ -597,7 +604,7 @@ class Trainer:
             elif k not in active:
                 with torch.no_grad():
                     for index in block:
-                        inputs = [net.layers[index](s)[0] for s in inputs]
+                        inputs = [torch_pool(net.layers[index](s)[0], cfg.shapes[index]) for s in inputs]
                 losses += [math.nan] * len(block)
             elif cfg.rule == "three_factor":  # one layer per block
                 loss, inputs = self._three_factor_layer(net.layers[block[0]], inputs, objective,

@@ -1,0 +1,202 @@
+"""What each layer of an FF network is: a count of dense neurons, or a
+convolution (:class:`ConvSpec`), and the shapes they give an image.
+
+The layer text of the CLI and config files, one entry per layer, comma
+separated: ``1000`` is a dense layer of 1000 neurons; ``c32k5p2`` a
+convolution of 32 channels with 5 x 5 kernels (stride 1, no padding), its
+spikes sum-pooled 2 x 2 on their way to the next layer. Convolutions come
+first, dense layers after them::
+
+    >>> parse_layers("c32k5p2,c64k3p2,1000")
+    (ConvSpec(channels=32, kernel=5, pool=2), ConvSpec(channels=64, kernel=3, pool=2), 1000)
+    >>> [s.shape for s in layer_shapes(parse_layers("c32k5p2,c64k3p2,1000"), (1, 28, 28))]
+    [(32, 24, 24), (64, 10, 10), (1000, 1, 1)]
+
+Pooling belongs to the synapses of the next layer: a layer sees the sum of
+each ``pool x pool`` block of the previous layer's spikes (a count of 0 to
+``pool**2`` per step), so pooling adds no neurons and no time step, and the
+network's arithmetic stays integer.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+import numpy as np
+
+from lava_ff.core.checks import check_positive_int
+from lava_ff.core.errors import ConfigError
+
+__all__ = ['ConvSpec', 'LayerShape', 'parse_layers', 'format_layers', 'layer_shapes', 'check_image_shape',
+           'pool_spikes', 'conv_current']
+
+
+_CONV = re.compile(r"c(\d+)k(\d+)(?:p(\d+))?")
+
+
+@dataclass(frozen=True)
+class ConvSpec:
+    """A convolutional FF layer: ``channels`` output channels, square
+    ``kernel`` (stride 1, no padding), and the ``pool`` x ``pool`` sum
+    pooling of its spikes that the next layer's synapses apply (1: none)."""
+
+    channels: int
+    kernel: int
+    pool: int = 1
+
+    def __post_init__(self):
+        for name in ("channels", "kernel", "pool"):
+            object.__setattr__(self, name, check_positive_int(f"conv {name}", getattr(self, name)))
+
+    def __str__(self) -> str:
+        return f"c{self.channels}k{self.kernel}" + (f"p{self.pool}" if self.pool > 1 else "")
+
+    def to_dict(self) -> dict:
+        return {"channels": self.channels, "kernel": self.kernel, "pool": self.pool}
+
+
+@dataclass(frozen=True)
+class LayerShape:
+    """One layer's neurons as ``shape`` (channels, height, width; a dense
+    layer is ``(n, 1, 1)``) and the shape its next layer reads after
+    pooling, ``pooled``."""
+
+    shape: tuple[int, int, int]
+    pooled: tuple[int, int, int]
+    pool: int = 1
+
+    @property
+    def size(self) -> int:
+        c, h, w = self.shape
+        return c * h * w
+
+    @property
+    def pooled_size(self) -> int:
+        c, h, w = self.pooled
+        return c * h * w
+
+
+def _parse_entry(entry, index: int):
+    if isinstance(entry, ConvSpec):
+        return entry
+    if isinstance(entry, dict):
+        try:
+            return ConvSpec(**entry)
+        except TypeError as err:
+            raise ConfigError(f"layer {index}: {entry!r} is not a convolution (keys channels, kernel, pool)") from err
+    if isinstance(entry, str):
+        text = entry.strip().lower()
+        if text.isdigit():
+            return check_positive_int(f"layer {index} size", int(text))
+        match = _CONV.fullmatch(text)
+        if match is None:
+            raise ConfigError(f"layer {index}: cannot read {entry!r}; a layer is a neuron count (1000) or a "
+                              "convolution c<channels>k<kernel>[p<pool>] (c32k5p2)")
+        channels, kernel, pool = (int(g) if g is not None else 1 for g in match.groups())
+        return ConvSpec(channels, kernel, pool)
+    return check_positive_int(f"layer {index} size", entry)
+
+
+def parse_layers(layers) -> tuple:
+    """Layer entries from ``"c32k5p2,c64k3p2,1000"`` or a sequence of
+    neuron counts, :class:`ConvSpec` and their texts or dicts: a tuple of
+    ``int`` (dense) and :class:`ConvSpec`, convolutions first. A ConfigError
+    names any entry it cannot read."""
+    if isinstance(layers, str):
+        entries = [e for e in layers.split(",")]
+        if any(not e.strip() for e in entries):
+            raise ConfigError(f"cannot read layers {layers!r}: an empty entry between commas")
+    elif isinstance(layers, (int,)) or isinstance(layers, ConvSpec):
+        entries = [layers]
+    else:
+        try:
+            entries = list(layers)
+        except TypeError as err:
+            raise ConfigError(f"layers must be a text like 'c32k5p2,1000' or a sequence, got {layers!r}") from err
+    if not entries:
+        raise ConfigError("layers must name at least one layer")
+    parsed = tuple(_parse_entry(e, i) for i, e in enumerate(entries))
+    seen_dense = False
+    for i, entry in enumerate(parsed):
+        if isinstance(entry, ConvSpec) and seen_dense:
+            raise ConfigError(f"layer {i} ({entry}) is a convolution after a dense layer; "
+                              "convolutions come first")
+        seen_dense = seen_dense or not isinstance(entry, ConvSpec)
+    return parsed
+
+
+def format_layers(layers) -> str:
+    """The layer text of ``layers`` (the inverse of :func:`parse_layers`)."""
+    return ",".join(str(e) for e in parse_layers(layers))
+
+
+def check_image_shape(shape) -> tuple[int, int, int]:
+    """``(channels, height, width)`` of an input image, from 2 or 3 positive
+    integers (2: one channel)."""
+    try:
+        dims = tuple(shape)
+    except TypeError as err:
+        raise ConfigError(f"image shape must be (height, width) or (channels, height, width), got {shape!r}") from err
+    if len(dims) == 2:
+        dims = (1,) + dims
+    if len(dims) != 3:
+        raise ConfigError(f"image shape must be (height, width) or (channels, height, width), got {shape!r}")
+    return tuple(check_positive_int(f"image shape[{i}]", d) for i, d in enumerate(dims))
+
+
+def layer_shapes(layers, image_shape) -> list[LayerShape]:
+    """The shape of every layer of ``layers`` (:func:`parse_layers`) on
+    images of ``image_shape`` (:func:`check_image_shape`). A ConfigError
+    names a kernel or a pool that does not fit what it reads, and a pool on
+    the last layer (no layer to pool into)."""
+    layers = parse_layers(layers)
+    c, h, w = check_image_shape(image_shape)
+    shapes = []
+    for i, entry in enumerate(layers):
+        if isinstance(entry, ConvSpec):
+            if entry.kernel > min(h, w):
+                raise ConfigError(f"layer {i} ({entry}): kernel {entry.kernel} does not fit its {h} x {w} input "
+                                  f"(from images of {tuple(image_shape)}); use a kernel of at most {min(h, w)}")
+            oh, ow = h - entry.kernel + 1, w - entry.kernel + 1
+            if entry.pool > min(oh, ow):
+                raise ConfigError(f"layer {i} ({entry}): pool {entry.pool} does not fit its {oh} x {ow} output; "
+                                  f"use a pool of at most {min(oh, ow)}")
+            if entry.pool > 1 and i == len(layers) - 1:
+                raise ConfigError(f"layer {i} ({entry}) is the last layer: its pool {entry.pool} has no layer "
+                                  f"to pool into; drop p{entry.pool} or add a layer after it")
+            shape = (entry.channels, oh, ow)
+            c, h, w = entry.channels, oh // entry.pool, ow // entry.pool
+            shapes.append(LayerShape(shape, (c, h, w), entry.pool))
+        else:
+            shapes.append(LayerShape((entry, 1, 1), (entry, 1, 1)))
+            c, h, w = entry, 1, 1
+    return shapes
+
+
+# ------------------------------------------------------------- the synapses, in numpy
+def pool_spikes(spikes: np.ndarray, shape: tuple[int, int, int], pool: int) -> np.ndarray:
+    """Sum-pool ``spikes`` ``[B, C*H*W, T]`` of a layer of ``shape``
+    ``pool`` x ``pool`` (edges that do not fill a block are dropped):
+    ``[B, C*(H//pool)*(W//pool), T]``, counts of 0 to ``pool**2``."""
+    if pool == 1:
+        return spikes
+    c, h, w = shape
+    batch, steps = spikes.shape[0], spikes.shape[-1]
+    oh, ow = h // pool, w // pool
+    grid = spikes.reshape(batch, c, h, w, steps)[:, :, :oh * pool, :ow * pool]
+    return grid.reshape(batch, c, oh, pool, ow, pool, steps).sum((3, 5)).reshape(batch, c * oh * ow, steps)
+
+
+def conv_current(weights: np.ndarray, spikes: np.ndarray, in_shape: tuple[int, int, int]) -> np.ndarray:
+    """The current a convolution ``weights`` ``[Co, Ci, k, k]`` (stride 1,
+    no padding) sends from ``spikes`` ``[B, Ci*H*W, T]`` of ``in_shape``:
+    ``[B, Co*Ho*Wo, T]``, in the arithmetic of ``weights`` (integers stay
+    integers)."""
+    ci, h, w = in_shape
+    co, _, k, _ = weights.shape
+    batch, steps = spikes.shape[0], spikes.shape[-1]
+    grid = spikes.reshape(batch, ci, h, w, steps)
+    windows = np.lib.stride_tricks.sliding_window_view(grid, (k, k), axis=(2, 3))  # [B, Ci, Ho, Wo, T, k, k]
+    out = np.einsum("bchwtyx,ocyx->bohwt", windows, weights, optimize=True)
+    return out.reshape(batch, co * (h - k + 1) * (w - k + 1), steps)
