@@ -142,7 +142,9 @@ class Model:
         return cls(NetworkSpec.from_torch(network), network, dict(record or {}))
 
 
-_CONFIG_FIELDS = {f.name for f in dataclasses.fields(FFConfig)} - {"in_features", "layer_sizes", "neuron"}
+#: FFConfig fields train() takes as options; the layers give the rest
+_CONFIG_FIELDS = {f.name for f in dataclasses.fields(FFConfig)} - {"in_features", "layer_sizes", "neuron", "conv",
+                                                                   "image_shape"}
 _SETTINGS_FIELDS = {f.name for f in dataclasses.fields(TrainSettings)} - {"progress", "epochs"}
 _NEURON_FIELDS = {f.name for f in dataclasses.fields(NeuronParams)}
 _ONCHIP_FIELDS = {"learning_rate", "learning_rate_decay", "pre_trace_tau", "pre_trace_impulse", "samples_per_run",

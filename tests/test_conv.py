@@ -262,3 +262,53 @@ def test_the_cli_trains_a_conv_network_and_its_run_loads_back(tmp_path):
     data = ff.load_dataset("digits")
     result = ff.evaluate(model, data.test, classify="readout")
     assert result.accuracy["readout"] > 0.8, result.accuracy
+
+
+# ------------------------------------------------------------------ in Lava
+def _lava():
+    return pytest.importorskip("lava.magma.core.run_configs", reason="needs the lava extra (Lava: CPython 3.10)")
+
+
+@pytest.mark.parametrize("select_tag", ("floating_pt", "fixed_pt"))
+def test_a_pooled_convolution_runs_in_lava_as_the_integer_reference(rng, select_tag):
+    run_configs = _lava()
+    from lava.proc.io.sink import RingBuffer as Sink
+    from lava.proc.io.source import RingBuffer as Source
+    from lava_ff.processes.ff_layer.process import FFLayer
+
+    from lava_ff.core.neuron import FixedNeuronParams, cuba_forward_fixed
+    from lava_ff.lava.runtime import lava_session
+
+    in_shape, pool, steps = (3, 9, 8), 2, 12  # pooled to 3 x 4 x 4, edge row dropped
+    weights = rng.integers(-40, 41, (5, 3, 2, 2)) * 2
+    neuron = FixedNeuronParams(vth=100, i_decay=1024, v_decay=128)
+    spikes = (rng.random((int(np.prod(in_shape)), steps)) < 0.4).astype(float)
+    expected = cuba_forward_fixed(conv_current(weights, pool_spikes(spikes[None].astype(np.int64), in_shape, pool),
+                                               (3, 4, 4)), neuron)[0]
+    assert expected.any() and not expected.all()
+    layer = FFLayer(weights=weights, neuron=neuron, time_steps=steps, in_shape=in_shape, pool=pool)
+    n_out = 5 * 3 * 3
+    source, sink = Source(data=spikes), Sink(shape=(n_out,), buffer=steps)
+    source.s_out.reshape((1, spikes.shape[0])).connect(layer.s_in)
+    layer.s_out.reshape((n_out,)).connect(sink.a_in)
+    with lava_session(sink, run_configs.Loihi2SimCfg(select_tag=select_tag), timeout=60) as session:
+        session.run(steps)
+        ours = np.asarray(sink.data.get()).astype(bool)
+    assert np.array_equal(ours, expected)
+
+
+def test_a_conv_network_classifies_in_lava_as_in_torch(deep):
+    _lava()
+    import lava_ff as ff
+
+    net, x, _ = deep
+    spec = ff.Model.from_network(net)
+    xs = x[:24]
+    torch_readout = net.prediction_table(xs, classify="readout")[:, 2]
+    for backend in ("lava-fixed", "lava-float"):
+        result = ff.evaluate(spec, (xs.reshape(-1, 8, 8), np.zeros(len(xs), np.int64)), backend=backend,
+                             classify="readout", batch=8)
+        assert np.array_equal(result.predictions["readout"], torch_readout), backend
+    with pytest.raises(ConfigError, match="classify='goodness': Lava inference scores goodness per label"):
+        ff.evaluate(spec, (xs.reshape(-1, 8, 8), np.zeros(len(xs), np.int64)), backend="lava-fixed",
+                    classify="goodness")

@@ -29,7 +29,7 @@ from lava_ff.core.checks import check_positive_int
 from lava_ff.core.errors import ConfigError
 
 __all__ = ['ConvSpec', 'LayerShape', 'parse_layers', 'format_layers', 'layer_shapes', 'check_image_shape',
-           'pool_spikes', 'conv_current']
+           'pool_spikes', 'conv_current', 'Synapse']
 
 
 _CONV = re.compile(r"c(\d+)k(\d+)(?:p(\d+))?")
@@ -200,3 +200,76 @@ def conv_current(weights: np.ndarray, spikes: np.ndarray, in_shape: tuple[int, i
     windows = np.lib.stride_tricks.sliding_window_view(grid, (k, k), axis=(2, 3))  # [B, Ci, Ho, Wo, T, k, k]
     out = np.einsum("bchwtyx,ocyx->bohwt", windows, weights, optimize=True)
     return out.reshape(batch, co * (h - k + 1) * (w - k + 1), steps)
+
+
+@dataclass(frozen=True)
+class Synapse:
+    """One layer's synapses as a Process runs them: what its input carries
+    (``in_shape``, the sender's neurons), the ``pool`` it sums that over,
+    and dense (``weights [out, in]``) or convolution (``[Co, Ci, k, k]``)
+    weights of ``weight_shape``. :meth:`current` is what they send."""
+
+    weight_shape: tuple
+    in_shape: tuple[int, int, int]
+    pool: int = 1
+
+    @classmethod
+    def of(cls, weight_shape, in_shape=None, pool: int = 1) -> Synapse:
+        """Checked geometry: a ConfigError names a shape that does not fit."""
+        weight_shape = tuple(int(d) for d in weight_shape)
+        pool = check_positive_int("pool", pool)
+        if len(weight_shape) not in (2, 4):
+            raise ConfigError(f"weights must be 2-D [out, in] (dense) or 4-D [out, in, k, k] (a convolution), "
+                              f"got shape {weight_shape}")
+        conv = len(weight_shape) == 4
+        if in_shape is None:
+            if conv or pool > 1:
+                raise ConfigError(f"{'a convolution' if conv else f'pool={pool}'} needs in_shape, the "
+                                  "(channels, height, width) its input carries")
+            in_shape = (weight_shape[1], 1, 1)
+        in_shape = check_image_shape(in_shape)
+        synapse = cls(weight_shape, in_shape, pool)
+        c, h, w = synapse.pooled_shape
+        if conv:
+            co, ci, kh, kw = weight_shape
+            if ci != c or kh != kw or kh > min(h, w):
+                raise ConfigError(f"convolution weights {weight_shape} do not fit an input of {in_shape} "
+                                  f"pooled {pool} x {pool} to {synapse.pooled_shape}")
+        elif weight_shape[1] != c * h * w:
+            raise ConfigError(f"dense weights {weight_shape} read {weight_shape[1]} inputs, but an input of "
+                              f"{in_shape} pooled {pool} x {pool} has {c * h * w}")
+        return synapse
+
+    @property
+    def conv(self) -> bool:
+        return len(self.weight_shape) == 4
+
+    @property
+    def pooled_shape(self) -> tuple[int, int, int]:
+        c, h, w = self.in_shape
+        return (c, h // self.pool, w // self.pool)
+
+    @property
+    def n_in(self) -> int:
+        return int(np.prod(self.in_shape))
+
+    @property
+    def n_out(self) -> int:
+        if not self.conv:
+            return self.weight_shape[0]
+        co, _, k, _ = self.weight_shape
+        _, h, w = self.pooled_shape
+        return co * (h - k + 1) * (w - k + 1)
+
+    def current(self, weights: np.ndarray, spikes: np.ndarray) -> np.ndarray:
+        """The current ``[..., n_out]`` that ``spikes`` ``[..., n_in]`` (one
+        step, any leading axes) send through ``weights`` (integers, or the
+        float model's ``W / 64``), in the weights' arithmetic."""
+        lead = spikes.shape[:-1]
+        flat = spikes.reshape(-1, spikes.shape[-1], 1).astype(weights.dtype)
+        flat = pool_spikes(flat, self.in_shape, self.pool)
+        if self.conv:
+            out = conv_current(weights, flat, self.pooled_shape)[..., 0]
+        else:
+            out = flat[..., 0] @ weights.T
+        return out.reshape(lead + (self.n_out,))

@@ -95,13 +95,13 @@ class NetworkSpec:
                               "(train it with one, or classify by 'goodness')")
         return mode
 
-    def check_runs_in(self, where: str, classify: str | None = None) -> None:
+    def check_runs_in(self, where: str, classify: str | None = None, *, conv: bool = False) -> None:
         """A ConfigError, before any work, where ``where`` (a Lava backend, an
-        export format) cannot take this network yet: convolutions run in
-        torch and the numpy reference, and a network with class groups
-        (``overlay='groups'``) classifies in Lava by its readout only."""
+        export format) cannot take this network: convolutions where it does
+        not run them (``conv``), and a network with class groups
+        (``overlay='groups'``) classified by anything but its readout."""
         cfg = self.config
-        if cfg.conv:
+        if cfg.conv and not conv:
             raise ConfigError(f"layer 0 ({cfg.conv[0]}) is a convolution; {where} takes dense layers only "
                               "(run a convolutional network with backend torch)")
         if cfg.overlay == "groups" and classify is not None and classify != "readout":

@@ -110,7 +110,7 @@ def build_lava_network(spec: NetworkSpec, data: np.ndarray, *, classify: str = "
 
     start = time.perf_counter()
     cfg = spec.config
-    spec.check_runs_in("Lava inference", classify)
+    spec.check_runs_in("Lava inference", classify, conv=True)
     features = prepare_inputs(data, cfg)
     if features.shape[1] != cfg.in_features:
         raise ValueError(f"data has {features.shape[1]} features per sample, the network expects "
@@ -133,7 +133,8 @@ def build_lava_network(spec: NetworkSpec, data: np.ndarray, *, classify: str = "
         layer = FFLayer(weights=w, neuron=neuron, time_steps=cfg.time_steps, copies=copies * batch, batch=batch,
                         goodness=cfg.goodness, layer_index=i, num_layers=num_layers,
                         readout_offset=offsets.get(i) if features_sent else None,
-                        readout_width=max(width, 1), neutral_copy=copies - 1, name=f"ff_layer_{i}")
+                        readout_width=max(width, 1), neutral_copy=copies - 1, in_shape=cfg.input_of(i).shape,
+                        pool=cfg.input_of(i).pool, name=f"ff_layer_{i}")
         previous.connect(layer.s_in)
         layers.append(layer)
         previous = layer.s_out

@@ -44,6 +44,9 @@ class _AbstractFFLayerModel(PyLoihiProcessModel):
         self.layer_index = proc_params["layer_index"]
         self.readout_offset = proc_params["readout_offset"]
         self.neutral_rows = proc_params["neutral_rows"]
+        #: a convolution's, or a pooled input's, synapses (None: plain dense, the event-driven product)
+        synapse = proc_params["synapse"]
+        self.synapse = synapse if synapse.conv or synapse.pool > 1 else None
         self._ready = False
 
     def _fixed_params(self) -> FixedNeuronParams:
@@ -98,11 +101,16 @@ class PyFFLayerModelFloat(_AbstractFFLayerModel):
     def _setup(self):
         self.fixed_params = self._fixed_params()
         self.params = dequantize_neuron(self.fixed_params)
+        if self.synapse is not None:  # W / 64 and spike counts: exact sums in float64
+            self.scaled = np.asarray(self.weights, np.float64) / LOIHI2.w_scale
+            return
         # W / 64 is a multiple of 1/32: exact in float32, and so are the sums
         n_in = self.weights.shape[1]
         self.weights_t = np.ascontiguousarray(self.weights.T / LOIHI2.w_scale, dtype=blas_dtype(n_in))
 
     def _synaptic_input(self, s_in):
+        if self.synapse is not None:
+            return self.synapse.current(self.scaled, s_in)
         return sparse_synaptic_input(s_in, self.weights_t).astype(np.float64)
 
     def _neuron_step(self, current, state):
@@ -133,11 +141,16 @@ class PyFFLayerModelFixed(_AbstractFFLayerModel):
 
     def _setup(self):
         self.fixed_params = self._fixed_params()
+        if self.synapse is not None:
+            self.integer = np.asarray(self.weights, np.int64)
+            return
         # Integer products summed in float BLAS: exact (see blas_dtype), far faster than int matmul.
         n_in = self.weights.shape[1]
         self.weights_t = np.ascontiguousarray(self.weights.T, dtype=blas_dtype(n_in))
 
     def _synaptic_input(self, s_in):
+        if self.synapse is not None:
+            return self.synapse.current(self.integer, s_in)
         return sparse_synaptic_input(s_in, self.weights_t).astype(np.int64)
 
     def _neuron_step(self, current, state):

@@ -9,6 +9,7 @@ from lava.magma.core.process.variable import Var
 
 from lava_ff.core.checks import check_positive_int
 from lava_ff.core.config import GOODNESS_KINDS
+from lava_ff.core.layers import Synapse
 from lava_ff.core.loihi import check_integer_weights
 from lava_ff.core.neuron import FixedNeuronParams
 
@@ -45,9 +46,11 @@ class FFLayer(AbstractProcess):
 
     Parameters
     ----------
-    weights : int array [out, in]
+    weights : int array [out, in] or [out channels, in channels, k, k]
         Loihi integer weights (even values in [-256, 254]); see
-        :func:`lava_ff.core.loihi.quantize_weights`.
+        :func:`lava_ff.core.loihi.quantize_weights`. Four dimensions: a
+        convolution (stride 1, no padding; :mod:`lava_ff.core.layers`), whose
+        ``out`` neurons are its channels x height x width, flattened.
     neuron : FixedNeuronParams
         ``vth``, ``i_decay``, ``v_decay``; the Vars hold Lava's LIF
         convention ``du = i_decay - 1``, ``dv = v_decay``.
@@ -70,14 +73,23 @@ class FFLayer(AbstractProcess):
         Samples side by side: the ``copies`` are ``batch`` samples'
         ``copies // batch`` each, and ``r_out`` ``(batch, readout_width)``
         carries every sample's neutral-copy counts.
+    in_shape : (channels, height, width) or None
+        The shape of what ``s_in`` carries (the sender's neurons, or the
+        image); a convolution needs it. ``None``: a flat vector.
+    pool : int
+        The synapses first sum ``s_in`` over ``pool`` x ``pool`` blocks of
+        ``in_shape`` (:func:`lava_ff.core.layers.pool_spikes`): the
+        sender's pooling, as the offline model applies it.
     """
 
     def __init__(self, *, weights: np.ndarray, neuron: FixedNeuronParams, time_steps: int,
                  copies: int = 1, goodness: str = "sum_sq_rate", layer_index: int = 0,
                  num_layers: int = 1, readout_offset: int | None = None, readout_width: int = 1,
-                 neutral_copy: int = -1, batch: int = 1, name: str | None = None):
+                 neutral_copy: int = -1, batch: int = 1, in_shape: tuple | None = None, pool: int = 1,
+                 name: str | None = None):
         self._runtime = None  # Lava's __del__ reads it, also when validation below raises
-        weights = check_integer_weights(weights)
+        synapse = Synapse.of(np.shape(weights), in_shape, pool)
+        weights = check_integer_weights(weights, "weights", np.shape(weights) if synapse.conv else None)
         if not isinstance(neuron, FixedNeuronParams):
             raise TypeError(f"neuron must be FixedNeuronParams (integers), got {type(neuron).__name__}; "
                             "convert float parameters with lava_ff.core.neuron.quantize_neuron")
@@ -93,7 +105,7 @@ class FFLayer(AbstractProcess):
             raise ValueError(f"unknown goodness {goodness!r}; valid: {', '.join(GOODNESS_KINDS)}")
         if not 0 <= layer_index < num_layers:
             raise ValueError(f"layer_index={layer_index} outside [0, {num_layers - 1}]")
-        n_out, n_in = weights.shape
+        n_out, n_in = synapse.n_out, synapse.n_in
         if readout_offset is not None and not 0 <= readout_offset <= readout_width - n_out:
             raise ValueError(f"readout_offset={readout_offset} does not fit {n_out} neurons into "
                              f"readout_width={readout_width}")
@@ -101,12 +113,13 @@ class FFLayer(AbstractProcess):
             raise ValueError(f"neutral_copy={neutral_copy} outside a sample's {per_sample} copies")
         super().__init__(time_steps=time_steps, copies=copies, goodness=goodness,
                          layer_index=layer_index, num_layers=num_layers, readout_offset=readout_offset,
-                         neutral_rows=np.arange(batch) * per_sample + neutral_copy % per_sample, name=name)
+                         neutral_rows=np.arange(batch) * per_sample + neutral_copy % per_sample,
+                         synapse=synapse, name=name)
         self.s_in = InPort(shape=(copies, n_in))
         self.s_out = OutPort(shape=(copies, n_out))
         self.g_out = OutPort(shape=(num_layers, copies))
         self.r_out = OutPort(shape=(batch, readout_width))
-        self.weights = Var(shape=(n_out, n_in), init=weights)
+        self.weights = Var(shape=weights.shape, init=weights)
         lif = neuron.lava_lif_params
         self.vth = Var(shape=(1,), init=lif["vth"])
         self.du = Var(shape=(1,), init=lif["du"])
