@@ -19,6 +19,7 @@ from lava_ff.core.config import FFConfig
 from lava_ff.core.errors import ConfigError, NetxFormatError
 from lava_ff.core.fileio import atomic_path
 from lava_ff.core.goodness import quantize_classifier
+from lava_ff.core.layers import Synapse
 from lava_ff.core.loihi import LOIHI2
 from lava_ff.core.neuron import FixedNeuronParams, dequantize_neuron
 from lava_ff.core.spec import NetworkSpec
@@ -81,11 +82,19 @@ def check_classifier(spec: NetworkSpec, where: str = "classifier=True") -> None:
             "readout_from='last'), or train with --readout-from last")
 
 
-def _write_layer(layers, i: int, weight: np.ndarray, neuron: FixedNeuronParams, bias: np.ndarray | None = None):
+def _write_layer(layers, i: int, weight: np.ndarray, neuron: FixedNeuronParams, bias: np.ndarray | None = None,
+                 *, shape: tuple | None = None, stride: int = 1):
+    """Layer ``i``: dense (``weight`` [out, in]) or, with 4-D ``weight``, a
+    convolution of output ``shape`` (channels, height, width) at ``stride``."""
     g = layers.create_group(str(i))
-    _write_str(g, schema.TYPE, schema.DENSE)
-    g.create_dataset(schema.SHAPE, data=np.array([weight.shape[0]], dtype=np.int64))
+    conv = np.ndim(weight) == 4
+    _write_str(g, schema.TYPE, schema.CONV if conv else schema.DENSE)
+    g.create_dataset(schema.SHAPE, data=np.array(shape if conv else [weight.shape[0]], dtype=np.int64))
     g.create_dataset(schema.WEIGHT, data=np.asarray(weight, dtype=np.int32))
+    if conv:
+        for key, value in ((schema.STRIDE, stride), (schema.PADDING, 0), (schema.DILATION, 1)):
+            g.create_dataset(key, data=np.array([value, value], dtype=np.int64))
+        g.create_dataset(schema.GROUPS, data=1)
     if bias is not None:
         g.create_dataset(schema.BIAS, data=np.asarray(bias, dtype=np.int32))
     n = g.create_group(schema.NEURON)
@@ -109,7 +118,6 @@ def export(model, path, *, classifier: bool = False) -> Path:
     import h5py
 
     spec = _as_spec(model)
-    spec.check_runs_in("netx export")
     meta = spec_metadata(spec)
     if classifier:
         check_classifier(spec)
@@ -122,10 +130,22 @@ def export(model, path, *, classifier: bool = False) -> Path:
     with atomic_path(path) as tmp:
         with h5py.File(tmp, "w") as f:
             layers = f.create_group(schema.LAYER)
+            index = 0
+            if spec.config.conv:  # netx takes a convolution's input shape from an input layer
+                g = layers.create_group(str(index))
+                _write_str(g, schema.TYPE, schema.INPUT)
+                g.create_dataset(schema.SHAPE, data=np.array(spec.config.image_shape, dtype=np.int64))
+                index += 1
+            shapes = spec.config.shapes
             for i, (w, neuron) in enumerate(zip(spec.weights, spec.neurons, strict=True)):
-                _write_layer(layers, i, w, neuron)
+                if w.ndim == 2 and i and spec.weights[i - 1].ndim == 4:  # netx flattens (W, H, C) to (C, H, W)
+                    _write_str(layers.create_group(str(index)), schema.TYPE, schema.FLATTEN)
+                    index += 1
+                folded, stride = spec.synapse(i).fold(w)
+                _write_layer(layers, index, folded, neuron, shape=shapes[i].shape, stride=stride)
+                index += 1
             if classifier:
-                _write_layer(layers, len(spec.weights), weight_int, CLASSIFIER_NEURON, bias_int)
+                _write_layer(layers, index, weight_int, CLASSIFIER_NEURON, bias_int)
             ff = f.create_group(schema.FF_GROUP)
             ff.create_dataset(schema.FF_FORMAT, data=schema.FF_FORMAT_NAME)
             ff.create_dataset(schema.FF_VERSION, data=schema.FF_FORMAT_VERSION)
@@ -165,16 +185,22 @@ def _integer(group, key: str, where: str) -> int:
     return int(value)
 
 
-def _layer_weights(g, i: int, path: Path, *, bias: bool = False) -> np.ndarray:
+def _layer_weights(g, i: int, path: Path, *, bias: bool = False, conv: bool = False) -> np.ndarray:
     where = f"{path}: layer {i}"
     if schema.WEIGHT not in g:
-        raise NetxFormatError(f"{where} (dense) has no weight dataset")
+        raise NetxFormatError(f"{where} ({'conv' if conv else 'dense'}) has no weight dataset")
     w = np.asarray(g[schema.WEIGHT][()])
-    size = int(np.prod(np.asarray(g[schema.SHAPE][()]))) if schema.SHAPE in g else w.shape[0]
-    if w.ndim == 1:
-        w = w.reshape(size, -1)
-    if w.ndim != 2 or w.shape[0] != size:
-        raise NetxFormatError(f"{where}: weight shape {w.shape} does not match its shape {size}")
+    if conv:
+        if w.ndim == 5 and w.shape[-1] == 1:  # slayer's [out, in, k, k, 1]
+            w = w[..., 0]
+        if w.ndim != 4:
+            raise NetxFormatError(f"{where}: conv weight shape {w.shape} is not [out, in, k, k]")
+    else:
+        size = int(np.prod(np.asarray(g[schema.SHAPE][()]))) if schema.SHAPE in g else w.shape[0]
+        if w.ndim == 1:
+            w = w.reshape(size, -1)
+        if w.ndim != 2 or w.shape[0] != size:
+            raise NetxFormatError(f"{where}: weight shape {w.shape} does not match its shape {size}")
     if not np.all(np.isfinite(w)):
         raise NetxFormatError(f"{where}: weights contain NaN or inf")
     if not np.array_equal(w, np.round(w)):
@@ -191,6 +217,52 @@ def _layer_weights(g, i: int, path: Path, *, bias: bool = False) -> np.ndarray:
         if key in g and np.any(np.asarray(g[key][()]) != 0):
             raise NetxFormatError(f"{where}: non-zero {key} is not supported by lava-ff's FF layers")
     return w
+
+
+def _conv_stride(g, i: int, path: Path) -> int:
+    """A convolution's square stride, with no padding, dilation or groups (what lava-ff writes)."""
+    where = f"{path}: layer {i}"
+    values = {}
+    for key, default in ((schema.STRIDE, 1), (schema.PADDING, 0), (schema.DILATION, 1), (schema.GROUPS, 1)):
+        value = np.asarray(g[key][()]).ravel() if key in g else np.array([default])
+        if value.size not in (1, 2) or len(set(value.tolist())) != 1:
+            raise NetxFormatError(f"{where}: conv {key} {value.tolist()}; lava-ff runs square ones")
+        values[key] = int(value[0])
+    if (values[schema.PADDING], values[schema.DILATION], values[schema.GROUPS]) != (0, 1, 1):
+        raise NetxFormatError(f"{where}: conv padding {values[schema.PADDING]}, dilation "
+                              f"{values[schema.DILATION]}, groups {values[schema.GROUPS]}; lava-ff runs 0, 1, 1")
+    return values[schema.STRIDE]
+
+
+def _unfolded(weights: list, strides: list, metadata: dict, path: Path) -> list:
+    """The file's layers (pooling folded into the next layer's weights,
+    :meth:`lava_ff.core.layers.Synapse.fold`) as the network's own weights,
+    by the geometry its configuration gives."""
+    try:
+        config = FFConfig.from_dict(json.loads(str(metadata[schema.FF_CONFIG])))
+    except (KeyError, ValueError, TypeError):
+        return weights  # spec_from_parts names what is wrong with it
+    if not config.conv:
+        if any(w.ndim != 2 for w in weights):
+            raise NetxFormatError(f"{path}: convolution layers in a file whose configuration has none")
+        return weights
+    if len(weights) != len(config.layer_sizes):
+        raise NetxFormatError(f"{path}: {len(weights)} layers, its configuration has {len(config.layer_sizes)}")
+    out = []
+    for i, (w, stride) in enumerate(zip(weights, strides, strict=True)):
+        reads = config.input_of(i)
+        shape = (config.conv[i].channels, reads.pooled[0], config.conv[i].kernel, config.conv[i].kernel) \
+            if i < len(config.conv) else (config.layer_sizes[i], reads.pooled_size)
+        try:
+            synapse = Synapse.of(shape, reads.shape, reads.pool)
+        except ValueError as err:
+            raise NetxFormatError(f"{path}: layer {i}: {err}") from None
+        unfolded = synapse.unfold(w, stride)
+        if unfolded is None:
+            raise NetxFormatError(f"{path}: layer {i} weights {w.shape} at stride {stride} are not the "
+                                  f"{reads.pool} x {reads.pool} pooled {shape} its configuration describes")
+        out.append(unfolded)
+    return out
 
 
 def _layer_neuron(g, i: int, path: Path) -> FixedNeuronParams:
@@ -248,7 +320,7 @@ def _read(f, path: Path, num_classes, time_steps, overlay, theta) -> NetworkSpec
         raise NetxFormatError(f"{path}: layer names must be 0..N-1, got {names}")
     metadata = _read_metadata(f, path)
     exponent = None if metadata is None else metadata.pop(schema.FF_CLASSIFIER_EXPONENT, None)
-    weights, neurons = [], []
+    weights, neurons, strides = [], [], []
     for i, name in enumerate(names):
         g = group[name]
         kind = _text(g[schema.TYPE]) if schema.TYPE in g else "?"
@@ -257,20 +329,31 @@ def _read(f, path: Path, num_classes, time_steps, overlay, theta) -> NetworkSpec
         if kind not in schema.FF_LOADABLE:
             raise NetxFormatError(f"{path}: layer {i} has type {kind!r}; lava-ff loads "
                                   f"{', '.join(schema.FF_LOADABLE)} layers (dense CUBA networks)")
+        if kind == schema.CONV:
+            if metadata is None:
+                raise NetxFormatError(f"{path}: layer {i} is a convolution; lava-ff loads convolutions from "
+                                      "the files it writes (with their lava_ff group)")
+            weights.append(_layer_weights(g, i, path, conv=True))
+            strides.append(_conv_stride(g, i, path))
+            neurons.append(_layer_neuron(g, i, path))
+            continue
         if kind != schema.DENSE:
             continue
         last = i == len(names) - 1
         w = _layer_weights(g, i, path, bias=exponent is not None and last)
-        if weights and w.shape[1] != weights[-1].shape[0]:
+        if weights and weights[-1].ndim == 2 and w.shape[1] != weights[-1].shape[0]:
             raise NetxFormatError(f"{path}: layer {i} expects {w.shape[1]} inputs but the previous "
                                   f"dense layer has {weights[-1].shape[0]} neurons")
         if exponent is not None and last:
             metadata.update(_classifier_readout(g, i, path, w, exponent))
             break
         weights.append(w)
+        strides.append(1)
         neurons.append(_layer_neuron(g, i, path))
     if not weights:
         raise NetxFormatError(f"{path}: no dense layers")
+    if metadata is not None:
+        weights = _unfolded(weights, strides, metadata, path)
     return spec_from_parts(weights, neurons, metadata, where=str(path), error=NetxFormatError,
                            num_classes=num_classes, time_steps=time_steps, overlay=overlay, theta=theta)
 

@@ -95,7 +95,7 @@ def build_netx_network(path, data: np.ndarray, *, spec: NetworkSpec | None = Non
 
     spec = load(path) if spec is None else spec
     cfg = spec.config
-    spec.check_runs_in("netx inference", classify)
+    spec.check_runs_in("netx inference", classify, conv=True)
     data = prepare_inputs(data, cfg)
     if data.shape[1] != cfg.in_features:
         raise ValueError(f"data has {data.shape[1]} features per sample, the network expects {cfg.in_features}")
@@ -114,7 +114,10 @@ def build_netx_network(path, data: np.ndarray, *, spec: NetworkSpec | None = Non
                      overlay=cfg.overlay, label_scale=cfg.label_scale, label_repeat=cfg.label_repeat,
                      encoding=cfg.encoding, seed=cfg.seed, sequential=True)
     copies = source.copies
-    source.s_out.reshape(net.inp.shape).connect(net.inp)
+    if cfg.conv:  # lava-ff's images are (C, H, W) row-major; netx's convolutions read (W, H, C)
+        source.s_out.reshape(cfg.image_shape).transpose([2, 1, 0]).connect(net.inp)
+    else:
+        source.s_out.reshape(net.inp.shape).connect(net.inp)
     num_layers = len(spec.weights)
     offsets, width = cfg.readout_offsets, cfg.readout_features
     use_readout = mode.neutral and spec.readout_weight is not None
@@ -126,13 +129,15 @@ def build_netx_network(path, data: np.ndarray, *, spec: NetworkSpec | None = Non
                          "with classifier=True, classified by readout")
     monitors = []
     for i, layer in enumerate(net.layers[:num_layers] if host else []):
+        spikes = layer.out if len(layer.out.shape) == 1 else \
+            layer.out.transpose([2, 1, 0]).reshape((int(np.prod(layer.out.shape)),))  # a convolution's (W, H, C)
         monitor = FFGoodnessMonitor(
-            shape=layer.out.shape, time_steps=T, copies=copies, latency=1 + i, layer_index=i,
+            shape=spikes.shape, time_steps=T, copies=copies, latency=1 + i, layer_index=i,
             num_layers=num_layers, goodness=cfg.goodness, hold=num_layers - 1 - i,
             readout_offset=offsets.get(i) if use_readout or use_onchip else None, readout_width=max(width, 1),
             neutral_copy=copies - 1,
             expected_spikes=None if expected_spikes is None else expected_spikes[i])
-        layer.out.connect(monitor.s_in)
+        spikes.connect(monitor.s_in)
         monitors.append(monitor)
 
     readout = onchip = reader = None

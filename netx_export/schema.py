@@ -7,6 +7,16 @@ What lava-dl's ``netx.hdf5.Network`` reads (datasets only, no attributes)::
     layer/<i>/weight                [out, in] integers (netx truncates floats with astype(int))
     layer/<i>/neuron/{type, iDecay, vDecay, vThMant, refDelay, gradedSpike}
 
+A network with convolutions starts with an ``input`` layer (``shape``
+[channels, height, width]); each convolution is ``type`` b"conv", ``shape``
+[channels, height, width] of its neurons, ``weight`` [out, in, k, k] (torch's
+layout; netx turns it into Lava's), ``stride``, ``padding`` [0, 0],
+``dilation`` [1, 1], ``groups`` 1; a ``flatten`` layer precedes the first
+dense layer after them. netx 0.6.0 builds no pool blocks, so a pooled layer's
+pooling is folded into the next layer's weights
+(:meth:`lava_ff.core.layers.Synapse.fold`: a larger kernel at stride
+``pool``, or repeated dense weights), the same integer sums.
+
 lava-ff adds a ``lava_ff`` group that netx ignores: the FF configuration
 (overlay, time steps, goodness, theta) as JSON, the linear readout and, for a
 network that learned its readout on chip, that readout's integer weights and
@@ -37,6 +47,11 @@ REF_DELAY = "refDelay"
 GRADED_SPIKE = "gradedSpike"
 
 DENSE = "dense"
+CONV = "conv"
+STRIDE = "stride"
+PADDING = "padding"
+DILATION = "dilation"
+GROUPS = "groups"
 INPUT = "input"
 FLATTEN = "flatten"
 CUBA = "CUBA"
@@ -46,7 +61,7 @@ NETX_RUNNABLE = ("input", "dense", "conv", "flatten", "dense_rec", "dense_comp")
 #: layer types netx 0.6.0 raises NotImplementedError for
 NETX_UNSUPPORTED = ("pool", "convT", "unpool", "average", "concat")
 #: layer types lava-ff turns into an FF network
-FF_LOADABLE = (INPUT, DENSE, FLATTEN)
+FF_LOADABLE = (INPUT, DENSE, FLATTEN, CONV)
 
 FF_GROUP = "lava_ff"
 FF_FORMAT = "format"

@@ -6,6 +6,7 @@ import itertools
 import json
 import subprocess
 import sys
+from dataclasses import replace
 
 import numpy as np
 import pytest
@@ -18,7 +19,7 @@ from lava_ff.core.layers import ConvSpec, conv_current, format_layers, layer_sha
 from lava_ff.core.rule import check_onchip_config
 from lava_ff.core.spec import NetworkSpec
 from lava_ff.datasets import load_digits
-from lava_ff.offline.model import torch_group_goodness
+from lava_ff.offline.model import FFNetwork, torch_group_goodness
 from lava_ff.offline.train import Trainer, TrainSettings
 
 CONV_OPTIONS = {"loss": "softmax", "goodness": "mean_sq_rate", "symba_alpha": 30.0, "lr": 5e-3}
@@ -153,8 +154,6 @@ def trained():
 def deep():
     """Two convolutions, the first pooled into the second, and a dense layer,
     at weights that make every layer spike."""
-    from lava_ff.offline.model import FFNetwork
-
     x, y = _digits()
     return FFNetwork(_config("c20k3p2,c10k2,40", weight_scale=1.5, seed=3)), x[1600:], y[1600:]
 
@@ -216,19 +215,71 @@ def test_the_surrogate_rule_trains_a_conv_network_too():
 
 
 # ----------------------------------------------------------------- refusals
-def test_what_convolutions_do_not_run_yet_is_refused_naming_the_layer(deep, tmp_path):
-    pytest.importorskip("h5py")
+def test_what_convolutions_do_not_run_is_refused_naming_the_layer(deep, tmp_path):
     import lava_ff as ff
 
     net, x, _ = deep
     spec = NetworkSpec.from_torch(net)
     with pytest.raises(ConfigError, match=r"layer 0 \(c20k3p2\) is a convolution; NIR export"):
         ff.export(spec, tmp_path / "m.nir")
-    with pytest.raises(ConfigError, match=r"layer 0 \(c20k3p2\) is a convolution; netx export"):
-        ff.export(spec, tmp_path / "m.net")
     assert not list(tmp_path.iterdir())
     with pytest.raises(ConfigError, match="Lava's learning engine here learns Dense synapses only"):
         check_onchip_config(spec.config)
+
+
+def test_a_conv_network_round_trips_through_netx_with_its_pooling_folded(deep, tmp_path):
+    pytest.importorskip("h5py")
+    import h5py
+
+    import lava_ff as ff
+
+    net, _, _ = deep
+    spec = NetworkSpec.from_torch(net)
+    path = ff.export(spec, tmp_path / "conv.net")
+    with h5py.File(path, "r") as f:
+        kinds = [np.asarray(f[f"layer/{i}/type"][()]).ravel()[0].decode() for i in range(len(f["layer"]))]
+        folded = f["layer/2/weight"][()]
+        stride = f["layer/2/stride"][()].tolist()
+    assert kinds == ["input", "conv", "conv", "flatten", "dense"]
+    # the second convolution reads the first's 20 x 6 x 6 neurons, its 2 x 2 kernel grown to 4 x 4 at stride 2
+    assert folded.shape == (10, 20, 4, 4) and stride == [2, 2]
+    assert np.array_equal(folded[:, :, ::2, ::2], spec.weights[1]) and np.array_equal(folded[:, :, 1::2, 1::2],
+                                                                                         spec.weights[1])
+    back = ff.load(path).spec
+    assert back.config == spec.config
+    assert all(np.array_equal(a, b) for a, b in zip(back.weights, spec.weights, strict=True))
+    with h5py.File(path, "r+") as f:  # a folded kernel whose blocks differ is no pooled kernel
+        del f["lava_ff/sha256"]
+        f["layer/2/weight"][0, 0, 0, 0] += 2
+        from lava_ff.netx_export.io import content_digest
+
+        f["lava_ff"].create_dataset("sha256", data=content_digest(f))
+    with pytest.raises(ff.NetxFormatError, match="layer 1 weights .* are not the 2 x 2 pooled"):
+        ff.load(path)
+
+
+def test_a_conv_network_runs_in_netx_spike_for_spike(deep, tmp_path):
+    _lava()
+    from lava_ff.netx_export.run import build_netx_network, run_netx_inference
+
+    import lava_ff as ff
+
+    net, x, _ = deep
+    xs = x[:20]
+    spec = NetworkSpec.from_torch(net)
+    rng = np.random.default_rng(4)  # a last-layer readout, so the file can hold its classifier
+    spec = NetworkSpec(config=replace(spec.config, readout_from="last"), weights=spec.weights,
+                       neurons=spec.neurons, readout_weight=rng.normal(size=(10, 40)), readout_bias=rng.normal(size=10))
+    path = ff.export(spec, tmp_path / "conv.net", classifier=True)
+    expected = [s.transpose(0, 2, 1) for s in spec.forward_fixed(spec.encode(xs, None))]
+    assert all(e.sum() > 50 for e in expected), [e.sum() for e in expected]
+    out = run_netx_inference(build_netx_network(path, xs, expected_spikes=expected, classify="readout"),
+                             progress=False, timeout=120)
+    assert out["spikes_checked"] == [e.size for e in expected]
+    assert out["mismatches"] == [0, 0, 0], out["first_mismatch"]
+    torch_net = FFNetwork.from_spec(ff.load(path).spec)
+    np.testing.assert_array_equal(out["predictions"][:, 2], torch_net.prediction_table(xs, classify="readout")[:, 2])
+    np.testing.assert_array_equal(out["classifier_predictions"], out["predictions"][:, 2])
 
 
 def _cli(*args, cwd):

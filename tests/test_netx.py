@@ -292,7 +292,7 @@ def test_bad_files_are_named(small_net, tmp_path):
     w = np.zeros((4, 6), np.int64)
     cases = [
         ([("dense", w), ("pool", None)], "layer 1 has type 'pool', which netx cannot run"),
-        ([("conv", None)], "layer 0 has type 'conv'; lava-ff loads"),
+        ([("conv", None)], "layer 0 is a convolution; lava-ff loads convolutions from the files it writes"),
         ([("dense", np.full((4, 6), 300))], r"layer 0: weights \[300, 300\] do not fit 8 bits"),
         ([("dense", np.full((4, 6), 3))], "layer 0: odd weights"),
         ([("dense", np.full((4, 6), 2.5))], "layer 0: weights must be integers"),

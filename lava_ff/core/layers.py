@@ -273,3 +273,39 @@ class Synapse:
         else:
             out = flat[..., 0] @ weights.T
         return out.reshape(lead + (self.n_out,))
+
+    def fold(self, weights: np.ndarray) -> tuple[np.ndarray, int]:
+        """``(weights, stride)`` that read the sender's neurons directly,
+        with the pooling inside: a convolution's kernel grows to ``k * pool``
+        with each weight repeated over a ``pool`` x ``pool`` block, at stride
+        ``pool``; a dense layer's weights repeat over each block, zero on the
+        edge the pooling drops. The same integer sums, with no pooling step
+        (what netx runs: lava-dl's netx builds no pool blocks)."""
+        p = self.pool
+        if p == 1:
+            return weights, 1
+        if self.conv:
+            return np.repeat(np.repeat(weights, p, axis=2), p, axis=3), p
+        c, h, w = self.in_shape
+        ph, pw = h // p, w // p
+        full = np.zeros((len(weights), c, h, w), weights.dtype)
+        full[:, :, :ph * p, :pw * p] = np.repeat(np.repeat(weights.reshape(-1, c, ph, pw), p, axis=2), p, axis=3)
+        return full.reshape(len(weights), -1), 1
+
+    def unfold(self, folded: np.ndarray, stride: int = 1) -> np.ndarray | None:
+        """The inverse of :meth:`fold`: the weights of this synapse, or
+        ``None`` where ``folded`` (at ``stride``) is not a fold of any."""
+        p = self.pool
+        if p == 1:
+            return folded if stride == 1 and tuple(folded.shape) == self.weight_shape else None
+        if self.conv:
+            co, ci, k, _ = self.weight_shape
+            if stride != p or folded.shape != (co, ci, k * p, k * p):
+                return None
+            weights = folded[:, :, ::p, ::p]
+        else:
+            c, h, w = self.in_shape
+            if stride != 1 or folded.shape != (self.weight_shape[0], c * h * w):
+                return None
+            weights = folded.reshape(-1, c, h, w)[:, :, :(h // p) * p:p, :(w // p) * p:p].reshape(self.weight_shape)
+        return weights if np.array_equal(self.fold(weights)[0], folded) else None

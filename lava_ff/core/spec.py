@@ -19,7 +19,7 @@ from lava_ff.core.config import Classify, FFConfig
 from lava_ff.core.errors import ConfigError
 from lava_ff.core.goodness import goodness, goodness_scale, group_scores
 from lava_ff.core.inputs import check_image_rows, check_views, overlay_encoded
-from lava_ff.core.layers import conv_current, pool_spikes
+from lava_ff.core.layers import Synapse, conv_current, pool_spikes
 from lava_ff.core.loihi import check_integer_weights
 from lava_ff.core.neuron import FixedNeuronParams, cuba_forward_fixed, dense_cuba_forward_fixed, quantize_neuron
 
@@ -74,6 +74,11 @@ class NetworkSpec:
             conv = cfg.conv[index]
             return (conv.channels, reads[0], conv.kernel, conv.kernel)
         return (cfg.layer_sizes[index], int(np.prod(reads)))
+
+    def synapse(self, index: int) -> Synapse:
+        """Layer ``index``'s :class:`lava_ff.core.layers.Synapse`: what it reads, pooled how."""
+        reads = self.config.input_of(index)
+        return Synapse.of(self.weight_shape(index), reads.shape, reads.pool)
 
     @classmethod
     def from_torch(cls, net) -> NetworkSpec:
