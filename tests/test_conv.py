@@ -140,6 +140,29 @@ def test_class_group_goodness_averages_each_class_s_channels(rng):
     assert np.allclose(torch_scores.numpy(), scores, rtol=1e-6)
 
 
+def test_position_goodness_scores_each_position_and_its_loss_averages_them(rng):
+    from lava_ff.core.layers import LayerShape
+    from lava_ff.offline.model import torch_softmax_ff_loss
+
+    spikes = torch.from_numpy(rng.integers(0, 2, (2, 12 * 3, 4))).float()  # 12 channels at 3 positions
+    shape = LayerShape((12, 3, 1), (12, 3, 1))
+    scores = torch_group_goodness(spikes, shape, 5, "mean_sq_rate", per_position=True)
+    rates = spikes.reshape(2, 12, 3, 4).mean(-1).numpy()
+    groups = class_groups(12, 5)
+    assert scores.shape == (2, 3, 5)
+    assert scores[1, 2, 4].item() == pytest.approx((rates[1, groups == 4, 2] ** 2).mean())
+    # averaged over positions, the position scores are the layer's
+    assert np.allclose(scores.mean(1).numpy(), torch_group_goodness(spikes, shape, 5, "mean_sq_rate").numpy())
+    labels = torch.tensor([1, 3])
+    loss = torch_softmax_ff_loss(scores, labels, 2.0)
+    by_hand = np.mean([torch.nn.functional.cross_entropy(2.0 * scores[:, p], labels).item() for p in range(3)])
+    assert loss.item() == pytest.approx(by_hand)
+    with pytest.raises(ConfigError, match="goodness_scope='position' scores class groups per position"):
+        FFConfig(in_features=10, goodness_scope="position")
+    assert "goodness_scope" not in _config().to_dict()
+    assert _config(goodness_scope="position").to_dict()["goodness_scope"] == "position"
+
+
 # ------------------------------------------------- torch against numpy, training
 @pytest.fixture(scope="module")
 def trained():

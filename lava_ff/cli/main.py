@@ -25,7 +25,7 @@ import numpy as np
 from lava_ff import __version__
 from lava_ff.cli.configfile import warn_deprecated
 from lava_ff.core.checks import check_positive_float
-from lava_ff.core.config import CLASSIFY_MODES, LAVA_BATCH_COPIES, PREDICTION_COLUMNS, READOUT_FROM
+from lava_ff.core.config import CLASSIFY_MODES, GOODNESS_SCOPES, LAVA_BATCH_COPIES, PREDICTION_COLUMNS, READOUT_FROM
 from lava_ff.core.errors import DatasetError, LavaFFError, LavaRunError, NetxFormatError
 from lava_ff.core.fileio import check_output_dir, write_history_csv, write_json
 from lava_ff.core.imports import LAVA_EXTRA, lava_installed, require_lava
@@ -229,6 +229,10 @@ def _add_train_options(p: argparse.ArgumentParser) -> None:
                          help="train the linear readout after every N epochs and after the last (default 1; "
                               "N >= --epochs: after the last only, which saves computing the hidden rates of "
                               "the training set every epoch; epochs without it report no readout accuracy)")
+    network.add_argument("--goodness-scope", choices=GOODNESS_SCOPES, default="layer",
+                         help="with class groups (--overlay groups, and every network with convolutions), what a "
+                              "layer's objective scores: each class's goodness over the whole layer (default), or "
+                              "each spatial position's own, the cross-entropy averaged over positions")
     offline.add_argument("--readout-from", choices=READOUT_FROM, default="all",
                          help="layers the linear readout reads: all (default) or the last alone, which "
                               "lava-ff export --classifier can put on chip as output neurons of the netx file")
@@ -354,7 +358,7 @@ def _config_from_args(args, in_features: int, shape):
         overlay=overlay, label_repeat=args.label_repeat, rule=args.rule, negatives=args.negatives, lr=args.adam_lr,
         three_factor_lr=args.rule_lr, seed=args.seed, blocks=args.blocks, schedule=args.schedule,
         lr_decay=args.lr_decay, block_lr_scale=args.block_lr_scale, block_epochs=args.block_epochs,
-        readout_from=args.readout_from,
+        readout_from=args.readout_from, goodness_scope=args.goodness_scope,
     )
 
 

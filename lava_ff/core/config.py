@@ -16,7 +16,7 @@ from lava_ff.core.neuron import NeuronParams
 
 __all__ = [
     'GOODNESS_KINDS', 'LOSS_KINDS', 'ENCODINGS', 'RULES', 'OVERLAYS', 'NEGATIVES', 'SCHEDULES', 'LR_DECAYS',
-    'READOUT_FROM',
+    'READOUT_FROM', 'GOODNESS_SCOPES',
     'PREDICTION_COLUMNS', 'CLASSIFY_MODES', 'LAVA_BATCH_COPIES', 'Classify', 'check_greedy_epochs', 'FFConfig',
 ]
 
@@ -35,6 +35,8 @@ LR_DECAYS = ("none", "cosine")
 #: which layers the linear readout reads: every layer (or every one but the first, see
 #: ``eval_skip_first``), or the last alone, which a netx file can carry to on-chip output neurons
 READOUT_FROM = ("all", "last")
+#: what a class-group objective scores: the whole layer, or each spatial position
+GOODNESS_SCOPES = ("layer", "position")
 #: optional FFConfig fields held as tuples (lists in to_dict's JSON form)
 _TUPLE_FIELDS = ("blocks", "block_lr_scale", "block_epochs")
 #: the columns of every prediction table ([N, 4]): torch, FFReadout, netx runs
@@ -173,6 +175,10 @@ class FFConfig:
     conv: tuple[ConvSpec, ...] = ()
     #: (channels, height, width) of the input images: what a convolution reads
     image_shape: tuple[int, int, int] | None = None
+    #: with class groups, what a layer's objective scores: ``layer``, each class's goodness over
+    #: the whole layer; ``position``, each spatial position's own (the cross-entropy averaged over
+    #: positions). Classification always scores the whole layer.
+    goodness_scope: str = "layer"
 
     @classmethod
     def from_layers(cls, layers, image_shape, **fields) -> FFConfig:
@@ -220,7 +226,8 @@ class FFConfig:
         for name, allowed in (("goodness", GOODNESS_KINDS), ("loss", LOSS_KINDS),
                               ("encoding", ENCODINGS), ("overlay", OVERLAYS),
                               ("rule", RULES), ("negatives", NEGATIVES), ("schedule", SCHEDULES),
-                              ("lr_decay", LR_DECAYS), ("readout_from", READOUT_FROM)):
+                              ("lr_decay", LR_DECAYS), ("readout_from", READOUT_FROM),
+                              ("goodness_scope", GOODNESS_SCOPES)):
             if getattr(self, name) not in allowed:
                 raise ConfigError(f"unknown {name} {getattr(self, name)!r}; valid: {', '.join(allowed)}")
         for name in ("theta", "lr", "three_factor_lr", "symba_alpha", "weight_scale", "label_scale"):
@@ -284,6 +291,9 @@ class FFConfig:
             if self.overlay != "groups":
                 raise ConfigError(f"a convolution has no place for a label in its input: overlay="
                                   f"{self.overlay!r} needs a dense network (use overlay='groups')")
+        if self.goodness_scope != "layer" and self.overlay != "groups":
+            raise ConfigError(f"goodness_scope={self.goodness_scope!r} scores class groups per position; it needs "
+                              f"overlay='groups', got {self.overlay!r}")
         if self.overlay == "groups":
             for i, shape in enumerate(self.shapes):
                 if shape.shape[0] < self.num_classes:
@@ -385,6 +395,8 @@ class FFConfig:
             out[key] = None if out[key] is None else list(out[key])
         if out["readout_from"] == "all":
             del out["readout_from"]
+        if out["goodness_scope"] == "layer":
+            del out["goodness_scope"]
         if self.conv:
             out["conv"] = [c.to_dict() for c in self.conv]
             out["image_shape"] = list(self.image_shape)

@@ -306,13 +306,19 @@ class FFConvLayer(FFLayer):
         return float(covered.sum()) * self.spec.channels
 
 
-def torch_group_goodness(spikes: torch.Tensor, shape: LayerShape, num_classes: int, kind: str) -> torch.Tensor:
-    """Torch twin of :func:`lava_ff.core.goodness.group_goodness`: ``[B, C]``."""
+def torch_group_goodness(spikes: torch.Tensor, shape: LayerShape, num_classes: int, kind: str,
+                         per_position: bool = False) -> torch.Tensor:
+    """Torch twin of :func:`lava_ff.core.goodness.group_goodness`: ``[B, C]``;
+    with ``per_position``, each spatial position's own ``[B, H*W, C]`` (a
+    dense layer has one)."""
     rate = spike_rate(spikes)
     channels = shape.shape[0]
-    per_channel = rate.pow(2).reshape(rate.shape[0], channels, -1).sum(-1)
-    members = torch.from_numpy(group_matrix(shape, num_classes, kind)).to(per_channel)
-    return per_channel @ members
+    squares = rate.pow(2).reshape(rate.shape[0], channels, -1)
+    if per_position:
+        members = torch.from_numpy(group_matrix((channels, 1, 1), num_classes, kind)).to(squares)
+        return squares.transpose(1, 2) @ members
+    members = torch.from_numpy(group_matrix(shape, num_classes, kind)).to(squares)
+    return squares.sum(-1) @ members
 
 
 def torch_goodness(spikes: torch.Tensor, kind: str, voltage: torch.Tensor | None = None,
@@ -355,6 +361,11 @@ def torch_softmax_ff_loss(scores: torch.Tensor, labels: torch.Tensor, alpha: flo
                           weights: torch.Tensor | None = None) -> torch.Tensor:
     """Torch twin of :func:`lava_ff.core.goodness.softmax_ff_loss`: cross-entropy of
     ``alpha * G(x, c)`` over the labels ``c`` (``scores`` ``[B, C]``)."""
+    if scores.dim() == 3:  # [B, P, C]: one score per position (goodness_scope='position'), averaged
+        batch, positions, classes = scores.shape
+        per_position = nn.functional.cross_entropy(alpha * scores.reshape(-1, classes),
+                                                   labels.repeat_interleave(positions), reduction="none")
+        return _sample_mean(per_position.reshape(batch, positions).mean(1), weights)
     per_sample = nn.functional.cross_entropy(alpha * scores, labels, reduction="none")
     return _sample_mean(per_sample, weights)
 
@@ -427,16 +438,18 @@ class FFNetwork(nn.Module):
             spikes = torch_pool(out.detach() if detach else out, shape)
         return outputs
 
-    def goodness(self, outputs, layers: list[int] | None = None) -> list[torch.Tensor]:
+    def goodness(self, outputs, layers: list[int] | None = None, *, objective: bool = False) -> list[torch.Tensor]:
         """The goodness of each input row of each ``(spikes, voltage)`` in
         ``outputs``, the output of layer ``layers[i]`` (default: one per
         layer, in order). With class groups (``overlay='groups'``) each row's
-        goodness of every class, rows ``b * C + c`` as the candidate labels'."""
+        goodness of every class, rows ``b * C + c`` as the candidate labels';
+        ``objective`` (what the trainer's loss reads): with
+        ``goodness_scope='position'`` every position's, ``b * P * C + p * C + c``."""
         cfg = self.config
         if cfg.overlay == "groups":
-            shapes = cfg.shapes
+            shapes, per_position = cfg.shapes, objective and cfg.goodness_scope == "position"
             layers = range(len(outputs)) if layers is None else layers
-            return [torch_group_goodness(s, shapes[i], cfg.num_classes, cfg.goodness).reshape(-1)
+            return [torch_group_goodness(s, shapes[i], cfg.num_classes, cfg.goodness, per_position).reshape(-1)
                     for (s, _), i in zip(outputs, layers, strict=True)]
         return [torch_goodness(s, cfg.goodness, v, cfg.neuron.threshold) for s, v in outputs]
 

@@ -481,10 +481,11 @@ class Trainer:
             target = torch.as_tensor(np.asarray(local, np.int64), device=net.device)
 
             def objective(goodness):
-                scores = goodness[0].reshape(batch, classes)
+                scores = goodness[0].reshape(batch, -1, classes)  # [B, P, C]: P positions (1 but per position)
+                scores = scores[:, 0] if scores.shape[1] == 1 else scores
                 if track:
                     wrong = np.array([np.delete(np.arange(classes), y) for y in yb])  # the whole batch's
-                    g = scores.detach().cpu().numpy()
+                    g = scores.detach().reshape(batch, -1, classes).mean(1).cpu().numpy()
                     true = g[np.arange(batch), local][:, None]
                     record(wrong, np.take_along_axis(g, wrong[rows], 1) >= true)
                 return torch_softmax_ff_loss(scores, target, cfg.symba_alpha, weights)
@@ -514,7 +515,7 @@ class Trainer:
         losses, total = [], 0.0
         for index in block:
             outputs = [net.layers[index](s, black_box=black_box) for s in inputs]
-            loss = objective(net.goodness(outputs, [index] * len(outputs)))
+            loss = objective(net.goodness(outputs, [index] * len(outputs), objective=True))
             total = total + loss
             losses.append(float(loss.detach()))
             inputs = [torch_pool(spikes, net.config.shapes[index]) for spikes, _ in outputs]
