@@ -5,6 +5,7 @@ import json
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from lava_ff.cli.configfile import config_arguments
@@ -60,6 +61,25 @@ def test_reproduce_runs_a_config_and_resumes_its_folder(tmp_path, capsys):
     # a finished folder resumes: --epochs 2 trains only the second epoch
     second = reproduce.main([str(config), "--epochs", "2"])
     assert second["resumed"] is True and second["epochs"] == 2
+
+
+def test_reproduce_reports_the_network_and_the_mean_over_seeds(tmp_path, capsys):
+    config = tmp_path / "conv.toml"
+    out = tmp_path / "runs"
+    config.write_text(f'layers = "c12k3p2,20"\nloss = "softmax"\ngoodness = "mean_sq_rate"\nalpha = 30.0\n'
+                      f'epochs = 1\nlimit = 80\nno-progress = true\nout = "{out}"\n')
+    summary = _benchmark("reproduce").main([str(config), "--seeds", "0,1", "--cost-samples", "30"])
+    lines = [json.loads(line) for line in capsys.readouterr().out.strip().splitlines() if line.startswith("{")]
+    runs = [line for line in lines if "resumed" in line]
+    assert [r["out"] for r in runs] == [str(out / "seed-0"), str(out / "seed-1")]
+    # 12 3x3 kernels on one channel, 20 x (12 * 3 * 3) dense weights, a readout of every layer's rates
+    readout = 10 * (12 * 6 * 6 + 20) + 10
+    assert runs[0]["parameters"] == 12 * 9 + 20 * 108 + readout and runs[0]["time_steps"] == 10
+    assert runs[0]["cost_mode"] == "readout" and runs[0]["windows_per_image"] == 1.0
+    assert summary["test_accuracy_mean"] == pytest.approx(np.mean([r["test_accuracy"] for r in runs]))
+    assert summary["synops_per_image_std"] == pytest.approx(np.std([r["synops_per_image"] for r in runs]))
+    with pytest.raises(SystemExit):
+        _benchmark("reproduce").main([str(config), "--seeds", "0,0"])
 
 
 def test_reproduce_names_a_missing_config(capsys):
