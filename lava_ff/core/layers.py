@@ -196,10 +196,15 @@ def conv_current(weights: np.ndarray, spikes: np.ndarray, in_shape: tuple[int, i
     ci, h, w = in_shape
     co, _, k, _ = weights.shape
     batch, steps = spikes.shape[0], spikes.shape[-1]
-    grid = spikes.reshape(batch, ci, h, w, steps)
+    oh, ow = h - k + 1, w - k + 1
+    integer = np.issubdtype(np.asarray(weights).dtype, np.integer)
+    # float64 BLAS: integer products and sums below 2**53 are exact, and far faster than integer einsum
+    grid = np.asarray(spikes, np.float64).reshape(batch, ci, h, w, steps)
     windows = np.lib.stride_tricks.sliding_window_view(grid, (k, k), axis=(2, 3))  # [B, Ci, Ho, Wo, T, k, k]
-    out = np.einsum("bchwtyx,ocyx->bohwt", windows, weights, optimize=True)
-    return out.reshape(batch, co * (h - k + 1) * (w - k + 1), steps)
+    columns = windows.transpose(0, 2, 3, 4, 1, 5, 6).reshape(batch * oh * ow * steps, ci * k * k)
+    out = columns @ np.asarray(weights, np.float64).reshape(co, -1).T  # [B*Ho*Wo*T, Co]
+    out = out.reshape(batch, oh, ow, steps, co).transpose(0, 4, 1, 2, 3).reshape(batch, co * oh * ow, steps)
+    return np.rint(out).astype(np.int64) if integer else out
 
 
 @dataclass(frozen=True)
