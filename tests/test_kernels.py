@@ -410,3 +410,25 @@ def test_keep_freed_memory_applies_on_glibc_linux():
     assert keep_freed_memory() is glibc
     assert keep_freed_memory() is glibc
     assert torch.ones(8_000_000).sum() == 8_000_000  # large blocks still allocate and free
+
+
+def test_currents_past_the_24_bit_register_wrap_and_voltages_clip_as_on_loihi():
+    """A current beyond 2**23 state units (2048 thresholds) wraps in Loihi's
+    register and the voltage clips at 24 bits: the torch integrators (the
+    compiled one without a gradient, the loop with one) do both, as the
+    integer reference does."""
+    from lava_ff.core.neuron import NeuronParams, cuba_forward_fixed
+    from lava_ff.offline.dynamics import cuba_spikes
+
+    neuron = NeuronParams(threshold=1.0, current_decay=0.25, voltage_decay=0.03)
+    rng = np.random.default_rng(11)
+    a_int = rng.integers(-200_000, 200_000, (3, 40, 12))  # W_int @ s, up to 1.5x past the register
+    a_int[0, 0] = [150_000] * 12  # a steady drive that wraps every step
+    reference = cuba_forward_fixed(a_int, neuron.fixed)
+    current = torch.from_numpy(a_int / 64.0).float()
+    assert (np.abs(a_int) << 6 >= 1 << 23).any()
+    with torch.no_grad():
+        fast, _ = cuba_spikes(neuron, current)
+    slow, _ = cuba_spikes(neuron, current.clone().requires_grad_(True))
+    assert np.array_equal(fast.numpy().astype(bool), reference)
+    assert np.array_equal(slow.detach().numpy().astype(bool), reference)

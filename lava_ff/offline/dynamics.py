@@ -105,10 +105,13 @@ class _CubaIntegrator(torch.autograd.Function):
     above the 24-bit states times 12-bit decays, and vectorised where int64
     division is not):
 
-        c[t] = trunc((4096 - dc) c[t-1] / 4096) + trunc(w_scale x[t])
-        v[t] = trunc((4096 - dv) v[t-1] / 4096) + c[t]
+        c[t] = trunc((4096 - dc) c[t-1] / 4096) + trunc(w_scale x[t])   (folded into 24 bits)
+        v[t] = trunc((4096 - dv) v[t-1] / 4096) + c[t]                  (clipped to 24 bits)
 
-    and ``v`` restarts from 0 after reaching the threshold. Time-major:
+    and ``v`` restarts from 0 after reaching the threshold. The fold and the
+    clip are Loihi's (:func:`lava_ff.core.neuron.cuba_step_fixed`); slayer
+    has neither, and they change nothing until a current passes 2048 times
+    the threshold. The backward pass passes through both. Time-major:
     ``x``, ``c`` and ``v`` are ``[T, ...]``; one step's states are converted
     at a time, so no float64 copy of the whole input is made."""
 
@@ -126,11 +129,13 @@ class _CubaIntegrator(torch.autograd.Function):
         current, voltage = torch.empty_like(x) if with_current else None, torch.empty_like(x)
         c = torch.zeros(x.shape[1:], dtype=torch.float64, device=x.device)
         v, drive = torch.zeros_like(c), torch.empty_like(c)
+        half = float(1 << (LOIHI2.state_bits - 1))
         for t in range(x.shape[0]):
             # (w_scale * x).to(int64) as slayer does it: truncation toward zero
             drive.copy_(x[t]).mul_(w_scale).trunc_()
             c.mul_(keep_c).trunc_().add_(drive)
-            v.mul_(keep_v).trunc_().add_(c)
+            c.sub_((c > half).to(c.dtype) * (2 * half)).add_((c <= -half).to(c.dtype) * (2 * half))
+            v.mul_(keep_v).trunc_().add_(c).clamp_(1 - half, half - 1)
             if with_current:  # same-precision copies, then one scaling: mixed-dtype division is slow
                 current[t].copy_(c)
             voltage[t].copy_(v)

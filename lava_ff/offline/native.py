@@ -34,6 +34,7 @@ from pathlib import Path
 import torch
 
 from lava_ff.core.imports import quiet_import
+from lava_ff.core.loihi import LOIHI2
 
 __all__ = ['native_enabled', 'cuba_kernel', 'cuba_forward_native', 'keep_freed_memory']
 
@@ -49,13 +50,14 @@ namespace {
 constexpr int64_t kBlock = 512;
 
 // One block of at most kBlock neurons over the whole window, states in L1:
-// c[t] = trunc(keep_c c[t-1]) + trunc(w_scale x[t]); v[t] = trunc(keep_v v[t-1]) + c[t];
+// c[t] = trunc(keep_c c[t-1]) + trunc(w_scale x[t]), folded once into (-half, half] (Loihi's 24-bit
+// current register wraps); v[t] = trunc(keep_v v[t-1]) + c[t], clipped to [1 - half, half - 1];
 // out[t] = v[t] / w_scale; a spike where v reached limit, and v restarts from 0 there.
 template <typename scalar_t, bool kSpikes>
 void integrate_block(const scalar_t* __restrict__ x, scalar_t* __restrict__ current,
                      scalar_t* __restrict__ voltage, scalar_t* __restrict__ spikes, const int64_t steps,
                      const int64_t count, const int64_t first, const int64_t n, const double keep_c,
-                     const double keep_v, const double w_scale, const double limit) {
+                     const double keep_v, const double w_scale, const double limit, const double half) {
   const scalar_t inverse = static_cast<scalar_t>(1.0 / w_scale);
   double c[kBlock], v[kBlock];
   std::fill(c, c + n, 0.0);
@@ -66,8 +68,9 @@ void integrate_block(const scalar_t* __restrict__ x, scalar_t* __restrict__ curr
     scalar_t* __restrict__ vt = voltage + offset;
     scalar_t* __restrict__ st = kSpikes ? spikes + offset : nullptr;
     for (int64_t j = 0; j < n; ++j) {
-      const double cj = std::trunc(c[j] * keep_c) + std::trunc(static_cast<double>(xt[j]) * w_scale);
-      const double vj = std::trunc(v[j] * keep_v) + cj;
+      double cj = std::trunc(c[j] * keep_c) + std::trunc(static_cast<double>(xt[j]) * w_scale);
+      cj = cj > half ? cj - 2.0 * half : (cj <= -half ? cj + 2.0 * half : cj);
+      const double vj = std::clamp(std::trunc(v[j] * keep_v) + cj, 1.0 - half, half - 1.0);
       const bool fire = vj >= limit;
       c[j] = cj;
       vt[j] = static_cast<scalar_t>(vj) * inverse;
@@ -84,16 +87,16 @@ void integrate_block(const scalar_t* __restrict__ x, scalar_t* __restrict__ curr
 // Time-major [T, N]; blocks of neurons in parallel.
 template <typename scalar_t>
 void integrate(const scalar_t* x, scalar_t* current, scalar_t* voltage, scalar_t* spikes, int64_t steps,
-               int64_t count, double keep_c, double keep_v, double w_scale, double limit) {
+               int64_t count, double keep_c, double keep_v, double w_scale, double limit, double half) {
   at::parallel_for(0, (count + kBlock - 1) / kBlock, 8, [=](int64_t begin, int64_t end) {
     for (int64_t block = begin; block < end; ++block) {
       const int64_t first = block * kBlock, n = std::min<int64_t>(kBlock, count - first);
       if (spikes != nullptr) {
         integrate_block<scalar_t, true>(x, current, voltage, spikes, steps, count, first, n, keep_c, keep_v,
-                                        w_scale, limit);
+                                        w_scale, limit, half);
       } else {
         integrate_block<scalar_t, false>(x, current, voltage, spikes, steps, count, first, n, keep_c, keep_v,
-                                         w_scale, limit);
+                                         w_scale, limit, half);
       }
     }
   });
@@ -103,7 +106,7 @@ void integrate(const scalar_t* x, scalar_t* current, scalar_t* voltage, scalar_t
 
 // [voltage, current or None, spikes or None]
 std::vector<torch::Tensor> cuba_forward(torch::Tensor x, double keep_c, double keep_v, double w_scale,
-                                        double limit, bool with_current, bool with_spikes) {
+                                        double limit, double half, bool with_current, bool with_spikes) {
   TORCH_CHECK(x.device().is_cpu(), "cuba_forward: CPU tensors only");
   TORCH_CHECK(x.dim() >= 1, "cuba_forward: expected [time, ...]");
   x = x.contiguous();
@@ -114,7 +117,7 @@ std::vector<torch::Tensor> cuba_forward(torch::Tensor x, double keep_c, double k
   AT_DISPATCH_FLOATING_TYPES(x.scalar_type(), "cuba_forward", [&] {
     integrate<scalar_t>(x.data_ptr<scalar_t>(), with_current ? current.data_ptr<scalar_t>() : nullptr,
                         voltage.data_ptr<scalar_t>(), with_spikes ? spikes.data_ptr<scalar_t>() : nullptr,
-                        steps, count, keep_c, keep_v, w_scale, limit);
+                        steps, count, keep_c, keep_v, w_scale, limit, half);
   });
   return {voltage, current, spikes};
 }
@@ -136,7 +139,7 @@ def _flags() -> list[str]:
     return flags
 
 
-_KERNEL = "lava_ff_cuba_cpu_v2"
+_KERNEL = "lava_ff_cuba_cpu_v3"
 #: a build lock older than this was left by a build that died (one takes about a minute on 2 cores)
 STALE_LOCK_SECONDS = 600
 
@@ -207,8 +210,9 @@ def cuba_forward_native(x: torch.Tensor, keep_c: float, keep_v: float, w_scale: 
     module = cuba_kernel()
     if module is None:
         return None
+    half = float(1 << (LOIHI2.state_bits - 1))  # the 24-bit states' range: the current wraps, the voltage clips
     voltage, current, spikes = module.cuba_forward(x, float(keep_c), float(keep_v), float(w_scale), float(limit),
-                                                   bool(with_current), bool(with_spikes))
+                                                   half, bool(with_current), bool(with_spikes))
     return voltage, current, spikes
 
 
