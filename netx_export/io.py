@@ -19,7 +19,6 @@ from lava_ff.core.config import FFConfig
 from lava_ff.core.errors import ConfigError, NetxFormatError
 from lava_ff.core.fileio import atomic_path
 from lava_ff.core.goodness import quantize_classifier
-from lava_ff.core.layers import Synapse
 from lava_ff.core.loihi import LOIHI2
 from lava_ff.core.neuron import FixedNeuronParams, dequantize_neuron
 from lava_ff.core.spec import NetworkSpec
@@ -250,17 +249,15 @@ def _unfolded(weights: list, strides: list, metadata: dict, path: Path) -> list:
         raise NetxFormatError(f"{path}: {len(weights)} layers, its configuration has {len(config.layer_sizes)}")
     out = []
     for i, (w, stride) in enumerate(zip(weights, strides, strict=True)):
-        reads = config.input_of(i)
-        shape = (config.conv[i].channels, reads.pooled[0], config.conv[i].kernel, config.conv[i].kernel) \
-            if i < len(config.conv) else (config.layer_sizes[i], reads.pooled_size)
         try:
-            synapse = Synapse.of(shape, reads.shape, reads.pool)
+            synapse = config.synapse(i)
         except ValueError as err:
             raise NetxFormatError(f"{path}: layer {i}: {err}") from None
         unfolded = synapse.unfold(w, stride)
         if unfolded is None:
             raise NetxFormatError(f"{path}: layer {i} weights {w.shape} at stride {stride} are not the "
-                                  f"{reads.pool} x {reads.pool} pooled {shape} its configuration describes")
+                                  f"{synapse.pool} x {synapse.pool} pooled {synapse.weight_shape} its "
+                                  "configuration describes")
         out.append(unfolded)
     return out
 

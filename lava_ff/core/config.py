@@ -11,7 +11,15 @@ import numpy as np
 
 from lava_ff.core.checks import check_positive_float, check_positive_int
 from lava_ff.core.errors import ConfigError
-from lava_ff.core.layers import ConvSpec, LayerShape, check_image_shape, format_layers, layer_shapes, parse_layers
+from lava_ff.core.layers import (
+    ConvSpec,
+    LayerShape,
+    Synapse,
+    check_image_shape,
+    format_layers,
+    layer_shapes,
+    parse_layers,
+)
 from lava_ff.core.neuron import NeuronParams
 
 __all__ = [
@@ -322,6 +330,19 @@ class FFConfig:
             shape = self.image_shape if self.conv else (self.input_size, 1, 1)
             return LayerShape(shape, shape)
         return self.shapes[index - 1]
+
+    def synapse(self, index: int) -> Synapse:
+        """Layer ``index``'s synapses (:class:`lava_ff.core.layers.Synapse`):
+        what they read, pooled how, and their weights' shape, ``[out, in]``
+        of a dense layer (``in`` after the pooling) or ``[out, in, k, k]``
+        of a convolution."""
+        reads = self.input_of(index)
+        if index < len(self.conv):
+            conv = self.conv[index]
+            shape = (conv.channels, reads.pooled[0], conv.kernel, conv.kernel)
+        else:
+            shape = (self.layer_sizes[index], int(np.prod(reads.pooled)))
+        return Synapse.of(shape, reads.shape, reads.pool)
 
     @property
     def layers(self) -> tuple:

@@ -48,7 +48,7 @@ class NetworkSpec:
                              f"parameter sets for {len(self.config.layer_sizes)} layers")
         checked = []
         for i, w in enumerate(self.weights):
-            checked.append(check_integer_weights(w, f"layer {i} weights", self.weight_shape(i)))
+            checked.append(check_integer_weights(w, f"layer {i} weights", self.config.synapse(i).weight_shape))
         object.__setattr__(self, "weights", tuple(checked))
         if (self.onchip_readout is None) != (self.onchip_readout_scale is None):
             raise ValueError("an on-chip readout needs both its weights and its logit scale, got "
@@ -64,21 +64,9 @@ class NetworkSpec:
             shape = check_image_rows(self.config.in_features, self.image_shape, f"a network on {self.views} views")
             object.__setattr__(self, "image_shape", shape)
 
-    def weight_shape(self, index: int) -> tuple[int, ...]:
-        """The integer weights' shape of layer ``index``: ``[out, in]`` of a
-        dense layer (``in`` after the previous layer's pooling), ``[out, in,
-        k, k]`` of a convolution."""
-        cfg = self.config
-        reads = cfg.input_of(index).pooled
-        if index < len(cfg.conv):
-            conv = cfg.conv[index]
-            return (conv.channels, reads[0], conv.kernel, conv.kernel)
-        return (cfg.layer_sizes[index], int(np.prod(reads)))
-
     def synapse(self, index: int) -> Synapse:
-        """Layer ``index``'s :class:`lava_ff.core.layers.Synapse`: what it reads, pooled how."""
-        reads = self.config.input_of(index)
-        return Synapse.of(self.weight_shape(index), reads.shape, reads.pool)
+        """Layer ``index``'s :class:`lava_ff.core.layers.Synapse` (:meth:`FFConfig.synapse`)."""
+        return self.config.synapse(index)
 
     @classmethod
     def from_torch(cls, net) -> NetworkSpec:
