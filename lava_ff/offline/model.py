@@ -195,15 +195,10 @@ class FFLayer(nn.Module):
     def integer_weight(self) -> np.ndarray:
         return quantize_weights(self.weight.detach().cpu().numpy())
 
-    @property
-    def fan_out(self) -> int:
-        """Synapses each input spike drives."""
-        return self.out_features
-
     def synaptic_ops(self, spikes_in: torch.Tensor) -> float:
         """Synaptic operations of the input ``spikes_in`` ``[B, N, T]`` (of
         spike counts): each spike times the synapses it drives."""
-        return float(spikes_in.sum()) * self.fan_out
+        return float(spikes_in.sum()) * self.out_features
 
     def _current(self, spikes_in: torch.Tensor | CandidateSpikes) -> torch.Tensor:
         """``[B, O, T]`` input current through the quantized weights."""
@@ -290,11 +285,6 @@ class FFConvLayer(FFLayer):
 
     def _current(self, spikes_in: torch.Tensor) -> torch.Tensor:
         return self._conv(spikes_in, self.quantized_weight())
-
-    @property
-    def fan_out(self) -> int:
-        raise AttributeError("a convolution's synapses per input spike depend on where it lands; "
-                             "use synaptic_ops")
 
     def synaptic_ops(self, spikes_in: torch.Tensor) -> float:
         """Each input spike times the output neurons it reaches: channels
@@ -493,7 +483,7 @@ class FFNetwork(nn.Module):
         else:
             sent = float(inputs.sum())
         spikes = [float(s.sum()) for s, _ in outputs]
-        synops = sent * self.layers[0].fan_out if isinstance(inputs, CandidateSpikes) else \
+        synops = sent * self.layers[0].out_features if isinstance(inputs, CandidateSpikes) else \
             self.layers[0].synaptic_ops(inputs)
         for (out, _), shape, layer in zip(outputs[:-1], self.config.shapes, self.layers[1:], strict=False):
             synops += layer.synaptic_ops(torch_pool(out, shape))
