@@ -61,9 +61,18 @@ def _segments() -> set[str]:
     return {p.name for p in SHM.glob("psm_*")}
 
 
+def _signals_held_off(pid: int) -> int:
+    """The signals process ``pid`` blocks or ignores, as a mask of bit ``signum - 1``."""
+    fields = dict(line.split(":\t", 1) for line in Path(f"/proc/{pid}/status").read_text().splitlines()
+                  if ":\t" in line)
+    return int(fields["SigBlk"], 16) | int(fields["SigIgn"], 16)
+
+
 def _interrupt(args: list[str], signum: int, target: str, cwd: Path) -> dict:
     """Start ``lava-ff args`` in a session of its own, wait until its Lava
-    children run, send ``signum`` to the group or the parent, and measure."""
+    children run, send ``signum`` to the group or the parent, and measure.
+    ``trackers`` holds, for each resource-tracker process of the group just
+    before the signal, the signals it blocks or ignores."""
     before = _segments()
     proc = subprocess.Popen([sys.executable, "-m", "lava_ff", *args], cwd=cwd, start_new_session=True,
                             preexec_fn=_default_sigint,
@@ -76,6 +85,8 @@ def _interrupt(args: list[str], signum: int, target: str, cwd: Path) -> dict:
             time.sleep(0.05)
         time.sleep(1.0)  # well inside the run
         assert proc.poll() is None, "the run ended before the signal; make it longer"
+        trackers = [_signals_held_off(int(line.split()[0])) for line in _group(proc.pid)
+                    if "resource_tracker" in line]
         sent = time.monotonic()
         if target == "group":
             os.killpg(proc.pid, signum)
@@ -87,7 +98,7 @@ def _interrupt(args: list[str], signum: int, target: str, cwd: Path) -> dict:
             pytest.fail(f"still running 60 s after {signal.Signals(signum).name} to the {target}")
         seconds = time.monotonic() - sent
         time.sleep(1.0)
-        return {"returncode": proc.returncode, "seconds": seconds, "survivors": _group(proc.pid),
+        return {"returncode": proc.returncode, "seconds": seconds, "survivors": _group(proc.pid), "trackers": trackers,
                 "leaked": _segments() - before, "stderr": proc.stderr.read()}
     finally:
         if proc.poll() is None:
@@ -103,6 +114,7 @@ def _assert_clean(result: dict, signum: int) -> None:
     last = result["stderr"].strip().splitlines()[-1]
     assert last.startswith("lava-ff: interrupted by") or last.startswith("interrupted:"), result["stderr"][-2000:]
     assert "Traceback" not in result["stderr"]
+    assert "resource_tracker" not in result["stderr"]
 
 
 SIGNALS = [signal.SIGINT, signal.SIGTERM, signal.SIGHUP]
@@ -120,6 +132,19 @@ def test_a_signal_during_a_lava_evaluate_ends_it_cleanly(wide_model, tmp_path, s
     result = _interrupt(["evaluate", "--model", str(wide_model), "--backend", "lava-fixed", "--no-progress"],
                         signum, target, tmp_path)
     _assert_clean(result, signum)
+
+
+@pytest.mark.lava
+def test_the_resource_tracker_outlives_a_hangup_to_the_group(wide_model, tmp_path):
+    """multiprocessing's tracker ignores SIGINT and SIGTERM so that it can
+    release what a killed run left; SIGHUP must not kill it either, or the
+    teardown restarts it with a warning (which, under load, came last)."""
+    result = _interrupt(["evaluate", "--model", str(wide_model), "--backend", "lava-fixed", "--no-progress"],
+                        signal.SIGINT, "group", tmp_path)
+    _assert_clean(result, signal.SIGINT)
+    assert len(result["trackers"]) == 1, result["trackers"]
+    for signum in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+        assert result["trackers"][0] & (1 << (signum - 1)), signal.Signals(signum).name
 
 
 @pytest.fixture(scope="module")

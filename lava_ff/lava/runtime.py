@@ -27,7 +27,7 @@ import signal
 import threading
 import time
 from dataclasses import dataclass, field
-from multiprocessing import shared_memory
+from multiprocessing import resource_tracker, shared_memory
 
 from lava_ff.core.errors import LavaRunError
 
@@ -230,6 +230,24 @@ def _deferred_signals():
             signal.signal(signum, handler)
 
 
+def _tracker_outlives_hangups() -> None:
+    """Start multiprocessing's resource tracker, unless it runs already, with
+    SIGHUP blocked for good. The tracker ignores SIGINT and SIGTERM itself so
+    that it outlives a signal to the whole group and releases what a killed
+    child left; a hangup (a closed terminal, ``kill -HUP -- -PGID``) would
+    kill it instead, and the teardown's release of the segments would then
+    restart it with a warning. Lava's children are forked after this, so they
+    share this tracker. SIGHUP is blocked in the parent only while the tracker
+    is spawned: one that arrives then is delivered afterwards, not lost."""
+    if threading.current_thread() is not threading.main_thread():
+        return
+    blocked = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGHUP})
+    try:
+        resource_tracker.ensure_running()
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, blocked)
+
+
 @contextlib.contextmanager
 def lava_session(process, run_cfg, *, timeout: float | None = None):
     """Context manager yielding a :class:`LavaSession`; stops it on every path.
@@ -240,6 +258,7 @@ def lava_session(process, run_cfg, *, timeout: float | None = None):
     which blocks forever once a child has died (a terminal's Ctrl-C reaches
     the children too)."""
     session = LavaSession(process, run_cfg, timeout=timeout)
+    _tracker_outlives_hangups()
     with _signals_interrupt():
         try:
             yield session
