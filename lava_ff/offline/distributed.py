@@ -24,6 +24,7 @@ with two gloo processes). Launch with ``torchrun``; it sets ``RANK``,
 from __future__ import annotations
 
 import os
+from collections import deque
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -36,6 +37,14 @@ __all__ = ["COLLECTIVE_TIMEOUT", "DataParallel", "from_environment", "requested_
 
 #: how long a rank waits in a collective for the others before it fails (a rank that died)
 COLLECTIVE_TIMEOUT = timedelta(seconds=60)
+
+
+#: the tensors of the latest collectives, kept alive until the process group is gone. A gloo worker
+#: thread drops its reference to a collective's tensors after the collective returns; if that is the
+#: last reference, destroying the tensor needs the GIL. torch 2.3 destroys a process group holding the
+#: GIL while it joins those threads, so a temporary tensor that died just before ``close`` deadlocked
+#: the two (seen under load). Held here, no tensor dies in a worker thread.
+_IN_FLIGHT: deque = deque(maxlen=256)
 
 
 def requested_world_size() -> int:
@@ -79,6 +88,7 @@ class DataParallel:
                 tensor.mul_(local / total)
             else:  # no rows here (a last batch smaller than the ranks): its mean is NaN, its share nothing
                 tensor.zero_()
+            _IN_FLIGHT.append(tensor)
             dist.all_reduce(tensor, op=dist.ReduceOp.SUM)
 
     def gather(self, array: np.ndarray, total: int) -> np.ndarray:
@@ -92,7 +102,9 @@ class DataParallel:
         padded = np.zeros((largest,) + array.shape[1:], dtype=np.float64)
         padded[:len(array)] = array
         parts = [torch.empty(padded.shape, dtype=torch.float64) for _ in range(self.world)]
-        dist.all_gather(parts, torch.from_numpy(padded))
+        sent = torch.from_numpy(padded)
+        _IN_FLIGHT.extend([sent, *parts])
+        dist.all_gather(parts, sent)
         shares = [self.__class__(rank, self.world).rows(total) for rank in range(self.world)]
         rows = [part.numpy()[:share.stop - share.start] for part, share in zip(parts, shares, strict=True)]
         return np.concatenate(rows).astype(array.dtype)
@@ -127,4 +139,5 @@ def close() -> None:
     import torch.distributed as dist
 
     if dist.is_available() and dist.is_initialized():
-        dist.destroy_process_group()
+        dist.destroy_process_group()  # joins the gloo worker threads; every collective's tensors still live
+    _IN_FLIGHT.clear()
