@@ -40,6 +40,8 @@ _EXPORTS = {
     "export": "lava_ff.api",
     "load": "lava_ff.api",
     "netx_network": "lava_ff.api",
+    "inspect": "lava_ff.inspection",
+    "Inspection": "lava_ff.inspection",
     "Model": "lava_ff.api",
     "Predictions": "lava_ff.api",
     "Evaluation": "lava_ff.api",

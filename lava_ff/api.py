@@ -440,7 +440,7 @@ def evaluate(model: Model | str | Path, data: Dataset | ImageSet | tuple, *, bac
         raise ConfigError(f"batch={batch!r}: only lava-float and lava-fixed run images side by side; "
                           f"{backend} runs one image at a time")
     batch = mode.batch(batch) if lava_own else 1
-    images, labels, image_shape = _split_arrays(data, split)
+    images, labels, image_shape = split_arrays(data, split)
     if limit is not None:
         images, labels = images[:limit], labels[:limit]
     spec, net, cfg = model.spec, model.network, model.config
@@ -503,7 +503,7 @@ def evaluate(model: Model | str | Path, data: Dataset | ImageSet | tuple, *, bac
                       batch)
 
 
-def _split_arrays(data, split: str) -> tuple[np.ndarray, np.ndarray, tuple]:
+def split_arrays(data, split: str) -> tuple[np.ndarray, np.ndarray, tuple]:
     """``(images, labels, image shape)`` of what :func:`evaluate` classifies."""
     if isinstance(data, Dataset):
         chosen = data.test if split == "test" else data.val
@@ -616,4 +616,6 @@ def load(path: str | Path) -> Model:
             for key in ("data", "val_size"):  # the data set's folder, and the validation split's size
                 if isinstance(recorded.get(key), (str, int)) and not isinstance(recorded.get(key), bool):
                     record[key] = recorded[key]
+            if isinstance(recorded.get("rule"), dict):  # an on-chip run's learning rule
+                record["rule"] = recorded["rule"]
     return Model(spec, network, record)

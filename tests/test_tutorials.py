@@ -24,7 +24,7 @@ SHRINK = {
                            "TEST_LIMIT": 300, "NETX_SAMPLES": 20},
     "04_nmnist_events": {"EPOCHS": 3, "TIME_STEPS": 8, "TRAIN_LIMIT": 400, "TEST_LIMIT": 100,
                          "HIDDEN": (200,), "BATCH": 20},
-    "05_deploying_to_loihi2": {"SAMPLES": 10},
+    "05_deploying_to_loihi2": {"SAMPLES": 10, "LEARNING_SAMPLES": 10},
     "06_lava_composition": {"SAMPLES": 6, "LAYERS": (40, 30), "EPOCHS": 1},
 }
 
@@ -74,6 +74,12 @@ def check_05(s):
     assert s["windows"] == {"combined": 11, "goodness": 10, "readout": 1}
     assert 0 < s["spikes"]["readout"] < s["spikes"]["goodness"] < s["spikes"]["combined"]
     assert s["synops_per_inference"] > 0 and s["classifier_agrees_with_lava_ff"] == 1.0
+    # the budget of the exported file: 200-200 and its 10 output neurons, each layer on one core; the file
+    # spikes as the network it came from, so its inference spikes are those evaluate counted
+    assert s["budget_layers"] == [200, 200, 10] and s["budget_cores"] == 3 and s["budget_fits"]
+    assert s["budget_inference_spikes"] == s["spikes"]["readout"]
+    assert s["budget_learning_samples"] == 10 and s["budget_weight_updates"] > 0
+    assert 0 < s["budget_inference_energy"] < s["budget_learning_energy"]
 
 
 def check_06(s):

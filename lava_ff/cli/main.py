@@ -1,4 +1,4 @@
-"""``lava-ff``: train, evaluate and demo Forward-Forward spiking networks.
+"""``lava-ff``: train, evaluate, export, inspect and demo Forward-Forward spiking networks.
 
 lava-ff train --dataset digits --out runs/digits
 lava-ff train --dataset mnist --data ../shared/data/mnist --layers 500,500 --out runs/mnist
@@ -7,6 +7,7 @@ lava-ff evaluate --model runs/digits --dataset digits
 lava-ff evaluate --model runs/digits --dataset digits --backend lava-fixed --limit 200
 lava-ff export --model runs/digits --out runs/digits/model.net
 lava-ff evaluate --model runs/digits/model.net --dataset digits --backend netx-fixed --limit 50
+lava-ff inspect runs/digits           # its Loihi 2 budget: cores, spikes, energy per inference and learning sample
 lava-ff demo                          # digits, or MNIST when --data has it
 """
 
@@ -815,6 +816,39 @@ def cmd_export(args) -> dict:
     return result
 
 
+def cmd_inspect(args) -> dict:
+    """The Loihi 2 budget of a trained network: resources, and activity per
+    inference and per learning sample counted on the data set it recorded."""
+    from lava_ff.api import Dataset, load
+    from lava_ff.inspection import inspect
+
+    if args.out is not None and Path(args.out).suffix != ".json":
+        raise SystemExit(f"--out {args.out}: the report is written as JSON; give a .json file")
+    model = load(args.model)
+    cfg = model.config
+    data = None
+    dataset = args.dataset or model.record.get("dataset")
+    if dataset is not None and not args.resources_only:
+        folder = args.data if args.data is not None or dataset != model.record.get("dataset") \
+            else model.record.get("data")
+        val_size = args.val_size if args.val_size is not None else model.record.get("val_size")
+        train, val, test, shape = load_split(dataset, folder, args.seed, time_steps=cfg.time_steps,
+                                             val_size=val_size)
+        if _in_features(dataset, shape) != cfg.in_features:
+            raise SystemExit(f"the model expects {cfg.in_features} input features but {dataset} samples have "
+                             f"{_in_features(dataset, shape)}")
+        data = Dataset(dataset, train, val, test, tuple(int(s) for s in shape))
+    found = inspect(model, data, split=args.split, limit=args.limit, learning_samples=args.learning_samples,
+                    seed=args.seed, measure=not args.resources_only, progress=not args.no_progress)
+    result = found.to_dict()
+    if args.out is not None:
+        write_json(Path(args.out), result)
+    print(json.dumps(result) if args.json else found.report())
+    if args.out is not None:
+        print(f"wrote {args.out}", file=sys.stderr)
+    return result
+
+
 def cmd_demo(args) -> dict:
     """The main job end to end: train offline, run the same network in Lava
     fixed_pt, export it to netx, run the netx file in Lava; a table at the end."""
@@ -904,7 +938,8 @@ class _Parser(argparse.ArgumentParser):
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = _Parser(prog="lava-ff", usage="%(prog)s {train,evaluate,export,demo} [options]", description=__doc__)
+    parser = _Parser(prog="lava-ff", usage="%(prog)s {train,evaluate,export,inspect,demo} [options]",
+                     description=__doc__)
     parser.add_argument("--version", action="version", version=f"lava-ff {__version__}")
     sub = parser.add_subparsers(dest="command", required=True)
     p_train = sub.add_parser("train", prog="lava-ff train",
@@ -960,6 +995,24 @@ def build_parser() -> argparse.ArgumentParser:
                                "validation size); prints its validation accuracy")
     p_export.add_argument("--no-progress", action="store_true", help="no progress bars")
     p_export.set_defaults(func=cmd_export)
+    p_inspect = sub.add_parser("inspect", prog="lava-ff inspect",
+                               help="the Loihi 2 budget of a trained network: cores, memory, fan-in, traces, and "
+                                    "spikes, synaptic operations, weight updates, energy and latency per inference "
+                                    "and per learning sample")
+    p_inspect.add_argument("model", help="training folder, checkpoint.pt, netx .net or NIR .nir file")
+    _add_common(p_inspect)
+    p_inspect.set_defaults(dataset=None)  # the data set the run recorded
+    p_inspect.add_argument("--split", choices=("test", "val"), default="test",
+                           help="the split inference is counted on (default: test)")
+    p_inspect.add_argument("--learning-samples", type=_non_negative_int, default=200, metavar="N",
+                           help="training samples whose on-chip learning is counted, two windows each, in the "
+                                "numpy reference of Lava's fixed_pt learning engine (default 200; 0: none)")
+    p_inspect.add_argument("--resources-only", action="store_true",
+                           help="report the layers and the Loihi 2 resources only, counting no activity")
+    p_inspect.add_argument("--json", action="store_true", help="print the report as JSON instead of tables")
+    p_inspect.add_argument("--out", default=None, metavar="FILE.json", help="also write the report as JSON")
+    p_inspect.add_argument("--no-progress", action="store_true", help="no progress bars")
+    p_inspect.set_defaults(func=cmd_inspect)
     p_demo = sub.add_parser("demo", prog="lava-ff demo",
                             help="the main job end to end: train offline, run in Lava fixed_pt, export netx, run it")
     p_demo.add_argument("--out", default="runs/demo", help="output folder of the demo's run")

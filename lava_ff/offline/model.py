@@ -471,25 +471,31 @@ class FFNetwork(nn.Module):
             self.tally_cost(cost, spikes, outputs, windows=spikes.shape[0])
         return outputs
 
-    def tally_cost(self, cost: dict, inputs, outputs, *, windows: int, readout: bool = False) -> None:
-        """Add one pass's work to ``cost``: ``windows`` (presentation windows
-        run), ``spikes`` (of every FF layer), ``synops`` (synaptic operations:
-        every spike into a layer times that layer's width, and with
-        ``readout`` every readout layer's spike times the class count, the
-        readout's Dense synapses). ``inputs``: the first layer's input spikes
-        (a tensor or :class:`CandidateSpikes`)."""
+    def layer_cost(self, inputs, outputs) -> tuple[list[float], list[float]]:
+        """Per FF layer, the spikes it fired and the synaptic operations its
+        synapses did (every spike into a layer times the neurons it reaches)
+        in one pass: ``inputs`` the first layer's input spikes (a tensor or
+        :class:`CandidateSpikes`), ``outputs`` :meth:`layer_outputs` of them."""
         if isinstance(inputs, CandidateSpikes):
             sent = float(inputs.images.sum()) * len(inputs.codes) + float(inputs.codes.sum()) * len(inputs.images)
+            synops = [sent * self.layers[0].out_features]
         else:
-            sent = float(inputs.sum())
-        spikes = [float(s.sum()) for s, _ in outputs]
-        synops = sent * self.layers[0].out_features if isinstance(inputs, CandidateSpikes) else \
-            self.layers[0].synaptic_ops(inputs)
+            synops = [self.layers[0].synaptic_ops(inputs)]
         for (out, _), shape, layer in zip(outputs[:-1], self.config.shapes, self.layers[1:], strict=False):
-            synops += layer.synaptic_ops(torch_pool(out, shape))
+            synops.append(layer.synaptic_ops(torch_pool(out, shape)))
+        return [float(s.sum()) for s, _ in outputs], synops
+
+    def tally_cost(self, cost: dict, inputs, outputs, *, windows: int, readout: bool = False) -> None:
+        """Add one pass's work to ``cost``: ``windows`` (presentation windows
+        run), ``spikes`` (of every FF layer), ``synops`` (synaptic operations,
+        :meth:`layer_cost`, and with ``readout`` every readout layer's spike
+        times the class count, the readout's Dense synapses). ``inputs``: the
+        first layer's input spikes (a tensor or :class:`CandidateSpikes`)."""
+        spikes, synops = self.layer_cost(inputs, outputs)
+        total = sum(synops)
         if readout:
-            synops += sum(spikes[i] for i in self.config.readout_layers) * self.config.num_classes
-        for key, value in (("windows", windows), ("spikes", sum(spikes)), ("synops", synops)):
+            total += sum(spikes[i] for i in self.config.readout_layers) * self.config.num_classes
+        for key, value in (("windows", windows), ("spikes", sum(spikes)), ("synops", total)):
             cost[key] = cost.get(key, 0.0) + value
 
     @torch.no_grad()

@@ -175,10 +175,17 @@ def _learn(w: np.ndarray, x1: np.ndarray, post: np.ndarray, constant: float, rou
 
 def simulate_onchip_windows(weights: list, neuron: FixedNeuronParams, rule: FFLearningRule, config: FFConfig,
                             windows: np.ndarray, phases: np.ndarray, *, fixed: bool, rounding: str = "expected",
-                            rng: np.random.Generator | None = None, progress: bool = False) -> OnChipResult:
+                            rng: np.random.Generator | None = None, progress: bool = False,
+                            cost: dict | None = None) -> OnChipResult:
     """:func:`simulate_onchip`, window by window: the same weights and
     goodness, bit for bit, several times faster (for rule searches over
     whole training sets; ``progress`` shows a bar).
+
+    ``cost``: a dict that gets, per layer (arrays over the layers), the
+    ``spikes`` it fired, the ``synops`` its synapses did (input spikes
+    times the layer's neurons) and the ``weight_updates`` its learning
+    events made (synapses with both a nonzero pre-trace and a nonzero
+    third factor: what the engine changes) added.
 
     The step reference's clock reduces to this: layer ``l``'s step ``s``
     receives its input's step ``s`` through a weight matrix that is constant
@@ -219,6 +226,11 @@ def simulate_onchip_windows(weights: list, neuron: FixedNeuronParams, rule: FFLe
                                      phase=phase, gain=rule.gain, fixed=fixed)
             if phase != 0:
                 w[i] = _learn(w[i], x1[i], y2 - y3, constant, rounding, rng)
+            if cost is not None:
+                updates = np.count_nonzero(x1[i]) * np.count_nonzero(y2 - y3) if phase != 0 else 0
+                for key, value in (("spikes", counts.sum()), ("synops", sum(p.sum() for p in pre) * n),
+                                   ("weight_updates", updates)):
+                    cost.setdefault(key, np.zeros(len(w)))[i] += value
             pre = out_steps
     return OnChipResult(w, raw_log)
 
