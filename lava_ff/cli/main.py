@@ -113,8 +113,8 @@ def _add_common(p: argparse.ArgumentParser) -> None:
     data = _group(p, "data")
     data.add_argument("--dataset", choices=DATASETS, default="digits",
                       help="digits (ships with scikit-learn), mnist / fashion-mnist / idx (an MNIST-format "
-                           "folder), nmnist (N-MNIST .bs2 folder). Default: digits (evaluate, inspect: the data set the "
-                           "run recorded)")
+                           "folder), nmnist (N-MNIST .bs2 folder). Default: digits (evaluate, inspect: the data "
+                           "set the run recorded)")
     data.add_argument("--data", default=None, help="the data set's folder (all but digits)")
     data.add_argument("--limit", type=_positive_int, default=None,
                       help="use only the first N training and test samples (quick runs)")
