@@ -98,6 +98,12 @@ class Inspection:
                       f"{measured['synops']:,.0f} | {measured['neuron_updates']:,.0f} | "
                       f"{measured['weight_updates']:,.0f} | {_si(measured['energy_joules'], 'J')} | "
                       f"{_si(measured['latency_seconds'], 's')} |"]
+        if self.learning is not None:
+            lines += ["", f"Weight updates count the synapses a learning event changes (nonzero pre trace and third "
+                      f"factor). An engine that visits every plastic synapse at every learning event makes "
+                      f"{self.learning['synapses_visited']:,.0f} updates per sample: "
+                      f"{_si(self.learning['energy_joules_visiting_all'], 'J')} and "
+                      f"{_si(self.learning['latency_seconds_visiting_all'], 's')}."]
         lines += ["", *[f"- {note}" for note in self.notes], f"- {COST_CAVEAT}"]
         return "\n".join(lines)
 
@@ -258,9 +264,14 @@ def _learning(model: Model, images, labels, seed: int, notes: list[str], progres
     steps = 2 * window_length(config.time_steps)
     synops, updates = list(cost["synops"] / n), list(cost["weight_updates"] / n)
     neuron_updates = [b.neurons * steps for b in hidden]
+    # an engine that visits every plastic synapse at both learning events, changed or not: the upper bound
+    visited = [2.0 * b.synapses for b in hidden]
+    every = activity_cost(hidden, synops=synops, neuron_updates=neuron_updates, weight_updates=visited)
     return {"samples": len(x), "how": "one positive and one negative window, Lava's fixed_pt learning engine",
             "windows": 2.0, "steps": float(steps), "spikes": float(cost["spikes"].sum() / n),
             "synops": float(sum(synops)), "neuron_updates": float(sum(neuron_updates)),
             "weight_updates": float(sum(updates)), "layer_spikes": list(cost["spikes"] / n),
-            "layer_synops": synops, "layer_weight_updates": updates,
+            "layer_synops": synops, "layer_weight_updates": updates, "synapses_visited": float(sum(visited)),
+            "energy_joules_visiting_all": every["energy_joules"],
+            "latency_seconds_visiting_all": every["latency_seconds"],
             **activity_cost(hidden, synops=synops, neuron_updates=neuron_updates, weight_updates=updates)}

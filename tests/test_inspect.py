@@ -135,6 +135,10 @@ def test_learning_activity_is_counted_per_sample(digits, trained):
     assert learning["samples"] == 6 and learning["windows"] == 2
     assert learning["weight_updates"] > 0 and learning["energy_joules"] > found.inference["energy_joules"]
     assert any("default on-chip rule" in note for note in found.notes)
+    # the upper bound: every plastic synapse visited at both learning events of a sample
+    assert learning["synapses_visited"] == 2 * sum(w.size for w in trained.spec.weights)
+    assert learning["synapses_visited"] > learning["weight_updates"]
+    assert learning["energy_joules_visiting_all"] > learning["energy_joules"]
     json.dumps(found.to_dict())  # the report is plain JSON
 
 
