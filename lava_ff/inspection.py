@@ -209,7 +209,7 @@ def _inference(model: Model, layers: list[LayerBudget], images, progress: bool) 
     n = max(len(x), 1)
     per_layer_synops = list(synops / n)
     if readout:
-        per_layer_synops.append(sum(spikes[i] for i in cfg.readout_layers) / n * cfg.num_classes)
+        per_layer_synops.append(net.readout_synops(list(spikes / n)))
     steps = windows / n * window_length(cfg.time_steps)
     neuron_updates = [b.neurons * steps for b in layers]
     return {"samples": len(x), "how": "classify by readout, neutral label" if readout else

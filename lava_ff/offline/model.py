@@ -485,6 +485,11 @@ class FFNetwork(nn.Module):
             synops.append(layer.synaptic_ops(torch_pool(out, shape)))
         return [float(s.sum()) for s, _ in outputs], synops
 
+    def readout_synops(self, spikes: list[float]) -> float:
+        """The readout's synaptic operations for the FF layers' ``spikes``
+        (:meth:`layer_cost`): every readout layer's spike reaches one synapse per class."""
+        return sum(spikes[i] for i in self.config.readout_layers) * self.config.num_classes
+
     def tally_cost(self, cost: dict, inputs, outputs, *, windows: int, readout: bool = False) -> None:
         """Add one pass's work to ``cost``: ``windows`` (presentation windows
         run), ``spikes`` (of every FF layer), ``synops`` (synaptic operations,
@@ -492,9 +497,7 @@ class FFNetwork(nn.Module):
         times the class count, the readout's Dense synapses). ``inputs``: the
         first layer's input spikes (a tensor or :class:`CandidateSpikes`)."""
         spikes, synops = self.layer_cost(inputs, outputs)
-        total = sum(synops)
-        if readout:
-            total += sum(spikes[i] for i in self.config.readout_layers) * self.config.num_classes
+        total = sum(synops) + (self.readout_synops(spikes) if readout else 0.0)
         for key, value in (("windows", windows), ("spikes", sum(spikes)), ("synops", total)):
             cost[key] = cost.get(key, 0.0) + value
 
