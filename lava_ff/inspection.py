@@ -56,11 +56,17 @@ class Inspection:
 
     source: str
     layers: list[LayerBudget]
-    cores: int
-    violations: list[str]
     inference: dict | None = None
     learning: dict | None = None
     notes: list[str] = field(default_factory=list)
+
+    @property
+    def cores(self) -> int:
+        return sum(layer.cores for layer in self.layers)
+
+    @property
+    def violations(self) -> list[str]:
+        return chip_violations(self.layers)
 
     @property
     def fits(self) -> bool:
@@ -159,7 +165,7 @@ def inspect(model: Model | str | Path, data: Dataset | tuple | None = None, *, s
     notes: list[str] = []
     onchip_rule = model.record.get("rule")
     layers = layer_budgets(model.spec, plastic=isinstance(onchip_rule, dict))
-    found = Inspection(source, layers, sum(b.cores for b in layers), chip_violations(layers), notes=notes)
+    found = Inspection(source, layers, notes=notes)
     if not measure:
         return found
     if data is None:

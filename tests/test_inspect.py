@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 import lava_ff as ff
-from lava_ff.core.budget import LOIHI2_LIMITS, LOIHI_COSTS, activity_cost, chip_violations, layer_budgets
+from lava_ff.core.budget import LOIHI2_LIMITS, LOIHI_COSTS, activity_cost, layer_budgets
 from lava_ff.core.config import FFConfig
 from lava_ff.core.errors import ConfigError
 from lava_ff.core.inputs import phase_windows, prepare_inputs
@@ -60,7 +60,7 @@ def test_a_network_past_the_limits_is_reported_with_the_limit_and_by_how_much():
                                   f"{LIMIT['axons_per_core']:,} ({needed / LIMIT['axons_per_core']:.2f}x)",)
     layers = layer_budgets(_spec(784, (40000,)))
     cores = layers[0].cores
-    found = Inspection("wide", layers, cores, chip_violations(layers))
+    found = Inspection("wide", layers)
     assert cores > LIMIT["cores_per_chip"] and not found.fits
     assert found.violations == [f"cores_per_chip: the network needs {cores:,} neuro-cores, one chip has 128 "
                                 f"({cores / 128:.2f}x; {-(-cores // 128)} chips)"]

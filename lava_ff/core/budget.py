@@ -17,6 +17,7 @@ import math
 from dataclasses import dataclass
 
 from lava_ff.core.layers import Synapse
+from lava_ff.core.loihi import LOIHI2
 
 __all__ = ["Figure", "LOIHI2_LIMITS", "LOIHI_COSTS", "COST_CAVEAT", "LayerBudget", "layer_budgets", "chip_violations",
            "activity_cost"]
@@ -137,7 +138,7 @@ def _fits(usage: dict[str, int]) -> list[str]:
             if usage[name] > _limit(name)]
 
 
-def _layer(name: str, kind: str, synapse: Synapse, plastic: bool, weight_bits: int = 8) -> LayerBudget:
+def _layer(name: str, kind: str, synapse: Synapse, plastic: bool) -> LayerBudget:
     neurons = synapse.n_out
     low, high = 0, min(neurons, _limit("neurons_per_core"))
     while low < high:  # every usage grows with the neurons on a core: the most that fit
@@ -145,7 +146,7 @@ def _layer(name: str, kind: str, synapse: Synapse, plastic: bool, weight_bits: i
         low, high = (mid, high) if not _fits(_usage(synapse, mid, plastic)) else (low, mid - 1)
     per_core = low
     fan_in = synapse.weight_shape[1] * synapse.weight_shape[2] ** 2 if synapse.conv else synapse.n_in
-    synapses = neurons * fan_in
+    synapses, weight_bits = neurons * fan_in, LOIHI2.weight_bits
     # a convolution shares one kernel; a dense layer after a pool holds its weights once per pooled input
     weights = int(math.prod(synapse.weight_shape)) if synapse.conv else synapses
     if per_core == 0:
