@@ -4,11 +4,11 @@ and time one inference and one learning sample take.
 :data:`LOIHI2_LIMITS` holds the per-core and per-chip limits the mapping
 checks and :data:`LOIHI_COSTS` the per-operation energy and time it prices
 activity with. Each figure names its source and says whether it is an
-estimate. :func:`layer_budgets` maps every layer on its own cores (no two
-layers share a core, as Lava's compiler places Processes) with as many
-neurons per core as every limit allows; :func:`activity_cost` prices
-counted activity. Both are numpy only; :func:`lava_ff.api.inspect` counts
-the activity in the simulator and puts them together.
+estimate. :func:`layer_budgets` maps every layer on cores of its own (no
+two layers share a core) with as many neurons per core as every limit
+allows; :func:`activity_cost` prices counted activity. Both are numpy
+only; :func:`lava_ff.inspection.inspect` counts the activity in the
+simulator and puts them together.
 """
 
 from __future__ import annotations
