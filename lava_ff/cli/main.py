@@ -730,6 +730,23 @@ def _require_loihi2() -> None:
         raise SystemExit(f"lava-ff: {err}") from None
 
 
+def _model_splits(args, model, dataset: str):
+    """``(train, val, test, shape)`` of ``dataset`` for a trained ``model``:
+    the folder and validation size its run recorded unless ``--data`` and
+    ``--val-size`` say otherwise, refused where the model reads another
+    number of input features."""
+    folder = args.data
+    if folder is None and dataset == model.record.get("dataset"):  # the folder the run read its data set from
+        folder = model.record.get("data")
+    val_size = args.val_size if args.val_size is not None else model.record.get("val_size")  # the run's split
+    train, val, test, shape = load_split(dataset, folder, args.seed, time_steps=model.config.time_steps,
+                                         val_size=val_size)
+    if _in_features(dataset, shape) != model.config.in_features:
+        raise SystemExit(f"model expects {model.config.in_features} input features but {dataset} "
+                         f"samples have {_in_features(dataset, shape)}")
+    return train, val, test, shape
+
+
 def cmd_evaluate(args) -> dict:
     from lava_ff.api import evaluate, load
 
@@ -747,17 +764,10 @@ def cmd_evaluate(args) -> dict:
     print(f"evaluate: data set {dataset} ({source}), views {used_views} "
           f"({'--views' if views is not None else 'the model'}'s), time steps {cfg.time_steps} (the model's)",
           file=sys.stderr)
-    if args.data is None and dataset == recorded:  # the folder the run read its data set from
-        args.data = model.record.get("data")
     args.dataset = dataset
-    val_size = args.val_size if args.val_size is not None else model.record.get("val_size")  # the run's split
-    _, val, test, shape = load_split(args.dataset, args.data, args.seed, time_steps=cfg.time_steps,
-                                     val_size=val_size)
+    _, val, test, shape = _model_splits(args, model, dataset)
     if args.split == "val":  # the training run's validation split (the same --seed): for choosing, not reporting
         test = val
-    if _in_features(args.dataset, shape) != cfg.in_features:
-        raise SystemExit(f"model expects {cfg.in_features} input features but {args.dataset} "
-                         f"samples have {_in_features(args.dataset, shape)}")
     _require_images("--views", model.spec.views if views is None else views, args.dataset, shape)
     if args.limit:
         test = test.subset(slice(0, args.limit))
@@ -825,18 +835,10 @@ def cmd_inspect(args) -> dict:
     if args.out is not None and Path(args.out).suffix != ".json":
         raise SystemExit(f"--out {args.out}: the report is written as JSON; give a .json file")
     model = load(args.model)
-    cfg = model.config
     data = None
     dataset = args.dataset or model.record.get("dataset")
     if dataset is not None and not args.resources_only:
-        folder = args.data if args.data is not None or dataset != model.record.get("dataset") \
-            else model.record.get("data")
-        val_size = args.val_size if args.val_size is not None else model.record.get("val_size")
-        train, val, test, shape = load_split(dataset, folder, args.seed, time_steps=cfg.time_steps,
-                                             val_size=val_size)
-        if _in_features(dataset, shape) != cfg.in_features:
-            raise SystemExit(f"the model expects {cfg.in_features} input features but {dataset} samples have "
-                             f"{_in_features(dataset, shape)}")
+        train, val, test, shape = _model_splits(args, model, dataset)
         data = Dataset(dataset, train, val, test, tuple(int(s) for s in shape))
     found = inspect(model, data, split=args.split, limit=args.limit, learning_samples=args.learning_samples,
                     seed=args.seed, measure=not args.resources_only, progress=not args.no_progress)
