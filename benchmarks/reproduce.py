@@ -64,13 +64,14 @@ def network_figures(out: Path, cost_samples: int) -> dict:
     from lava_ff.offline.model import FFNetwork
 
     model = ff.load(out)
-    spec, record = model.spec, model.record
+    spec = model.spec
     parameters = sum(int(w.size) for w in spec.weights)
     if spec.readout_weight is not None:
         parameters += int(spec.readout_weight.size + spec.readout_bias.size)
     mode = "readout" if spec.readout_weight is not None else "goodness"
-    data = ff.load_dataset(record["dataset"], record.get("data"), seed=spec.config.seed,
-                           time_steps=spec.config.time_steps)
+    data = model.recorded_dataset()
+    if data is None:
+        raise LavaFFError(f"{out} records no data set to count the cost of an image on")
     x = data.test.images[:cost_samples].reshape(min(cost_samples, len(data.test.images)), -1)
     cost = {}
     FFNetwork.from_spec(spec).prediction_table(x, classify=mode, cost=cost)

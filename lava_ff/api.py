@@ -137,6 +137,17 @@ class Model:
     def config(self) -> FFConfig:
         return self.network.config
 
+    def recorded_dataset(self) -> Dataset | None:
+        """The data set its run trained on, split as the run split it (its
+        folder, seed and validation size), or None where the run recorded no
+        data set or no folder for one that needs it."""
+        record = self.record
+        name, folder = record.get("dataset"), record.get("data")
+        if name is None or (name != "digits" and folder is None):
+            return None
+        return load_dataset(name, folder, seed=self.config.seed, time_steps=self.config.time_steps,
+                            val_size=record.get("val_size"))
+
     @classmethod
     def from_network(cls, network: FFNetwork, record: dict | None = None) -> Model:
         return cls(NetworkSpec.from_torch(network), network, dict(record or {}))

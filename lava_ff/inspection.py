@@ -20,7 +20,7 @@ from pathlib import Path
 
 import numpy as np
 
-from lava_ff.api import Dataset, Model, load, load_dataset, split_arrays
+from lava_ff.api import Dataset, Model, load, split_arrays
 from lava_ff.core.budget import (
     COST_CAVEAT,
     LOIHI2_LIMITS,
@@ -169,8 +169,9 @@ def inspect(model: Model | str | Path, data: Dataset | tuple | None = None, *, s
     if not measure:
         return found
     if data is None:
-        data = _recorded_data(model, notes)
+        data = model.recorded_dataset()
         if data is None:
+            notes.append("no activity counted: the network records no data set; pass one (lava-ff inspect --dataset)")
             return found
     images, labels, _ = split_arrays(data, split)
     if limit is not None:
@@ -182,16 +183,6 @@ def inspect(model: Model | str | Path, data: Dataset | tuple | None = None, *, s
         found.learning = _learning(model, train_images[:learning_samples],
                                    np.asarray(train_labels[:learning_samples]), seed, notes, progress)
     return found
-
-
-def _recorded_data(model: Model, notes: list[str]) -> Dataset | None:
-    record = model.record
-    dataset = record.get("dataset")
-    if dataset is None or (dataset != "digits" and record.get("data") is None):
-        notes.append("no activity counted: the network records no data set; pass one (lava-ff inspect --dataset)")
-        return None
-    return load_dataset(dataset, record.get("data"), seed=model.config.seed, time_steps=model.config.time_steps,
-                        val_size=record.get("val_size"))
 
 
 def _inference(model: Model, layers: list[LayerBudget], images, progress: bool) -> dict:

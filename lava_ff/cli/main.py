@@ -796,19 +796,17 @@ def cmd_evaluate(args) -> dict:
 
 
 def cmd_export(args) -> dict:
-    from lava_ff.api import evaluate, export, export_format, fit_readout, load, load_dataset
+    from lava_ff.api import evaluate, export, export_format, fit_readout, load
     from lava_ff.artifacts import NIR_SUFFIXES, load_file, trained_spec
 
     result = {}
     export_format(args.out, args.format, classifier=args.classifier)  # refused before --readout-from learns
     if args.readout_from is not None:  # learn the readout anew on the run's own training split
         model = load(args.model)
-        dataset, data = model.record.get("dataset"), model.record.get("data")
-        if dataset is None or (dataset != "digits" and data is None):
+        split = model.recorded_dataset()
+        if split is None:
             raise SystemExit(f"--readout-from learns the readout on the run's training split, and "
                              f"{args.model} records no data set and folder (a run folder of lava-ff train has them)")
-        split = load_dataset(dataset, data, seed=model.config.seed, time_steps=model.config.time_steps,
-                             val_size=model.record.get("val_size"))
         model = fit_readout(model, split, readout_from=args.readout_from, progress=not args.no_progress)
         val = evaluate(model, split, split="val", classify="readout", progress=False)
         result.update(readout_from=args.readout_from, val_accuracy_readout=val.accuracy["readout"])
