@@ -268,6 +268,8 @@ def _train_onchip(data: Dataset, config: FFConfig, settings: TrainSettings, tag:
     trainer.net.load_state_dict(onchip_network(config, run["weights"], neuron).state_dict())
     trainer.train_readout(train_x, np.asarray(data.train.labels))
     return Model.from_network(trainer.net, {**record, "history": run["history"], "rule": rule.to_dict(),
+                                            "onchip_training": {"samples": len(train_x), "passes": settings.epochs,
+                                                                "readout_passes": 0},
                                             "train_seconds": run["train_seconds"],
                                             "samples_per_second": run["samples_per_second"]})
 
@@ -629,4 +631,21 @@ def load(path: str | Path) -> Model:
                     record[key] = recorded[key]
             if isinstance(recorded.get("rule"), dict):  # an on-chip run's learning rule
                 record["rule"] = recorded["rule"]
+                record.update(_recorded_onchip_training(recorded))
     return Model(spec, network, record)
+
+
+def _recorded_onchip_training(recorded: dict) -> dict:
+    """What an on-chip run's ``metrics.json`` says about its learning: the
+    on-chip readout's first rule (``readout_rule``) and the passes it made
+    (``onchip_training``: samples, FF passes, readout passes), each where recorded."""
+    found = {}
+    readout = recorded.get("onchip_readout")
+    rules = readout.get("rules") if isinstance(readout, dict) else None
+    if isinstance(rules, list) and rules and isinstance(rules[0], dict):
+        found["readout_rule"] = rules[0]
+    counts = {"samples": recorded.get("train_samples"), "passes": recorded.get("epochs"),
+              "readout_passes": len(rules) if isinstance(rules, list) else 0}
+    if all(isinstance(v, int) and not isinstance(v, bool) and v >= 0 for v in counts.values()):
+        found["onchip_training"] = counts
+    return found

@@ -33,11 +33,11 @@ from lava_ff.core.budget import (
 from lava_ff.core.checks import check_positive_int
 from lava_ff.core.clock import window_length
 from lava_ff.core.errors import ConfigError
-from lava_ff.core.inputs import phase_windows, prepare_inputs, random_wrong_labels, view_rows
+from lava_ff.core.inputs import phase_windows, prepare_inputs, random_wrong_labels, readout_window, view_rows
 from lava_ff.core.progress import tqdm
-from lava_ff.core.rule import ONCHIP_GOODNESS, ONCHIP_THRESHOLD, FFLearningRule
+from lava_ff.core.rule import ONCHIP_GOODNESS, ONCHIP_THRESHOLD, FFLearningRule, deployable_weights
 from lava_ff.onchip.fit import to_onchip_threshold
-from lava_ff.onchip.reference import simulate_onchip_windows
+from lava_ff.onchip.reference import hidden_window_spikes, simulate_onchip_windows, simulate_readout_windows
 
 __all__ = ["Inspection", "inspect"]
 
@@ -52,12 +52,17 @@ class Inspection:
     layer (the readout last where it runs on chip); ``violations``: each
     Loihi 2 limit the network breaks, by how much (empty: it fits one chip);
     ``inference`` and ``learning``: activity per inference and per learning
-    sample, with their energy and latency (``None`` with ``notes`` saying why)."""
+    sample, with their energy and latency (``None`` with ``notes`` saying why);
+    ``readout_learning``: per sample the readout learns on chip from, for a
+    network whose readout learned on chip; ``training``: the whole on-chip
+    training its run recorded (every pass over its samples), priced the same way."""
 
     source: str
     layers: list[LayerBudget]
     inference: dict | None = None
     learning: dict | None = None
+    readout_learning: dict | None = None
+    training: dict | None = None
     notes: list[str] = field(default_factory=list)
 
     @property
@@ -75,7 +80,8 @@ class Inspection:
     def to_dict(self) -> dict:
         return {"source": self.source, "fits": self.fits, "cores": self.cores, "violations": self.violations,
                 "layers": [layer.to_dict() for layer in self.layers], "inference": self.inference,
-                "learning": self.learning, "notes": self.notes,
+                "learning": self.learning, "readout_learning": self.readout_learning, "training": self.training,
+                "notes": self.notes,
                 "limits": {k: v.to_dict() for k, v in LOIHI2_LIMITS.items()},
                 "costs": {k: v.to_dict() for k, v in LOIHI_COSTS.items()}, "cost_caveat": COST_CAVEAT}
 
@@ -94,7 +100,8 @@ class Inspection:
         lines += ["", f"**{self.cores:,} neuro-cores** of one chip's {cores:g}: "
                   + ("fits." if self.fits else "does not fit:")]
         lines += [f"- {text}" for text in self.violations]
-        for name, measured in (("inference", self.inference), ("learning sample", self.learning)):
+        for name, measured in (("inference", self.inference), ("learning sample", self.learning),
+                               ("readout learning sample", self.readout_learning)):
             if measured is None:
                 continue
             lines += ["", f"Per {name} ({measured['samples']:,} samples counted; {measured['how']}):", "",
@@ -110,6 +117,13 @@ class Inspection:
                       f"{self.learning['synapses_visited']:,.0f} updates per sample: "
                       f"{_si(self.learning['energy_joules_visiting_all'], 'J')} and "
                       f"{_si(self.learning['latency_seconds_visiting_all'], 's')}."]
+        if self.training is not None:
+            t = self.training
+            lines += ["", f"The whole on-chip training its run recorded ({t['passes']} passes of the FF layers and "
+                      f"{t['readout_passes']} of the readout over {t['samples']:,} samples): "
+                      f"**{_si(t['energy_joules'], 'J')}**, {_si(t['latency_seconds'], 's')} of chip time "
+                      f"({_si(t['energy_joules_visiting_all'], 'J')} and "
+                      f"{_si(t['latency_seconds_visiting_all'], 's')} visiting every plastic synapse)."]
         lines += ["", *[f"- {note}" for note in self.notes], f"- {COST_CAVEAT}"]
         return "\n".join(lines)
 
@@ -180,8 +194,10 @@ def inspect(model: Model | str | Path, data: Dataset | tuple | None = None, *, s
     if learning_samples:
         train_images, train_labels = (data.train.images, data.train.labels) if isinstance(data, Dataset) \
             else (images, labels)
-        found.learning = _learning(model, train_images[:learning_samples],
-                                   np.asarray(train_labels[:learning_samples]), seed, notes, progress)
+        train_images, train_labels = train_images[:learning_samples], np.asarray(train_labels[:learning_samples])
+        found.learning = _learning(model, train_images, train_labels, seed, notes, progress)
+        found.readout_learning = _readout_learning(model, train_images, train_labels, notes)
+        found.training = _training(model.record.get("onchip_training"), found.learning, found.readout_learning)
     return found
 
 
@@ -272,3 +288,57 @@ def _learning(model: Model, images, labels, seed: int, notes: list[str], progres
             "energy_joules_visiting_all": every["energy_joules"],
             "latency_seconds_visiting_all": every["latency_seconds"],
             **activity_cost(hidden, synops=synops, neuron_updates=neuron_updates, weight_updates=updates)}
+
+
+def _readout_learning(model: Model, images, labels, notes: list[str]) -> dict | None:
+    """Activity per sample of on-chip readout learning, for a network whose
+    readout learned on chip: one neutral window through the FF layers, which
+    do not learn, into the readout, which does; counted in the numpy
+    references of Lava's fixed_pt engine, as the Lava run learns it."""
+    spec, cfg = model.spec, model.config
+    if spec.onchip_readout is None:
+        return None
+    recorded = model.record.get("readout_rule") or model.record.get("rule") or {}
+    rule = FFLearningRule(**{k: recorded[k] for k in _RULE_FIELDS if k in recorded})
+    if "readout_rule" not in model.record:
+        notes.append("readout learning counted with the FF layers' trace constants: the run records no readout rule")
+    ff = [deployable_weights(w) for w in spec.weights]  # as the readout's Lava run deploys them
+    x = prepare_inputs(images, cfg)
+    rng = np.random.default_rng(0)
+    windows = np.stack([readout_window(x[i], cfg, rng) for i in range(len(x))])
+    ff_cost: dict = {}
+    simulate_onchip_windows(ff, spec.neurons[0], rule, cfg, windows, np.zeros(len(x)), fixed=True, cost=ff_cost)
+    hidden = hidden_window_spikes(ff, spec.neurons[0], cfg, windows, fixed=True)
+    readout_cost: dict = {}
+    simulate_readout_windows(spec.onchip_readout, rule, hidden, labels, logit_scale=spec.onchip_readout_scale,
+                             fixed=True, rounding="shared", cost=readout_cost)
+    layers = layer_budgets(spec, plastic=True)
+    n = max(len(x), 1)
+    steps = window_length(cfg.time_steps)
+    synops = [*(ff_cost["synops"] / n), readout_cost["synops"][0] / n]
+    updates = [0.0] * len(ff) + [readout_cost["weight_updates"][0] / n]
+    neuron_updates = [b.neurons * steps for b in layers]
+    visited = [0.0] * len(ff) + [float(layers[-1].synapses)]
+    every = activity_cost(layers, synops=synops, neuron_updates=neuron_updates, weight_updates=visited)
+    return {"samples": len(x), "how": "one neutral window; the readout learns, the FF layers do not",
+            "windows": 1.0, "steps": float(steps), "spikes": float(ff_cost["spikes"].sum() / n),
+            "synops": float(sum(synops)), "neuron_updates": float(sum(neuron_updates)),
+            "weight_updates": float(sum(updates)), "layer_spikes": list(ff_cost["spikes"] / n),
+            "layer_synops": synops, "layer_weight_updates": updates, "synapses_visited": float(sum(visited)),
+            "energy_joules_visiting_all": every["energy_joules"],
+            "latency_seconds_visiting_all": every["latency_seconds"],
+            **activity_cost(layers, synops=synops, neuron_updates=neuron_updates, weight_updates=updates)}
+
+
+def _training(recorded, learning: dict | None, readout: dict | None) -> dict | None:
+    """The whole on-chip training ``recorded`` (``onchip_training``: samples,
+    FF passes, readout passes), priced per sample by ``learning`` and
+    ``readout``; None where either is missing, or the run recorded no passes."""
+    if not isinstance(recorded, dict) or learning is None or (recorded["readout_passes"] and readout is None):
+        return None
+    ff = recorded["samples"] * recorded["passes"]
+    ro = recorded["samples"] * recorded["readout_passes"]
+    total = {key: ff * learning[key] + (ro * readout[key] if ro else 0.0)
+             for key in ("energy_joules", "latency_seconds", "energy_joules_visiting_all",
+                         "latency_seconds_visiting_all", "weight_updates", "synops")}
+    return {**recorded, **total}

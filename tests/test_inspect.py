@@ -2,6 +2,7 @@
 needs, derived here from the limits, and the activity it counts, tied to
 the integer reference and to the learning engine's weight changes."""
 
+import dataclasses
 import json
 import subprocess
 import sys
@@ -13,13 +14,13 @@ import lava_ff as ff
 from lava_ff.core.budget import LOIHI2_LIMITS, LOIHI_COSTS, activity_cost, layer_budgets
 from lava_ff.core.config import FFConfig
 from lava_ff.core.errors import ConfigError
-from lava_ff.core.inputs import phase_windows, prepare_inputs
+from lava_ff.core.inputs import phase_windows, prepare_inputs, readout_window
 from lava_ff.core.layers import parse_layers
 from lava_ff.core.neuron import quantize_neuron
 from lava_ff.core.rule import FFLearningRule
 from lava_ff.core.spec import NetworkSpec
 from lava_ff.inspection import Inspection
-from lava_ff.onchip.reference import simulate_onchip_windows
+from lava_ff.onchip.reference import hidden_window_spikes, simulate_onchip_windows, simulate_readout_windows
 
 LIMIT = {name: int(figure.value) for name, figure in LOIHI2_LIMITS.items()}
 
@@ -140,6 +141,41 @@ def test_learning_activity_is_counted_per_sample(digits, trained):
     assert learning["synapses_visited"] > learning["weight_updates"]
     assert learning["energy_joules_visiting_all"] > learning["energy_joules"]
     json.dumps(found.to_dict())  # the report is plain JSON
+
+
+def test_counted_readout_updates_are_the_readout_weights_the_engine_changes(digits, trained):
+    cfg, spec = trained.config, trained.spec
+    window = readout_window(prepare_inputs(digits.train.images[:1], cfg)[0], cfg, np.random.default_rng(0))
+    hidden = hidden_window_spikes(list(spec.weights), spec.neurons[0], cfg, window[None], fixed=True)
+    start = np.zeros((10, cfg.readout_features))
+    cost = {}
+    after = simulate_readout_windows(start, FFLearningRule(), hidden, np.array([3]), logit_scale=1.0, fixed=False,
+                                     cost=cost).weights
+    assert cost["weight_updates"][0] == np.count_nonzero(after != start) > 0
+    assert cost["synops"][0] == hidden.sum() * 10
+
+
+def test_a_readout_learned_on_chip_is_counted_and_the_whole_training_priced(digits, trained):
+    readout = np.zeros((10, trained.config.readout_features), np.int32)
+    spec = dataclasses.replace(trained.spec, onchip_readout=readout, onchip_readout_scale=1.0)
+    passes = {"samples": 100, "passes": 2, "readout_passes": 3}
+    model = ff.Model(spec, trained.network, {"rule": FFLearningRule().to_dict(), "onchip_training": passes})
+    found = ff.inspect(model, digits, limit=10, learning_samples=5, progress=False)
+    ro = found.readout_learning
+    # the FF layers run one neutral window and do not learn: the integer reference's spikes
+    x = prepare_inputs(digits.train.images[:5], spec.config)
+    layers = spec.forward_fixed(spec.encode(x, None, np.random.default_rng(0)))
+    assert ro["layer_spikes"] == pytest.approx([float(s.sum()) / 5 for s in layers])
+    assert ro["layer_synops"][-1] == pytest.approx(sum(float(s.sum()) for s in layers) * 10 / 5)
+    assert ro["windows"] == 1 and ro["layer_weight_updates"][:2] == [0.0, 0.0] and ro["weight_updates"] > 0
+    assert ro["synapses_visited"] == readout.size
+    assert found.layers[-1].plastic and "Per readout learning sample" in found.report()
+    total = found.training
+    assert total["energy_joules"] == pytest.approx(200 * found.learning["energy_joules"] + 300 * ro["energy_joules"])
+    assert total["latency_seconds_visiting_all"] == pytest.approx(
+        200 * found.learning["latency_seconds_visiting_all"] + 300 * ro["latency_seconds_visiting_all"])
+    assert "whole on-chip training" in found.report()
+    json.dumps(found.to_dict())
 
 
 @pytest.mark.parametrize("kwargs, named", [({"learning_samples": -1}, "learning_samples"),

@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+import lava_ff as ff
 from lava_ff.core.clock import window_length
 from lava_ff.core.config import FFConfig
 from lava_ff.core.goodness import sigmoid
@@ -242,6 +243,9 @@ def test_cli_learns_an_onchip_readout_resumes_it_and_refuses_bad_flags(tmp_path,
     onchip = metrics["onchip_readout"]
     assert [r["learning_rate"] for r in onchip["history"]] == [32.0, 16.0]
     assert onchip["weight_updates"] == 2 * 30 * 10 * 20  # passes x samples x synapses
+    record = ff.load(out).record  # what inspect prices the whole training with
+    assert record["readout_rule"]["learning_rate"] == 32.0
+    assert record["onchip_training"] == {"samples": 30, "passes": 1, "readout_passes": 2}
     learned = np.load(out / "onchip_readout.npy")
     assert learned.shape == (10, 20) and np.abs(learned).max() > 0  # one layer of 20 neurons
     model = load_trained_onchip(out)

@@ -284,7 +284,7 @@ class ReadoutResult(NamedTuple):
 
 def simulate_readout_windows(weights: np.ndarray, rule: FFLearningRule, hidden_spikes: np.ndarray,
                              labels: np.ndarray, *, logit_scale: float, fixed: bool, rounding: str = "expected",
-                             rng: np.random.Generator | None = None) -> ReadoutResult:
+                             rng: np.random.Generator | None = None, cost: dict | None = None) -> ReadoutResult:
     """Numpy reference of the on-chip readout learning, window by window.
 
     ``hidden_spikes`` ``[K, H, T]``: the readout layers' spikes in ``K``
@@ -296,7 +296,10 @@ def simulate_readout_windows(weights: np.ndarray, rule: FFLearningRule, hidden_s
     ``W[c, j]`` by ``constant * x1_j * (y2_c - y3_c)`` with the pre-trace
     ``x1`` after the window's ``T`` steps and the next window's silent
     step, as :func:`simulate_onchip_windows` does for an FF layer; fixed
-    point with the same ``rounding`` modes."""
+    point with the same ``rounding`` modes. ``cost``: a dict that gets the
+    readout's ``synops`` (input spikes times its neurons) and
+    ``weight_updates`` (as :func:`simulate_onchip_windows` counts them)
+    added, as one-element arrays."""
     spikes, labels = np.asarray(hidden_spikes), np.asarray(labels, np.int64)
     if spikes.ndim != 3 or len(spikes) != len(labels):
         raise ValueError(f"hidden_spikes must be [K, H, T] with one label each, got {spikes.shape} and "
@@ -320,4 +323,8 @@ def simulate_readout_windows(weights: np.ndarray, rule: FFLearningRule, hidden_s
                                                      fixed=fixed), int(labels[k]), gain=rule.gain, fixed=fixed)
         if labels[k] >= 0:
             w = _learn(w, x1, y2 - y3, constant, rounding, rng)
+        if cost is not None:
+            updates = np.count_nonzero(x1) * np.count_nonzero(y2 - y3) if labels[k] >= 0 else 0
+            for key, value in (("synops", window.sum() * w.shape[0]), ("weight_updates", updates)):
+                cost.setdefault(key, np.zeros(1))[0] += value
     return ReadoutResult(w, scores)
