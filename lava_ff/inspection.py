@@ -274,20 +274,28 @@ def _learning(model: Model, images, labels, seed: int, notes: list[str], progres
                             cost=cost)
     hidden = layer_budgets(model.spec, plastic=True)[:len(weights)]  # learning layers hold their traces too
     n = max(len(x), 1)
-    steps = 2 * window_length(config.time_steps)
-    synops, updates = list(cost["synops"] / n), list(cost["weight_updates"] / n)
-    neuron_updates = [b.neurons * steps for b in hidden]
     # an engine that visits every plastic synapse at both learning events, changed or not: the upper bound
-    visited = [2.0 * b.synapses for b in hidden]
-    every = activity_cost(hidden, synops=synops, neuron_updates=neuron_updates, weight_updates=visited)
-    return {"samples": len(x), "how": "one positive and one negative window, Lava's fixed_pt learning engine",
-            "windows": 2.0, "steps": float(steps), "spikes": float(cost["spikes"].sum() / n),
-            "synops": float(sum(synops)), "neuron_updates": float(sum(neuron_updates)),
-            "weight_updates": float(sum(updates)), "layer_spikes": list(cost["spikes"] / n),
-            "layer_synops": synops, "layer_weight_updates": updates, "synapses_visited": float(sum(visited)),
+    return _per_sample(hidden, "one positive and one negative window, Lava's fixed_pt learning engine", samples=len(x),
+                       windows=2, steps=2 * window_length(config.time_steps), spikes=list(cost["spikes"] / n),
+                       synops=list(cost["synops"] / n), updates=list(cost["weight_updates"] / n),
+                       visited=[2.0 * b.synapses for b in hidden])
+
+
+def _per_sample(layers: list[LayerBudget], how: str, *, samples: int, windows: int, steps: int, spikes: list,
+                synops: list, updates: list, visited: list) -> dict:
+    """A learning measurement: the activity per sample of ``layers`` (per
+    layer: ``spikes``, ``synops``, weight ``updates`` made), every neuron
+    updated at each of the ``steps``, priced as counted and as an engine
+    that visits ``visited`` synapses per layer instead of the ones it changes."""
+    neuron_updates = [b.neurons * steps for b in layers]
+    every = activity_cost(layers, synops=synops, neuron_updates=neuron_updates, weight_updates=visited)
+    return {"samples": samples, "how": how, "windows": float(windows), "steps": float(steps),
+            "spikes": float(sum(spikes)), "synops": float(sum(synops)), "neuron_updates": float(sum(neuron_updates)),
+            "weight_updates": float(sum(updates)), "layer_spikes": spikes, "layer_synops": synops,
+            "layer_weight_updates": updates, "synapses_visited": float(sum(visited)),
             "energy_joules_visiting_all": every["energy_joules"],
             "latency_seconds_visiting_all": every["latency_seconds"],
-            **activity_cost(hidden, synops=synops, neuron_updates=neuron_updates, weight_updates=updates)}
+            **activity_cost(layers, synops=synops, neuron_updates=neuron_updates, weight_updates=updates)}
 
 
 def _readout_learning(model: Model, images, labels, notes: list[str]) -> dict | None:
@@ -314,20 +322,11 @@ def _readout_learning(model: Model, images, labels, notes: list[str]) -> dict | 
                              fixed=True, rounding="shared", cost=readout_cost)
     layers = layer_budgets(spec, plastic=True)
     n = max(len(x), 1)
-    steps = window_length(cfg.time_steps)
-    synops = [*(ff_cost["synops"] / n), readout_cost["synops"][0] / n]
-    updates = [0.0] * len(ff) + [readout_cost["weight_updates"][0] / n]
-    neuron_updates = [b.neurons * steps for b in layers]
-    visited = [0.0] * len(ff) + [float(layers[-1].synapses)]
-    every = activity_cost(layers, synops=synops, neuron_updates=neuron_updates, weight_updates=visited)
-    return {"samples": len(x), "how": "one neutral window; the readout learns, the FF layers do not",
-            "windows": 1.0, "steps": float(steps), "spikes": float(ff_cost["spikes"].sum() / n),
-            "synops": float(sum(synops)), "neuron_updates": float(sum(neuron_updates)),
-            "weight_updates": float(sum(updates)), "layer_spikes": list(ff_cost["spikes"] / n),
-            "layer_synops": synops, "layer_weight_updates": updates, "synapses_visited": float(sum(visited)),
-            "energy_joules_visiting_all": every["energy_joules"],
-            "latency_seconds_visiting_all": every["latency_seconds"],
-            **activity_cost(layers, synops=synops, neuron_updates=neuron_updates, weight_updates=updates)}
+    return _per_sample(layers, "one neutral window; the readout learns, the FF layers do not", samples=len(x),
+                       windows=1, steps=window_length(cfg.time_steps), spikes=list(ff_cost["spikes"] / n),
+                       synops=[*(ff_cost["synops"] / n), readout_cost["synops"][0] / n],
+                       updates=[0.0] * len(ff) + [readout_cost["weight_updates"][0] / n],
+                       visited=[0.0] * len(ff) + [float(layers[-1].synapses)])
 
 
 def _training(recorded, learning: dict | None, readout: dict | None) -> dict | None:
