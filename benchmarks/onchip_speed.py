@@ -22,6 +22,14 @@ is about ten times higher.
 per time step, as Loihi 2 runs it) and/or the window network (one Lava step
 per phase window, the same learning bit for bit); ``steps_per_second``
 counts the network's time steps (``2 (T + 1)`` a sample) in both.
+
+``--readout lava replay`` times a pass of on-chip readout learning instead
+(:func:`lava_ff.lava.learning.train_onchip_readout`, one window a sample,
+behind the initial layers deployed): with the frozen layers running in
+Lava, and with their spikes computed once by the numpy reference and
+replayed (what ``lava-ff train`` runs); ``seconds`` includes computing them.
+
+    .venv/bin/python benchmarks/onchip_speed.py --layers 1000,1000,1000 --readout lava replay --samples 2000
 """
 
 from __future__ import annotations
@@ -30,6 +38,7 @@ import argparse
 import json
 import os
 import time
+from functools import partial
 
 import numpy as np
 
@@ -37,10 +46,11 @@ from lava_ff.core.clock import MESSAGES, window_length
 from lava_ff.core.config import FFConfig
 from lava_ff.core.inputs import LABEL_NEGATIVES, prepare_inputs
 from lava_ff.core.neuron import NeuronParams, quantize_neuron
-from lava_ff.core.rule import FFLearningRule
+from lava_ff.core.rule import FFLearningRule, deployable_weights
 from lava_ff.datasets import load_split
-from lava_ff.lava.learning import ONCHIP_TAGS, train_onchip
+from lava_ff.lava.learning import ONCHIP_TAGS, OnChipReadout, train_onchip, train_onchip_readout
 from lava_ff.onchip.fit import initial_weights
+from lava_ff.onchip.reference import hidden_window_spikes
 
 
 def main(argv=None) -> list[dict]:
@@ -54,6 +64,9 @@ def main(argv=None) -> list[dict]:
     p.add_argument("--samples-per-run", type=int, default=500)
     p.add_argument("--messages", nargs="+", choices=MESSAGES, default=["window"],
                    help="the Lava network's steps, one run each (default: window, what training runs)")
+    p.add_argument("--readout", nargs="+", choices=("lava", "replay"), default=[],
+                   help="time a pass of on-chip readout learning instead, the frozen layers run in Lava and/or "
+                        "replayed, one run each")
     args = p.parse_args(argv)
     train, _, _, _ = load_split("mnist", args.data, 0, time_steps=args.time_steps)
     if not 1 <= args.samples <= len(train.labels):
@@ -66,7 +79,9 @@ def main(argv=None) -> list[dict]:
                        negatives=args.negatives)
         x, y = prepare_inputs(train.images[:args.samples], cfg), np.asarray(train.labels[:args.samples])
         rule = FFLearningRule(learning_rate=16.0, pre_trace_impulse=16)
-        for messages in args.messages:
+        for layers_run in args.readout:
+            results.append(_readout_pass(args, cfg, rule, x, y, layers_run))
+        for messages in args.messages if not args.readout else []:
             start = time.perf_counter()
             out = train_onchip(cfg, initial_weights(cfg), quantize_neuron(cfg.neuron), rule, x, y, tag=args.tag,
                                rng=np.random.default_rng(0), samples_per_run=args.samples_per_run, progress=False,
@@ -80,6 +95,22 @@ def main(argv=None) -> list[dict]:
             print(json.dumps(result), flush=True)
             results.append(result)
     return results
+
+
+def _readout_pass(args, cfg: FFConfig, rule: FFLearningRule, x: np.ndarray, y: np.ndarray, layers_run: str) -> dict:
+    """One pass of on-chip readout learning behind the deployed initial layers, timed."""
+    neuron, weights = quantize_neuron(cfg.neuron), [deployable_weights(w) for w in initial_weights(cfg)]
+    frozen = partial(hidden_window_spikes, weights, neuron, cfg, fixed=args.tag == "fixed_pt") \
+        if layers_run == "replay" else None
+    readout = OnChipReadout(np.zeros((cfg.num_classes, cfg.readout_features), np.int32), rule)
+    start = time.perf_counter()
+    out = train_onchip_readout(cfg, weights, neuron, readout, x, y, tag=args.tag, rng=np.random.default_rng(0),
+                               samples_per_run=args.samples_per_run, progress=False, frozen_spikes=frozen)
+    result = {"benchmark": "onchip_speed", "readout": layers_run, "layers": list(cfg.layer_sizes),
+              "samples": len(x), "tag": args.tag, "time_steps": args.time_steps, "cpus": os.cpu_count(),
+              "samples_per_second": out["samples_per_second"], "seconds": time.perf_counter() - start}
+    print(json.dumps(result), flush=True)
+    return result
 
 
 if __name__ == "__main__":

@@ -110,6 +110,7 @@ _EXPORTS = {
     "FFLearningDense": "lava_ff.processes.ff_learning_dense.process",
     "FFLearningNeuron": "lava_ff.processes.ff_learning_neuron.process",
     "FFReadoutNeuron": "lava_ff.processes.ff_readout_neuron.process",
+    "FFSpikeReplay": "lava_ff.processes.ff_spike_replay.process",
 }
 
 __all__ = ["__version__", *_EXPORTS]

@@ -158,6 +158,35 @@ def test_window_messages_learn_the_readout_the_step_network_learns(tag, rng, tmp
 
 
 @pytest.mark.lava
+@pytest.mark.parametrize("tag", TAGS)
+def test_replaying_the_frozen_layers_learns_the_readout_lava_layers_learn(tag, rng):
+    """Five samples in chunks of 2, 2, 1: the readout learned from the
+    layers' spikes computed by the reference and replayed (one synapse of
+    both layers side by side) equals the one learned behind the layers
+    running in Lava (a synapse per layer), and so do its predictions: bit
+    for bit in fixed_pt; in floating_pt to float64's rounding, as the
+    readout neuron sums its input in another order (one synapse's current
+    instead of two added)."""
+    from functools import partial
+
+    from lava_ff.lava.learning import OnChipReadout, train_onchip_readout
+
+    cfg, weights, x, y, readout = readout_problem(rng, samples=5)
+    rule = FFLearningRule(learning_rate=16.0, pre_trace_impulse=32)
+    neuron = quantize_neuron(cfg.neuron)
+    frozen = partial(hidden_window_spikes, weights, neuron, cfg, fixed=tag == "fixed_pt")
+    runs = [train_onchip_readout(cfg, weights, neuron, OnChipReadout(readout, rule), x, y, tag=tag,
+                                 rng=np.random.default_rng(0), samples_per_run=2, progress=False, log_windows=5,
+                                 frozen_spikes=spikes) for spikes in (None, frozen)]
+    assert np.abs(runs[0]["weights"]).max() > 2, "the test needs learning"
+    np.testing.assert_allclose(runs[1]["weights"], runs[0]["weights"], rtol=0,
+                               atol=0 if tag == "fixed_pt" else 1e-12)
+    np.testing.assert_array_equal(runs[1]["predictions"], runs[0]["predictions"])
+    windows = np.stack([readout_window(xi, cfg) for xi in x])
+    np.testing.assert_array_equal(frozen(windows, batch=2), frozen(windows))  # batches side by side: the same
+
+
+@pytest.mark.lava
 def test_train_onchip_readout_reads_back_every_chunk(rng):
     """Two chunks: the callback sees the readout after each, the last is the result."""
     from lava_ff.lava.learning import OnChipReadout, train_onchip_readout
@@ -182,8 +211,9 @@ def test_readout_processes_and_reference_refuse_bad_input(rng, tmp_path):
     from lava_ff.processes.ff_learning_dense.process import FFLearningDense
     from lava_ff.processes.ff_phase_input.process import FFPhaseInput
     from lava_ff.processes.ff_readout_neuron.process import FFReadoutNeuron
+    from lava_ff.processes.ff_spike_replay.process import FFSpikeReplay
 
-    from lava_ff.lava.learning import OnChipReadout, build_learning_network
+    from lava_ff.lava.learning import OnChipReadout, build_learning_network, train_onchip_readout
 
     cfg, weights, x, y, readout = readout_problem(rng)
     rule = FFLearningRule(learning_rate=16.0, pre_trace_impulse=32)
@@ -198,6 +228,26 @@ def test_readout_processes_and_reference_refuse_bad_input(rng, tmp_path):
         FFReadoutNeuron(shape=(3,), time_steps=6, latency=3, logit_scale=1.0, rule="dw=x1")
     with pytest.raises(ValueError, match="schedule"):
         FFPhaseInput(data=x, labels=y, negative_labels=(y + 1) % 3, config=cfg, schedule="both")
+    packed = np.packbits(np.ones((4, 20, 6), bool), axis=1)
+    with pytest.raises(ValueError, match=r"uint8 \[N, 3, T\], got int64 \(4, 3, 6\)"):
+        FFSpikeReplay(packed=packed.astype(np.int64), labels=y, size=20)
+    with pytest.raises(ValueError, match=r"\[N, 2, T\], got uint8 \(4, 3, 6\)"):
+        FFSpikeReplay(packed=packed, labels=y, size=16)
+    with pytest.raises(ValueError, match="labels must be 4 integers, -1 or more"):
+        FFSpikeReplay(packed=packed, labels=y - 2, size=20)
+    with pytest.raises(ValueError, match="size must be a positive integer"):
+        FFSpikeReplay(packed=packed, labels=y, size=0)
+    neuron, run = quantize_neuron(cfg.neuron), OnChipReadout(readout, rule)
+    with pytest.raises(ValueError, match=r"label 3 out of range \[0, 2\]"):
+        train_onchip_readout(cfg, weights, neuron, run, x, y + 1, tag="fixed_pt", rng=rng, progress=False,
+                             frozen_spikes=lambda w: np.zeros((len(w), 20, 6), bool))
+    with pytest.raises(ValueError, match="needs messages='window', got 'step'"):
+        train_onchip_readout(cfg, weights, neuron, run, x, y, tag="fixed_pt", rng=rng, messages="step",
+                             frozen_spikes=lambda w: None)
+    with pytest.raises(ValueError, match=r"frozen_spikes gave spikes of shape \(4, 19, 6\) for 4 windows, "
+                                         r"expected \(4, 20, 6\)"):
+        train_onchip_readout(cfg, weights, neuron, run, x, y, tag="fixed_pt", rng=rng, progress=False,
+                             frozen_spikes=lambda w: np.zeros((len(w), 19, 6), bool))
     with pytest.raises(ValueError, match="negative_labels must be None"):
         FFPhaseInput(data=x, labels=y, negative_labels=(y + 1) % 3, config=cfg, schedule="readout")
     with pytest.raises(ValueError, match=r"readout weights must have shape \(3, 20\)"):

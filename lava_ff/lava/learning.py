@@ -18,6 +18,13 @@ Process, and the network learns the same weights bit for bit.
 chunk and hands them to a callback, which the CLI uses to checkpoint
 atomically; a resumed run starts a fresh network from those weights at the
 next sample.
+
+An on-chip readout learns behind the frozen layers: :func:`train_onchip_readout`
+runs them in Lava (:func:`build_learning_network` with ``readout``), or,
+given their spikes, replays them (:func:`build_readout_replay_network`)::
+
+    FFSpikeReplay -> FFLearningDense (every readout layer) -> FFReadoutNeuron
+           label_out -------------------------------------------^
 """
 
 from __future__ import annotations
@@ -33,14 +40,14 @@ from lava_ff.core.checks import check_positive_int
 from lava_ff.core.clock import check_messages, window_length
 from lava_ff.core.config import FFConfig
 from lava_ff.core.errors import ConfigError
-from lava_ff.core.inputs import wrong_labels
+from lava_ff.core.inputs import check_labels, readout_window, wrong_labels
 from lava_ff.core.neuron import FixedNeuronParams
 from lava_ff.core.rule import READOUT_LOGIT_SCALE, FFLearningRule, check_start_weights
 from lava_ff.lava.runtime import lava_session
 
 __all__ = [
-    'ONCHIP_TAGS', 'weight_updates', 'OnChipReadout', 'OnChipNetwork', 'build_learning_network', 'train_onchip',
-    'train_onchip_readout',
+    'ONCHIP_TAGS', 'weight_updates', 'OnChipReadout', 'OnChipNetwork', 'build_learning_network',
+    'build_readout_replay_network', 'train_onchip', 'train_onchip_readout',
 ]
 
 
@@ -69,7 +76,7 @@ class OnChipReadout:
 
 @dataclass
 class OnChipNetwork:
-    source: object  # FFPhaseInput
+    source: object  # FFPhaseInput, or FFSpikeReplay (build_readout_replay_network)
     synapses: list  # FFLearningDense per layer
     neurons: list  # FFLearningNeuron per layer
     window_length: int
@@ -168,10 +175,9 @@ def build_learning_network(config: FFConfig, weights: list, neuron: FixedNeuronP
     ``FFLearningDense`` per readout layer (``FFConfig.readout_layers``);
     an earlier layer's synapse holds its spikes back (``pre_delay``) so
     that its windows line up with the last layer's."""
-    from lava_ff.processes.ff_learning_dense.process import FFLearningDense
     from lava_ff.processes.ff_learning_neuron.process import FFLearningNeuron
     from lava_ff.processes.ff_phase_input.process import FFPhaseInput
-    from lava_ff.processes.learning_rule import POST_SYNAPTIC_PORTS, lava_learning_rule, post_synaptic_ports
+    from lava_ff.processes.learning_rule import POST_SYNAPTIC_PORTS
 
     weights = check_start_weights(weights, config)
     if check_messages(messages) == "window" and engine != "streamlined":
@@ -183,21 +189,16 @@ def build_learning_network(config: FFConfig, weights: list, neuron: FixedNeuronP
     synapses, neurons, spikes = [], [], source.s_out
     paths = [str(Path(snapshot_dir) / f"weights_{index}.npy") for index in range(len(weights))]
     if post_ports is None:
-        post_ports = post_synaptic_ports(lava_learning_rule(rule, fixed=True))
+        post_ports = _post_ports(rule)
     unknown = set(post_ports) - set(POST_SYNAPTIC_PORTS)
     if unknown:
         raise ValueError(f"unknown post-synaptic ports {sorted(unknown)}; valid: {', '.join(POST_SYNAPTIC_PORTS)}")
-    sparse = engine == "streamlined"  # the third factor travels only at window ends: two messages fewer a step
-    def learning_synapse(w, synapse_rule, path, latency, name, pre_delay=0):
-        return FFLearningDense(weights=w, rule=synapse_rule, snapshot_path=path, engine=engine,
-                               post_window=(config.time_steps, latency) if sparse else None,
-                               messages=messages, pre_delay=pre_delay, name=name)
-
+    learning_synapse = _synapse_maker(config, engine, messages)
     for index, w in enumerate(weights):
         synapse = learning_synapse(w, rule, paths[index], index + 1, f"ff_learning_dense_{index}")
         cell = FFLearningNeuron(shape=(w.shape[0],), neuron=neuron, time_steps=config.time_steps,
                                 latency=index + 1, theta=config.theta, rule=rule, goodness=config.goodness,
-                                log_windows=log_windows, third_factor_every_step=not sparse,
+                                log_windows=log_windows, third_factor_every_step=engine != "streamlined",
                                 messages=messages, name=f"ff_learning_neuron_{index}")
         spikes.connect(synapse.s_in)
         synapse.a_out.connect(cell.a_in)
@@ -209,37 +210,92 @@ def build_learning_network(config: FFConfig, weights: list, neuron: FixedNeuronP
         spikes = cell.s_out
     net = OnChipNetwork(source, synapses, neurons, window_length(config.time_steps), paths, messages)
     if readout is not None:
-        _attach_readout(net, readout, config, learning_synapse, post_ports, log_windows, Path(snapshot_dir))
+        last = len(net.neurons) - 1  # an earlier layer's spikes are held back to line up with the last's
+        inputs = [(net.neurons[layer].s_out, layer, last - layer) for layer in config.readout_layers]
+        _attach_readout(net, readout, config, learning_synapse, post_ports, log_windows, Path(snapshot_dir), inputs)
     return net
 
 
+def build_readout_replay_network(config: FFConfig, packed_spikes: np.ndarray, labels: np.ndarray,
+                                 readout: OnChipReadout, *, snapshot_dir, log_windows: int = 0) -> OnChipNetwork:
+    """The on-chip readout's learning network with its FF layers frozen and
+    replayed (window messages): an :class:`FFSpikeReplay` sends the readout
+    layers' spikes, ``packed_spikes`` (``np.packbits(spikes, axis=1)`` of
+    :func:`lava_ff.onchip.reference.hidden_window_spikes`), and each
+    window's true label, through one ``FFLearningDense`` of every readout
+    weight into the :class:`FFReadoutNeuron`. It learns what the readout of
+    :func:`build_learning_network` learns from the same spikes: bit for bit
+    in ``fixed_pt``, where Lava's engine draws one random number per
+    learning epoch for all of a synapse's weights, from the same seeds in
+    every synapse, so one synapse of the readout layers side by side rounds
+    as the per-layer synapses do; in ``floating_pt`` to float64's rounding
+    (the neuron's input summed in another order)."""
+    from lava_ff.processes.ff_spike_replay.process import FFSpikeReplay
+
+    if not Path(snapshot_dir).is_dir():
+        raise FileNotFoundError(f"snapshot_dir {str(snapshot_dir)!r} is not a directory")
+    labels = check_labels(labels, config.num_classes, len(packed_spikes))  # -1 (no learning) is the Process's own
+    source = FFSpikeReplay(packed=packed_spikes, labels=labels, size=config.readout_features)
+    if source.s_out.shape[1] != config.time_steps:
+        raise ValueError(f"the replayed windows hold {source.s_out.shape[1]} steps, the network "
+                         f"{config.time_steps}")
+    net = OnChipNetwork(source, [], [], window_length(config.time_steps), [], "window")
+    _attach_readout(net, readout, config, _synapse_maker(config, "streamlined", "window"),
+                    _post_ports(readout.rule), log_windows, Path(snapshot_dir),
+                    [(source.s_out, None, 0)], latency=len(config.layer_sizes) + 1)
+    return net
+
+
+def _synapse_maker(config: FFConfig, engine: str, messages: str):
+    """``learning_synapse(w, rule, path, latency, name, pre_delay=0)``: an
+    ``FFLearningDense`` of the network's engine and messages; the
+    streamlined engine reads the third factor at window ends only."""
+    from lava_ff.processes.ff_learning_dense.process import FFLearningDense
+
+    sparse = engine == "streamlined"  # the third factor travels only at window ends: two messages fewer a step
+
+    def learning_synapse(w, synapse_rule, path, latency, name, pre_delay=0):
+        return FFLearningDense(weights=w, rule=synapse_rule, snapshot_path=path, engine=engine,
+                               post_window=(config.time_steps, latency) if sparse else None,
+                               messages=messages, pre_delay=pre_delay, name=name)
+    return learning_synapse
+
+
+def _post_ports(rule: FFLearningRule) -> tuple:
+    """The post-synaptic inputs ``rule`` reads."""
+    from lava_ff.processes.learning_rule import lava_learning_rule, post_synaptic_ports
+
+    return post_synaptic_ports(lava_learning_rule(rule, fixed=True))
+
+
 def _attach_readout(net: OnChipNetwork, readout: OnChipReadout, config: FFConfig, learning_synapse,
-                    post_ports: tuple, log_windows: int, snapshot_dir: Path) -> None:
-    """The readout neuron one step behind the last layer, and a synapse from
-    every readout layer into it, each holding its spikes back by the steps
-    its layer runs ahead of the last one."""
+                    post_ports: tuple, log_windows: int, snapshot_dir: Path, inputs: list, *,
+                    latency: int | None = None) -> None:
+    """The readout neuron one step behind the last layer, and a synapse into
+    it from each of ``inputs``: ``(spike port, readout layer or None for
+    all of them side by side, steps it holds the spikes back)``."""
     from lava_ff.core.rule import check_learning_weights
     from lava_ff.processes.ff_readout_neuron.process import FFReadoutNeuron
 
     if not isinstance(readout, OnChipReadout):
         raise TypeError(f"readout must be an OnChipReadout, got {type(readout).__name__}")
-    layers = config.readout_layers
     weights = check_learning_weights(readout.weights, "readout weights", (config.num_classes, config.readout_features))
-    latency, last = len(net.neurons) + 1, len(net.neurons) - 1
+    latency = len(net.neurons) + 1 if latency is None else latency
     cell = FFReadoutNeuron(shape=(config.num_classes,), time_steps=config.time_steps, latency=latency,
                            logit_scale=readout.logit_scale, rule=readout.rule, log_windows=log_windows,
                            messages=net.messages, name="ff_readout_neuron")
     net.source.label_out.connect(cell.label_in)
     offsets, synapses, paths = config.readout_offsets, [], []
-    for layer in layers:
-        columns = slice(offsets[layer], offsets[layer] + config.layer_sizes[layer])
-        paths.append(str(snapshot_dir / f"weights_readout_{layer}.npy"))
+    for port, layer, delay in inputs:
+        suffix = "all" if layer is None else layer
+        columns = slice(None) if layer is None else slice(offsets[layer], offsets[layer] + config.layer_sizes[layer])
+        paths.append(str(snapshot_dir / f"weights_readout_{suffix}.npy"))
         synapse = learning_synapse(weights[:, columns], readout.rule, paths[-1], latency,
-                                   f"ff_readout_dense_{layer}", pre_delay=last - layer)
-        net.neurons[layer].s_out.connect(synapse.s_in)
+                                   f"ff_readout_dense_{suffix}", pre_delay=delay)
+        port.connect(synapse.s_in)
         synapse.a_out.connect(cell.a_in)
-        for port in post_ports:
-            getattr(cell, port.replace("s_in_", "s_out_")).connect(getattr(synapse, port))
+        for post in post_ports:
+            getattr(cell, post.replace("s_in_", "s_out_")).connect(getattr(synapse, post))
         synapses.append(synapse)
     net.readout_synapses, net.readout_neuron, net.readout_paths = synapses, cell, paths
 
@@ -351,7 +407,7 @@ def _run_chunks(net: OnChipNetwork, tag: str, total: int, samples_per_run: int, 
 def train_onchip_readout(config: FFConfig, weights: list, neuron: FixedNeuronParams, readout: OnChipReadout,
                          x: np.ndarray, y: np.ndarray, *, tag: str, rng: np.random.Generator,
                          samples_per_run: int = 500, progress: bool = True, on_chunk=None, log_windows: int = 0,
-                         timeout: float | None = None, messages: str = "window") -> dict:
+                         timeout: float | None = None, messages: str = "window", frozen_spikes=None) -> dict:
     """One pass of on-chip readout learning over ``x, y`` in Lava's simulator.
 
     The FF layers run ``weights`` (as deployed: the even 8-bit grid, see
@@ -362,15 +418,33 @@ def train_onchip_readout(config: FFConfig, weights: list, neuron: FixedNeuronPar
     ``on_chunk(samples_done, readout_weights)`` after every chunk. Returns the
     learned readout weights (integer units), the readout's prediction per
     sample while it learned (with ``log_windows``), wall time, samples/s
-    and the number of weight updates."""
+    and the number of weight updates.
+
+    ``frozen_spikes(windows)``: the readout layers' spikes ``[K, H, T]`` for
+    input windows ``[K, F', T]``, exactly as the FF layers with ``weights``
+    send them (:func:`lava_ff.onchip.reference.hidden_window_spikes`, which
+    :class:`lava_ff.onchip.fit.ReadoutTask` passes). Given, the FF layers do
+    not run in Lava: their spikes for every sample, encoded as the input
+    Process encodes them, are computed first (in batches, packed one bit a
+    neuron-step) and replayed into the readout
+    (:func:`build_readout_replay_network`, window messages only): the same
+    readout (bit for bit in ``fixed_pt``) from a network of three Processes
+    instead of ``2 L + 2 + len(readout layers)``."""
     start_weights = np.asarray(readout.weights)
     samples_per_run = _check_run(tag, samples_per_run, [start_weights])
     x, y = np.asarray(x), np.asarray(y)
     start = time.perf_counter()
+    seed = int(rng.integers(2**31))
+    if frozen_spikes is not None and check_messages(messages) != "window":
+        raise ValueError(f"replaying the frozen layers' spikes needs messages='window', got {messages!r}")
     with tempfile.TemporaryDirectory(prefix="lava_ff_readout_") as snapshots:
-        net = build_learning_network(config, weights, neuron, readout.rule, x, y, None, snapshot_dir=snapshots,
-                                     log_windows=log_windows, seed=int(rng.integers(2**31)), messages=messages,
-                                     readout=readout)
+        if frozen_spikes is None:
+            net = build_learning_network(config, weights, neuron, readout.rule, x, y, None, snapshot_dir=snapshots,
+                                         log_windows=log_windows, seed=seed, messages=messages, readout=readout)
+        else:
+            packed = _packed_frozen_spikes(config, x, seed, frozen_spikes, progress)
+            net = build_readout_replay_network(config, packed, y, readout, snapshot_dir=snapshots,
+                                               log_windows=log_windows)
         learned, predictions = _run_chunks(
             net, tag, len(x), samples_per_run, read=net.readout_weights, initial=start_weights,
             timeout=timeout, progress=progress, desc=f"on-chip readout ({tag})", before_chunk=lambda *_: None,
@@ -379,3 +453,23 @@ def train_onchip_readout(config: FFConfig, weights: list, neuron: FixedNeuronPar
     seconds = time.perf_counter() - start
     return {"weights": learned, "predictions": predictions, "seconds": seconds,
             "samples_per_second": len(x) / seconds, "weight_updates": len(x) * start_weights.size}
+
+
+def _packed_frozen_spikes(config: FFConfig, x: np.ndarray, seed: int, frozen_spikes, progress: bool,
+                          batch: int = 500) -> np.ndarray:
+    """``frozen_spikes`` of every sample's readout window, encoded as
+    :class:`FFPhaseInput` with ``seed`` encodes it (one window a sample, in
+    order), packed along the neurons (``np.packbits(axis=1)``)."""
+    from lava_ff.core.progress import tqdm
+
+    encoder, shape = np.random.default_rng(seed), (config.readout_features, config.time_steps)
+    packed = [np.zeros((0, -(-shape[0] // 8), shape[1]), np.uint8)]
+    for begin in tqdm(range(0, len(x), batch), desc="frozen layers' spikes", unit="batch", disable=not progress,
+                      leave=False):
+        windows = np.stack([readout_window(xi, config, encoder) for xi in x[begin:begin + batch]])
+        spikes = np.asarray(frozen_spikes(windows))
+        if spikes.shape != (len(windows), *shape):
+            raise ValueError(f"frozen_spikes gave spikes of shape {spikes.shape} for {len(windows)} windows, "
+                             f"expected {(len(windows), *shape)}")
+        packed.append(np.packbits(spikes.astype(bool), axis=1))
+    return np.concatenate(packed)

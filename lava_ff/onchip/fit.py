@@ -17,6 +17,7 @@ netx export take: weights floored to the even 8-bit grid
 from __future__ import annotations
 
 import dataclasses
+import functools
 import hashlib
 import json
 import sys
@@ -45,6 +46,7 @@ from lava_ff.core.spec import NetworkSpec
 from lava_ff.lava.learning import OnChipReadout, train_onchip, train_onchip_readout, weight_updates
 from lava_ff.offline.model import FFNetwork
 from lava_ff.offline.train import evaluate_accuracy
+from lava_ff.onchip.reference import hidden_window_spikes
 
 __all__ = [
     'ONCHIP_STATE', 'ONCHIP_READOUT_STATE', 'VIEW_STREAM', 'initial_weights', 'to_onchip_threshold',
@@ -305,9 +307,13 @@ class ReadoutTask:
     def train(self, config, weights, neuron, rule, x, y, **kwargs):
 
         on_chunk = kwargs.pop("on_chunk", None)  # it checkpoints a list of matrices
-        run = train_onchip_readout(config, self.deployed(), neuron, OnChipReadout(weights[0], rule, self.logit_scale),
+        deployed = self.deployed()
+        # window messages: the frozen layers' spikes are computed once and replayed (the same readout, bit for bit)
+        frozen = functools.partial(hidden_window_spikes, deployed, neuron, config, fixed=kwargs["tag"] == "fixed_pt") \
+            if kwargs.get("messages", "window") == "window" else None
+        run = train_onchip_readout(config, deployed, neuron, OnChipReadout(weights[0], rule, self.logit_scale),
                                    x, y, on_chunk=None if on_chunk is None else
-                                   lambda done, learned: on_chunk(done, [learned]), **kwargs)
+                                   lambda done, learned: on_chunk(done, [learned]), frozen_spikes=frozen, **kwargs)
         return {**run, "weights": [run["weights"]]}
 
     def deployed(self) -> list:
