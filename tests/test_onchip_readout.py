@@ -270,6 +270,34 @@ def test_readout_processes_and_reference_refuse_bad_input(rng, tmp_path):
 
 
 @pytest.mark.lava
+def test_ctrl_c_before_the_readouts_first_chunk_names_the_ff_passes_kept(tmp_path, capsys, monkeypatch):
+    """Ctrl-C after the FF passes, before the readout saved a chunk: exit 130,
+    and the message says the FF passes are saved and --resume goes on with
+    the readout (not that nothing was saved)."""
+    import lava_ff.onchip.fit as fit
+    from lava_ff.cli.main import main
+
+    real = fit.onchip_fit
+
+    def interrupt_the_readout(*args, readout=None, **kwargs):
+        if readout is not None:
+            raise KeyboardInterrupt
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(fit, "onchip_fit", interrupt_the_readout)
+    out = tmp_path / "onchip"
+    with pytest.raises(SystemExit) as stop:
+        main(["train", "--dataset", "digits", "--layers", "20", "--theta", "1", "--limit", "30", "--no-progress",
+              "--onchip-rule-lr", "8", "--pre-trace-impulse", "4", "--backend", "lava-fixed", "--epochs", "1",
+              "--onchip-readout-epochs", "1", "--out", str(out)])
+    assert stop.value.code == 130
+    err = capsys.readouterr().err
+    assert f"the FF passes are saved in {out / 'onchip_state.npz'}; --resume continues with the on-chip " \
+           "readout" in err and "without --resume" not in err
+    assert (out / "onchip_state.npz").is_file() and not (out / "onchip_readout_state.npz").exists()
+
+
+@pytest.mark.lava
 def test_cli_learns_an_onchip_readout_resumes_it_and_refuses_bad_flags(tmp_path, capsys):
     """``lava-ff train --onchip-readout-epochs 2`` on digits: the readout's
     accuracy is that of its saved weights on the deployable network, each

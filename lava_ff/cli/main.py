@@ -648,7 +648,13 @@ def _onchip_readout(args, cfg, weights, neuron, rules, tag, out, train_x, train_
     views of the images of ``image_shape``); its figures (summed over those
     views, and with one view where there are several), and its weights in
     ``OUT/onchip_readout.npy``. None without those passes."""
-    from lava_ff.onchip.fit import ONCHIP_READOUT_STATE, ReadoutTask, onchip_fit, onchip_readout_predictions
+    from lava_ff.onchip.fit import (
+        ONCHIP_READOUT_STATE,
+        ONCHIP_STATE,
+        ReadoutTask,
+        onchip_fit,
+        onchip_readout_predictions,
+    )
 
     if not rules:
         return None
@@ -667,7 +673,8 @@ def _onchip_readout(args, cfg, weights, neuron, rules, tag, out, train_x, train_
                          progress=not args.no_progress, seed=args.seed, rate_decay=args.onchip_readout_lr_decay,
                          messages=args.lava_messages, readout=task)
     except KeyboardInterrupt:
-        _interrupted(state, "the readout")
+        _interrupted(state, "the readout", kept=f"the FF passes are saved in {out / ONCHIP_STATE}; --resume "
+                                                  "continues with the on-chip readout")
     learned = run["weights"][0]
     np.save(out / "onchip_readout.npy", learned)
     figures = {}
@@ -691,12 +698,16 @@ def _plot_title(args, out: Path) -> str:
     return f"{args.dataset} · {out.name} ({where})"
 
 
-def _interrupted(state: Path, what: str) -> None:
-    """Say what an interrupted on-chip run saved (only what it did save), and stop with status 130."""
+def _interrupted(state: Path, what: str, kept: str | None = None) -> None:
+    """Say what an interrupted on-chip run saved (only what it did save), and stop with status 130.
+    ``kept``: what earlier stages of the run saved, said where this stage saved nothing."""
     if state.is_file():
         print(f"\ninterrupted: {what} after the last completed chunk of samples are saved in {state}; "
               "--resume continues the run, restarting an unfinished pass from its beginning so that it "
               "learns what an uninterrupted run learns", file=sys.stderr)
+    elif kept:
+        print(f"\ninterrupted before the first chunk of samples finished: nothing of {what} was saved ({state} "
+              f"was not written); {kept}", file=sys.stderr)
     else:
         print(f"\ninterrupted before the first chunk of samples finished: nothing was saved ({state} was not "
               "written); rerun the same command without --resume", file=sys.stderr)
