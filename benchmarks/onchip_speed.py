@@ -49,7 +49,7 @@ from lava_ff.core.neuron import NeuronParams, quantize_neuron
 from lava_ff.core.rule import FFLearningRule, deployable_weights
 from lava_ff.datasets import load_split
 from lava_ff.lava.learning import ONCHIP_TAGS, OnChipReadout, train_onchip, train_onchip_readout
-from lava_ff.onchip.fit import initial_weights
+from lava_ff.onchip.fit import initial_weights, onchip_label_scores
 from lava_ff.onchip.reference import hidden_window_spikes
 
 
@@ -83,9 +83,10 @@ def main(argv=None) -> list[dict]:
             results.append(_readout_pass(args, cfg, rule, x, y, layers_run))
         for messages in args.messages if not args.readout else []:
             start = time.perf_counter()
+            scores = None if args.negatives == "random" else onchip_label_scores(cfg, quantize_neuron(cfg.neuron))
             out = train_onchip(cfg, initial_weights(cfg), quantize_neuron(cfg.neuron), rule, x, y, tag=args.tag,
                                rng=np.random.default_rng(0), samples_per_run=args.samples_per_run, progress=False,
-                               messages=messages)
+                               messages=messages, label_scores=scores)
             steps = 2 * window_length(args.time_steps)
             result = {"benchmark": "onchip_speed", "layers": list(sizes), "samples": len(x), "tag": args.tag,
                       "messages": messages, "negatives": args.negatives, "time_steps": args.time_steps,
