@@ -262,8 +262,10 @@ def hidden_window_spikes(weights: list, neuron: FixedNeuronParams, config: FFCon
     ``[K, F', T]`` through layers that do not learn: what the on-chip
     readout's synapses receive (:func:`simulate_readout_windows`).
     ``weights`` as the synapses hold them (fixed: integers). ``batch``
-    windows run side by side; integral weights (what the chip holds) give
-    every current exactly, in whatever order it is summed."""
+    windows run side by side, their currents one matrix product per layer:
+    exact for integral weights (what the chip holds, and what every caller
+    passes), in whatever order they are summed; float weights with
+    fractions may differ from Lava's float sum in the last bit."""
     windows = np.asarray(windows)
     if windows.ndim != 3:
         raise ValueError(f"windows must be [K, F, T], got shape {windows.shape}")
