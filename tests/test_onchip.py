@@ -433,6 +433,39 @@ def test_streamlined_bookkeeping_equals_lavas_engine(tag, rng, tmp_path):
 
 
 @pytest.mark.lava
+def test_fixed_synapse_arithmetic_equals_lavas_engine_functions(rng):
+    """The fixed synapse's own trace decay, impulse and weight rounding
+    against the Lava engine functions they stand for, on every value they
+    can meet, ties included: ``_decay_trace`` at ``t = 1`` (every 7-bit
+    trace, the random numbers at every 1/256), ``_add_impulse`` with whole
+    impulses on the spiking traces, and ``_stochastic_round_synaptic_variable``
+    then the shift back to weights (every accumulator value, random numbers
+    that hit a fraction exactly)."""
+    from lava.magma.core.learning.constants import W_ACCUMULATOR_S, W_ACCUMULATOR_U, W_SYN_VAR_S, W_TRACE
+    from lava.magma.core.model.py.connection import LearningConnectionModelBitApproximate as Lava
+    from lava_ff.processes.ff_learning_dense.models import PyFFLearningDenseModelFixed as Model
+
+    taus = np.array([[3], [11], [40]])
+    traces = np.tile(np.arange(2**W_TRACE), (3, 1))
+    for random in np.arange(256) / 256:
+        expected = Lava._decay_trace(traces, 1, taus, random)
+        np.testing.assert_array_equal(Model._decay(None, np.exp(-1 / taus), traces, random), expected)
+    model = Model.__new__(Model)
+    model._x_impulses_int = np.array([5, 90])
+    spiked = rng.random(traces.shape[1]) < 0.5
+    pair = traces[:2]
+    expected = pair.copy()
+    expected[:, spiked] = Lava._add_impulse(pair[:, spiked], 0, model._x_impulses_int[:, np.newaxis], np.zeros((2, 1)))
+    np.testing.assert_array_equal(model._impulse(pair, "x", spiked), expected)
+    assert expected.max() == 2**W_TRACE - 1, "the test needs the clip"
+    accumulator = np.arange(-(2**W_ACCUMULATOR_U) - 1, 2**W_ACCUMULATOR_U)
+    shift = W_ACCUMULATOR_S - W_SYN_VAR_S["weights"]
+    for random in np.concatenate([rng.random(20), np.arange(0, 128, 7) / 128]):
+        lava = Lava._stochastic_round_synaptic_variable("weights", accumulator, random) >> shift
+        np.testing.assert_array_equal(Model._stochastic_round(accumulator, random), lava)
+
+
+@pytest.mark.lava
 @pytest.mark.parametrize("tag", TAGS)
 def test_window_messages_learn_what_the_step_network_learns(tag, rng, tmp_path):
     """The window network (one Lava step per phase window, ``[n, T]``

@@ -457,6 +457,13 @@ def test_hard_negative_is_most_plausible_wrong_label():
     assert hard_negative_labels(scores, np.array([1, 0])).tolist() == [0, 2]
 
 
+def replay_pick(seed, labels):
+    """The uniform numbers ``wrong_labels`` draws for mixed negatives after the random wrong labels."""
+    replay = np.random.default_rng(seed)
+    replay.integers(1, 10, size=len(labels))
+    return replay.random(len(labels))
+
+
 def test_wrong_labels_random_hard_and_mixed():
     """random: the uniform draw; hard: the argmax; mixed: per sample the hard
     label where the next uniform number is below 1/2, else the random one,
@@ -470,12 +477,16 @@ def test_wrong_labels_random_hard_and_mixed():
 
     random = wrong_labels("random", labels, 10, np.random.default_rng(1), scores=never_called)
     assert np.array_equal(random, random_wrong_labels(labels, 10, np.random.default_rng(1)))
-    assert np.array_equal(wrong_labels("hard", labels, 10, np.random.default_rng(1), scores=lambda: scores), hard)
+    hard_run = wrong_labels("hard", labels, 10, np.random.default_rng(1), scores=lambda rows: scores[rows])
+    assert np.array_equal(hard_run, hard)
     replay = np.random.default_rng(1)
     uniform = (labels + replay.integers(1, 10, size=200)) % 10
     expected = np.where(replay.random(200) < 0.5, hard, uniform)
-    mixed = wrong_labels("mixed", labels, 10, np.random.default_rng(1), scores=lambda: scores)
+    scored = []
+    mixed = wrong_labels("mixed", labels, 10, np.random.default_rng(1),
+                         scores=lambda rows: scored.append(rows) or scores[rows])
     assert np.array_equal(mixed, expected)
+    assert np.array_equal(scored[0], np.flatnonzero(replay_pick(1, labels) < 0.5)), "only the hard rows are scored"
     assert 0 < np.mean(mixed == hard) < 1 and not np.any(mixed == labels)
 
 

@@ -209,9 +209,11 @@ def wrong_labels(kind: str, labels: np.ndarray, num_classes: int, rng: np.random
       (:func:`hard_negative_labels`; Hinton's negatives from the net's own predictions);
     * ``mixed``: per sample, hard or random with probability 1/2 each.
 
-    ``scores`` is a callable returning the current goodness ``[B, C]`` of
-    every label; it is called only for ``hard`` and ``mixed``, after the
-    random draw, so a ``random`` run never pays for a goodness pass. The
+    ``scores(rows)`` is a callable returning the current goodness
+    ``[len(rows), C]`` of every label of the samples at indices ``rows``;
+    it is called only for ``hard`` (every row) and ``mixed`` (the rows whose
+    draw picked the hard label, drawn first), so a ``random`` run never pays
+    for a goodness pass and a ``mixed`` one scores half the samples. The
     offline trainer and on-chip learning both pick their negatives here.
     """
     if kind not in LABEL_NEGATIVES:
@@ -221,8 +223,10 @@ def wrong_labels(kind: str, labels: np.ndarray, num_classes: int, rng: np.random
         return wrong
     if scores is None:
         raise ValueError(f"negatives {kind!r} need the current goodness of every label (scores=)")
-    hard = hard_negative_labels(scores(), labels)
-    return hard if kind == "hard" else np.where(rng.random(len(labels)) < 0.5, hard, wrong)
+    rows = np.arange(len(wrong)) if kind == "hard" else np.flatnonzero(rng.random(len(wrong)) < 0.5)
+    if len(rows):
+        wrong[rows] = hard_negative_labels(scores(rows), np.asarray(labels)[rows])
+    return wrong
 
 
 def hybrid_masks(shape: tuple[int, int], count: int, rng: np.random.Generator,

@@ -342,7 +342,7 @@ def train_onchip(config: FFConfig, weights: list, neuron: FixedNeuronParams, rul
         if config.negatives == "random":
             return negative[rows]
         return wrong_labels(config.negatives, y[rows], config.num_classes, rng,
-                            scores=lambda: label_scores(learned, x[rows]))
+                            scores=lambda hard: label_scores(learned, x[rows][hard]))
 
     start = time.perf_counter()
     with tempfile.TemporaryDirectory(prefix="lava_ff_onchip_") as snapshots:

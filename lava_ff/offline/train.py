@@ -415,7 +415,7 @@ class Trainer:
         if kind == "hybrid":
             hybrids = hybrid_images(xb.reshape((-1,) + tuple(image_shape)), self.rng)
             return self._encode(hybrids.reshape(len(xb), -1), None, rows), None
-        wrong = wrong_labels(kind, yb, cfg.num_classes, self.rng, scores=lambda: self._label_scores(xb))
+        wrong = wrong_labels(kind, yb, cfg.num_classes, self.rng, scores=lambda rows: self._label_scores(xb[rows]))
         return self._encode(xb, wrong, rows), wrong
 
     def _label_scores(self, xb: np.ndarray) -> np.ndarray:

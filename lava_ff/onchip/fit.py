@@ -139,7 +139,7 @@ def onchip_wrong_labels(config: FFConfig, weights: list, neuron: FixedNeuronPara
     deployable network of the learned ``weights``: what the Lava run and the
     numpy reference both hand each chunk."""
     scores = onchip_label_scores(config, neuron)
-    return wrong_labels(config.negatives, y, config.num_classes, rng, scores=lambda: scores(weights, x))
+    return wrong_labels(config.negatives, y, config.num_classes, rng, scores=lambda rows: scores(weights, x[rows]))
 
 
 def _save_state(path: Path, weights: list, epoch: int, position: int, seconds: float, updates: int,

@@ -6,7 +6,14 @@ import os
 
 import numpy as np
 from lava.magma.core.decorator import implements, requires, tag
-from lava.magma.core.learning.constants import W_ACCUMULATOR_S, W_SYN_VAR_S, GradedSpikeCfg
+from lava.magma.core.learning.constants import (
+    W_ACCUMULATOR_S,
+    W_ACCUMULATOR_U,
+    W_SYN_VAR_S,
+    W_SYN_VAR_U,
+    W_TRACE,
+    GradedSpikeCfg,
+)
 from lava.magma.core.model.py.connection import (
     LearningConnectionModelBitApproximate,
     LearningConnectionModelFloat,
@@ -99,6 +106,10 @@ class _FFLearningDenseMixin:
         # the rule, its impulses and Lava's random generators are set up by now
         self._streamlined = self._can_streamline()
         self._randoms = self._epoch_randoms() if self._streamlined else None
+        # per trace kind: which traces decay (a nonzero tau) and their one-epoch retention,
+        # Lava's own ``np.exp(-t / taus)`` at t = 1, computed once instead of every epoch
+        self._retention = {kind: (taus != 0, np.exp(-1 / taus[taus != 0][:, np.newaxis]))
+                           for kind, taus in (("x", self._x_taus), ("y", self._y_taus))}
         window = proc_params["post_window"]
         if window is not None and not self._streamlined:
             raise ValueError("post_window needs the streamlined bookkeeping, which this rule does not allow "
@@ -156,21 +167,19 @@ class _FFLearningDenseMixin:
         return (self.proc_params["engine"] == "streamlined" and self._learning_rule.t_epoch == 1
                 and self._graded_spike_cfg == GradedSpikeCfg.USE_REGULAR_IMPULSE and self._whole_impulses())
 
-    def _epoch_traces(self, traces, taus, kind, spiked, random):
+    def _epoch_traces(self, traces, kind, spiked, random):
         """One step of Lava's ``_compute_trace_histories`` at ``t_epoch = 1``:
         traces with a time constant decay once, then the ones whose neuron
         spiked this step get their impulse. Returns the epoch's end value."""
+        live, retention = self._retention[kind]
         out = np.full(traces.shape, self._TRACE_FILL, dtype=self._TRACE_DTYPE)
-        live = taus != 0
-        out[live] = self._decay(traces[live], taus[live][:, np.newaxis], random)
-        if spiked.any():
-            out[:, spiked] = self._impulse(out[:, spiked], kind)
-        return out
+        out[live] = self._decay(traces[live], retention, random)
+        return self._impulse(out, kind, spiked) if spiked.any() else out
 
     def _streamlined_epoch(self, s_in):
         """This step's trace update and, at a window's end, its weight update."""
         x_random, y_random, w_random = self._randoms.next()
-        x = self._epoch_traces(np.stack((self.x1, self.x2)), self._x_taus, "x", s_in, x_random)
+        x = self._epoch_traces(np.stack((self.x1, self.x2)), "x", s_in, x_random)
         self.x1[...], self.x2[...] = x
         self._post_synaptic_epoch(x, y_random, w_random)
 
@@ -193,7 +202,7 @@ class _FFLearningDenseMixin:
         x = np.stack((self.x1, self.x2))
         for spiked in [silent] * leading + list(s_in.T) + [silent]:
             x_random, y_random, w_random = self._randoms.next()
-            x = self._epoch_traces(x, self._x_taus, "x", spiked, x_random)
+            x = self._epoch_traces(x, "x", spiked, x_random)
         self.x1[...], self.x2[...] = x
         self._post_synaptic_epoch(x, y_random, w_random)
 
@@ -206,7 +215,7 @@ class _FFLearningDenseMixin:
             y_in = np.zeros((3,) + self.y1.shape, self.y1.dtype)
         self.y1[...], self.y2[...], self.y3[...] = y_in
         if np.any(y_in[1]) or np.any(y_in[2]):
-            y = self._epoch_traces(y_in, self._y_taus, "y", bap, y_random)
+            y = self._epoch_traces(y_in, "y", bap, y_random)
             self._learn(x[0], y[1], y[2], w_random)
 
     def _post_window_end(self) -> bool:
@@ -274,11 +283,12 @@ class PyFFLearningDenseModelFloat(_FFLearningDenseMixin, LearningConnectionModel
     def _epoch_randoms(self):
         return _EpochRandoms([])
 
-    def _decay(self, values, taus, random):
-        return self._decay_trace(values, 1, taus)
+    def _decay(self, values, retention, random):
+        return retention * values  # Lava's float _decay_trace at t = 1
 
-    def _impulse(self, values, kind):
-        return values + (self._x_impulses if kind == "x" else self._y_impulses)[:, np.newaxis]
+    def _impulse(self, values, kind, spiked):
+        impulses = self._x_impulses if kind == "x" else self._y_impulses
+        return np.where(spiked, values + impulses[:, np.newaxis], values)
 
     def _weight_random(self):
         return None
@@ -313,14 +323,15 @@ class PyFFLearningDenseModelFixed(_FFLearningDenseMixin, LearningConnectionModel
         return _EpochRandoms([(self._x_random._rng_trace_decay, 2), (self._y_random._rng_trace_decay, 2),
                               (self._conn_var_random._rng, 1)])
 
-    def _decay(self, values, taus, random):
-        return self._decay_trace(values, 1, taus, random)
+    def _decay(self, values, retention, random):
+        # Lava's _decay_trace at t = 1: the decayed value's floor, plus one where random < its fraction
+        decayed = retention * values
+        return (np.floor(decayed) + (random < decayed % 1)).astype(int)
 
-    def _impulse(self, values, kind):
-        ints, fracs = (self._x_impulses_int, self._x_impulses_frac) if kind == "x" else \
-            (self._y_impulses_int, self._y_impulses_frac)
-        # whole impulses: Lava's stochastic rounding adds (random < 0), never, whatever the random
-        return self._add_impulse(values, 0, ints[:, np.newaxis], fracs[:, np.newaxis])
+    def _impulse(self, values, kind, spiked):
+        # Lava's _add_impulse with whole impulses (its stochastic rounding adds nothing), then its clip
+        ints = self._x_impulses_int if kind == "x" else self._y_impulses_int
+        return np.where(spiked, np.clip(values + ints[:, np.newaxis], 0, 2**W_TRACE - 1), values)
 
     def _weight_random(self):
         return self._conn_var_random.random_stochastic_round
@@ -330,5 +341,15 @@ class PyFFLearningDenseModelFixed(_FFLearningDenseMixin, LearningConnectionModel
         shift = W_ACCUMULATOR_S - W_SYN_VAR_S["weights"]
         accumulator = self._learning_rule_appliers["weights"].apply(weights << shift, **args)
         accumulator = self._saturate_synaptic_variable_accumulator("weights", accumulator)
-        accumulator = self._stochastic_round_synaptic_variable("weights", accumulator, random)
-        return self._saturate_synaptic_variable("weights", accumulator >> shift)
+        return self._saturate_synaptic_variable("weights", self._stochastic_round(accumulator, random))
+
+    @staticmethod
+    def _stochastic_round(accumulator, random):
+        """Lava's ``_stochastic_round_synaptic_variable`` of the weights'
+        accumulator, then its shift back to weights, in integers: with
+        ``k`` fraction bits, ``floor(a / 2**k)`` is ``a >> k``, the fraction
+        times ``2**k`` is ``a & (2**k - 1)``, and ``random < fraction`` is
+        ``random * 2**k < a & (2**k - 1)`` (both sides exact in float64)."""
+        bits = W_ACCUMULATOR_U - W_SYN_VAR_U["weights"]
+        assert bits == W_ACCUMULATOR_S - W_SYN_VAR_S["weights"]  # Lava rounds and shifts back by the same
+        return (accumulator >> bits) + ((accumulator & (2**bits - 1)) > random * 2**bits)
