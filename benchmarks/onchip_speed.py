@@ -11,8 +11,8 @@ Tiny layers (``--layers 500,500 4,4``) measure the floor: the same
 Processes, ports and messages per step with almost nothing to compute, so
 their rate is the most Lava 0.10's multiprocess runtime delivers on this
 machine for that many Processes, whatever the models do. The window network
-(the default) needs a tenth of the step network's Lava steps, so its floor
-is about ten times higher.
+(the default) needs a twentieth of the step network's Lava steps (one a
+sample) and a tenth of its messages, so its floor is far higher.
 
     .venv/bin/python benchmarks/onchip_speed.py --layers 500,500 4,4 4 --samples 1000
     .venv/bin/python benchmarks/onchip_speed.py --layers 500,500 --negatives mixed --time-steps 6
@@ -20,7 +20,7 @@ is about ten times higher.
 
 ``--messages`` runs each configuration as the step network (one Lava step
 per time step, as Loihi 2 runs it) and/or the window network (one Lava step
-per phase window, the same learning bit for bit); ``steps_per_second``
+per sample, a message per phase window, the same learning bit for bit); ``steps_per_second``
 counts the network's time steps (``2 (T + 1)`` a sample) in both.
 
 ``--readout lava replay`` times a pass of on-chip readout learning instead

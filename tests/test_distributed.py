@@ -46,6 +46,8 @@ RULES = {
     "ffgaf": {"rule": "ffgaf", "loss": "softmax", "theta": 5.0},
     "intff-blocks": {"rule": "surrogate", "blocks": (2,)},
     "hard-negatives": {"rule": "surrogate", "negatives": "hard"},
+    # the ranks score only the rows that take the hard label, each its share of them
+    "mixed-negatives": {"rule": "surrogate", "negatives": "mixed"},
     # each rank augments its own rows; hybrid negatives mix the whole batch, so every rank augments all of it
     "ffgaf-augmented": {"rule": "ffgaf", "loss": "softmax", "theta": 5.0,
                         "augment": {"shift": 1, "rotate": 10.0, "zoom": 0.1}},

@@ -468,8 +468,9 @@ def test_fixed_synapse_arithmetic_equals_lavas_engine_functions(rng):
 @pytest.mark.lava
 @pytest.mark.parametrize("tag", TAGS)
 def test_window_messages_learn_what_the_step_network_learns(tag, rng, tmp_path):
-    """The window network (one Lava step per phase window, ``[n, T]``
-    messages) against the default step network over five samples: the same
+    """The window network (one Lava step per sample, its two phase windows
+    exchanged in turn, ``[n, T]`` messages) against the default step
+    network over five samples: the same
     weights and goodness bit for bit, and the same pre-trace where both
     clocks stop at the same epoch (the last layer's; the step network runs
     one tail step per layer, so earlier layers' traces decay further). In
@@ -487,7 +488,8 @@ def test_window_messages_learn_what_the_step_network_learns(tag, rng, tmp_path):
     for messages in ("step", "window"):
         net = build_learning_network(cfg, weights, quantize_neuron(cfg.neuron), rule, x, y, negative,
                                      snapshot_dir=tmp_path, log_windows=2 * len(x), messages=messages)
-        assert net.steps_per_sample == (2 if messages == "window" else 2 * window_length(cfg.time_steps))
+        # window messages: a sample (its two phase windows, exchanged in turn) a Lava step
+        assert net.steps_per_sample == (1 if messages == "window" else 2 * window_length(cfg.time_steps))
         with lava_session(net.source, Loihi2SimCfg(select_tag=tag), timeout=300) as session:
             session.run(len(x) * net.steps_per_sample + net.tail_steps)
             runs[messages] = net.weights(), net.goodness_logs(), net.synapses[-1].x1.get()
@@ -559,6 +561,10 @@ def test_learning_processes_refuse_bad_input(rng, tmp_path):
         FFLearningDense(weights=weights[0], rule=rule, messages="window")
     with pytest.raises(ValueError, match="unknown messages 'batch'"):
         FFPhaseInput(data=x, labels=y, negative_labels=negative, config=cfg, messages="batch")
+    with pytest.raises(ValueError, match="windows_per_step=2 needs messages='window', got 'step'"):
+        FFPhaseInput(data=x, labels=y, negative_labels=negative, config=cfg, windows_per_step=2)
+    with pytest.raises(ValueError, match="windows_per_step must be a positive integer, got 0"):
+        FFLearningDense(weights=weights[0], rule=rule, post_window=(3, 1), messages="window", windows_per_step=0)
     neuron = quantize_neuron(cfg.neuron)
     with pytest.raises(TypeError, match="third_factor_every_step must be a bool, got 'no'"):
         FFLearningNeuron(shape=(4,), neuron=neuron, time_steps=3, latency=1, theta=1.0, rule=rule,
@@ -592,6 +598,9 @@ def test_learning_processes_refuse_bad_input(rng, tmp_path):
     with pytest.raises(ValueError, match="unknown messages 'steps'"):
         FFLearningNeuron(shape=(4,), neuron=neuron, time_steps=3, latency=1, theta=1.0, rule=rule,
                          messages="steps")
+    with pytest.raises(ValueError, match="windows_per_step must be a positive integer, got True"):
+        FFLearningNeuron(shape=(4,), neuron=neuron, time_steps=3, latency=1, theta=1.0, rule=rule,
+                         messages="window", windows_per_step=True)
     # a window neuron behind a step synapse: Lava refuses the connection ([n, T] against [n]), no hang
     cell = FFLearningNeuron(shape=(12,), neuron=neuron, time_steps=cfg.time_steps, latency=1, theta=1.0,
                             rule=rule, messages="window")

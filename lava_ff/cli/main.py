@@ -300,10 +300,11 @@ def _add_train_options(p: argparse.ArgumentParser) -> None:
                         help="samples per Lava run() between checkpoints (default 500: about 10-30 s of "
                              "784-500-500 learning; each pause costs a weight read-back and a checkpoint)")
     onchip.add_argument("--lava-messages", choices=MESSAGES, default="window",
-                        help="window (default): one Lava step per phase window, each message carrying the "
-                             "window's T steps; step: one Lava step per time step, as Loihi 2 runs the "
-                             "network. Both learn the same weights (with hard/mixed negatives the step "
-                             "network is read back one window behind in its last layer); window is 3-5x faster")
+                        help="window (default): one Lava step per sample (a phase window a step for the "
+                             "readout), each message carrying a window's T steps; step: one Lava step per "
+                             "time step, as Loihi 2 runs the network. Both learn the same weights (with "
+                             "hard/mixed negatives the step network is read back one window behind in its last "
+                             "layer); window is several times faster")
 
 
 def _classes(text: str) -> tuple[int, ...]:

@@ -14,7 +14,7 @@ from lava_ff.core.errors import ConfigError
 
 __all__ = [
     'window_position', 'is_window_end', 'window_length', 'check_latency', 'MESSAGES', 'check_messages',
-    'message_shape',
+    'message_shape', 'check_windows_per_step',
 ]
 
 
@@ -55,11 +55,12 @@ MESSAGES = ("step", "window")
 
 def check_messages(messages) -> str:
     """``"step"``: one message per port and time step, as Loihi 2 runs the
-    network. ``"window"``: one Lava step per phase window, each message
-    holding the window's ``T`` steps (``[n, T]``); the same arithmetic, in
+    network. ``"window"``: one message per port and phase window, each
+    holding the window's ``T`` steps (``[n, T]``), one or more windows a
+    Lava step (:func:`check_windows_per_step`); the same arithmetic, in
     the same order, with the same random numbers, so the same weights bit
-    for bit (tested), and a tenth of the runtime's message rounds. A
-    simulator mode: Loihi 2 has no window messages."""
+    for bit (tested), and a tenth of the runtime's message rounds or fewer.
+    A simulator mode: Loihi 2 has no window messages."""
     if messages not in MESSAGES:
         raise ConfigError(f"unknown messages {messages!r}; valid: {', '.join(MESSAGES)}")
     return messages
@@ -69,3 +70,15 @@ def message_shape(size: int, time_steps: int, messages: str) -> tuple[int, ...]:
     """The shape of a spike or current port of ``size`` units: ``(size,)``
     with step messages, ``(size, T)`` with window messages."""
     return (int(size), int(time_steps)) if messages == "window" else (int(size),)
+
+
+def check_windows_per_step(windows_per_step, messages: str) -> int:
+    """Windows one Lava step carries with ``messages="window"``: 1, or more
+    (a sample's two phase windows, say), each exchanged in turn within the
+    step, so that the weights a window learns drive the next one as they
+    do one step later; fewer steps for Lava's runtime to synchronise. Step
+    messages carry one time step: 1 only."""
+    windows_per_step = check_positive_int("windows_per_step", windows_per_step)
+    if windows_per_step > 1 and check_messages(messages) != "window":
+        raise ConfigError(f"windows_per_step={windows_per_step} needs messages='window', got {messages!r}")
+    return windows_per_step

@@ -85,6 +85,7 @@ class OnChipNetwork:
     readout_synapses: list | None = None  # FFLearningDense per readout layer into the readout (schedule "readout")
     readout_neuron: object = None  # FFReadoutNeuron
     readout_paths: list | None = None
+    windows_per_step: int = 1  # with window messages (see lava_ff.core.clock.check_windows_per_step)
 
     @property
     def windows_per_sample(self) -> int:
@@ -94,7 +95,9 @@ class OnChipNetwork:
     @property
     def steps_per_sample(self) -> int:
         """Lava steps per sample."""
-        return self.windows_per_sample * (1 if self.messages == "window" else self.window_length)
+        if self.messages == "window":
+            return self.windows_per_sample // self.windows_per_step
+        return self.windows_per_sample * self.window_length
 
     @property
     def tail_steps(self) -> int:
@@ -164,8 +167,9 @@ def build_learning_network(config: FFConfig, weights: list, neuron: FixedNeuronP
     ``post_ports``: the synapse inputs each neuron feeds (default: those
     the rule reads, :func:`lava_ff.processes.learning_rule.post_synaptic_ports`).
     ``messages``: ``"step"`` (default), one Lava step per time step, the
-    network Loihi 2 runs; ``"window"``, one per phase window (needs the
-    streamlined engine), the same learning in a tenth of the steps.
+    network Loihi 2 runs; ``"window"``, one per sample, its two phase
+    windows exchanged in turn (needs the streamlined engine; one window a
+    step with ``readout``), the same learning in a twentieth of the steps.
 
     ``readout``: the network learns an on-chip readout instead
     (``negative_labels`` None): the input shows each sample once with the
@@ -184,8 +188,11 @@ def build_learning_network(config: FFConfig, weights: list, neuron: FixedNeuronP
         raise ValueError(f"messages='window' needs engine='streamlined', got engine={engine!r}")
     if not Path(snapshot_dir).is_dir():  # the synapses would fail to write there, inside Lava
         raise FileNotFoundError(f"snapshot_dir {str(snapshot_dir)!r} is not a directory")
+    # window messages: a sample a step (both phase windows) while the FF layers learn; the readout's one window
+    per_step = 2 if messages == "window" and readout is None else 1
     source = FFPhaseInput(data=data, labels=labels, negative_labels=negative_labels, config=config, seed=seed,
-                          messages=messages, schedule="ff" if readout is None else "readout")
+                          messages=messages, schedule="ff" if readout is None else "readout",
+                          windows_per_step=per_step)
     synapses, neurons, spikes = [], [], source.s_out
     paths = [str(Path(snapshot_dir) / f"weights_{index}.npy") for index in range(len(weights))]
     if post_ports is None:
@@ -193,13 +200,13 @@ def build_learning_network(config: FFConfig, weights: list, neuron: FixedNeuronP
     unknown = set(post_ports) - set(POST_SYNAPTIC_PORTS)
     if unknown:
         raise ValueError(f"unknown post-synaptic ports {sorted(unknown)}; valid: {', '.join(POST_SYNAPTIC_PORTS)}")
-    learning_synapse = _synapse_maker(config, engine, messages)
+    learning_synapse = _synapse_maker(config, engine, messages, per_step)
     for index, w in enumerate(weights):
         synapse = learning_synapse(w, rule, paths[index], index + 1, f"ff_learning_dense_{index}")
         cell = FFLearningNeuron(shape=(w.shape[0],), neuron=neuron, time_steps=config.time_steps,
                                 latency=index + 1, theta=config.theta, rule=rule, goodness=config.goodness,
                                 log_windows=log_windows, third_factor_every_step=engine != "streamlined",
-                                messages=messages, name=f"ff_learning_neuron_{index}")
+                                messages=messages, windows_per_step=per_step, name=f"ff_learning_neuron_{index}")
         spikes.connect(synapse.s_in)
         synapse.a_out.connect(cell.a_in)
         source.phase_out.connect(cell.phase_in)
@@ -208,7 +215,8 @@ def build_learning_network(config: FFConfig, weights: list, neuron: FixedNeuronP
         synapses.append(synapse)
         neurons.append(cell)
         spikes = cell.s_out
-    net = OnChipNetwork(source, synapses, neurons, window_length(config.time_steps), paths, messages)
+    net = OnChipNetwork(source, synapses, neurons, window_length(config.time_steps), paths, messages,
+                        windows_per_step=per_step)
     if readout is not None:
         last = len(net.neurons) - 1  # an earlier layer's spikes are held back to line up with the last's
         inputs = [(net.neurons[layer].s_out, layer, last - layer) for layer in config.readout_layers]
@@ -246,10 +254,10 @@ def build_readout_replay_network(config: FFConfig, packed_spikes: np.ndarray, la
     return net
 
 
-def _synapse_maker(config: FFConfig, engine: str, messages: str):
+def _synapse_maker(config: FFConfig, engine: str, messages: str, windows_per_step: int = 1):
     """``learning_synapse(w, rule, path, latency, name, pre_delay=0)``: an
-    ``FFLearningDense`` of the network's engine and messages; the
-    streamlined engine reads the third factor at window ends only."""
+    ``FFLearningDense`` of the network's engine, messages and windows per
+    step; the streamlined engine reads the third factor at window ends only."""
     from lava_ff.processes.ff_learning_dense.process import FFLearningDense
 
     sparse = engine == "streamlined"  # the third factor travels only at window ends: two messages fewer a step
@@ -257,7 +265,8 @@ def _synapse_maker(config: FFConfig, engine: str, messages: str):
     def learning_synapse(w, synapse_rule, path, latency, name, pre_delay=0):
         return FFLearningDense(weights=w, rule=synapse_rule, snapshot_path=path, engine=engine,
                                post_window=(config.time_steps, latency) if sparse else None,
-                               messages=messages, pre_delay=pre_delay, name=name)
+                               messages=messages, pre_delay=pre_delay, windows_per_step=windows_per_step,
+                               name=name)
     return learning_synapse
 
 
@@ -320,8 +329,8 @@ def train_onchip(config: FFConfig, weights: list, neuron: FixedNeuronParams, rul
     learned weights (integer units), the goodness log, wall time, samples/s
     and the number of weight updates (learning events x synapses).
     ``messages``: the network's Lava steps (:func:`build_learning_network`);
-    ``"window"`` (default) learns what ``"step"`` learns, bit for bit, with a
-    tenth of the simulator's message rounds.
+    ``"window"`` (default) learns what ``"step"`` learns, bit for bit, in a
+    twentieth of the simulator's steps.
     """
     from lava_ff.core.inputs import LABEL_NEGATIVES, random_wrong_labels
 

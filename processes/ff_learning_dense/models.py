@@ -116,6 +116,7 @@ class _FFLearningDenseMixin:
                              "(one-step epochs, regular impulses, whole fixed-point impulses)")
         self._post_window = None if window is None else (window_length(window[0]), window[1])
         self._per_window = proc_params["messages"] == "window"
+        self._windows_per_step = proc_params["windows_per_step"]
         self._pre_delay, self._delay_line = proc_params["pre_delay"], None
 
     def on_var_update(self):
@@ -131,7 +132,8 @@ class _FFLearningDenseMixin:
 
     def run_spk(self):
         if self._per_window:
-            self._run_window()
+            for index in range(self._windows_per_step):
+                self._run_window(first=self.time_step == 1 and index == 0)
             return
         self.a_out.send(self.a_buff)
         s_in = self._delayed(self.s_in.recv().astype(bool))
@@ -183,8 +185,8 @@ class _FFLearningDenseMixin:
         self.x1[...], self.x2[...] = x
         self._post_synaptic_epoch(x, y_random, w_random)
 
-    def _run_window(self):
-        """``messages="window"``: window ``time_step - 1`` in one Lava step.
+    def _run_window(self, first: bool):
+        """``messages="window"``: one window (the ``first`` of the run or not).
 
         The step network's synapse sends, at the post-synaptic neuron's step
         ``s``, the current of its input's step ``s`` (silent at ``s = 0``),
@@ -198,7 +200,7 @@ class _FFLearningDenseMixin:
         s_in = self.s_in.recv().astype(bool)
         self.a_out.send(self._accumulate(np.stack([self._input_current(step) for step in s_in.T], axis=1)))
         silent = np.zeros(s_in.shape[0], bool)
-        leading = self._post_window[1] if self.time_step == 1 else 0
+        leading = self._post_window[1] if first else 0
         x = np.stack((self.x1, self.x2))
         for spiked in [silent] * leading + list(s_in.T) + [silent]:
             x_random, y_random, w_random = self._randoms.next()

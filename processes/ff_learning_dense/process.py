@@ -8,7 +8,7 @@ from lava.magma.core.process.variable import Var
 from lava.proc.dense.process import LearningDense
 from lava_ff.processes.learning_rule import lava_learning_rule
 
-from lava_ff.core.clock import check_latency, check_messages, message_shape
+from lava_ff.core.clock import check_latency, check_messages, check_windows_per_step, message_shape
 from lava_ff.core.rule import FFLearningRule, check_learning_weights
 
 
@@ -65,13 +65,19 @@ class FFLearningDense(LearningDense):
         (default): read them every step.
     messages : {"step", "window"}
         ``"window"`` (see :func:`lava_ff.core.clock.check_messages`; needs
-        ``post_window``): one Lava step per window. ``s_in`` takes the
-        window's ``T`` input steps at once (``[in, T]``) and ``a_out`` sends
-        their currents (``[out, T]``) in the same step; the learning engine
+        ``post_window``): one message per window (``windows_per_step`` of
+        them a Lava step). ``s_in`` takes the window's ``T`` input steps at
+        once (``[in, T]``) and ``a_out`` sends their currents (``[out, T]``)
+        in the same step; the learning engine
         then runs the window's ``T + 1`` one-step epochs (the first window
         also the ``latency`` epochs before it) in order, with the same
         random numbers as the step network, and learns at the last one from
         the ``y2``/``y3`` its neuron sends for the window.
+    windows_per_step : int
+        With ``messages="window"``: windows per Lava step (default 1), each
+        received, sent and learned from in turn, so that the next window's
+        currents come from the weights learned at this one's end (see
+        :func:`lava_ff.core.clock.check_windows_per_step`).
     pre_delay : int
         Steps the input spikes are held before they reach the synapse
         (current and pre-trace), an axonal delay in ``[0, time_steps]``: it
@@ -85,7 +91,7 @@ class FFLearningDense(LearningDense):
 
     def __init__(self, *, weights: np.ndarray, rule: FFLearningRule, snapshot_path: str | None = None,
                  engine: str = "streamlined", post_window: tuple[int, int] | None = None,
-                 messages: str = "step", pre_delay: int = 0, name: str | None = None):
+                 messages: str = "step", pre_delay: int = 0, windows_per_step: int = 1, name: str | None = None):
         self._runtime = None  # Lava's __del__ reads it, also when validation below raises
         weights = check_learning_weights(weights)
         if isinstance(pre_delay, bool) or not isinstance(pre_delay, (int, np.integer)) or pre_delay < 0:
@@ -102,13 +108,14 @@ class FFLearningDense(LearningDense):
             if engine != "streamlined":
                 raise ValueError(f"post_window needs engine='streamlined' (Lava's engine reads the "
                                  f"post-synaptic traces every step), got engine={engine!r}")
+        windows_per_step = check_windows_per_step(windows_per_step, messages)
         if check_messages(messages) == "window" and post_window is None:
             raise ValueError("messages='window' needs post_window=(time_steps, latency): the window's "
                              "length and where the step network's learning epochs fall")
         super().__init__(weights=weights, learning_rule=lava_learning_rule(rule, fixed=True), num_weight_bits=8,
                          ff_rule=rule, snapshot_path=None if snapshot_path is None else str(snapshot_path),
                          engine=engine, post_window=post_window, messages=messages, pre_delay=int(pre_delay),
-                         name=name)
+                         windows_per_step=windows_per_step, name=name)
         self.snapshot = Var(shape=(1,), init=0)
         if messages == "window":  # replaces Dense's per-step ports before Lava collects the ports
             out_size, in_size = weights.shape

@@ -29,6 +29,7 @@ class _AbstractFFLearningNeuronModel(PyLoihiProcessModel):
         self.theta, self.gain, self.goodness_kind = p["theta"], p["gain"], p["goodness"]
         self.every_step = p["third_factor_every_step"]
         self.per_window = p["messages"] == "window"
+        self.windows_per_step = p["windows_per_step"]
         self._ready = False
 
     def _setup(self):
@@ -43,7 +44,8 @@ class _AbstractFFLearningNeuronModel(PyLoihiProcessModel):
             self._setup()
             self._ready = True
         if self.per_window:
-            self._run_window()
+            for window in range((self.time_step - 1) * self.windows_per_step, self.time_step * self.windows_per_step):
+                self._run_window(window)
             return
         a_in = self.a_in.recv()
         window, step = window_position(self.time_step, self.length, self.latency)
@@ -60,14 +62,15 @@ class _AbstractFFLearningNeuronModel(PyLoihiProcessModel):
         if self.every_step or window_end:
             self._send_third_factor(y2, y3)
 
-    def _run_window(self):
-        """``messages="window"``: this Lava step is window ``time_step - 1``;
-        ``a_in`` holds the currents of its steps ``1..T`` (step 0's is zero)."""
+    def _run_window(self, window: int):
+        """``messages="window"``: window ``window`` (``windows_per_step`` of
+        them a Lava step); ``a_in`` holds the currents of its steps ``1..T``
+        (step 0's is zero)."""
         a_in = self.a_in.recv()
         self._start_window()
         self._step(np.zeros(self.u.shape))
         spikes = np.stack([self._step(a_in[:, s]) for s in range(self.time_steps)], axis=1)
-        y2, y3 = self._third_factor(self.time_step - 1)
+        y2, y3 = self._third_factor(window)
         self.y2[...], self.y3[...] = y2, y3
         self.s_out.send(spikes)
         self.s_out_bap.send(spikes[:, -1])  # the window's last step, where the synapse learns

@@ -10,7 +10,7 @@ from lava.magma.core.process.variable import Var
 from lava_ff.processes.learning_rule import lava_learning_rule
 
 from lava_ff.core.checks import check_population_shape
-from lava_ff.core.clock import check_latency, check_messages, message_shape
+from lava_ff.core.clock import check_latency, check_messages, check_windows_per_step, message_shape
 from lava_ff.core.neuron import FixedNeuronParams
 from lava_ff.core.rule import ONCHIP_GOODNESS, FFLearningRule
 
@@ -54,7 +54,8 @@ class FFLearningNeuron(LearningNeuronProcess, AbstractProcess):
     this neuron no longer sends.
 
     ``messages="window"`` (see :func:`lava_ff.core.clock.check_messages`): one
-    Lava step per window, every layer's window ``k`` at step ``k + 1``;
+    message per window, every layer's window ``k`` in Lava step
+    ``k // windows_per_step + 1``;
     ``a_in`` takes the window's ``T`` currents at once (``[n, T]``),
     ``s_out`` sends its ``T`` spike vectors, ``s_out_bap`` the last step's
     and ``y1..y3`` go out every (window) step. The same spikes and third
@@ -86,11 +87,15 @@ class FFLearningNeuron(LearningNeuronProcess, AbstractProcess):
         the window's last step (see above).
     messages : {"step", "window"}
         One message per port and step (default) or per window (above).
+    windows_per_step : int
+        With window messages: windows per Lava step, each received and sent
+        in turn (default 1; :func:`lava_ff.core.clock.check_windows_per_step`).
     """
 
     def __init__(self, *, shape: tuple[int], neuron: FixedNeuronParams, time_steps: int, latency: int,
                  theta: float, rule: FFLearningRule, goodness: str = "sum_sq_rate", log_windows: int = 0,
-                 third_factor_every_step: bool = True, messages: str = "step", name: str | None = None):
+                 third_factor_every_step: bool = True, messages: str = "step", windows_per_step: int = 1,
+                 name: str | None = None):
         self._runtime = None  # Lava's __del__ reads it, also when validation below raises
         check_population_shape(shape, "neurons")
         if not isinstance(neuron, FixedNeuronParams):
@@ -107,9 +112,11 @@ class FFLearningNeuron(LearningNeuronProcess, AbstractProcess):
         if not isinstance(third_factor_every_step, (bool, np.bool_)):
             raise TypeError(f"third_factor_every_step must be a bool, got {third_factor_every_step!r}")
         messages = check_messages(messages)
+        windows_per_step = check_windows_per_step(windows_per_step, messages)
         super().__init__(shape=shape, learning_rule=lava_learning_rule(rule, fixed=True), time_steps=time_steps,
                          latency=latency, theta=float(theta), gain=rule.gain, goodness=goodness,
-                         third_factor_every_step=bool(third_factor_every_step), messages=messages, name=name)
+                         third_factor_every_step=bool(third_factor_every_step), messages=messages,
+                         windows_per_step=windows_per_step, name=name)
         self.a_in = InPort(shape=message_shape(shape[0], time_steps, messages))
         self.phase_in = InPort(shape=(1,))
         self.s_out = OutPort(shape=message_shape(shape[0], time_steps, messages))

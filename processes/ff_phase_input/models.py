@@ -25,14 +25,19 @@ class _AbstractFFPhaseInputModel(PyLoihiProcessModel):
         self.rng = np.random.default_rng(p["seed"])
         self.length = window_length(self.config.time_steps)
         self.per_window = p["messages"] == "window"
+        self.windows_per_step = p["windows_per_step"]
         self.readout = p["schedule"] == "readout"
         self.windows = None
 
     def run_spk(self):
-        if self.per_window:
-            window, step = self.time_step - 1, 0
-        else:
-            window, step = window_position(self.time_step, self.length)
+        if not self.per_window:
+            self._send(*window_position(self.time_step, self.length))
+            return
+        for window in range((self.time_step - 1) * self.windows_per_step, self.time_step * self.windows_per_step):
+            self._send(window, 0)
+
+    def _send(self, window: int, step: int):
+        """Step ``step`` of window ``window`` (with window messages, the whole window)."""
         sample, phase_index = divmod(window, 1 if self.readout else 2)
         inside = sample < len(self.data)
         if step == 0 and phase_index == 0 and inside:

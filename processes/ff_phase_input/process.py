@@ -7,7 +7,7 @@ from lava.magma.core.process.ports.ports import OutPort
 from lava.magma.core.process.process import AbstractProcess
 from lava.magma.core.process.variable import Var
 
-from lava_ff.core.clock import check_messages, message_shape, window_length
+from lava_ff.core.clock import check_messages, check_windows_per_step, message_shape, window_length
 from lava_ff.core.config import FFConfig
 from lava_ff.core.inputs import INPUT_SCHEDULES, check_input_data, check_labels, check_phase_labels
 
@@ -45,14 +45,17 @@ class FFPhaseInput(AbstractProcess):
     past the last sample ``label_out`` sends ``-1``: no readout learning.
 
     ``messages="window"`` (see :func:`lava_ff.core.clock.check_messages`): one
-    Lava step per window; ``s_out`` sends the window's ``T`` encoded steps
+    message per window; ``s_out`` sends the window's ``T`` encoded steps
     at once (``[F', T]``; the silent step is left out) and ``phase_out`` its
     phase, for learning Processes built with the same ``messages``.
+    ``windows_per_step`` (window messages only, see
+    :func:`lava_ff.core.clock.check_windows_per_step`): that many windows a
+    step, each sent in turn, for learning Processes built with the same.
     """
 
     def __init__(self, *, data: np.ndarray, labels: np.ndarray, negative_labels: np.ndarray | None,
                  config: FFConfig, seed: int = 0, messages: str = "step", schedule: str = "ff",
-                 name: str | None = None):
+                 windows_per_step: int = 1, name: str | None = None):
         self._runtime = None  # Lava's __del__ reads it, also when validation below raises
         if not isinstance(config, FFConfig):
             raise TypeError(f"config must be an FFConfig, got {type(config).__name__}")
@@ -74,8 +77,9 @@ class FFPhaseInput(AbstractProcess):
                                  f"(a block of samples), got {block}")
             _, negative_labels = check_phase_labels(labels[:block], negative_labels, config.num_classes, block)
         messages = check_messages(messages)
+        windows_per_step = check_windows_per_step(windows_per_step, messages)
         super().__init__(data=data, labels=labels, config=config, seed=seed, messages=messages, schedule=schedule,
-                         name=name)
+                         windows_per_step=windows_per_step, name=name)
         self.num_samples = len(data)
         self.window_length = window_length(config.time_steps)
         self.s_out = OutPort(shape=message_shape(config.input_size, config.time_steps, messages))
