@@ -488,8 +488,10 @@ def test_window_messages_learn_what_the_step_network_learns(tag, rng, tmp_path):
     for messages in ("step", "window"):
         net = build_learning_network(cfg, weights, quantize_neuron(cfg.neuron), rule, x, y, negative,
                                      snapshot_dir=tmp_path, log_windows=2 * len(x), messages=messages)
-        # window messages: a sample (its two phase windows, exchanged in turn) a Lava step
+        # window messages: a sample (its two phase windows, exchanged in turn) a Lava step, y2 and y3 one message
         assert net.steps_per_sample == (1 if messages == "window" else 2 * window_length(cfg.time_steps))
+        for process in (net.synapses[0], net.neurons[0]):
+            assert process.proc_params["packed_post"] is (messages == "window")
         with lava_session(net.source, Loihi2SimCfg(select_tag=tag), timeout=300) as session:
             session.run(len(x) * net.steps_per_sample + net.tail_steps)
             runs[messages] = net.weights(), net.goodness_logs(), net.synapses[-1].x1.get()
@@ -563,6 +565,11 @@ def test_learning_processes_refuse_bad_input(rng, tmp_path):
         FFPhaseInput(data=x, labels=y, negative_labels=negative, config=cfg, messages="batch")
     with pytest.raises(ValueError, match="windows_per_step=2 needs messages='window', got 'step'"):
         FFPhaseInput(data=x, labels=y, negative_labels=negative, config=cfg, windows_per_step=2)
+    with pytest.raises(ValueError, match="packed_post=True needs messages='window', got 'step'"):
+        FFLearningDense(weights=weights[0], rule=rule, post_window=(3, 1), packed_post=True)
+    with pytest.raises(ValueError, match="packed_post must be a bool, got 1"):
+        FFLearningNeuron(shape=(4,), neuron=quantize_neuron(cfg.neuron), time_steps=3, latency=1, theta=1.0,
+                         rule=rule, messages="window", packed_post=1)
     with pytest.raises(ValueError, match="windows_per_step must be a positive integer, got 0"):
         FFLearningDense(weights=weights[0], rule=rule, post_window=(3, 1), messages="window", windows_per_step=0)
     neuron = quantize_neuron(cfg.neuron)

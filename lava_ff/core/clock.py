@@ -9,12 +9,14 @@ may carry a whole window per Lava step (``messages="window"``).
 
 from __future__ import annotations
 
+import numpy as np
+
 from lava_ff.core.checks import check_positive_int
 from lava_ff.core.errors import ConfigError
 
 __all__ = [
     'window_position', 'is_window_end', 'window_length', 'check_latency', 'MESSAGES', 'check_messages',
-    'message_shape', 'check_windows_per_step',
+    'message_shape', 'check_windows_per_step', 'check_packed_post',
 ]
 
 
@@ -82,3 +84,14 @@ def check_windows_per_step(windows_per_step, messages: str) -> int:
     if windows_per_step > 1 and check_messages(messages) != "window":
         raise ConfigError(f"windows_per_step={windows_per_step} needs messages='window', got {messages!r}")
     return windows_per_step
+
+
+def check_packed_post(packed_post, messages: str) -> bool:
+    """Whether a learning neuron sends, and its synapse reads, a window's
+    ``y2`` and ``y3`` as one ``[2, n]`` message: a bool, True with window
+    messages only (the step network keeps Lava's ports, as Loihi 2 has them)."""
+    if not isinstance(packed_post, (bool, np.bool_)):
+        raise ConfigError(f"packed_post must be a bool, got {packed_post!r}")
+    if packed_post and check_messages(messages) != "window":
+        raise ConfigError(f"packed_post=True needs messages='window', got {messages!r}")
+    return bool(packed_post)

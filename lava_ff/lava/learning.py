@@ -200,17 +200,21 @@ def build_learning_network(config: FFConfig, weights: list, neuron: FixedNeuronP
     unknown = set(post_ports) - set(POST_SYNAPTIC_PORTS)
     if unknown:
         raise ValueError(f"unknown post-synaptic ports {sorted(unknown)}; valid: {', '.join(POST_SYNAPTIC_PORTS)}")
+    # window messages: y2 and y3 travel as one message where the rule reads just them
+    packed = messages == "window" and tuple(post_ports) == ("s_in_y2", "s_in_y3")
     learning_synapse = _synapse_maker(config, engine, messages, per_step)
     for index, w in enumerate(weights):
-        synapse = learning_synapse(w, rule, paths[index], index + 1, f"ff_learning_dense_{index}")
+        synapse = learning_synapse(w, rule, paths[index], index + 1, f"ff_learning_dense_{index}",
+                                   packed_post=packed)
         cell = FFLearningNeuron(shape=(w.shape[0],), neuron=neuron, time_steps=config.time_steps,
                                 latency=index + 1, theta=config.theta, rule=rule, goodness=config.goodness,
                                 log_windows=log_windows, third_factor_every_step=engine != "streamlined",
-                                messages=messages, windows_per_step=per_step, name=f"ff_learning_neuron_{index}")
+                                messages=messages, windows_per_step=per_step, packed_post=packed,
+                                name=f"ff_learning_neuron_{index}")
         spikes.connect(synapse.s_in)
         synapse.a_out.connect(cell.a_in)
         source.phase_out.connect(cell.phase_in)
-        for port in post_ports:  # s_in_bap -> s_out_bap, s_in_y2 -> s_out_y2, ...
+        for port in ("s_in_post",) if packed else post_ports:  # s_in_bap -> s_out_bap, s_in_y2 -> s_out_y2, ...
             getattr(cell, port.replace("s_in_", "s_out_")).connect(getattr(synapse, port))
         synapses.append(synapse)
         neurons.append(cell)
@@ -255,18 +259,18 @@ def build_readout_replay_network(config: FFConfig, packed_spikes: np.ndarray, la
 
 
 def _synapse_maker(config: FFConfig, engine: str, messages: str, windows_per_step: int = 1):
-    """``learning_synapse(w, rule, path, latency, name, pre_delay=0)``: an
+    """``learning_synapse(w, rule, path, latency, name, pre_delay=0, packed_post=False)``: an
     ``FFLearningDense`` of the network's engine, messages and windows per
     step; the streamlined engine reads the third factor at window ends only."""
     from lava_ff.processes.ff_learning_dense.process import FFLearningDense
 
     sparse = engine == "streamlined"  # the third factor travels only at window ends: two messages fewer a step
 
-    def learning_synapse(w, synapse_rule, path, latency, name, pre_delay=0):
+    def learning_synapse(w, synapse_rule, path, latency, name, pre_delay=0, packed_post=False):
         return FFLearningDense(weights=w, rule=synapse_rule, snapshot_path=path, engine=engine,
                                post_window=(config.time_steps, latency) if sparse else None,
                                messages=messages, pre_delay=pre_delay, windows_per_step=windows_per_step,
-                               name=name)
+                               packed_post=packed_post, name=name)
     return learning_synapse
 
 

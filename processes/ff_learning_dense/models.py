@@ -18,6 +18,7 @@ from lava.magma.core.model.py.connection import (
     LearningConnectionModelBitApproximate,
     LearningConnectionModelFloat,
 )
+from lava.magma.core.model.py.ports import PyInPort
 from lava.magma.core.model.py.type import LavaPyType
 from lava.magma.core.resources import CPU
 from lava.magma.core.sync.protocols.loihi_protocol import LoihiProtocol
@@ -117,6 +118,7 @@ class _FFLearningDenseMixin:
         self._post_window = None if window is None else (window_length(window[0]), window[1])
         self._per_window = proc_params["messages"] == "window"
         self._windows_per_step = proc_params["windows_per_step"]
+        self._packed_post = proc_params["packed_post"]
         self._pre_delay, self._delay_line = proc_params["pre_delay"], None
 
     def on_var_update(self):
@@ -211,7 +213,9 @@ class _FFLearningDenseMixin:
     def _post_synaptic_epoch(self, x, y_random, w_random):
         """The epoch's post-synaptic traces and, where they are nonzero, the weight update."""
         bap = self.s_in_bap.recv().astype(bool)
-        if self._per_window or self._post_window is None or self._post_window_end():
+        if self._packed_post:  # y2 and y3 in one message; y1 is zero in this rule
+            y_in = np.concatenate((np.zeros((1,) + self.y1.shape), self.s_in_post.recv())).astype(self.y1.dtype)
+        elif self._per_window or self._post_window is None or self._post_window_end():
             y_in = np.stack((self.s_in_y1.recv(), self.s_in_y2.recv(), self.s_in_y3.recv()))
         else:  # the neuron sends its traces only at its window's end: zero until then
             y_in = np.zeros((3,) + self.y1.shape, self.y1.dtype)
@@ -270,6 +274,8 @@ class PyFFLearningDenseModelFloat(_FFLearningDenseMixin, LearningConnectionModel
                                   AbstractPyDenseModelFloat):
     """Lava's float engine on weights in integer units, clipped to the fixed range."""
 
+    s_in_post: PyInPort = LavaPyType(PyInPort.VEC_DENSE, float)
+
     def __init__(self, proc_params):
         proc_params.overwrite("learning_rule", lava_learning_rule(proc_params["ff_rule"], fixed=False))
         super().__init__(proc_params)
@@ -311,6 +317,8 @@ class PyFFLearningDenseModelFloat(_FFLearningDenseMixin, LearningConnectionModel
 class PyFFLearningDenseModelFixed(_FFLearningDenseMixin, LearningConnectionModelBitApproximate,
                                   AbstractPyDenseModelBitAcc):
     """Lava's bit-approximate learning engine on integer weights."""
+
+    s_in_post: PyInPort = LavaPyType(PyInPort.VEC_DENSE, np.int32, precision=7)
 
     _TRACE_FILL, _TRACE_DTYPE = 0, int
 

@@ -8,7 +8,13 @@ from lava.magma.core.process.variable import Var
 from lava.proc.dense.process import LearningDense
 from lava_ff.processes.learning_rule import lava_learning_rule
 
-from lava_ff.core.clock import check_latency, check_messages, check_windows_per_step, message_shape
+from lava_ff.core.clock import (
+    check_latency,
+    check_messages,
+    check_packed_post,
+    check_windows_per_step,
+    message_shape,
+)
 from lava_ff.core.rule import FFLearningRule, check_learning_weights
 
 
@@ -73,6 +79,12 @@ class FFLearningDense(LearningDense):
         also the ``latency`` epochs before it) in order, with the same
         random numbers as the step network, and learns at the last one from
         the ``y2``/``y3`` its neuron sends for the window.
+    packed_post : bool
+        With ``messages="window"``: read the window's ``y2`` and ``y3`` from
+        one message, ``s_in_post`` (``[2, out]``), which a neuron built with
+        ``packed_post=True`` sends on ``s_out_post``, instead of Lava's
+        ``s_in_y2``/``s_in_y3`` ports: one message fewer a window (default
+        False).
     windows_per_step : int
         With ``messages="window"``: windows per Lava step (default 1), each
         received, sent and learned from in turn, so that the next window's
@@ -91,7 +103,8 @@ class FFLearningDense(LearningDense):
 
     def __init__(self, *, weights: np.ndarray, rule: FFLearningRule, snapshot_path: str | None = None,
                  engine: str = "streamlined", post_window: tuple[int, int] | None = None,
-                 messages: str = "step", pre_delay: int = 0, windows_per_step: int = 1, name: str | None = None):
+                 messages: str = "step", pre_delay: int = 0, windows_per_step: int = 1,
+                 packed_post: bool = False, name: str | None = None):
         self._runtime = None  # Lava's __del__ reads it, also when validation below raises
         weights = check_learning_weights(weights)
         if isinstance(pre_delay, bool) or not isinstance(pre_delay, (int, np.integer)) or pre_delay < 0:
@@ -109,14 +122,16 @@ class FFLearningDense(LearningDense):
                 raise ValueError(f"post_window needs engine='streamlined' (Lava's engine reads the "
                                  f"post-synaptic traces every step), got engine={engine!r}")
         windows_per_step = check_windows_per_step(windows_per_step, messages)
+        check_packed_post(packed_post, messages)
         if check_messages(messages) == "window" and post_window is None:
             raise ValueError("messages='window' needs post_window=(time_steps, latency): the window's "
                              "length and where the step network's learning epochs fall")
         super().__init__(weights=weights, learning_rule=lava_learning_rule(rule, fixed=True), num_weight_bits=8,
                          ff_rule=rule, snapshot_path=None if snapshot_path is None else str(snapshot_path),
                          engine=engine, post_window=post_window, messages=messages, pre_delay=int(pre_delay),
-                         windows_per_step=windows_per_step, name=name)
+                         windows_per_step=windows_per_step, packed_post=packed_post, name=name)
         self.snapshot = Var(shape=(1,), init=0)
+        self.s_in_post = InPort(shape=(2, weights.shape[0]))
         if messages == "window":  # replaces Dense's per-step ports before Lava collects the ports
             out_size, in_size = weights.shape
             self.s_in = InPort(shape=message_shape(in_size, post_window[0], messages))

@@ -30,6 +30,7 @@ class _AbstractFFLearningNeuronModel(PyLoihiProcessModel):
         self.every_step = p["third_factor_every_step"]
         self.per_window = p["messages"] == "window"
         self.windows_per_step = p["windows_per_step"]
+        self.packed_post = p["packed_post"]
         self._ready = False
 
     def _setup(self):
@@ -97,6 +98,9 @@ class _AbstractFFLearningNeuronModel(PyLoihiProcessModel):
         return y2.astype(self.zeros.dtype), y3.astype(self.zeros.dtype)
 
     def _send_third_factor(self, y2, y3):
+        if self.packed_post:
+            self.s_out_post.send(np.stack((y2, y3)))
+            return
         self.s_out_y1.send(self.zeros)
         self.s_out_y2.send(y2)
         self.s_out_y3.send(y3)
@@ -112,6 +116,7 @@ class PyFFLearningNeuronModelFloat(_AbstractFFLearningNeuronModel, LearningNeuro
     a_in: PyInPort = LavaPyType(PyInPort.VEC_DENSE, float)
     phase_in: PyInPort = LavaPyType(PyInPort.VEC_DENSE, float)
     s_out: PyOutPort = LavaPyType(PyOutPort.VEC_DENSE, float)
+    s_out_post: PyOutPort = LavaPyType(PyOutPort.VEC_DENSE, float)
     vth: np.ndarray = LavaPyType(np.ndarray, int)
     du: np.ndarray = LavaPyType(np.ndarray, int)
     dv: np.ndarray = LavaPyType(np.ndarray, int)
@@ -136,6 +141,7 @@ class PyFFLearningNeuronModelFixed(_AbstractFFLearningNeuronModel, LearningNeuro
     a_in: PyInPort = LavaPyType(PyInPort.VEC_DENSE, np.int32, precision=24)
     phase_in: PyInPort = LavaPyType(PyInPort.VEC_DENSE, np.int32, precision=2)
     s_out: PyOutPort = LavaPyType(PyOutPort.VEC_DENSE, np.int32, precision=1)
+    s_out_post: PyOutPort = LavaPyType(PyOutPort.VEC_DENSE, np.int32, precision=7)
     vth: np.ndarray = LavaPyType(np.ndarray, np.int32, precision=17)
     du: np.ndarray = LavaPyType(np.ndarray, np.int32, precision=12)
     dv: np.ndarray = LavaPyType(np.ndarray, np.int32, precision=12)

@@ -10,7 +10,13 @@ from lava.magma.core.process.variable import Var
 from lava_ff.processes.learning_rule import lava_learning_rule
 
 from lava_ff.core.checks import check_population_shape
-from lava_ff.core.clock import check_latency, check_messages, check_windows_per_step, message_shape
+from lava_ff.core.clock import (
+    check_latency,
+    check_messages,
+    check_packed_post,
+    check_windows_per_step,
+    message_shape,
+)
 from lava_ff.core.neuron import FixedNeuronParams
 from lava_ff.core.rule import ONCHIP_GOODNESS, FFLearningRule
 
@@ -90,12 +96,17 @@ class FFLearningNeuron(LearningNeuronProcess, AbstractProcess):
     windows_per_step : int
         With window messages: windows per Lava step, each received and sent
         in turn (default 1; :func:`lava_ff.core.clock.check_windows_per_step`).
+    packed_post : bool
+        With window messages: send each window's ``y2`` and ``y3`` as one
+        message on ``s_out_post`` (``[2, n]``), for an :class:`FFLearningDense`
+        built with ``packed_post=True``, instead of on ``s_out_y1..y3``
+        (default False).
     """
 
     def __init__(self, *, shape: tuple[int], neuron: FixedNeuronParams, time_steps: int, latency: int,
                  theta: float, rule: FFLearningRule, goodness: str = "sum_sq_rate", log_windows: int = 0,
                  third_factor_every_step: bool = True, messages: str = "step", windows_per_step: int = 1,
-                 name: str | None = None):
+                 packed_post: bool = False, name: str | None = None):
         self._runtime = None  # Lava's __del__ reads it, also when validation below raises
         check_population_shape(shape, "neurons")
         if not isinstance(neuron, FixedNeuronParams):
@@ -113,11 +124,13 @@ class FFLearningNeuron(LearningNeuronProcess, AbstractProcess):
             raise TypeError(f"third_factor_every_step must be a bool, got {third_factor_every_step!r}")
         messages = check_messages(messages)
         windows_per_step = check_windows_per_step(windows_per_step, messages)
+        check_packed_post(packed_post, messages)
         super().__init__(shape=shape, learning_rule=lava_learning_rule(rule, fixed=True), time_steps=time_steps,
                          latency=latency, theta=float(theta), gain=rule.gain, goodness=goodness,
                          third_factor_every_step=bool(third_factor_every_step), messages=messages,
-                         windows_per_step=windows_per_step, name=name)
+                         windows_per_step=windows_per_step, packed_post=packed_post, name=name)
         self.a_in = InPort(shape=message_shape(shape[0], time_steps, messages))
+        self.s_out_post = OutPort(shape=(2, shape[0]))
         self.phase_in = InPort(shape=(1,))
         self.s_out = OutPort(shape=message_shape(shape[0], time_steps, messages))
         lif = neuron.lava_lif_params
