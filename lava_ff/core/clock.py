@@ -16,7 +16,7 @@ from lava_ff.core.errors import ConfigError
 
 __all__ = [
     'window_position', 'is_window_end', 'window_length', 'check_latency', 'MESSAGES', 'check_messages',
-    'message_shape', 'check_windows_per_step', 'check_packed_post',
+    'message_shape', 'check_windows_per_step', 'check_packed_post', 'step_windows',
 ]
 
 
@@ -95,3 +95,9 @@ def check_packed_post(packed_post, messages: str) -> bool:
     if packed_post and check_messages(messages) != "window":
         raise ConfigError(f"packed_post=True needs messages='window', got {messages!r}")
     return bool(packed_post)
+
+
+def step_windows(time_step: int, windows_per_step: int) -> range:
+    """The windows Lava's 1-based ``time_step`` carries with window
+    messages, ``windows_per_step`` of them, in order."""
+    return range((time_step - 1) * windows_per_step, time_step * windows_per_step)

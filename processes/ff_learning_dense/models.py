@@ -26,7 +26,7 @@ from lava.proc.dense.models import AbstractPyDenseModelBitAcc, AbstractPyDenseMo
 from lava_ff.processes.ff_learning_dense.process import FFLearningDense
 from lava_ff.processes.learning_rule import lava_learning_rule
 
-from lava_ff.core.clock import is_window_end, window_length, window_position
+from lava_ff.core.clock import is_window_end, step_windows, window_length, window_position
 from lava_ff.core.loihi import LOIHI2
 from lava_ff.core.rule import LEARNED_WEIGHT_MAX, LEARNED_WEIGHT_MIN
 
@@ -134,8 +134,8 @@ class _FFLearningDenseMixin:
 
     def run_spk(self):
         if self._per_window:
-            for index in range(self._windows_per_step):
-                self._run_window(first=self.time_step == 1 and index == 0)
+            for window in step_windows(self.time_step, self._windows_per_step):
+                self._run_window(first=window == 0)
             return
         self.a_out.send(self.a_buff)
         s_in = self._delayed(self.s_in.recv().astype(bool))

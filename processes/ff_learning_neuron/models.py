@@ -10,7 +10,7 @@ from lava.magma.core.resources import CPU
 from lava.magma.core.sync.protocols.loihi_protocol import LoihiProtocol
 from lava_ff.processes.ff_learning_neuron.process import FFLearningNeuron
 
-from lava_ff.core.clock import is_window_end, window_length, window_position
+from lava_ff.core.clock import is_window_end, step_windows, window_length, window_position
 from lava_ff.core.goodness import goodness_scale, raw_goodness
 from lava_ff.core.neuron import CubaState, FixedNeuronParams, cuba_step_fixed, cuba_step_float, dequantize_neuron
 from lava_ff.core.rule import ff_post_factors
@@ -45,7 +45,7 @@ class _AbstractFFLearningNeuronModel(PyLoihiProcessModel):
             self._setup()
             self._ready = True
         if self.per_window:
-            for window in range((self.time_step - 1) * self.windows_per_step, self.time_step * self.windows_per_step):
+            for window in step_windows(self.time_step, self.windows_per_step):
                 self._run_window(window)
             return
         a_in = self.a_in.recv()

@@ -9,7 +9,7 @@ from lava.magma.core.resources import CPU
 from lava.magma.core.sync.protocols.loihi_protocol import LoihiProtocol
 from lava_ff.processes.ff_phase_input.process import FFPhaseInput
 
-from lava_ff.core.clock import window_length, window_position
+from lava_ff.core.clock import step_windows, window_length, window_position
 from lava_ff.core.inputs import phase_windows, readout_window
 
 
@@ -33,7 +33,7 @@ class _AbstractFFPhaseInputModel(PyLoihiProcessModel):
         if not self.per_window:
             self._send(*window_position(self.time_step, self.length))
             return
-        for window in range((self.time_step - 1) * self.windows_per_step, self.time_step * self.windows_per_step):
+        for window in step_windows(self.time_step, self.windows_per_step):
             self._send(window, 0)
 
     def _send(self, window: int, step: int):
