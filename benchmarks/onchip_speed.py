@@ -64,6 +64,8 @@ def main(argv=None) -> list[dict]:
     p.add_argument("--samples-per-run", type=int, default=500)
     p.add_argument("--messages", nargs="+", choices=MESSAGES, default=["window"],
                    help="the Lava network's steps, one run each (default: window, what training runs)")
+    p.add_argument("--samples-per-step", nargs="+", type=int, default=[1],
+                   help="samples a Lava step carries with window messages, one run each (default 1)")
     p.add_argument("--readout", nargs="+", choices=("lava", "replay"), default=[],
                    help="time a pass of on-chip readout learning instead, the frozen layers run in Lava and/or "
                         "replayed, one run each")
@@ -80,16 +82,19 @@ def main(argv=None) -> list[dict]:
         x, y = prepare_inputs(train.images[:args.samples], cfg), np.asarray(train.labels[:args.samples])
         rule = FFLearningRule(learning_rate=16.0, pre_trace_impulse=16)
         for layers_run in args.readout:
-            results.append(_readout_pass(args, cfg, rule, x, y, layers_run))
-        for messages in args.messages if not args.readout else []:
+            for per_step in args.samples_per_step if layers_run == "replay" else [1]:
+                results.append(_readout_pass(args, cfg, rule, x, y, layers_run, per_step))
+        for messages, per_step in ((m, k) for m in (args.messages if not args.readout else [])
+                                   for k in (args.samples_per_step if m == "window" else [1])):
             start = time.perf_counter()
             scores = None if args.negatives == "random" else onchip_label_scores(cfg, quantize_neuron(cfg.neuron))
             out = train_onchip(cfg, initial_weights(cfg), quantize_neuron(cfg.neuron), rule, x, y, tag=args.tag,
                                rng=np.random.default_rng(0), samples_per_run=args.samples_per_run, progress=False,
-                               messages=messages, label_scores=scores)
+                               messages=messages, label_scores=scores, samples_per_step=per_step)
             steps = 2 * window_length(args.time_steps)
             result = {"benchmark": "onchip_speed", "layers": list(sizes), "samples": len(x), "tag": args.tag,
-                      "messages": messages, "negatives": args.negatives, "time_steps": args.time_steps,
+                      "messages": messages, "samples_per_step": per_step, "negatives": args.negatives,
+                      "time_steps": args.time_steps,
                       "cpus": os.cpu_count(), "samples_per_second": out["samples_per_second"],
                       "steps_per_second": out["samples_per_second"] * steps,
                       "seconds": time.perf_counter() - start}
@@ -98,7 +103,8 @@ def main(argv=None) -> list[dict]:
     return results
 
 
-def _readout_pass(args, cfg: FFConfig, rule: FFLearningRule, x: np.ndarray, y: np.ndarray, layers_run: str) -> dict:
+def _readout_pass(args, cfg: FFConfig, rule: FFLearningRule, x: np.ndarray, y: np.ndarray, layers_run: str,
+                  per_step: int) -> dict:
     """One pass of on-chip readout learning behind the deployed initial layers, timed."""
     neuron, weights = quantize_neuron(cfg.neuron), [deployable_weights(w) for w in initial_weights(cfg)]
     frozen = partial(hidden_window_spikes, weights, neuron, cfg, fixed=args.tag == "fixed_pt") \
@@ -106,8 +112,10 @@ def _readout_pass(args, cfg: FFConfig, rule: FFLearningRule, x: np.ndarray, y: n
     readout = OnChipReadout(np.zeros((cfg.num_classes, cfg.readout_features), np.int32), rule)
     start = time.perf_counter()
     out = train_onchip_readout(cfg, weights, neuron, readout, x, y, tag=args.tag, rng=np.random.default_rng(0),
-                               samples_per_run=args.samples_per_run, progress=False, frozen_spikes=frozen)
-    result = {"benchmark": "onchip_speed", "readout": layers_run, "layers": list(cfg.layer_sizes),
+                               samples_per_run=args.samples_per_run, progress=False, frozen_spikes=frozen,
+                               samples_per_step=per_step)
+    result = {"benchmark": "onchip_speed", "readout": layers_run, "samples_per_step": per_step,
+              "layers": list(cfg.layer_sizes),
               "samples": len(x), "tag": args.tag, "time_steps": args.time_steps, "cpus": os.cpu_count(),
               "samples_per_second": out["samples_per_second"], "seconds": time.perf_counter() - start}
     print(json.dumps(result), flush=True)

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 import torch
 
-from lava_ff.core.clock import window_position
+from lava_ff.core.clock import SAMPLES_PER_STEP, check_samples_per_step, step_windows, window_position
 from lava_ff.core.config import FFConfig
 from lava_ff.core.goodness import combined_scores, ff_loss, goodness, modulatory_factor, sigmoid, softplus
 from lava_ff.core.loihi import LOIHI2
@@ -185,6 +185,21 @@ def test_window_position_counts_lava_time_steps_from_one():
     assert window_position(3, 4, latency=2) == (0, 0)
     assert window_position(2, 4, latency=2)[0] < 0
 
+
+def test_samples_per_step_defaults_to_the_largest_divisor_of_the_chunk():
+    """Unset: with window messages the largest divisor of the chunk up to
+    ``SAMPLES_PER_STEP``, so no Lava step straddles two chunks; with step
+    messages 1. Set: kept where it divides the chunk."""
+    assert SAMPLES_PER_STEP == 10
+    expected = {500: 10, 7: 7, 9: 9, 13: 1, 24: 8, 1: 1}
+    assert {run: check_samples_per_step(None, "window", run) for run in expected} == expected
+    for run, per_step in expected.items():
+        assert run % per_step == 0 and all(run % k for k in range(per_step + 1, SAMPLES_PER_STEP + 1))
+    assert check_samples_per_step(None, "window") == SAMPLES_PER_STEP
+    assert check_samples_per_step(None, "step", 500) == 1
+    assert check_samples_per_step(4, "window", 500) == 4
+    # window k of K a step goes out in step k // K + 1
+    assert [list(step_windows(t, 4)) for t in (1, 2)] == [[0, 1, 2, 3], [4, 5, 6, 7]]
 
 @pytest.mark.lava
 @pytest.mark.parametrize("native", ["1", "0"], ids=["compiled", "torch-loop"])

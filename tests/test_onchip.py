@@ -469,8 +469,8 @@ def test_fixed_synapse_arithmetic_equals_lavas_engine_functions(rng):
 @pytest.mark.parametrize("tag", TAGS)
 def test_window_messages_learn_what_the_step_network_learns(tag, rng, tmp_path):
     """The window network (one Lava step per sample, its two phase windows
-    exchanged in turn, ``[n, T]`` messages) against the default step
-    network over five samples: the same
+    exchanged in turn, ``[n, T]`` messages; and two samples a step) against
+    the default step network over five samples: the same
     weights and goodness bit for bit, and the same pre-trace where both
     clocks stop at the same epoch (the last layer's; the step network runs
     one tail step per layer, so earlier layers' traces decay further). In
@@ -485,21 +485,26 @@ def test_window_messages_learn_what_the_step_network_learns(tag, rng, tmp_path):
     cfg, weights, x, y, negative = small_problem(rng, samples=5)
     rule = FFLearningRule(learning_rate=16.0, pre_trace_impulse=32)
     runs = {}
-    for messages in ("step", "window"):
+    for messages, per_step in (("step", 1), ("window", 1), ("window", 2)):
         net = build_learning_network(cfg, weights, quantize_neuron(cfg.neuron), rule, x, y, negative,
-                                     snapshot_dir=tmp_path, log_windows=2 * len(x), messages=messages)
-        # window messages: a sample (its two phase windows, exchanged in turn) a Lava step, y2 and y3 one message
-        assert net.steps_per_sample == (1 if messages == "window" else 2 * window_length(cfg.time_steps))
+                                     snapshot_dir=tmp_path, log_windows=2 * len(x), messages=messages,
+                                     samples_per_step=per_step)
+        # window messages: a sample (its two phase windows, exchanged in turn) a Lava step, or two samples (the
+        # last step's second one beyond the data, learning nothing), y2 and y3 one message
+        steps = {("step", 1): len(x) * 2 * window_length(cfg.time_steps), ("window", 1): 5, ("window", 2): 3}
+        assert net.steps_for(len(x)) == steps[messages, per_step]
         for process in (net.synapses[0], net.neurons[0]):
             assert process.proc_params["packed_post"] is (messages == "window")
         with lava_session(net.source, Loihi2SimCfg(select_tag=tag), timeout=300) as session:
-            session.run(len(x) * net.steps_per_sample + net.tail_steps)
-            runs[messages] = net.weights(), net.goodness_logs(), net.synapses[-1].x1.get()
-    (w_step, g_step, x_step), (w_window, g_window, x_window) = runs["step"], runs["window"]
+            session.run(net.steps_for(len(x)) + net.tail_steps)
+            runs[messages, per_step] = net.weights(), net.goodness_logs(), net.synapses[-1].x1.get()
+    (w_step, g_step, x_step), (w_window, g_window, x_window) = runs["step", 1], runs["window", 1]
     for layer in range(2):
         assert np.abs(w_step[layer] - weights[layer]).max() > 2, "the test needs learning"
         np.testing.assert_array_equal(w_window[layer], w_step[layer])
+        np.testing.assert_array_equal(runs["window", 2][0][layer], w_step[layer])
     np.testing.assert_array_equal(g_window, g_step)
+    np.testing.assert_array_equal(runs["window", 2][1], g_step)
     assert np.all(g_step > 0), "the test needs every window to spike"
     np.testing.assert_array_equal(x_window, x_step)
     assert np.any(x_step != 0), "the test needs pre-traces in flight"
@@ -602,6 +607,17 @@ def test_learning_processes_refuse_bad_input(rng, tmp_path):
     with pytest.raises(ValueError, match="messages='window' needs engine='streamlined', got engine='lava'"):
         build_learning_network(cfg, weights, neuron, rule, x, y, negative, snapshot_dir=tmp_path,
                                engine="lava", messages="window")
+    with pytest.raises(ValueError, match="samples_per_step=2 needs messages='window', got 'step'"):
+        build_learning_network(cfg, weights, neuron, rule, x, y, negative, snapshot_dir=tmp_path,
+                               samples_per_step=2)
+    with pytest.raises(ValueError, match="samples_per_step must be a positive integer, got 0"):
+        build_learning_network(cfg, weights, neuron, rule, x, y, negative, snapshot_dir=tmp_path,
+                               messages="window", samples_per_step=0)
+    from lava_ff.lava.learning import train_onchip
+
+    with pytest.raises(ValueError, match="samples_per_step=3 must divide samples_per_run=4"):
+        train_onchip(cfg, weights, neuron, rule, x, y, tag="fixed_pt", rng=rng, samples_per_run=4,
+                     samples_per_step=3, progress=False)
     with pytest.raises(ValueError, match="unknown messages 'steps'"):
         FFLearningNeuron(shape=(4,), neuron=neuron, time_steps=3, latency=1, theta=1.0, rule=rule,
                          messages="steps")

@@ -45,9 +45,9 @@ def run_lava(tag, cfg, weights, readout, rule, x, y, tmp_path, *, messages="step
     net = build_learning_network(cfg, weights, quantize_neuron(cfg.neuron), rule, x, y, None,
                                  snapshot_dir=tmp_path, log_windows=len(x), messages=messages,
                                  readout=OnChipReadout(readout, rule, logit_scale))
-    assert net.steps_per_sample == (1 if messages == "window" else window_length(cfg.time_steps))
+    assert net.steps_for(len(x)) == len(x) * (1 if messages == "window" else window_length(cfg.time_steps))
     with lava_session(net.source, Loihi2SimCfg(select_tag=tag), timeout=300) as session:
-        session.run(len(x) * net.steps_per_sample + net.tail_steps)
+        session.run(net.steps_for(len(x)) + net.tail_steps)
         return net.readout_weights(), net.predictions(), net.weights()
 
 
@@ -162,8 +162,9 @@ def test_window_messages_learn_the_readout_the_step_network_learns(tag, rng, tmp
 def test_replaying_the_frozen_layers_learns_the_readout_lava_layers_learn(tag, rng):
     """Five samples in chunks of 2, 2, 1: the readout learned from the
     layers' spikes computed by the reference and replayed (one synapse of
-    both layers side by side) equals the one learned behind the layers
-    running in Lava (a synapse per layer), and so do its predictions: bit
+    both layers side by side; one sample a Lava step, or two) equals the
+    one learned behind the layers running in Lava (a synapse per layer),
+    and so do its predictions: bit
     for bit in fixed_pt; in floating_pt to float64's rounding, as the
     readout neuron sums its input in another order (one synapse's current
     instead of two added)."""
@@ -177,13 +178,50 @@ def test_replaying_the_frozen_layers_learns_the_readout_lava_layers_learn(tag, r
     frozen = partial(hidden_window_spikes, weights, neuron, cfg, fixed=tag == "fixed_pt")
     runs = [train_onchip_readout(cfg, weights, neuron, OnChipReadout(readout, rule), x, y, tag=tag,
                                  rng=np.random.default_rng(0), samples_per_run=2, progress=False, log_windows=5,
-                                 frozen_spikes=spikes) for spikes in (None, frozen)]
+                                 frozen_spikes=spikes, samples_per_step=per_step)
+            for spikes, per_step in ((None, 1), (frozen, 1), (frozen, 2))]
     assert np.abs(runs[0]["weights"]).max() > 2, "the test needs learning"
-    np.testing.assert_allclose(runs[1]["weights"], runs[0]["weights"], rtol=0,
-                               atol=0 if tag == "fixed_pt" else 1e-12)
-    np.testing.assert_array_equal(runs[1]["predictions"], runs[0]["predictions"])
+    for replayed in runs[1:]:  # one sample a step, or two (the last step's second beyond the data)
+        np.testing.assert_allclose(replayed["weights"], runs[0]["weights"], rtol=0,
+                                   atol=0 if tag == "fixed_pt" else 1e-12)
+        np.testing.assert_array_equal(replayed["predictions"], runs[0]["predictions"])
     windows = np.stack([readout_window(xi, cfg) for xi in x])
     np.testing.assert_array_equal(frozen(windows, batch=2), frozen(windows))  # batches side by side: the same
+
+
+@pytest.mark.lava
+def test_replayed_passes_sharing_a_spike_memory_compute_each_window_once(rng):
+    """Seven samples, two of them repeats, in two passes handed one
+    ``spike_memory``: the frozen layers run on the five distinct windows in
+    the first pass and on none in the second, and each pass learns what a
+    pass without the memory learns from the same start, bit for bit."""
+    from functools import partial
+
+    from lava_ff.lava.learning import OnChipReadout, train_onchip_readout
+
+    cfg, weights, x, y, readout = readout_problem(rng, samples=5)
+    x, y = np.concatenate([x, x[:2]]), np.concatenate([y, y[:2]])
+    rule, neuron = FFLearningRule(learning_rate=16.0, pre_trace_impulse=32), quantize_neuron(cfg.neuron)
+    reference_spikes = partial(hidden_window_spikes, weights, neuron, cfg, fixed=True)
+    computed = []
+
+    def frozen(windows):
+        computed.append(len(windows))
+        return reference_spikes(windows)
+
+    def one_pass(start, spikes, memory=None):
+        return train_onchip_readout(cfg, weights, neuron, OnChipReadout(start, rule), x, y, tag="fixed_pt",
+                                    rng=np.random.default_rng(0), samples_per_run=4, progress=False,
+                                    frozen_spikes=spikes, spike_memory=memory)["weights"]
+
+    memory = {}
+    first = one_pass(readout, frozen, memory)
+    assert computed == [5] and len(memory) == 5
+    second = one_pass(first, frozen, memory)
+    assert computed == [5], "the second pass computed windows the memory holds"
+    assert np.abs(first - readout).max() > 2, "the test needs learning"
+    np.testing.assert_array_equal(first, one_pass(readout, reference_spikes))
+    np.testing.assert_array_equal(second, one_pass(first, reference_spikes))
 
 
 @pytest.mark.lava

@@ -126,7 +126,7 @@ def _add_common(p: argparse.ArgumentParser) -> None:
 
 
 def _add_train_options(p: argparse.ArgumentParser) -> None:
-    from lava_ff.core.clock import MESSAGES
+    from lava_ff.core.clock import MESSAGES, SAMPLES_PER_STEP
     from lava_ff.core.config import (
         ENCODINGS,
         GOODNESS_KINDS,
@@ -299,6 +299,10 @@ def _add_train_options(p: argparse.ArgumentParser) -> None:
     onchip.add_argument("--samples-per-run", type=_positive_int, default=500,
                         help="samples per Lava run() between checkpoints (default 500: about 10-30 s of "
                              "784-500-500 learning; each pause costs a weight read-back and a checkpoint)")
+    onchip.add_argument("--samples-per-step", type=_positive_int, default=None, metavar="K",
+                        help="with window messages, samples each Lava step carries, their windows exchanged in "
+                             "turn: the same weights in fewer steps for Lava's runtime (default: the largest "
+                             f"divisor of --samples-per-run up to {SAMPLES_PER_STEP}; must divide it)")
     onchip.add_argument("--lava-messages", choices=MESSAGES, default="window",
                         help="window (default): one Lava step per sample (a phase window a step for the "
                              "readout), each message carrying a window's T steps; step: one Lava step per "
@@ -506,11 +510,14 @@ def _class_split_accuracy(net, x, y, classes, names=("new_classes", "old_classes
 
 #: on-chip options a run's metrics.json records under "onchip_options" (the rule's own are under "rule")
 ONCHIP_RECORDED = ("onchip_rule_lr_decay", "onchip_readout_epochs", "onchip_readout_lr", "onchip_readout_lr_decay",
-                   "onchip_readout_views", "onchip_readout_scale", "samples_per_run", "init_from", "threshold")
+                   "onchip_readout_views", "onchip_readout_scale", "samples_per_run", "samples_per_step", "init_from",
+                   "threshold")
 
 
 def cmd_train_onchip(args) -> dict:
     """On-chip FF learning in Lava's simulator; writes a model ``evaluate``/``export`` take."""
+    from lava_ff.core.clock import check_samples_per_step
+    from lava_ff.core.errors import ConfigError
     from lava_ff.core.inputs import prepare_inputs
     from lava_ff.core.neuron import quantize_neuron
     from lava_ff.core.rule import ONCHIP_THRESHOLD, FFLearningRule
@@ -526,6 +533,10 @@ def cmd_train_onchip(args) -> dict:
                          shift=args.shift, rotate=args.rotate, zoom=args.zoom, layers=args.layers,
                          overlay=args.overlay)
     check_positive_float("--onchip-readout-scale", args.onchip_readout_scale)
+    try:
+        check_samples_per_step(args.samples_per_step, args.lava_messages, args.samples_per_run)
+    except ConfigError as err:
+        raise SystemExit(f"--samples-per-step: {err}") from None
     _checked_views("--onchip-readout-views", args.onchip_readout_views)
     if args.onchip_readout_views > 1 and not args.onchip_readout_epochs:
         raise SystemExit(f"--onchip-readout-views {args.onchip_readout_views}: the views are those of the "
@@ -579,16 +590,17 @@ def cmd_train_onchip(args) -> dict:
         train, test = train.subset(slice(0, args.limit)), test.subset(slice(0, args.limit))
     train_x, val_x = prepare_inputs(train.images, cfg), prepare_inputs(val.images, cfg)
     test_x, test_y = prepare_inputs(test.images, cfg), np.asarray(test.labels)
-    start_net = onchip_network(cfg, start, neuron)
-    if base is not None:  # the same hidden rates as the offline model, so its readout reads them too
-        start_net.readout.load_state_dict(base.readout.state_dict())
-    before = _class_split_accuracy(start_net, test_x, test_y, classes)
+    before = None  # from scratch: the untrained network, not measured
+    if base is not None:  # continual learning: what the model it starts from scores
+        start_net = onchip_network(cfg, start, neuron)
+        start_net.readout.load_state_dict(base.readout.state_dict())  # the offline model's hidden rates and readout
+        before = _class_split_accuracy(start_net, test_x, test_y, classes)
     try:
         run = onchip_fit(cfg, start, neuron, rule, train_x, np.asarray(train.labels), tag=tag,
                          epochs=args.epochs, out_dir=out, val_x=val_x, val_y=np.asarray(val.labels),
                          resume=args.resume, samples_per_run=args.samples_per_run,
                          progress=not args.no_progress, seed=args.seed, rate_decay=args.onchip_rule_lr_decay,
-                         messages=args.lava_messages)
+                         messages=args.lava_messages, samples_per_step=args.samples_per_step)
     except KeyboardInterrupt:
         _interrupted(out / ONCHIP_STATE, "the weights")
     net = onchip_network(cfg, run["weights"], neuron)
@@ -672,7 +684,7 @@ def _onchip_readout(args, cfg, weights, neuron, rules, tag, out, train_x, train_
         run = onchip_fit(cfg, start, neuron, rules[0], train_x, train_y, tag=tag, epochs=len(rules), out_dir=out,
                          val_x=val_x, val_y=val_y, resume=resume, samples_per_run=args.samples_per_run,
                          progress=not args.no_progress, seed=args.seed, rate_decay=args.onchip_readout_lr_decay,
-                         messages=args.lava_messages, readout=task)
+                         messages=args.lava_messages, readout=task, samples_per_step=args.samples_per_step)
     except KeyboardInterrupt:
         _interrupted(state, "the readout", kept=f"the FF passes are saved in {out / ONCHIP_STATE}; --resume "
                                                   "continues with the on-chip readout")

@@ -16,7 +16,8 @@ from lava_ff.core.errors import ConfigError
 
 __all__ = [
     'window_position', 'is_window_end', 'window_length', 'check_latency', 'MESSAGES', 'check_messages',
-    'message_shape', 'check_windows_per_step', 'check_packed_post', 'step_windows',
+    'message_shape', 'check_windows_per_step', 'SAMPLES_PER_STEP', 'check_samples_per_step', 'check_packed_post',
+    'step_windows',
 ]
 
 
@@ -84,6 +85,31 @@ def check_windows_per_step(windows_per_step, messages: str) -> int:
     if windows_per_step > 1 and check_messages(messages) != "window":
         raise ConfigError(f"windows_per_step={windows_per_step} needs messages='window', got {messages!r}")
     return windows_per_step
+
+
+#: samples a Lava step carries with window messages, unless told otherwise (:func:`check_samples_per_step`)
+SAMPLES_PER_STEP = 10
+
+
+def check_samples_per_step(samples_per_step, messages: str, samples_per_run: int | None = None) -> int:
+    """Samples one Lava step carries: a positive int, 1 with step messages,
+    and (given ``samples_per_run``) dividing the chunk, so that no step
+    straddles two chunks (the host reads weights and sets negatives
+    between them). ``None``: with window messages the largest that divides
+    ``samples_per_run`` up to :data:`SAMPLES_PER_STEP`, else 1."""
+    if samples_per_step is None:
+        if check_messages(messages) != "window":
+            return 1
+        if samples_per_run is None:
+            return SAMPLES_PER_STEP
+        return max(k for k in range(1, min(SAMPLES_PER_STEP, samples_per_run) + 1) if samples_per_run % k == 0)
+    samples_per_step = check_positive_int("samples_per_step", samples_per_step)
+    if samples_per_step > 1 and check_messages(messages) != "window":
+        raise ConfigError(f"samples_per_step={samples_per_step} needs messages='window', got {messages!r}")
+    if samples_per_run is not None and samples_per_run % samples_per_step:
+        raise ConfigError(f"samples_per_step={samples_per_step} must divide samples_per_run={samples_per_run}: "
+                          "a Lava step must not straddle two chunks")
+    return samples_per_step
 
 
 def check_packed_post(packed_post, messages: str) -> bool:

@@ -37,7 +37,7 @@ from pathlib import Path
 import numpy as np
 
 from lava_ff.core.checks import check_positive_int
-from lava_ff.core.clock import check_messages, window_length
+from lava_ff.core.clock import check_messages, check_samples_per_step, window_length
 from lava_ff.core.config import FFConfig
 from lava_ff.core.errors import ConfigError
 from lava_ff.core.inputs import check_labels, readout_window, wrong_labels
@@ -93,11 +93,15 @@ class OnChipNetwork:
         return 1 if self.readout_neuron is not None else 2
 
     @property
-    def steps_per_sample(self) -> int:
-        """Lava steps per sample."""
+    def samples_per_step(self) -> int:
+        """Samples a Lava step carries (window messages), 1 with step messages (which take many steps a sample)."""
+        return max(self.windows_per_step // self.windows_per_sample, 1)
+
+    def steps_for(self, samples: int) -> int:
+        """Lava steps that carry ``samples`` samples (window messages: the last step may carry fewer)."""
         if self.messages == "window":
-            return self.windows_per_sample // self.windows_per_step
-        return self.windows_per_sample * self.window_length
+            return -(-samples * self.windows_per_sample // self.windows_per_step)
+        return samples * self.windows_per_sample * self.window_length
 
     @property
     def tail_steps(self) -> int:
@@ -160,7 +164,8 @@ def build_learning_network(config: FFConfig, weights: list, neuron: FixedNeuronP
                            data: np.ndarray, labels: np.ndarray, negative_labels: np.ndarray, *,
                            snapshot_dir, log_windows: int = 0, seed: int = 0,
                            engine: str = "streamlined", post_ports: tuple | None = None,
-                           messages: str = "step", readout: OnChipReadout | None = None) -> OnChipNetwork:
+                           messages: str = "step", readout: OnChipReadout | None = None,
+                           samples_per_step: int = 1) -> OnChipNetwork:
     """Wire the Processes for on-chip FF learning on ``data``; the synapses
     write weight snapshots into ``snapshot_dir`` and keep the learning
     engine's books the ``engine`` way (see :class:`FFLearningDense`).
@@ -178,7 +183,11 @@ def build_learning_network(config: FFConfig, weights: list, neuron: FixedNeuronP
     last layer learns from the true label the input sends it, through one
     ``FFLearningDense`` per readout layer (``FFConfig.readout_layers``);
     an earlier layer's synapse holds its spikes back (``pre_delay``) so
-    that its windows line up with the last layer's."""
+    that its windows line up with the last layer's.
+
+    ``samples_per_step``: with window messages, the samples one Lava step
+    carries, their windows exchanged in turn (:func:`check_samples_per_step`):
+    the same learning, with fewer steps for Lava's runtime to synchronise."""
     from lava_ff.processes.ff_learning_neuron.process import FFLearningNeuron
     from lava_ff.processes.ff_phase_input.process import FFPhaseInput
     from lava_ff.processes.learning_rule import POST_SYNAPTIC_PORTS
@@ -188,8 +197,12 @@ def build_learning_network(config: FFConfig, weights: list, neuron: FixedNeuronP
         raise ValueError(f"messages='window' needs engine='streamlined', got engine={engine!r}")
     if not Path(snapshot_dir).is_dir():  # the synapses would fail to write there, inside Lava
         raise FileNotFoundError(f"snapshot_dir {str(snapshot_dir)!r} is not a directory")
-    # window messages: a sample a step (both phase windows) while the FF layers learn; the readout's one window
-    per_step = 2 if messages == "window" and readout is None else 1
+    samples_per_step = check_samples_per_step(samples_per_step, messages)
+    if readout is not None and samples_per_step > 1:
+        raise ConfigError(f"samples_per_step={samples_per_step}: the readout behind FF layers running in Lava "
+                          "takes one sample a step (replay the frozen layers for more)")
+    # window messages: both phase windows of every sample a step carries while the FF layers learn
+    per_step = (1 if readout is not None else 2) * samples_per_step if messages == "window" else 1
     source = FFPhaseInput(data=data, labels=labels, negative_labels=negative_labels, config=config, seed=seed,
                           messages=messages, schedule="ff" if readout is None else "readout",
                           windows_per_step=per_step)
@@ -229,7 +242,8 @@ def build_learning_network(config: FFConfig, weights: list, neuron: FixedNeuronP
 
 
 def build_readout_replay_network(config: FFConfig, packed_spikes: np.ndarray, labels: np.ndarray,
-                                 readout: OnChipReadout, *, snapshot_dir, log_windows: int = 0) -> OnChipNetwork:
+                                 readout: OnChipReadout, *, snapshot_dir, log_windows: int = 0,
+                                 samples_per_step: int = 1) -> OnChipNetwork:
     """The on-chip readout's learning network with its FF layers frozen and
     replayed (window messages): an :class:`FFSpikeReplay` sends the readout
     layers' spikes, ``packed_spikes`` (``np.packbits(spikes, axis=1)`` of
@@ -241,18 +255,21 @@ def build_readout_replay_network(config: FFConfig, packed_spikes: np.ndarray, la
     learning epoch for all of a synapse's weights, from the same seeds in
     every synapse, so one synapse of the readout layers side by side rounds
     as the per-layer synapses do; in ``floating_pt`` to float64's rounding
-    (the neuron's input summed in another order)."""
+    (the neuron's input summed in another order). ``samples_per_step``
+    windows a Lava step, in turn (the same readout)."""
     from lava_ff.processes.ff_spike_replay.process import FFSpikeReplay
 
     if not Path(snapshot_dir).is_dir():
         raise FileNotFoundError(f"snapshot_dir {str(snapshot_dir)!r} is not a directory")
+    per_step = check_samples_per_step(samples_per_step, "window")
     labels = check_labels(labels, config.num_classes, len(packed_spikes))  # -1 (no learning) is the Process's own
-    source = FFSpikeReplay(packed=packed_spikes, labels=labels, size=config.readout_features)
+    source = FFSpikeReplay(packed=packed_spikes, labels=labels, size=config.readout_features,
+                           windows_per_step=per_step)
     if source.s_out.shape[1] != config.time_steps:
         raise ValueError(f"the replayed windows hold {source.s_out.shape[1]} steps, the network "
                          f"{config.time_steps}")
-    net = OnChipNetwork(source, [], [], window_length(config.time_steps), [], "window")
-    _attach_readout(net, readout, config, _synapse_maker(config, "streamlined", "window"),
+    net = OnChipNetwork(source, [], [], window_length(config.time_steps), [], "window", windows_per_step=per_step)
+    _attach_readout(net, readout, config, _synapse_maker(config, "streamlined", "window", per_step),
                     _post_ports(readout.rule), log_windows, Path(snapshot_dir),
                     [(source.s_out, None, 0)], latency=len(config.layer_sizes) + 1)
     return net
@@ -296,7 +313,7 @@ def _attach_readout(net: OnChipNetwork, readout: OnChipReadout, config: FFConfig
     latency = len(net.neurons) + 1 if latency is None else latency
     cell = FFReadoutNeuron(shape=(config.num_classes,), time_steps=config.time_steps, latency=latency,
                            logit_scale=readout.logit_scale, rule=readout.rule, log_windows=log_windows,
-                           messages=net.messages, name="ff_readout_neuron")
+                           messages=net.messages, windows_per_step=net.windows_per_step, name="ff_readout_neuron")
     net.source.label_out.connect(cell.label_in)
     offsets, synapses, paths = config.readout_offsets, [], []
     for port, layer, delay in inputs:
@@ -316,7 +333,8 @@ def _attach_readout(net: OnChipNetwork, readout: OnChipReadout, config: FFConfig
 def train_onchip(config: FFConfig, weights: list, neuron: FixedNeuronParams, rule: FFLearningRule,
                  x: np.ndarray, y: np.ndarray, *, tag: str, rng: np.random.Generator,
                  samples_per_run: int = 500, progress: bool = True, on_chunk=None, log_windows: int = 0,
-                 timeout: float | None = None, messages: str = "window", label_scores=None) -> dict:
+                 timeout: float | None = None, messages: str = "window", label_scores=None,
+                 samples_per_step: int | None = None) -> dict:
     """One pass of on-chip FF learning over ``x, y`` in Lava's simulator.
 
     Negative labels follow ``config.negatives``
@@ -334,11 +352,15 @@ def train_onchip(config: FFConfig, weights: list, neuron: FixedNeuronParams, rul
     and the number of weight updates (learning events x synapses).
     ``messages``: the network's Lava steps (:func:`build_learning_network`);
     ``"window"`` (default) learns what ``"step"`` learns, bit for bit, in a
-    twentieth of the simulator's steps.
+    twentieth of the simulator's steps; ``samples_per_step`` samples a
+    Lava step (window messages; it must divide ``samples_per_run``; default:
+    :func:`lava_ff.core.clock.check_samples_per_step`'s) learn the same
+    again in fewer steps.
     """
     from lava_ff.core.inputs import LABEL_NEGATIVES, random_wrong_labels
 
     samples_per_run = _check_run(tag, samples_per_run, weights)
+    samples_per_step = check_samples_per_step(samples_per_step, messages, samples_per_run)
     if config.negatives not in LABEL_NEGATIVES:
         raise ValueError(f"on-chip learning shows each sample with a wrong label; negatives={config.negatives!r} "
                          f"carries none (valid: {', '.join(LABEL_NEGATIVES)})")
@@ -361,7 +383,7 @@ def train_onchip(config: FFConfig, weights: list, neuron: FixedNeuronParams, rul
     with tempfile.TemporaryDirectory(prefix="lava_ff_onchip_") as snapshots:
         net = build_learning_network(config, weights, neuron, rule, x, y, negatives_of(0, list(weights)),
                                      snapshot_dir=snapshots, log_windows=log_windows, seed=seed,
-                                     messages=messages)
+                                     messages=messages, samples_per_step=samples_per_step)
         learned, goodness = _run_chunks(
             net, tag, len(x), samples_per_run, read=net.weights, initial=list(weights), timeout=timeout,
             progress=progress, desc=f"on-chip FF ({tag})",
@@ -408,7 +430,7 @@ def _run_chunks(net: OnChipNetwork, tag: str, total: int, samples_per_run: int, 
                     before_chunk(done, learned)
                 chunk = min(samples_per_run, total - done)
                 done += chunk
-                session.run(chunk * net.steps_per_sample + (net.tail_steps if done == total else 0))
+                session.run(net.steps_for(chunk) + (net.tail_steps if done == total else 0))
                 bar.update(chunk)
                 if read_every_chunk or done == total:
                     learned = read()
@@ -420,7 +442,8 @@ def _run_chunks(net: OnChipNetwork, tag: str, total: int, samples_per_run: int, 
 def train_onchip_readout(config: FFConfig, weights: list, neuron: FixedNeuronParams, readout: OnChipReadout,
                          x: np.ndarray, y: np.ndarray, *, tag: str, rng: np.random.Generator,
                          samples_per_run: int = 500, progress: bool = True, on_chunk=None, log_windows: int = 0,
-                         timeout: float | None = None, messages: str = "window", frozen_spikes=None) -> dict:
+                         timeout: float | None = None, messages: str = "window", frozen_spikes=None,
+                         spike_memory: dict | None = None, samples_per_step: int | None = None) -> dict:
     """One pass of on-chip readout learning over ``x, y`` in Lava's simulator.
 
     The FF layers run ``weights`` (as deployed: the even 8-bit grid, see
@@ -442,9 +465,26 @@ def train_onchip_readout(config: FFConfig, weights: list, neuron: FixedNeuronPar
     neuron-step) and replayed into the readout
     (:func:`build_readout_replay_network`, window messages only): the same
     readout (bit for bit in ``fixed_pt``) from a network of three Processes
-    instead of ``2 L + 2 + len(readout layers)``."""
+    instead of ``2 L + 2 + len(readout layers)``.
+
+    ``spike_memory``: a dict that keeps every window's packed spikes by the
+    window's digest; passes handed the same dict (and the same
+    ``frozen_spikes``) compute each distinct window's spikes once, so a
+    readout that sees the same windows every pass (deterministic encoding,
+    one view) runs the frozen layers once in all.
+
+    ``samples_per_step``: samples a Lava step carries (replay only; it must
+    divide ``samples_per_run``; default: 1 behind layers in Lava, else
+    :func:`lava_ff.core.clock.check_samples_per_step`'s), the same readout
+    in fewer steps."""
     start_weights = np.asarray(readout.weights)
     samples_per_run = _check_run(tag, samples_per_run, [start_weights])
+    if samples_per_step is None and frozen_spikes is None:
+        samples_per_step = 1
+    samples_per_step = check_samples_per_step(samples_per_step, messages, samples_per_run)
+    if samples_per_step > 1 and frozen_spikes is None:
+        raise ConfigError(f"samples_per_step={samples_per_step}: the readout behind FF layers running in Lava "
+                          "takes one sample a step; replay the frozen layers (frozen_spikes) for more")
     x, y = np.asarray(x), np.asarray(y)
     start = time.perf_counter()
     seed = int(rng.integers(2**31))
@@ -455,9 +495,10 @@ def train_onchip_readout(config: FFConfig, weights: list, neuron: FixedNeuronPar
             net = build_learning_network(config, weights, neuron, readout.rule, x, y, None, snapshot_dir=snapshots,
                                          log_windows=log_windows, seed=seed, messages=messages, readout=readout)
         else:
-            packed = _packed_frozen_spikes(config, x, seed, frozen_spikes, progress)
+            packed = _packed_frozen_spikes(config, x, seed, frozen_spikes, progress,
+                                           {} if spike_memory is None else spike_memory)
             net = build_readout_replay_network(config, packed, y, readout, snapshot_dir=snapshots,
-                                               log_windows=log_windows)
+                                               log_windows=log_windows, samples_per_step=samples_per_step)
         learned, predictions = _run_chunks(
             net, tag, len(x), samples_per_run, read=net.readout_weights, initial=start_weights,
             timeout=timeout, progress=progress, desc=f"on-chip readout ({tag})", before_chunk=lambda *_: None,
@@ -469,20 +510,33 @@ def train_onchip_readout(config: FFConfig, weights: list, neuron: FixedNeuronPar
 
 
 def _packed_frozen_spikes(config: FFConfig, x: np.ndarray, seed: int, frozen_spikes, progress: bool,
-                          batch: int = 500) -> np.ndarray:
+                          memory: dict, batch: int = 500) -> np.ndarray:
     """``frozen_spikes`` of every sample's readout window, encoded as
     :class:`FFPhaseInput` with ``seed`` encodes it (one window a sample, in
-    order), packed along the neurons (``np.packbits(axis=1)``)."""
+    order), packed along the neurons (``np.packbits(axis=1)``). ``memory``
+    maps a window's digest to its packed spikes: windows found there are
+    not computed again, the others are added."""
+    import hashlib
+
     from lava_ff.core.progress import tqdm
 
     encoder, shape = np.random.default_rng(seed), (config.readout_features, config.time_steps)
-    packed = [np.zeros((0, -(-shape[0] // 8), shape[1]), np.uint8)]
+    packed = np.zeros((len(x), -(-shape[0] // 8), shape[1]), np.uint8)
     for begin in tqdm(range(0, len(x), batch), desc="frozen layers' spikes", unit="batch", disable=not progress,
                       leave=False):
         windows = np.stack([readout_window(xi, config, encoder) for xi in x[begin:begin + batch]])
-        spikes = np.asarray(frozen_spikes(windows))
-        if spikes.shape != (len(windows), *shape):
-            raise ValueError(f"frozen_spikes gave spikes of shape {spikes.shape} for {len(windows)} windows, "
-                             f"expected {(len(windows), *shape)}")
-        packed.append(np.packbits(spikes.astype(bool), axis=1))
-    return np.concatenate(packed)
+        keys = [hashlib.blake2b(np.ascontiguousarray(w).tobytes(), digest_size=16).digest() for w in windows]
+        first = {}  # every window not yet in memory, by the first sample that shows it
+        for i, key in enumerate(keys):
+            if key not in memory:
+                first.setdefault(key, i)
+        new = list(first.values())
+        if new:
+            spikes = np.asarray(frozen_spikes(windows[new]))
+            if spikes.shape != (len(new), *shape):
+                raise ValueError(f"frozen_spikes gave spikes of shape {spikes.shape} for {len(new)} windows, "
+                                 f"expected {(len(new), *shape)}")
+            for i, rows in zip(new, np.packbits(spikes.astype(bool), axis=1), strict=True):
+                memory[keys[i]] = rows
+        packed[begin:begin + len(windows)] = [memory[key] for key in keys]
+    return packed

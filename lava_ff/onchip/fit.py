@@ -290,6 +290,10 @@ class ReadoutTask:
     views: int = 1
     image_shape: tuple | None = None
     state = ONCHIP_READOUT_STATE
+    #: the frozen layers' packed spikes of the windows a pass showed, by tag and window digest, kept where
+    #: every pass shows the same windows (one view, an encoding that draws nothing): later passes replay
+    #: them without computing them again
+    spike_memory: dict = dataclasses.field(default_factory=dict, compare=False, repr=False)
 
     def __post_init__(self):
         check_views(self.views)
@@ -313,7 +317,9 @@ class ReadoutTask:
             if kwargs.get("messages", "window") == "window" else None
         run = train_onchip_readout(config, deployed, neuron, OnChipReadout(weights[0], rule, self.logit_scale),
                                    x, y, on_chunk=None if on_chunk is None else
-                                   lambda done, learned: on_chunk(done, [learned]), frozen_spikes=frozen, **kwargs)
+                                   lambda done, learned: on_chunk(done, [learned]), frozen_spikes=frozen,
+                                   spike_memory=self.spike_memory.setdefault(kwargs["tag"], {})
+                                   if self.views == 1 and config.encoding != "rate" else None, **kwargs)
         return {**run, "weights": [run["weights"]]}
 
     def deployed(self) -> list:
@@ -350,7 +356,8 @@ def onchip_fit(config: FFConfig, start_weights: list, neuron: FixedNeuronParams,
                train_x: np.ndarray, train_y: np.ndarray, *, tag: str, epochs: int, out_dir: Path,
                val_x: np.ndarray | None = None, val_y: np.ndarray | None = None, resume: bool = False,
                samples_per_run: int = 500, progress: bool = True, seed: int = 0, rate_decay: float = 1.0,
-               messages: str = "window", readout: ReadoutTask | None = None) -> dict:
+               messages: str = "window", readout: ReadoutTask | None = None,
+               samples_per_step: int | None = None) -> dict:
     """Train on chip (simulated) for ``epochs`` passes; returns the learned
     weights, per-epoch history (validation accuracy, the rule's learning
     rate), wall time, samples/s and weight updates.
@@ -371,7 +378,9 @@ def onchip_fit(config: FFConfig, start_weights: list, neuron: FixedNeuronParams,
     bit-identically to an uninterrupted run. The state saved after every
     chunk holds both: the weights learned so far, and the pass's start.
 
-    ``messages``: the Lava network's steps (:func:`lava_ff.lava.learning.train_onchip`).
+    ``messages``: the Lava network's steps, ``samples_per_step`` the samples
+    each carries (:func:`lava_ff.lava.learning.train_onchip`; the same
+    weights whatever it is).
 
     ``readout``: train an on-chip readout on the learned FF layers instead
     (:class:`ReadoutTask`, :func:`lava_ff.lava.learning.train_onchip_readout`),
@@ -422,7 +431,7 @@ def onchip_fit(config: FFConfig, start_weights: list, neuron: FixedNeuronParams,
                              train_y[order], tag=tag,
                              rng=np.random.default_rng([seed, epoch, position]),
                              samples_per_run=samples_per_run, progress=progress, on_chunk=checkpoint,
-                             messages=messages)
+                             messages=messages, samples_per_step=samples_per_step)
             weights, seconds, updates = run["weights"], seconds + run["seconds"], updates + run["weight_updates"]
             samples_run, run_seconds = samples_run + len(order), run_seconds + run["seconds"]
         epoch, position = epoch + 1, 0

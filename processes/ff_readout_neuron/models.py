@@ -10,7 +10,7 @@ from lava.magma.core.resources import CPU
 from lava.magma.core.sync.protocols.loihi_protocol import LoihiProtocol
 from lava_ff.processes.ff_readout_neuron.process import FFReadoutNeuron
 
-from lava_ff.core.clock import is_window_end, window_length, window_position
+from lava_ff.core.clock import is_window_end, step_windows, window_length, window_position
 from lava_ff.core.rule import readout_logits, readout_post_factors
 
 
@@ -26,14 +26,17 @@ class _AbstractFFReadoutNeuronModel(PyLoihiProcessModel):
         self.logit_scale = p["logit_scale"]
         self.length = window_length(self.time_steps)
         self.per_window = p["messages"] == "window"
+        self.windows_per_step = p["windows_per_step"]
 
     def run_spk(self):
-        a_in = self.a_in.recv()
-        if self.per_window:  # this Lava step is window time_step - 1; a_in holds its steps 1..T
-            self._start_window()
-            self.score += a_in.sum(axis=1).astype(self.score.dtype)
-            self._end_window(self.time_step - 1)
+        if self.per_window:  # this Lava step's windows in turn; a_in holds a window's steps 1..T
+            for window in step_windows(self.time_step, self.windows_per_step):
+                a_in = self.a_in.recv()
+                self._start_window()
+                self.score += a_in.sum(axis=1).astype(self.score.dtype)
+                self._end_window(window)
             return
+        a_in = self.a_in.recv()
         window, step = window_position(self.time_step, self.length, self.latency)
         if step == 0:
             self._start_window()

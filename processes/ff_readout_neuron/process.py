@@ -10,7 +10,7 @@ from lava.magma.core.process.variable import Var
 from lava_ff.processes.learning_rule import lava_learning_rule
 
 from lava_ff.core.checks import check_population_shape, check_positive_float
-from lava_ff.core.clock import check_latency, check_messages, message_shape
+from lava_ff.core.clock import check_latency, check_messages, check_windows_per_step, message_shape
 from lava_ff.core.rule import FFLearningRule
 
 
@@ -39,7 +39,8 @@ class FFReadoutNeuron(LearningNeuronProcess, AbstractProcess):
     own score, so the rule is local, a table of the integer score on chip.
     ``y2``/``y3`` go out at the window's last step only (the synapse reads
     them there: build it with ``post_window=(time_steps, latency)``), or with
-    ``messages="window"`` once per Lava step, one window each.
+    ``messages="window"`` once per window, ``windows_per_step`` windows a
+    Lava step, in turn.
 
     Parameters
     ----------
@@ -56,10 +57,14 @@ class FFReadoutNeuron(LearningNeuronProcess, AbstractProcess):
     log_windows : int
         Length of ``prediction_log`` (0: keep none).
     messages : {"step", "window"}
+    windows_per_step : int
+        With window messages: windows per Lava step (default 1;
+        :func:`lava_ff.core.clock.check_windows_per_step`).
     """
 
     def __init__(self, *, shape: tuple[int], time_steps: int, latency: int, logit_scale: float,
-                 rule: FFLearningRule, log_windows: int = 0, messages: str = "step", name: str | None = None):
+                 rule: FFLearningRule, log_windows: int = 0, messages: str = "step", windows_per_step: int = 1,
+                 name: str | None = None):
         self._runtime = None  # Lava's __del__ reads it, also when validation below raises
         check_population_shape(shape, "classes")
         if not isinstance(rule, FFLearningRule):
@@ -69,8 +74,10 @@ class FFReadoutNeuron(LearningNeuronProcess, AbstractProcess):
         if isinstance(log_windows, bool) or not isinstance(log_windows, (int, np.integer)) or log_windows < 0:
             raise ValueError(f"log_windows must be a non-negative integer, got {log_windows!r}")
         messages = check_messages(messages)
+        windows_per_step = check_windows_per_step(windows_per_step, messages)
         super().__init__(shape=shape, learning_rule=lava_learning_rule(rule, fixed=True), time_steps=time_steps,
-                         latency=latency, logit_scale=logit_scale, gain=rule.gain, messages=messages, name=name)
+                         latency=latency, logit_scale=logit_scale, gain=rule.gain, messages=messages,
+                         windows_per_step=windows_per_step, name=name)
         self.a_in = InPort(shape=message_shape(shape[0], time_steps, messages))
         self.label_in = InPort(shape=(1,))
         self.score = Var(shape=shape, init=0)

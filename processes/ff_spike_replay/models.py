@@ -9,24 +9,27 @@ from lava.magma.core.resources import CPU
 from lava.magma.core.sync.protocols.loihi_protocol import LoihiProtocol
 from lava_ff.processes.ff_spike_replay.process import FFSpikeReplay
 
+from lava_ff.core.clock import step_windows
+
 
 class _AbstractFFSpikeReplayModel(PyLoihiProcessModel):
-    """Unpacks this step's window and sends it with its label."""
+    """Unpacks this step's windows and sends each with its label, in turn."""
 
     def __init__(self, proc_params):
         super().__init__(proc_params)
         self.packed, self.labels, self.size = proc_params["packed"], proc_params["labels"], proc_params["size"]
+        self.windows_per_step = proc_params["windows_per_step"]
 
     def run_spk(self):
-        window = self.time_step - 1
-        if window < len(self.labels):
-            spikes = np.unpackbits(self.packed[window], axis=0, count=self.size)
-            label = int(self.labels[window])
-            self.window_index[0] = window + 1
-        else:
-            spikes, label = np.zeros(self.s_out.shape), -1
-        self.s_out.send(spikes)
-        self.label_out.send(np.array([label]))
+        for window in step_windows(self.time_step, self.windows_per_step):
+            if window < len(self.labels):
+                spikes = np.unpackbits(self.packed[window], axis=0, count=self.size)
+                label = int(self.labels[window])
+                self.window_index[0] = window + 1
+            else:
+                spikes, label = np.zeros(self.s_out.shape), -1
+            self.s_out.send(spikes)
+            self.label_out.send(np.array([label]))
 
 
 @implements(proc=FFSpikeReplay, protocol=LoihiProtocol)

@@ -1,4 +1,4 @@
-"""The FF spike replay: sends recorded spike windows, one window per Lava step."""
+"""The FF spike replay: sends recorded spike windows, one or more per Lava step."""
 
 from __future__ import annotations
 
@@ -8,14 +8,16 @@ from lava.magma.core.process.process import AbstractProcess
 from lava.magma.core.process.variable import Var
 
 from lava_ff.core.checks import check_positive_int
+from lava_ff.core.clock import check_windows_per_step
 
 
 class FFSpikeReplay(AbstractProcess):
-    """Replays spike windows recorded elsewhere, one window per Lava step
-    (the window messages of :func:`lava_ff.core.clock.check_messages`): at
-    step ``k + 1`` it sends window ``k``'s ``T`` spike vectors on ``s_out``
-    (``[size, T]``) and ``labels[k]`` on ``label_out``; past the last window,
-    zeros and ``-1``. ``window_index`` counts the windows sent.
+    """Replays spike windows recorded elsewhere, ``windows_per_step`` a Lava
+    step (the window messages of :func:`lava_ff.core.clock.check_messages`),
+    in turn: window ``k`` goes out in step ``k // windows_per_step + 1``,
+    its ``T`` spike vectors on ``s_out`` (``[size, T]``) and ``labels[k]``
+    on ``label_out``; past the last window, zeros and ``-1``.
+    ``window_index`` counts the windows sent.
 
     What an on-chip readout learns from while the FF layers below it are
     frozen: their spikes do not depend on what the readout learns, so
@@ -30,9 +32,11 @@ class FFSpikeReplay(AbstractProcess):
     ``labels`` ``[N]``: each window's label, ``-1`` for none.
     """
 
-    def __init__(self, *, packed: np.ndarray, labels: np.ndarray, size: int, name: str | None = None):
+    def __init__(self, *, packed: np.ndarray, labels: np.ndarray, size: int, windows_per_step: int = 1,
+                 name: str | None = None):
         self._runtime = None  # Lava's __del__ reads it, also when validation below raises
         size = check_positive_int("size", size)
+        windows_per_step = check_windows_per_step(windows_per_step, "window")
         packed = np.asarray(packed)
         if packed.dtype != np.uint8 or packed.ndim != 3 or packed.shape[1] != -(-size // 8) or not packed.shape[2]:
             raise ValueError(f"packed must be np.packbits(spikes, axis=1) of spikes [N, {size}, T]: uint8 "
@@ -42,7 +46,8 @@ class FFSpikeReplay(AbstractProcess):
                 (labels.size and labels.min() < -1):
             raise ValueError(f"labels must be {len(packed)} integers, -1 or more (one per window), got "
                              f"{labels.dtype} {labels.shape}")
-        super().__init__(packed=packed, labels=labels.astype(np.int64), size=size, name=name)
+        super().__init__(packed=packed, labels=labels.astype(np.int64), size=size,
+                         windows_per_step=windows_per_step, name=name)
         self.num_windows = len(packed)
         self.s_out = OutPort(shape=(size, packed.shape[2]))
         self.label_out = OutPort(shape=(1,))
