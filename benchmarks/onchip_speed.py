@@ -39,6 +39,7 @@ import json
 import os
 import time
 from functools import partial
+from pathlib import Path
 
 import numpy as np
 
@@ -49,7 +50,7 @@ from lava_ff.core.neuron import NeuronParams, quantize_neuron
 from lava_ff.core.rule import FFLearningRule, deployable_weights
 from lava_ff.datasets import load_split
 from lava_ff.lava.learning import ONCHIP_TAGS, OnChipReadout, train_onchip, train_onchip_readout
-from lava_ff.onchip.fit import initial_weights, onchip_label_scores
+from lava_ff.onchip.fit import initial_weights, load_state, onchip_label_scores
 from lava_ff.onchip.reference import hidden_window_spikes
 
 
@@ -64,6 +65,9 @@ def main(argv=None) -> list[dict]:
     p.add_argument("--samples-per-run", type=int, default=500)
     p.add_argument("--messages", nargs="+", choices=MESSAGES, default=["window"],
                    help="the Lava network's steps, one run each (default: window, what training runs)")
+    p.add_argument("--state", default=None, metavar="ONCHIP_STATE",
+                   help="start from the weights of an on-chip run's state file (OUT/onchip_state.npz), whose "
+                        "spikes and updates are a trained network's, instead of the initial weights")
     p.add_argument("--samples-per-step", nargs="+", type=int, default=[1],
                    help="samples a Lava step carries with window messages, one run each (default 1)")
     p.add_argument("--readout", nargs="+", choices=("lava", "replay"), default=[],
@@ -88,12 +92,15 @@ def main(argv=None) -> list[dict]:
                                    for k in (args.samples_per_step if m == "window" else [1])):
             start = time.perf_counter()
             scores = None if args.negatives == "random" else onchip_label_scores(cfg, quantize_neuron(cfg.neuron))
-            out = train_onchip(cfg, initial_weights(cfg), quantize_neuron(cfg.neuron), rule, x, y, tag=args.tag,
+            start_weights = initial_weights(cfg) if args.state is None else \
+                load_state(Path(args.state), len(cfg.layer_sizes))["weights"]
+            out = train_onchip(cfg, start_weights, quantize_neuron(cfg.neuron), rule, x, y, tag=args.tag,
                                rng=np.random.default_rng(0), samples_per_run=args.samples_per_run, progress=False,
                                messages=messages, label_scores=scores, samples_per_step=per_step)
             steps = 2 * window_length(args.time_steps)
             result = {"benchmark": "onchip_speed", "layers": list(sizes), "samples": len(x), "tag": args.tag,
                       "messages": messages, "samples_per_step": per_step, "negatives": args.negatives,
+                      "start": "initial" if args.state is None else args.state,
                       "time_steps": args.time_steps,
                       "cpus": os.cpu_count(), "samples_per_second": out["samples_per_second"],
                       "steps_per_second": out["samples_per_second"] * steps,
