@@ -282,6 +282,10 @@ def test_readout_processes_and_reference_refuse_bad_input(rng, tmp_path):
     with pytest.raises(ValueError, match="needs messages='window', got 'step'"):
         train_onchip_readout(cfg, weights, neuron, run, x, y, tag="fixed_pt", rng=rng, messages="step",
                              frozen_spikes=lambda w: None)
+    with pytest.raises(ValueError, match="samples_per_step=2: the readout behind FF layers running in Lava takes "
+                                         "one sample a step"):
+        train_onchip_readout(cfg, weights, neuron, run, x, y, tag="fixed_pt", rng=rng, progress=False,
+                             samples_per_run=2, samples_per_step=2)
     with pytest.raises(ValueError, match=r"frozen_spikes gave spikes of shape \(4, 19, 6\) for 4 windows, "
                                          r"expected \(4, 20, 6\)"):
         train_onchip_readout(cfg, weights, neuron, run, x, y, tag="fixed_pt", rng=rng, progress=False,

@@ -92,11 +92,6 @@ class OnChipNetwork:
         """Two phase windows, or one neutral window for the readout."""
         return 1 if self.readout_neuron is not None else 2
 
-    @property
-    def samples_per_step(self) -> int:
-        """Samples a Lava step carries (window messages), 1 with step messages (which take many steps a sample)."""
-        return max(self.windows_per_step // self.windows_per_sample, 1)
-
     def steps_for(self, samples: int) -> int:
         """Lava steps that carry ``samples`` samples (window messages: the last step may carry fewer)."""
         if self.messages == "window":
@@ -200,7 +195,7 @@ def build_learning_network(config: FFConfig, weights: list, neuron: FixedNeuronP
     samples_per_step = check_samples_per_step(samples_per_step, messages)
     if readout is not None and samples_per_step > 1:
         raise ConfigError(f"samples_per_step={samples_per_step}: the readout behind FF layers running in Lava "
-                          "takes one sample a step (replay the frozen layers for more)")
+                          "takes one sample a step (replay the frozen layers, frozen_spikes, for more)")
     # window messages: both phase windows of every sample a step carries while the FF layers learn
     per_step = (1 if readout is not None else 2) * samples_per_step if messages == "window" else 1
     source = FFPhaseInput(data=data, labels=labels, negative_labels=negative_labels, config=config, seed=seed,
@@ -482,9 +477,6 @@ def train_onchip_readout(config: FFConfig, weights: list, neuron: FixedNeuronPar
     if samples_per_step is None and frozen_spikes is None:
         samples_per_step = 1
     samples_per_step = check_samples_per_step(samples_per_step, messages, samples_per_run)
-    if samples_per_step > 1 and frozen_spikes is None:
-        raise ConfigError(f"samples_per_step={samples_per_step}: the readout behind FF layers running in Lava "
-                          "takes one sample a step; replay the frozen layers (frozen_spikes) for more")
     x, y = np.asarray(x), np.asarray(y)
     start = time.perf_counter()
     seed = int(rng.integers(2**31))
@@ -493,7 +485,8 @@ def train_onchip_readout(config: FFConfig, weights: list, neuron: FixedNeuronPar
     with tempfile.TemporaryDirectory(prefix="lava_ff_readout_") as snapshots:
         if frozen_spikes is None:
             net = build_learning_network(config, weights, neuron, readout.rule, x, y, None, snapshot_dir=snapshots,
-                                         log_windows=log_windows, seed=seed, messages=messages, readout=readout)
+                                         log_windows=log_windows, seed=seed, messages=messages, readout=readout,
+                                         samples_per_step=samples_per_step)
         else:
             packed = _packed_frozen_spikes(config, x, seed, frozen_spikes, progress,
                                            {} if spike_memory is None else spike_memory)
