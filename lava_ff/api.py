@@ -159,7 +159,7 @@ _CONFIG_FIELDS = {f.name for f in dataclasses.fields(FFConfig)} - {"in_features"
 _SETTINGS_FIELDS = {f.name for f in dataclasses.fields(TrainSettings)} - {"progress", "epochs"}
 _NEURON_FIELDS = {f.name for f in dataclasses.fields(NeuronParams)}
 _ONCHIP_FIELDS = {"learning_rate", "learning_rate_decay", "pre_trace_tau", "pre_trace_impulse", "samples_per_run",
-                  "samples_per_step", "messages"}
+                  "samples_per_step", "messages", "onchip_views"}
 #: where :func:`train` learns: offline in torch, or in Lava's learning engine
 TRAIN_BACKENDS = ("torch", "lava-float", "lava-fixed")
 
@@ -199,7 +199,9 @@ def train(data: Dataset | tuple, *, layers: tuple[int, ...] = (500, 500), epochs
         ``readout_epochs``, ...). On chip also ``learning_rate`` (the
         rule's, integer weight units), ``learning_rate_decay`` (per
         epoch), ``pre_trace_tau``, ``pre_trace_impulse``,
-        ``samples_per_run``, ``samples_per_step`` and ``messages``; the neuron ``threshold``
+        ``samples_per_run``, ``samples_per_step``, ``messages`` and
+        ``onchip_views`` (the passes learn on that many views of each
+        image, the image and its one-pixel moves); the neuron ``threshold``
         defaults to the on-chip one (``ONCHIP_THRESHOLD``). An unknown name
         raises :class:`ConfigError` naming it, before any work.
 
@@ -264,7 +266,9 @@ def _train_onchip(data: Dataset, config: FFConfig, settings: TrainSettings, tag:
                          seed=config.seed, rate_decay=options.get("learning_rate_decay", 1.0),
                          samples_per_run=options.get("samples_per_run", 500),
                          messages=options.get("messages", "window"),
-                         samples_per_step=options.get("samples_per_step"))
+                         samples_per_step=options.get("samples_per_step"),
+                         views=options.get("onchip_views", 1),
+                         image_shape=None if data.name == "nmnist" else data.image_shape)
     trainer = Trainer(config, replace(settings, epochs=1))
     trainer.net.load_state_dict(onchip_network(config, run["weights"], neuron).state_dict())
     trainer.train_readout(train_x, np.asarray(data.train.labels))

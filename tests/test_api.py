@@ -171,6 +171,11 @@ def test_train_on_chip_learns_every_weight_in_lavas_engine_and_refuses_what_it_c
     assert [r["epoch"] for r in net.record["history"]] == [1] and net.record["rule"]["learning_rate"] == 16.0
     assert ff.evaluate(net, digits, limit=200, progress=False).accuracy["goodness"] > 0.2  # chance 0.1
     assert all(np.all(w % 2 == 0) for w in net.spec.weights)  # deployable: the even 8-bit grid
+    # the passes learn on the images' one-pixel moves: other weights from the same start
+    moved = ff.train(small, layers=(60,), epochs=1, backend="lava-fixed", theta=5.0, progress=False, onchip_views=5)
+    assert not all(np.array_equal(a, b) for a, b in zip(moved.spec.weights, net.spec.weights, strict=True))
+    with pytest.raises(ValueError, match="views must be an integer from 1 to 5.*got 9"):
+        ff.train(small, layers=(60,), backend="lava-fixed", onchip_views=9, progress=False)
     with pytest.raises(ff.ConfigError, match="loss='symba': on-chip learning runs the softplus loss"):
         ff.train(small, layers=(60,), backend="lava-fixed", loss="symba")
     with pytest.raises(ff.ConfigError, match="on-chip options such as learning_rate"):

@@ -659,6 +659,39 @@ def test_onchip_fit_refuses_a_bad_rate_decay_before_training(rng, tmp_path, deca
     assert not (tmp_path / "run").exists()
 
 
+@pytest.mark.lava
+def test_a_pass_on_views_learns_what_the_chip_learns_on_the_views_drawn(rng, tmp_path):
+    """``onchip_fit(views=3)``: the pass streams each image as the view
+    :func:`pass_images` draws for it, so it learns what ``train_onchip``
+    learns on those images, bit for bit, and not what a pass on the images
+    as they are learns; its state is not resumed by a run on other views."""
+    from lava_ff.lava.learning import train_onchip
+    from lava_ff.onchip.fit import onchip_fit, onchip_label_scores, pass_images
+
+    cfg, weights, x, y, _ = small_problem(rng, samples=8)
+    neuron, rule = quantize_neuron(cfg.neuron), FFLearningRule(learning_rate=8.0, pre_trace_impulse=4)
+    common = {"tag": "fixed_pt", "epochs": 1, "progress": False, "samples_per_run": 4, "seed": 5}
+    viewed = onchip_fit(cfg, weights, neuron, rule, x, y, out_dir=tmp_path / "views", views=3, image_shape=(4, 5),
+                        **common)["weights"]
+    order = np.random.default_rng([5, 0]).permutation(len(x))
+    shown = pass_images(x, order, 5, 0, 3, (4, 5))
+    assert not np.array_equal(shown, x[order])
+    direct = train_onchip(cfg, weights, neuron, rule, shown, y[order], tag="fixed_pt",
+                          rng=np.random.default_rng([5, 0, 0]), samples_per_run=4, progress=False,
+                          label_scores=onchip_label_scores(cfg, neuron))["weights"]
+    plain = onchip_fit(cfg, weights, neuron, rule, x, y, out_dir=tmp_path / "plain", **common)["weights"]
+    for learned, same, other in zip(viewed, direct, plain, strict=True):
+        np.testing.assert_array_equal(learned, same)
+        assert not np.array_equal(learned, other)
+    with pytest.raises(ValueError, match="views: state 3"):
+        onchip_fit(cfg, weights, neuron, rule, x, y, out_dir=tmp_path / "views", resume=True, **common)
+    with pytest.raises(ValueError, match="views=2 is the FF passes' option"):
+        from lava_ff.onchip.fit import ReadoutTask
+
+        onchip_fit(cfg, [np.zeros((3, 8), np.int32)], neuron, rule, x, y, out_dir=tmp_path / "r", views=2,
+                   readout=ReadoutTask(tuple(weights)), **common)
+
+
 # ---------------------------------------------------------------------- CLI
 @pytest.mark.lava
 def test_cli_onchip_training_resume_continual_and_export(tmp_path, capsys):

@@ -496,7 +496,9 @@ def test_cli_learns_a_readout_on_views_and_lava_runs_it_over_them(tmp_path, caps
     assert held_out["accuracy_onchip_readout"] == pytest.approx(onchip["val_accuracy"])
     for flags, message in ((["--onchip-readout-views", "6"], "--onchip-readout-views: views must be an integer "
                                                              "from 1 to 5.*got 6"),
-                           (["--onchip-readout-views", "0"], "got 0")):
+                           (["--onchip-readout-views", "0"], "got 0"),
+                           (["--onchip-views", "7"], "--onchip-views: views must be an integer from 1 to 5.*got 7"),
+                           (["--onchip-views", "-1"], "--onchip-views: .*got -1")):
         with pytest.raises(SystemExit, match=message):
             main(["train", *common, *flags, "--out", str(tmp_path / "bad")])
     with pytest.raises(SystemExit, match="--onchip-readout-views 3: the views are those of the readout learned "
@@ -508,16 +510,17 @@ def test_cli_learns_a_readout_on_views_and_lava_runs_it_over_them(tmp_path, caps
 
 
 @pytest.mark.lava
-def test_views_on_spike_trains_are_refused_before_any_pass(nmnist_dir, tmp_path):
+@pytest.mark.parametrize("flag", ["--onchip-readout-views", "--onchip-views"])
+def test_views_on_spike_trains_are_refused_before_any_pass(nmnist_dir, tmp_path, flag):
     """Views move images: on N-MNIST's spike trains ``--onchip-readout-views``
-    is refused, naming the flag and the sample shape, before any FF pass
-    writes a state."""
+    and ``--onchip-views`` are refused, naming the flag and the sample
+    shape, before any FF pass writes a state."""
     from lava_ff.cli.main import main
 
     out = tmp_path / "nmnist"
-    with pytest.raises(SystemExit, match=r"--onchip-readout-views 5: views move images; nmnist samples are spike "
+    with pytest.raises(SystemExit, match=rf"{flag} 5: views move images; nmnist samples are spike "
                                          r"trains of shape \(2312, 10\)"):
         main(["train", "--dataset", "nmnist", "--data", str(nmnist_dir), "--backend", "lava-fixed", "--layers", "10",
-              "--limit", "10", "--onchip-readout-epochs", "1", "--onchip-readout-views", "5", "--out", str(out),
+              "--limit", "10", "--onchip-readout-epochs", "1", flag, "5", "--out", str(out),
               "--no-progress"])
     assert not out.exists()

@@ -90,6 +90,33 @@ def test_a_readout_pass_shows_the_same_views_when_resumed_midway(rng):
         ReadoutTask((np.zeros((3, 30)),), views=0)
 
 
+def test_an_ff_pass_shows_the_views_it_draws_and_the_same_ones_when_resumed(rng):
+    """The FF passes' views (``onchip_fit(views=V)``) are drawn as the
+    readout's: by image, from the seed and the pass alone."""
+    from lava_ff.onchip.fit import ReadoutTask, _FFTask, pass_images
+
+    x = rng.random((40, 20)).astype(np.float32)
+    order = np.random.default_rng([0, 3]).permutation(40)
+    task = _FFTask(views=3, image_shape=(4, 5))
+    whole = task.inputs(x, order, seed=0, epoch=3)
+    np.testing.assert_array_equal(task.inputs(x, order[25:], seed=0, epoch=3), whole[25:])
+    np.testing.assert_array_equal(whole, pass_images(x, order, 0, 3, 3, (4, 5)))
+    readout = ReadoutTask((np.zeros((3, 30)),), views=3, image_shape=(4, 5))
+    np.testing.assert_array_equal(readout.inputs(x, order, seed=0, epoch=3), whole)
+    views = view_rows(x, (4, 5), 3).reshape(40, 3, 20)
+    shown = [next(v for v in range(3) if np.array_equal(views[n, v], whole[i])) for i, n in enumerate(order)]
+    assert set(shown) == {0, 1, 2}
+    assert not np.array_equal(pass_images(x, order, 1, 3, 3, (4, 5)), whole)  # another seed, other views
+    np.testing.assert_array_equal(_FFTask().inputs(x, order, 0, 3), x[order])
+    assert _FFTask().describe(_config()) == {}  # states of runs on the images as they are still resume
+    assert task.describe(_config()) == {"views": 3, "image_shape": [4, 5]}
+    with pytest.raises(ValueError, match=r"on-chip FF learning on 2 views needs the image shape \(height, width\), "
+                                         r"got None"):
+        _FFTask(views=2)
+    with pytest.raises(ValueError, match="views must be an integer from 1 to 5.*got 6"):
+        pass_images(x, order, 0, 0, 6, (4, 5))
+
+
 def _config():
     from lava_ff.core.config import FFConfig
 

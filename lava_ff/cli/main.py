@@ -288,6 +288,10 @@ def _add_train_options(p: argparse.ArgumentParser) -> None:
                         help="the readout's rule learning rate, integer weight units (default 32)")
     onchip.add_argument("--onchip-readout-lr-decay", type=float, default=0.5, metavar="FACTOR",
                         help="readout pass e runs at --onchip-readout-lr * FACTOR**e (default 0.5)")
+    onchip.add_argument("--onchip-views", type=int, default=1, metavar="V",
+                        help="the FF passes learn on views: every pass shows each image as one of its first V "
+                             "views (the image, then one pixel up, down, left, right; V from 1 to 5), drawn "
+                             "anew per pass; validation and test read the images as they are (default 1)")
     onchip.add_argument("--onchip-readout-views", type=int, default=1, metavar="V",
                         help="the readout learns on views: every pass shows each image as one of its first V "
                              "views (the image, then one pixel up, down, left, right; V from 1 to 5), and "
@@ -509,9 +513,9 @@ def _class_split_accuracy(net, x, y, classes, names=("new_classes", "old_classes
 
 
 #: on-chip options a run's metrics.json records under "onchip_options" (the rule's own are under "rule")
-ONCHIP_RECORDED = ("onchip_rule_lr_decay", "onchip_readout_epochs", "onchip_readout_lr", "onchip_readout_lr_decay",
-                   "onchip_readout_views", "onchip_readout_scale", "samples_per_run", "samples_per_step", "init_from",
-                   "threshold")
+ONCHIP_RECORDED = ("onchip_rule_lr_decay", "onchip_views", "onchip_readout_epochs", "onchip_readout_lr",
+                   "onchip_readout_lr_decay", "onchip_readout_views", "onchip_readout_scale", "samples_per_run",
+                   "samples_per_step", "init_from", "threshold")
 
 
 def cmd_train_onchip(args) -> dict:
@@ -537,6 +541,7 @@ def cmd_train_onchip(args) -> dict:
         check_samples_per_step(args.samples_per_step, args.lava_messages, args.samples_per_run)
     except ConfigError as err:
         raise SystemExit(f"--samples-per-step: {err}") from None
+    _checked_views("--onchip-views", args.onchip_views)
     _checked_views("--onchip-readout-views", args.onchip_readout_views)
     if args.onchip_readout_views > 1 and not args.onchip_readout_epochs:
         raise SystemExit(f"--onchip-readout-views {args.onchip_readout_views}: the views are those of the "
@@ -571,7 +576,8 @@ def cmd_train_onchip(args) -> dict:
         base = None
     train, val, test, shape = load_split(args.dataset, args.data, args.seed, val_size=args.val_size,
                                          time_steps=base.config.time_steps if base else args.time_steps)
-    _require_images("--onchip-readout-views", args.onchip_readout_views, args.dataset, shape)  # before any pass
+    for flag, views in (("--onchip-views", args.onchip_views), ("--onchip-readout-views", args.onchip_readout_views)):
+        _require_images(flag, views, args.dataset, shape)  # before any pass
     if base is None:
         cfg = _config_from_args(args, _in_features(args.dataset, shape), shape)
         start, neuron, init = initial_weights(cfg), quantize_neuron(cfg.neuron), None
@@ -600,7 +606,8 @@ def cmd_train_onchip(args) -> dict:
                          epochs=args.epochs, out_dir=out, val_x=val_x, val_y=np.asarray(val.labels),
                          resume=args.resume, samples_per_run=args.samples_per_run,
                          progress=not args.no_progress, seed=args.seed, rate_decay=args.onchip_rule_lr_decay,
-                         messages=args.lava_messages, samples_per_step=args.samples_per_step)
+                         messages=args.lava_messages, samples_per_step=args.samples_per_step,
+                         views=args.onchip_views, image_shape=tuple(shape) if args.onchip_views > 1 else None)
     except KeyboardInterrupt:
         _interrupted(out / ONCHIP_STATE, "the weights")
     net = onchip_network(cfg, run["weights"], neuron)

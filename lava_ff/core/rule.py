@@ -410,7 +410,8 @@ def check_onchip_options(*, loss: str = "softplus", schedule: str = "simultaneou
                                            f"wrong label; use {', '.join(LABEL_NEGATIVES)}"),
         (goodness not in ONCHIP_GOODNESS, f"goodness={goodness!r}: a learning neuron computes "
                                           f"{' or '.join(ONCHIP_GOODNESS)} from its spike counts"),
-        *((bool(value), f"{name}={value!r}: on-chip learning streams the images as they are")
+        *((bool(value), f"{name}={value!r}: on-chip learning streams the images as they are, or their "
+                        "one-pixel moves with on-chip views (--onchip-views)")
           for name, value in (("shift", shift), ("rotate", rotate), ("zoom", zoom))),
     )
     for refused, message in refusals:

@@ -49,7 +49,7 @@ from lava_ff.offline.train import evaluate_accuracy
 from lava_ff.onchip.reference import hidden_window_spikes
 
 __all__ = [
-    'ONCHIP_STATE', 'ONCHIP_READOUT_STATE', 'VIEW_STREAM', 'initial_weights', 'to_onchip_threshold',
+    'ONCHIP_STATE', 'ONCHIP_READOUT_STATE', 'VIEW_STREAM', 'pass_images', 'initial_weights', 'to_onchip_threshold',
     'onchip_network', 'onchip_label_scores', 'onchip_wrong_labels', 'onchip_readout_scores', 'onchip_readout_accuracy',
     'onchip_readout_predictions', 'ReadoutTask', 'onchip_fit',
 ]
@@ -244,19 +244,46 @@ def onchip_readout_predictions(config: FFConfig, weights: list, neuron: FixedNeu
     return np.stack([sum_views(scores, views).argmax(axis=1), sum_views(combined, views).argmax(axis=1)], axis=1)
 
 
-class _FFTask:
-    """What :func:`onchip_fit` trains by default: the FF layers."""
+def _checked_views(views, image_shape, what: str) -> int:
+    """``views``, or a ValueError unless it is a view count (1 to 5) with the image shape views need."""
+    views = check_views(views)
+    if views > 1 and (image_shape is None or len(image_shape) != 2):
+        raise ValueError(f"{what} on {views} views needs the image shape (height, width), got {image_shape!r}")
+    return views
 
+
+def pass_images(x: np.ndarray, order: np.ndarray, seed: int, epoch: int, views: int = 1,
+                image_shape: tuple | None = None) -> np.ndarray:
+    """Pass ``epoch``'s training images in ``order``: with ``views`` > 1,
+    each image as one of its first ``views`` views (the image, then moved
+    one pixel up, down, left, right; :mod:`lava_ff.core.inputs`), drawn per
+    image from ``[seed, epoch, VIEW_STREAM]`` alone, so that a pass resumed
+    midway shows the views it would have shown."""
+    if _checked_views(views, image_shape, "a pass") == 1:
+        return x[order]
+    choice = np.random.default_rng([seed, epoch, VIEW_STREAM]).integers(views, size=len(x))
+    return random_views(x[order], image_shape, views, choice[order])
+
+
+@dataclasses.dataclass(frozen=True)
+class _FFTask:
+    """What :func:`onchip_fit` trains by default: the FF layers, on ``views``
+    views of images of ``image_shape`` (:func:`pass_images`)."""
+
+    views: int = 1
+    image_shape: tuple | None = None
     state = ONCHIP_STATE
+
+    def __post_init__(self):
+        _checked_views(self.views, self.image_shape, "on-chip FF learning")
 
     def train(self, config, weights, neuron, rule, x, y, **kwargs):
 
         return train_onchip(config, weights, neuron, rule, x, y, **kwargs,
                             label_scores=onchip_label_scores(config, neuron))
 
-    @staticmethod
-    def inputs(x, order, seed, epoch):
-        return x[order]
+    def inputs(self, x, order, seed, epoch):
+        return pass_images(x, order, seed, epoch, self.views, self.image_shape)
 
     @staticmethod
     def updates(samples, weights):
@@ -269,6 +296,11 @@ class _FFTask:
         # so neither it nor the combined classifier is measured, and the record carries neither
         accuracy = evaluate_accuracy(onchip_network(config, weights, neuron), x, y, readout=False)
         return {f"val_{k}": v for k, v in accuracy.items() if v is not None}
+
+    def describe(self, config: FFConfig) -> dict:
+        """What a resumed state must match beyond the network: the views (named only where there are
+        several, so a state of a run on the images as they are matches as before)."""
+        return {"views": self.views, "image_shape": list(self.image_shape)} if self.views > 1 else {}
 
 
 @dataclasses.dataclass(frozen=True)
@@ -296,17 +328,11 @@ class ReadoutTask:
     spike_memory: dict = dataclasses.field(default_factory=dict, compare=False, repr=False)
 
     def __post_init__(self):
-        check_views(self.views)
-        if self.views > 1 and (self.image_shape is None or len(self.image_shape) != 2):
-            raise ValueError(f"a readout on {self.views} views needs the image shape (height, width), "
-                             f"got {self.image_shape!r}")
+        _checked_views(self.views, self.image_shape, "a readout")
 
     def inputs(self, x, order, seed, epoch):
         """This pass's training images in ``order``: each as its drawn view."""
-        if self.views == 1:
-            return x[order]
-        choice = np.random.default_rng([seed, epoch, VIEW_STREAM]).integers(self.views, size=len(x))
-        return random_views(x[order], self.image_shape, self.views, choice[order])
+        return pass_images(x, order, seed, epoch, self.views, self.image_shape)
 
     def train(self, config, weights, neuron, rule, x, y, **kwargs):
 
@@ -357,7 +383,8 @@ def onchip_fit(config: FFConfig, start_weights: list, neuron: FixedNeuronParams,
                val_x: np.ndarray | None = None, val_y: np.ndarray | None = None, resume: bool = False,
                samples_per_run: int = 500, progress: bool = True, seed: int = 0, rate_decay: float = 1.0,
                messages: str = "window", readout: ReadoutTask | None = None,
-               samples_per_step: int | None = None) -> dict:
+               samples_per_step: int | None = None, views: int = 1,
+               image_shape: tuple | None = None) -> dict:
     """Train on chip (simulated) for ``epochs`` passes; returns the learned
     weights, per-epoch history (validation accuracy, the rule's learning
     rate), wall time, samples/s and weight updates.
@@ -382,12 +409,20 @@ def onchip_fit(config: FFConfig, start_weights: list, neuron: FixedNeuronParams,
     each carries (:func:`lava_ff.lava.learning.train_onchip`; the same
     weights whatever it is).
 
+    ``views`` > 1: every pass shows each image as one of its first
+    ``views`` views (the image moved by up to one pixel; ``image_shape``
+    its height and width), drawn anew per pass (:func:`pass_images`):
+    the FF layers learn on the views, and validation scores the images as
+    they are. A state trained on other views is not resumed.
+
     ``readout``: train an on-chip readout on the learned FF layers instead
     (:class:`ReadoutTask`, :func:`lava_ff.lava.learning.train_onchip_readout`),
     with its own state file, ``OUT/onchip_readout_state.npz``; validation
     records ``val_onchip_readout``, the readout's accuracy."""
 
-    task = _FFTask() if readout is None else readout
+    if readout is not None and views != 1:
+        raise ValueError(f"views={views!r} is the FF passes' option; a readout learns on ReadoutTask.views")
+    task = _FFTask(views, None if image_shape is None else tuple(image_shape)) if readout is None else readout
     check_onchip_config(config)
 
     rules = rule.schedule(rate_decay, epochs)
@@ -398,7 +433,8 @@ def onchip_fit(config: FFConfig, start_weights: list, neuron: FixedNeuronParams,
     # as the state stores it (JSON: tuples come back as lists)
     run_info = json.loads(json.dumps({"config": config.to_dict(), "neuron": asdict(neuron),
                                       "train_samples": len(train_x), "seed": seed,
-                                      **({} if readout is None else {"readout": readout.describe(config)})}))
+                                      **(task.describe(config) if readout is None
+                                         else {"readout": readout.describe(config)})}))
     weights, epoch, position, seconds, updates, history = list(start_weights), 0, 0, 0.0, 0, []
     if resume:
         if not state_path.is_file():
