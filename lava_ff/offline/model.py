@@ -198,7 +198,7 @@ class FFLayer(nn.Module):
     def synaptic_ops(self, spikes_in: torch.Tensor) -> float:
         """Synaptic operations of the input ``spikes_in`` ``[B, N, T]`` (of
         spike counts): each spike times the synapses it drives."""
-        return float(spikes_in.sum()) * self.out_features
+        return float(spikes_in.detach().sum()) * self.out_features
 
     def _current(self, spikes_in: torch.Tensor | CandidateSpikes) -> torch.Tensor:
         """``[B, O, T]`` input current through the quantized weights."""
@@ -290,7 +290,7 @@ class FFConvLayer(FFLayer):
         """Each input spike times the output neurons it reaches: channels
         times the kernel positions that cover it (fewer at the edges)."""
         c, h, w = self.in_shape
-        counts = spikes_in.sum(-1).reshape(-1, c, h, w).sum((0, 1))[None, None]
+        counts = spikes_in.detach().sum(-1).reshape(-1, c, h, w).sum((0, 1))[None, None]
         k = self.spec.kernel
         covered = nn.functional.conv2d(counts.double(), torch.ones(1, 1, k, k, dtype=torch.float64))
         return float(covered.sum()) * self.spec.channels
@@ -483,7 +483,7 @@ class FFNetwork(nn.Module):
             synops = [self.layers[0].synaptic_ops(inputs)]
         for (out, _), shape, layer in zip(outputs[:-1], self.config.shapes, self.layers[1:], strict=False):
             synops.append(layer.synaptic_ops(torch_pool(out, shape)))
-        return [float(s.sum()) for s, _ in outputs], synops
+        return [float(s.detach().sum()) for s, _ in outputs], synops
 
     def readout_synops(self, spikes: list[float]) -> float:
         """The readout's synaptic operations for the FF layers' ``spikes``
