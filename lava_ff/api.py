@@ -241,7 +241,7 @@ def train(data: Dataset | tuple, *, layers: tuple[int, ...] = (500, 500), epochs
                                                                      if k in _SETTINGS_FIELDS}})
     record = {"dataset": data.name, "time_steps": config.time_steps, "views": 1, "backend": backend}
     if onchip:
-        return _train_onchip(data, config, settings, BACKENDS[backend], out,
+        return _train_onchip(data, image, config, settings, BACKENDS[backend], out,
                              {k: v for k, v in options.items() if k in _ONCHIP_FIELDS}, record)
     trainer = Trainer(config, settings, out_dir=None if out is None else Path(out))
     trainer.fit(data.train.images, data.train.labels, val_x=data.val.images, val_y=data.val.labels,
@@ -249,8 +249,8 @@ def train(data: Dataset | tuple, *, layers: tuple[int, ...] = (500, 500), epochs
     return Model.from_network(trainer.net, {**record, "history": trainer.history})
 
 
-def _train_onchip(data: Dataset, config: FFConfig, settings: TrainSettings, tag: str, out, options: dict,
-                  record: dict) -> Model:
+def _train_onchip(data: Dataset, image: tuple | None, config: FFConfig, settings: TrainSettings, tag: str, out,
+                  options: dict, record: dict) -> Model:
     """:func:`train` on chip: every FF layer learns in Lava's engine
     (:func:`lava_ff.onchip.fit.onchip_fit`), then the host readout learns on
     the deployable layers' rates."""
@@ -268,7 +268,7 @@ def _train_onchip(data: Dataset, config: FFConfig, settings: TrainSettings, tag:
                          messages=options.get("messages", "window"),
                          samples_per_step=options.get("samples_per_step"),
                          views=options.get("onchip_views", 1),
-                         image_shape=None if data.name == "nmnist" else data.image_shape)
+                         image_shape=image)
     trainer = Trainer(config, replace(settings, epochs=1))
     trainer.net.load_state_dict(onchip_network(config, run["weights"], neuron).state_dict())
     trainer.train_readout(train_x, np.asarray(data.train.labels))
